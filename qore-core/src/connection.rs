@@ -1,0 +1,127 @@
+//! The `Connection` contract and its facets.
+
+use std::any::Any;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::dialect::Dialect;
+use crate::error::Result;
+use crate::schema::{Namespace, TableDetails, TableInfo, TableRef};
+use crate::stream::SendableRecordBatchStream;
+use crate::url::Engine;
+use crate::value::Value;
+
+/// What a statement that returns no rows did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExecuteOutcome {
+    /// Rows inserted, updated or deleted, as the engine reports it.
+    pub rows_affected: u64,
+}
+
+/// A connection to one database, of any engine.
+///
+/// Implementations are cheap to share (`Send + Sync`); a connection that can
+/// run one statement at a time queues the others.
+#[async_trait]
+pub trait Connection: Send + Sync + Debug {
+    /// Which engine this is.
+    fn engine(&self) -> Engine;
+
+    /// How this engine spells SQL: the only place generated SQL may come from.
+    fn dialect(&self) -> &dyn Dialect;
+
+    /// Checks that the engine still answers.
+    ///
+    /// # Error handling
+    ///
+    /// [`Error::Connect`](crate::Error::Connect) when it does not.
+    async fn ping(&self) -> Result<()>;
+
+    /// Runs one statement and streams its rows as Arrow.
+    ///
+    /// The call prepares the statement and returns once the schema is known;
+    /// rows are produced as the stream is polled, at most one batch ahead of
+    /// the consumer, so memory is bounded by the batch size.
+    ///
+    /// # Error handling
+    ///
+    /// Errors found while preparing (syntax, unknown table, bad parameter)
+    /// are returned here; errors found while running arrive as `Err` items.
+    ///
+    /// # Cancellation
+    ///
+    /// Dropping the stream stops the statement and frees the connection.
+    async fn query(&self, sql: &str, params: &[Value]) -> Result<SendableRecordBatchStream>;
+
+    /// Runs one statement for its effect and reports the affected rows.
+    async fn execute(&self, sql: &str, params: &[Value]) -> Result<ExecuteOutcome>;
+
+    /// The catalog facet, if the engine has one.
+    fn catalog(&self) -> Option<&dyn Catalog> {
+        None
+    }
+
+    /// Closes the connection; later calls fail with a connect error.
+    async fn close(&self) -> Result<()>;
+
+    /// For downcasting to the concrete driver type (engine-specific facets).
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// Reads the structure of a database.
+#[async_trait]
+pub trait Catalog: Send + Sync {
+    /// Namespaces (schemas, databases, attached files).
+    async fn namespaces(&self) -> Result<Vec<Namespace>>;
+
+    /// Tables, views and collections of one namespace (the default one when
+    /// `None`), with row counts or estimates where they are cheap.
+    async fn tables(&self, namespace: Option<&str>) -> Result<Vec<TableInfo>>;
+
+    /// Columns, indexes, constraints and triggers of one table.
+    ///
+    /// # Error handling
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) when there is no such table.
+    async fn table(&self, table: &TableRef) -> Result<TableDetails>;
+}
+
+/// A shared connection.
+pub type ConnectionRef = Arc<dyn Connection>;
+
+macro_rules! forward_connection {
+    ($ty:ty) => {
+        #[async_trait]
+        impl<T: Connection + ?Sized> Connection for $ty {
+            fn engine(&self) -> Engine {
+                (**self).engine()
+            }
+            fn dialect(&self) -> &dyn Dialect {
+                (**self).dialect()
+            }
+            async fn ping(&self) -> Result<()> {
+                (**self).ping().await
+            }
+            async fn query(&self, sql: &str, params: &[Value]) -> Result<SendableRecordBatchStream> {
+                (**self).query(sql, params).await
+            }
+            async fn execute(&self, sql: &str, params: &[Value]) -> Result<ExecuteOutcome> {
+                (**self).execute(sql, params).await
+            }
+            fn catalog(&self) -> Option<&dyn Catalog> {
+                (**self).catalog()
+            }
+            async fn close(&self) -> Result<()> {
+                (**self).close().await
+            }
+            fn as_any(&self) -> &dyn Any {
+                (**self).as_any()
+            }
+        }
+    };
+}
+
+forward_connection!(Box<T>);
+forward_connection!(Arc<T>);

@@ -1,0 +1,151 @@
+//! The one error type of QoreDB's libraries.
+
+use std::fmt;
+
+/// A boxed error from a dependency, kept as the source of an [`Error`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `Result` with [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in QoreDB, by what a caller can do about it.
+///
+/// Messages never contain a password: URLs are shown through
+/// [`ConnectionSpec`](crate::ConnectionSpec)'s redacting `Display`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The engine could not be reached or opened (network, missing file, bad path).
+    #[error("cannot connect: {message}")]
+    Connect {
+        /// What failed, in words.
+        message: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The engine refused the credentials.
+    #[error("authentication failed: {0}")]
+    Auth(String),
+    /// An operation took longer than its configured limit.
+    #[error("timed out: {0}")]
+    Timeout(String),
+    /// The engine rejected or failed a statement.
+    #[error("{}", DisplayQuery(.0))]
+    Query(QueryError),
+    /// The engine, or this build, cannot do what was asked.
+    #[error("not supported: {0}")]
+    NotSupported(String),
+    /// A policy (read-only connection, safety net, interceptor) refused the operation.
+    #[error("denied by policy: {0}")]
+    Denied(String),
+    /// Input from the user was malformed: a URL, an identifier, an option.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// A named object (table, column, saved connection) does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A local file or stream failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, with the path where there is one.
+        context: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Data could not be represented (type mapping, Arrow conversion).
+    #[error("data error: {message}")]
+    Data {
+        /// What could not be converted, naming the column where known.
+        message: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The operation was cancelled (stream dropped, Ctrl-C, job cancelled).
+    #[error("cancelled")]
+    Cancelled,
+    /// A bug or broken invariant inside QoreDB itself.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// A statement failure reported by an engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryError {
+    /// The engine's own message.
+    pub message: String,
+    /// SQLSTATE or the engine's error code, when it gives one.
+    pub code: Option<String>,
+}
+
+struct DisplayQuery<'a>(&'a QueryError);
+
+impl fmt::Display for DisplayQuery<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0.code {
+            Some(code) => write!(f, "query failed [{code}]: {}", self.0.message),
+            None => write!(f, "query failed: {}", self.0.message),
+        }
+    }
+}
+
+impl Error {
+    /// A [`Error::Query`] from an engine message and optional code.
+    pub fn query(message: impl Into<String>, code: Option<String>) -> Self {
+        Error::Query(QueryError { message: message.into(), code })
+    }
+
+    /// A [`Error::Connect`] with a source.
+    pub fn connect(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Error::Connect { message: message.into(), source: Some(source.into()) }
+    }
+
+    /// A [`Error::Io`] naming what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io { context: context.into(), source }
+    }
+
+    /// A [`Error::Data`] without a source.
+    pub fn data(message: impl Into<String>) -> Self {
+        Error::Data { message: message.into(), source: None }
+    }
+
+    /// A [`Error::InvalidInput`].
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::InvalidInput(message.into())
+    }
+}
+
+impl From<arrow::error::ArrowError> for Error {
+    fn from(err: arrow::error::ArrowError) -> Self {
+        match err {
+            // An Error that crossed an Arrow adapter comes back as itself.
+            arrow::error::ArrowError::ExternalError(inner) => match inner.downcast::<Error>() {
+                Ok(e) => *e,
+                Err(other) => Error::Data { message: other.to_string(), source: Some(other) },
+            },
+            arrow::error::ArrowError::IoError(msg, e) => Error::io(msg, e),
+            other => Error::Data { message: other.to_string(), source: Some(Box::new(other)) },
+        }
+    }
+}
+
+impl From<Error> for arrow::error::ArrowError {
+    fn from(err: Error) -> Self {
+        arrow::error::ArrowError::ExternalError(Box::new(err))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn survives_an_arrow_round_trip() {
+        let e = Error::query("syntax error near FROM", Some("42601".into()));
+        let back: Error = arrow::error::ArrowError::from(e).into();
+        assert_eq!(back.to_string(), "query failed [42601]: syntax error near FROM");
+    }
+}

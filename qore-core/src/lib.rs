@@ -1,0 +1,49 @@
+//! The model and the contracts of QoreDB: what every engine driver implements
+//! and every frontend consumes.
+//!
+//! A [`Connection`] runs statements and returns a [`SendableRecordBatchStream`]:
+//! an Arrow schema plus a bounded stream of record batches, whatever the engine.
+//! Optional facets such as the [`Catalog`] describe the structure of a database
+//! in the [`schema`](TableDetails) model, and [`annotate_schema`] puts that
+//! structure into the result's field metadata. A [`ConnectionSpec`] is a parsed
+//! connection URL, a [`Dialect`] spells SQL, a [`Value`] is one cell, and
+//! [`Error`] is the one error type.
+//!
+//! # Example
+//!
+//! ```
+//! use qore_core::{ConnectionSpec, Engine};
+//!
+//! let spec = ConnectionSpec::parse("postgres://ann:secret@localhost:5432/shop").unwrap();
+//! assert_eq!(spec.engine, Engine::Postgres);
+//! // The password never shows.
+//! assert_eq!(spec.to_string(), "postgres://ann:***@localhost:5432/shop");
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod connection;
+mod dialect;
+mod error;
+pub mod metadata;
+mod schema;
+pub mod sql;
+mod stream;
+mod url;
+mod value;
+
+pub use arrow;
+pub use connection::{Catalog, Connection, ConnectionRef, ExecuteOutcome};
+pub use dialect::{AnsiDialect, Dialect, PlaceholderStyle};
+pub use error::{BoxError, Error, QueryError, Result};
+pub use metadata::{ColumnIndicators, annotate_schema};
+pub use schema::{
+    ColumnInfo, Constraint, ConstraintKind, FkAction, ForeignKey, IndexInfo, IndexPart, Namespace,
+    RowCount, TableDetails, TableInfo, TableKind, TableRef,
+};
+pub use stream::{
+    DEFAULT_BATCH_SIZE, EmptyRecordBatchStream, RecordBatchStream, RecordBatchStreamAdapter,
+    SendableRecordBatchStream, WithSchema, collect,
+};
+pub use url::{ConnectionSpec, Engine, HostPort, Secret};
+pub use value::Value;

@@ -1,0 +1,325 @@
+//! Light SQL lexing shared by drivers and frontends: statement splitting and
+//! recognising a plain single-table `SELECT`. Not a parser: it only needs to
+//! know where strings, quoted identifiers and comments are.
+
+use crate::schema::TableRef;
+
+/// The kind of a lexical token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenKind {
+    /// An unquoted word: keyword or identifier.
+    Word,
+    /// A quoted identifier (`"x"`, `` `x` ``, `[x]`); `text` holds it unquoted.
+    QuotedIdent,
+    /// A string literal (`'x'`, `$tag$x$tag$`, `E'x'`).
+    Str,
+    /// A number.
+    Number,
+    /// Any other single character (`(`, `,`, `;`, operators).
+    Punct(char),
+}
+
+/// A token with its byte span in the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// What it is.
+    pub kind: TokenKind,
+    /// Its text: unquoted for identifiers, raw for everything else.
+    pub text: String,
+    /// Byte offset of the first character.
+    pub start: usize,
+    /// Byte offset just past the last character.
+    pub end: usize,
+}
+
+impl Token {
+    /// Whether this is the unquoted keyword `kw` (case-insensitive).
+    pub fn is_keyword(&self, kw: &str) -> bool {
+        self.kind == TokenKind::Word && self.text.eq_ignore_ascii_case(kw)
+    }
+
+    /// The identifier this token names, if it is a word or quoted identifier.
+    pub fn ident(&self) -> Option<&str> {
+        matches!(self.kind, TokenKind::Word | TokenKind::QuotedIdent).then_some(self.text.as_str())
+    }
+}
+
+/// Splits SQL into tokens, skipping whitespace and comments. Unterminated
+/// strings, identifiers and comments run to the end of the input.
+pub fn tokenize(sql: &str) -> Vec<Token> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let start = i;
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if c == b'-' && b.get(i + 1) == Some(&b'-') {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
+            i += 2;
+            while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                i += 1;
+            }
+            i = (i + 2).min(b.len());
+        } else if c == b'\'' {
+            i = skip_quoted(b, i, b'\'');
+            out.push(Token { kind: TokenKind::Str, text: sql[start..i].to_string(), start, end: i });
+        } else if c == b'"' || c == b'`' {
+            i = skip_quoted(b, i, c);
+            let inner_end = if i > start + 1 && b[i - 1] == c { i - 1 } else { i };
+            let q = c as char;
+            let text = sql[start + 1..inner_end.max(start + 1)].replace(&format!("{q}{q}"), &q.to_string());
+            out.push(Token { kind: TokenKind::QuotedIdent, text, start, end: i });
+        } else if c == b'[' && prev_allows_bracket_ident(&out) {
+            while i < b.len() && b[i] != b']' {
+                i += 1;
+            }
+            let inner_end = i;
+            i = (i + 1).min(b.len());
+            out.push(Token { kind: TokenKind::QuotedIdent, text: sql[start + 1..inner_end].to_string(), start, end: i });
+        } else if c == b'$' && let Some(end) = dollar_quote_end(sql, i) {
+            i = end;
+            out.push(Token { kind: TokenKind::Str, text: sql[start..i].to_string(), start, end: i });
+        } else if c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit)) {
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.' || b[i] == b'_') {
+                i += 1;
+            }
+            out.push(Token { kind: TokenKind::Number, text: sql[start..i].to_string(), start, end: i });
+        } else if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80) {
+                i += 1;
+            }
+            // E'...' / X'...' / N'...' prefixes belong to the string that follows.
+            if i < b.len() && b[i] == b'\'' && i - start == 1 {
+                i = skip_quoted(b, i, b'\'');
+                out.push(Token { kind: TokenKind::Str, text: sql[start..i].to_string(), start, end: i });
+            } else {
+                out.push(Token { kind: TokenKind::Word, text: sql[start..i].to_string(), start, end: i });
+            }
+        } else {
+            let ch = sql[i..].chars().next().unwrap_or('\0');
+            i += ch.len_utf8();
+            out.push(Token { kind: TokenKind::Punct(ch), text: ch.to_string(), start, end: i });
+        }
+    }
+    out
+}
+
+fn prev_allows_bracket_ident(tokens: &[Token]) -> bool {
+    // `a[1]` is an array subscript (PostgreSQL, DuckDB); `[col]` after a
+    // keyword, comma or parenthesis is SQLite's quoted identifier.
+    match tokens.last() {
+        None => true,
+        Some(t) => match &t.kind {
+            TokenKind::Punct(c) => matches!(c, ',' | '(' | '=' | '<' | '>' | '+' | '-' | '*' | '/'),
+            TokenKind::Word => {
+                const KW: [&str; 12] =
+                    ["SELECT", "FROM", "JOIN", "ON", "WHERE", "AND", "OR", "BY", "AS", "TABLE", "INTO", "UPDATE"];
+                KW.iter().any(|k| t.text.eq_ignore_ascii_case(k))
+            }
+            _ => false,
+        },
+    }
+}
+
+fn skip_quoted(b: &[u8], mut i: usize, q: u8) -> usize {
+    i += 1;
+    while i < b.len() {
+        if b[i] == q {
+            if b.get(i + 1) == Some(&q) {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i += 1;
+    }
+    b.len()
+}
+
+fn dollar_quote_end(sql: &str, i: usize) -> Option<usize> {
+    let rest = &sql[i + 1..];
+    let tag_len = rest.find('$')?;
+    let tag = &rest[..tag_len];
+    if !tag.chars().all(|c| c.is_alphanumeric() || c == '_') || tag.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let delim = &sql[i..i + tag_len + 2];
+    let body_start = i + tag_len + 2;
+    Some(match sql[body_start..].find(delim) {
+        Some(p) => body_start + p + delim.len(),
+        None => sql.len(),
+    })
+}
+
+/// Splits a script into statements at top-level semicolons, keeping
+/// `CREATE TRIGGER ... BEGIN ...; END` bodies whole. Empty statements are dropped;
+/// each statement is trimmed and has no trailing semicolon.
+pub fn split_statements(sql: &str) -> Vec<&str> {
+    let tokens = tokenize(sql);
+    let mut out = Vec::new();
+    let mut stmt_start: Option<usize> = None;
+    let mut first_idx = 0;
+    let mut depth = 0usize;
+    for (idx, t) in tokens.iter().enumerate() {
+        if stmt_start.is_none() {
+            if t.kind == TokenKind::Punct(';') {
+                continue;
+            }
+            stmt_start = Some(t.start);
+            first_idx = idx;
+        }
+        let in_trigger = tokens[first_idx..idx].iter().take(4).any(|x| x.is_keyword("TRIGGER"))
+            && tokens[first_idx].is_keyword("CREATE");
+        if in_trigger && (t.is_keyword("BEGIN") || t.is_keyword("CASE")) {
+            depth += 1;
+        } else if in_trigger && t.is_keyword("END") {
+            depth = depth.saturating_sub(1);
+        } else if t.kind == TokenKind::Punct(';') && depth == 0 {
+            if let Some(s) = stmt_start.take() {
+                out.push(sql[s..t.start].trim());
+            }
+        }
+    }
+    if let Some(s) = stmt_start {
+        let tail = sql[s..].trim();
+        if !tail.is_empty() {
+            out.push(tail);
+        }
+    }
+    out
+}
+
+/// The table a plain `SELECT` reads, when the result's columns are that
+/// table's columns: `SELECT * | col, ... FROM [ns.]table [[AS] alias]`
+/// followed by nothing or by `WHERE`, `ORDER BY`, `LIMIT`, `OFFSET`.
+/// Joins, expressions, aggregates and set operations give `None`.
+pub fn single_table_source(sql: &str) -> Option<TableRef> {
+    let tokens = tokenize(sql);
+    let mut t = tokens.as_slice();
+    if let Some(last) = t.last()
+        && last.kind == TokenKind::Punct(';')
+    {
+        t = &t[..t.len() - 1];
+    }
+    let mut i = 0;
+    if !t.first()?.is_keyword("SELECT") {
+        return None;
+    }
+    i += 1;
+    if t.get(i)?.is_keyword("DISTINCT") || t.get(i)?.is_keyword("ALL") {
+        i += 1;
+    }
+    // Select list: `*` or plain column names separated by commas.
+    loop {
+        let tok = t.get(i)?;
+        if tok.kind == TokenKind::Punct('*') {
+            i += 1;
+        } else if tok.ident().is_some() && !tok.is_keyword("FROM") {
+            i += 1;
+            // `alias.col` or `alias.*`
+            if t.get(i).is_some_and(|x| x.kind == TokenKind::Punct('.')) {
+                let next = t.get(i + 1)?;
+                if next.ident().is_none() && next.kind != TokenKind::Punct('*') {
+                    return None;
+                }
+                i += 2;
+            }
+        } else {
+            return None;
+        }
+        match t.get(i)? {
+            x if x.kind == TokenKind::Punct(',') => i += 1,
+            x if x.is_keyword("FROM") => break,
+            _ => return None,
+        }
+    }
+    i += 1;
+    let first = t.get(i)?.ident()?.to_string();
+    i += 1;
+    let table = if t.get(i).is_some_and(|x| x.kind == TokenKind::Punct('.')) {
+        let name = t.get(i + 1)?.ident()?.to_string();
+        i += 2;
+        TableRef::qualified(first, name)
+    } else {
+        TableRef::new(first)
+    };
+    const TAIL: [&str; 5] = ["WHERE", "ORDER", "LIMIT", "OFFSET", "FETCH"];
+    if let Some(x) = t.get(i) {
+        if x.is_keyword("AS") {
+            t.get(i + 1)?.ident()?;
+            i += 2;
+        } else if x.ident().is_some() && !TAIL.iter().any(|k| x.is_keyword(k)) {
+            const NOT_ALIAS: [&str; 9] =
+                ["JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL", "UNION", "GROUP"];
+            if NOT_ALIAS.iter().any(|k| x.is_keyword(k)) || x.is_keyword("EXCEPT") || x.is_keyword("INTERSECT") {
+                return None;
+            }
+            i += 1;
+        }
+    }
+    match t.get(i) {
+        None => Some(table),
+        Some(x) if TAIL.iter().any(|k| x.is_keyword(k)) => {
+            let rest = &t[i..];
+            let bad = ["UNION", "EXCEPT", "INTERSECT", "GROUP", "JOIN", "HAVING", "WINDOW"];
+            if rest.iter().any(|x| bad.iter().any(|k| x.is_keyword(k))) {
+                None
+            } else {
+                Some(table)
+            }
+        }
+        Some(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn splits_scripts() {
+        let s = "CREATE TABLE a(x);\n-- c;\nINSERT INTO a VALUES ('a;b');;\
+                 CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE a SET x = CASE WHEN 1 THEN 2 END; END;\
+                 SELECT $$;$$, \"x;\" FROM a";
+        let parts = split_statements(s);
+        assert_eq!(parts.len(), 4, "{parts:?}");
+        assert!(parts[2].ends_with("END"), "{}", parts[2]);
+        assert_eq!(parts[3], "SELECT $$;$$, \"x;\" FROM a");
+    }
+
+    #[test]
+    fn finds_single_tables() {
+        let t = |s: &str| single_table_source(s).map(|t| t.to_string());
+        assert_eq!(t("SELECT * FROM customers"), Some("customers".into()));
+        assert_eq!(t("select id, \"Name\" from main.\"my t\" c where id > 3 order by 1 limit 5;"), Some("main.my t".into()));
+        assert_eq!(t("SELECT c.* FROM customers AS c"), Some("customers".into()));
+        assert_eq!(t("SELECT count(*) FROM customers"), None);
+        assert_eq!(t("SELECT * FROM a JOIN b ON a.x = b.x"), None);
+        assert_eq!(t("SELECT * FROM a, b"), None);
+        assert_eq!(t("SELECT x FROM a UNION SELECT x FROM b"), None);
+        assert_eq!(t("SELECT x + 1 FROM a"), None);
+        assert_eq!(t("SELECT * FROM 'data.csv'"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn lexing_never_panics(s in "\\PC{0,80}") {
+            let _ = tokenize(&s);
+            let _ = split_statements(&s);
+            let _ = single_table_source(&s);
+        }
+
+        #[test]
+        fn statements_are_slices_of_the_input(s in "[a-z ;'\"$-]{0,60}") {
+            for part in split_statements(&s) {
+                prop_assert!(s.contains(part));
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! DuckDB through duckdb-rs (bundled, with its Parquet and JSON extensions):
+//! the embedded default. Results are DuckDB's own Arrow batches, coalesced to
+//! the batch size; local CSV, Parquet and JSON files are tables
+//! (`SELECT * FROM 'data/*.parquet'`).
+
+mod catalog;
+mod connection;
+mod options;
+
+pub use connection::DuckDbConnection;
+pub use options::DuckDbOptions;

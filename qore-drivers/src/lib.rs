@@ -1,0 +1,88 @@
+//! QoreDB's engine drivers: one module per engine, each behind a cargo feature
+//! named after it, all implementing the [`qore_core::Connection`] contract.
+//!
+//! [`connect`] opens any engine from its URL. Embedded engines (SQLite and
+//! DuckDB, the default) run on a worker thread that feeds a bounded channel, so
+//! a query streams Arrow batches in memory bounded by the batch size. The
+//! [`demo`] module writes QoreDB's sample shop database.
+//!
+//! # Example
+//!
+//! ```
+//! # #[cfg(feature = "duckdb")]
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use futures::StreamExt;
+//!
+//! let conn = qore_drivers::connect("duckdb:").await.unwrap();
+//! let mut rows = conn.query("SELECT 42 AS answer", &[]).await.unwrap();
+//! let batch = rows.next().await.unwrap().unwrap();
+//! assert_eq!(batch.num_rows(), 1);
+//! # });
+//! ```
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+use std::sync::Arc;
+
+use qore_core::{ConnectionRef, ConnectionSpec, Engine, Error, Result};
+
+mod ddl;
+pub mod demo;
+#[cfg(any(feature = "sqlite", feature = "duckdb"))]
+mod worker;
+
+#[cfg(feature = "duckdb")]
+#[cfg_attr(docsrs, doc(cfg(feature = "duckdb")))]
+pub mod duckdb;
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub mod sqlite;
+
+/// The engines this build of the drivers can open.
+pub fn built_engines() -> Vec<Engine> {
+    Engine::ALL.into_iter().filter(|e| is_built(*e)).collect()
+}
+
+/// Whether `engine`'s feature was built.
+pub fn is_built(engine: Engine) -> bool {
+    match engine {
+        Engine::Sqlite => cfg!(feature = "sqlite"),
+        Engine::DuckDb => cfg!(feature = "duckdb"),
+        _ => false,
+    }
+}
+
+/// Opens a connection from a URL (see [`ConnectionSpec`] for the forms), or
+/// a bare path to a `.duckdb` / `.db` / `.sqlite` file.
+///
+/// # Error handling
+///
+/// [`Error::InvalidInput`] for a malformed URL or an unknown scheme,
+/// [`Error::NotSupported`] naming the cargo feature when the engine was not
+/// built, [`Error::Connect`] when the database cannot be opened.
+pub async fn connect(url: &str) -> Result<ConnectionRef> {
+    connect_spec(&ConnectionSpec::parse_lenient(url)?).await
+}
+
+/// Opens a connection from a parsed [`ConnectionSpec`].
+pub async fn connect_spec(spec: &ConnectionSpec) -> Result<ConnectionRef> {
+    match spec.engine {
+        #[cfg(feature = "sqlite")]
+        Engine::Sqlite => {
+            let options = sqlite::SqliteOptions::from_spec(spec)?;
+            Ok(Arc::new(sqlite::SqliteConnection::open(options).await?))
+        }
+        #[cfg(feature = "duckdb")]
+        Engine::DuckDb => {
+            let options = duckdb::DuckDbOptions::from_spec(spec)?;
+            Ok(Arc::new(duckdb::DuckDbConnection::open(options).await?))
+        }
+        other => Err(Error::NotSupported(format!(
+            "{} support is not in this build; rebuild with the cargo feature `{}` (for example \
+             `cargo install qore-cli --features {}`)",
+            other.name(),
+            other.feature(),
+            other.feature()
+        ))),
+    }
+}

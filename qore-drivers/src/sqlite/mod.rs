@@ -1,0 +1,11 @@
+//! SQLite through rusqlite (bundled libsqlite3), first class: WAL, pragmas,
+//! open options in the URL, loadable extensions on explicit request, and a
+//! type mapping documented in [`types`].
+
+mod catalog;
+mod connection;
+mod options;
+pub mod types;
+
+pub use connection::{Checkpoint, SqliteConnection};
+pub use options::{OpenMode, SqliteOptions};

@@ -1,0 +1,164 @@
+//! A dedicated thread that owns a synchronous engine handle (rusqlite, duckdb)
+//! and runs jobs for async callers, one at a time.
+//!
+//! Query results go back through a bounded channel, so the thread produces at
+//! most one batch ahead of the consumer: backpressure without buffering.
+
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use futures::stream;
+use qore_core::{Error, RecordBatchStreamAdapter, Result, SendableRecordBatchStream};
+use tokio::sync::{mpsc, oneshot};
+
+type Job<T> = Box<dyn FnOnce(&mut T) + Send>;
+
+/// Owns the engine thread; dropping it lets the thread finish its queue and exit.
+pub(crate) struct Worker<T> {
+    jobs: std::sync::mpsc::Sender<Job<T>>,
+    name: &'static str,
+}
+
+impl<T> std::fmt::Debug for Worker<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker").field("engine", &self.name).finish()
+    }
+}
+
+impl<T: 'static> Worker<T> {
+    /// Starts the thread and opens the engine on it with `open`.
+    pub(crate) async fn start<F>(name: &'static str, open: F) -> Result<Self>
+    where
+        F: FnOnce() -> Result<T> + Send + 'static,
+    {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job<T>>();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        thread::Builder::new()
+            .name(format!("qore-{name}"))
+            .spawn(move || {
+                let mut handle = match open() {
+                    Ok(h) => {
+                        let _ = ready_tx.send(Ok(()));
+                        h
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                while let Ok(job) = queue.recv() {
+                    job(&mut handle);
+                }
+            })
+            .map_err(|e| Error::io(format!("cannot start the {name} worker thread"), e))?;
+        ready_rx.await.map_err(|_| Error::Internal(format!("the {name} worker died while opening")))??;
+        Ok(Worker { jobs, name })
+    }
+
+    /// Runs `f` on the engine thread and returns its result.
+    pub(crate) async fn run<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut T) -> Result<R> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.submit(Box::new(move |h| {
+            let _ = tx.send(f(h));
+        }))?;
+        rx.await.map_err(|_| self.gone())?
+    }
+
+    fn submit(&self, job: Job<T>) -> Result<()> {
+        self.jobs.send(job).map_err(|_| self.gone())
+    }
+
+    fn gone(&self) -> Error {
+        Error::Connect { message: format!("the {} connection is closed", self.name), source: None }
+    }
+
+    /// Runs a streaming job. `f` gets a [`BatchSink`] to report the schema
+    /// and push batches; the call returns once the schema is known.
+    ///
+    /// `interrupt` is called when the stream is dropped before its end while
+    /// the job still runs, to stop the engine mid-statement.
+    pub(crate) async fn stream<F>(
+        &self,
+        interrupt: Option<Box<dyn Fn() + Send + Sync>>,
+        f: F,
+    ) -> Result<SendableRecordBatchStream>
+    where
+        F: FnOnce(&mut T, &mut BatchSink) -> Result<()> + Send + 'static,
+    {
+        let (schema_tx, schema_rx) = oneshot::channel();
+        let (batch_tx, batch_rx) = mpsc::channel(1);
+        let running = Arc::new(Mutex::new(true));
+        let guard_state = running.clone();
+        self.submit(Box::new(move |h| {
+            let mut sink = BatchSink { schema_tx: Some(schema_tx), batches: batch_tx };
+            let result = f(h, &mut sink);
+            match (result, sink.schema_tx.take()) {
+                (Err(e), Some(tx)) => {
+                    let _ = tx.send(Err(e));
+                }
+                (Err(e), None) => {
+                    let _ = sink.batches.blocking_send(Err(e));
+                }
+                (Ok(()), Some(tx)) => {
+                    let _ = tx.send(Err(Error::Internal("query produced no schema".into())));
+                }
+                (Ok(()), None) => {}
+            }
+            // Taken under the lock so an interrupt can never hit the next job.
+            if let Ok(mut r) = running.lock() {
+                *r = false;
+            }
+        }))?;
+        let schema = schema_rx.await.map_err(|_| self.gone())??;
+        let guard = InterruptGuard { running: guard_state, interrupt };
+        let batches = stream::unfold((batch_rx, guard), |(mut rx, guard)| async move {
+            rx.recv().await.map(|item| (item, (rx, guard)))
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, Box::pin(batches))))
+    }
+}
+
+/// Where a streaming job reports its schema and pushes its batches.
+pub(crate) struct BatchSink {
+    schema_tx: Option<oneshot::Sender<Result<SchemaRef>>>,
+    batches: mpsc::Sender<Result<RecordBatch>>,
+}
+
+impl BatchSink {
+    /// Reports the schema; the async caller returns the stream once it has it.
+    pub(crate) fn schema(&mut self, schema: SchemaRef) {
+        if let Some(tx) = self.schema_tx.take() {
+            let _ = tx.send(Ok(schema));
+        }
+    }
+
+    /// Pushes one batch, blocking while the consumer is a batch behind.
+    ///
+    /// # Error handling
+    ///
+    /// [`Error::Cancelled`] once the stream has been dropped: stop the statement.
+    pub(crate) fn push(&mut self, batch: RecordBatch) -> Result<()> {
+        self.batches.blocking_send(Ok(batch)).map_err(|_| Error::Cancelled)
+    }
+}
+
+struct InterruptGuard {
+    running: Arc<Mutex<bool>>,
+    interrupt: Option<Box<dyn Fn() + Send + Sync>>,
+}
+
+impl Drop for InterruptGuard {
+    fn drop(&mut self) {
+        if let (Some(interrupt), Ok(running)) = (&self.interrupt, self.running.lock())
+            && *running
+        {
+            interrupt();
+        }
+    }
+}
