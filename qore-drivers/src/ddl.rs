@@ -143,6 +143,19 @@ fn deferrable(rest: &[Token]) -> bool {
     })
 }
 
+/// `expr` without one pair of parentheses around all of it (`((a > 0))` → `(a > 0)`).
+pub(crate) fn strip_outer_parens(expr: &str) -> &str {
+    let t = expr.trim();
+    let tokens = tokenize(t);
+    if tokens.len() >= 2
+        && tokens[0].kind == TokenKind::Punct('(')
+        && matching(&tokens, 0) == Some(tokens.len() - 1)
+    {
+        return t[tokens[0].end..tokens[tokens.len() - 1].start].trim();
+    }
+    t
+}
+
 /// The key-part texts and the WHERE predicate of a `CREATE INDEX`.
 pub(crate) fn parse_create_index(sql: &str) -> (Vec<String>, Option<String>) {
     let tokens = tokenize(sql);
@@ -185,6 +198,13 @@ mod tests {
         assert_eq!(ddl.generated.get("total").map(String::as_str), Some("price * qty"));
         assert_eq!(ddl.fks[0], FkDecl { name: None, columns: vec!["owner".into()], deferrable: true });
         assert_eq!(ddl.fks[1], FkDecl { name: Some("fk_x".into()), columns: vec!["a".into(), "b".into()], deferrable: false });
+    }
+
+    #[test]
+    fn strips_one_pair_of_parens() {
+        assert_eq!(strip_outer_parens("((a > 0))"), "(a > 0)");
+        assert_eq!(strip_outer_parens("(a > 0) AND (b < 1)"), "(a > 0) AND (b < 1)");
+        assert_eq!(strip_outer_parens("a"), "a");
     }
 
     #[test]

@@ -585,10 +585,19 @@ fn write_duckdb(path: &Path) -> Result<Vec<(String, u64)>> {
     let mut counts = Vec::new();
     for t in generate()? {
         let rows = t.batch.num_rows() as u64;
-        let mut app = tx.appender(t.name).map_err(map)?;
-        app.append_record_batch(t.batch).map_err(map)?;
-        app.flush().map_err(map)?;
-        drop(app);
+        // DuckDB checks foreign keys against rows already appended, so a
+        // self-referencing table goes in parents first.
+        let split = if t.name == "categories" { TOP_CATEGORIES.len() } else { 0 };
+        for part in [t.batch.slice(0, split), t.batch.slice(split, t.batch.num_rows() - split)] {
+            if part.num_rows() == 0 {
+                continue;
+            }
+            let schema = part.schema();
+            let cols: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            let mut app = tx.appender_with_columns(t.name, &cols).map_err(map)?;
+            app.append_record_batch(part).map_err(map)?;
+            app.flush().map_err(map)?;
+        }
         counts.push((t.name.to_string(), rows));
     }
     tx.execute_batch(DUCKDB_AFTER).map_err(map)?;

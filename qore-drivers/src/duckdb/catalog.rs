@@ -18,7 +18,7 @@ impl Catalog for DuckDbConnection {
                 let mut stmt = c
                     .prepare(
                         "SELECT schema_name, schema_name = current_schema() FROM duckdb_schemas() \
-                         WHERE database_name = current_database() AND NOT internal \
+                         WHERE database_name = current_database() \
                          ORDER BY schema_name",
                     )
                     .map_err(map_err)?;
@@ -143,7 +143,7 @@ fn describe(c: &duckdb::Connection, t: &TableRef) -> Result<TableDetails> {
             }
             "UNIQUE" => ConstraintKind::Unique { columns },
             "CHECK" => {
-                let expression = expr.unwrap_or_default();
+                let expression = crate::ddl::strip_outer_parens(&expr.unwrap_or_default()).to_string();
                 let column = ddl.checks.iter().find(|(_, e, _)| e.eq_ignore_ascii_case(&expression)).and_then(|(_, _, c)| c.clone());
                 ConstraintKind::Check { expression, column }
             }
@@ -172,6 +172,12 @@ fn describe(c: &duckdb::Connection, t: &TableRef) -> Result<TableDetails> {
         constraints.push(Constraint { name, kind });
     }
 
+    constraints.sort_by_key(|c| match c.kind {
+        ConstraintKind::PrimaryKey { .. } => 0,
+        ConstraintKind::Unique { .. } => 1,
+        ConstraintKind::Check { .. } => 2,
+        ConstraintKind::ForeignKey(_) => 3,
+    });
     let mut stmt = c
         .prepare(
             "SELECT column_name, data_type, is_nullable, column_default, comment FROM duckdb_columns() \

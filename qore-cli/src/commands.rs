@@ -1,0 +1,334 @@
+//! One function per subcommand.
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use arrow::array::{BooleanArray, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use comfy_table::Cell;
+use futures::StreamExt;
+use qore_core::sql::{single_table_source, split_statements};
+use qore_core::{
+    ColumnIndicators, ConnectionRef, ConstraintKind, Engine, RowCount, TableDetails, TableRef, WithSchema,
+    annotate_schema,
+};
+
+use crate::connections::{self, Store};
+use crate::format::{Writer, new_table};
+use crate::opts::{Command, ConnAction, Format};
+
+pub(crate) async fn dispatch(cmd: Command, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
+    match cmd {
+        Command::Query { db, sql, file, format, max_rows } => {
+            let sql = read_sql(sql, file)?;
+            let conn = open(db.db.as_deref()).await?;
+            query(&conn, &sql, format, max_rows, out, err).await
+        }
+        Command::Ls { db, namespace, format } => {
+            let conn = open(db.db.as_deref()).await?;
+            ls(&conn, namespace.as_deref(), format, out).await
+        }
+        Command::Describe { db, table, format } => {
+            let conn = open(db.db.as_deref()).await?;
+            describe(&conn, &table, format, out).await
+        }
+        Command::Conn { action } => conn(action, out, err),
+        Command::Demo { path, duckdb, force } => demo(path, duckdb, force, out).await,
+    }
+}
+
+async fn open(db: Option<&str>) -> Result<ConnectionRef> {
+    let (spec, _env) = connections::resolve(db)?;
+    qore_drivers::connect_spec(&spec).await.with_context(|| format!("cannot open {spec}"))
+}
+
+fn read_sql(sql: Option<String>, file: Option<std::path::PathBuf>) -> Result<String> {
+    if let Some(s) = sql {
+        return Ok(s);
+    }
+    if let Some(f) = file {
+        return std::fs::read_to_string(&f).with_context(|| format!("cannot read SQL file {}", f.display()));
+    }
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        bail!("no SQL given: pass it as an argument, with -f FILE, or on stdin");
+    }
+    let mut s = String::new();
+    std::io::stdin().read_to_string(&mut s).context("cannot read SQL from stdin")?;
+    Ok(s)
+}
+
+async fn query(
+    conn: &ConnectionRef,
+    sql: &str,
+    format: Format,
+    max_rows: usize,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitCode> {
+    let statements = split_statements(sql);
+    let Some((last, before)) = statements.split_last() else {
+        bail!("no SQL statement given");
+    };
+    for (i, stmt) in before.iter().enumerate() {
+        // Run earlier statements to completion, discarding any rows.
+        let mut s = conn.query(stmt, &[]).await.with_context(|| format!("statement {} failed", i + 1))?;
+        while let Some(b) = s.next().await {
+            b.with_context(|| format!("statement {} failed", i + 1))?;
+        }
+    }
+    let mut stream = conn.query(last, &[]).await?;
+    if let (Some(table), Some(catalog)) = (single_table_source(last), conn.catalog())
+        && let Ok(details) = catalog.table(&table).await
+    {
+        let schema = Arc::new(annotate_schema(&stream.schema(), &details));
+        stream = Box::pin(WithSchema::new(schema, stream)?);
+    }
+    let schema = stream.schema();
+    if schema.fields().is_empty() {
+        while let Some(b) = stream.next().await {
+            b?;
+        }
+        writeln!(err, "qore: OK")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut writer = Writer::new(format, out, schema, max_rows);
+    while let Some(batch) = stream.next().await {
+        writer.write(&batch?)?;
+    }
+    let (shown, total) = writer.finish()?;
+    if format == Format::Table {
+        if shown < total {
+            writeln!(err, "qore: showing {shown} of {total} rows (--max-rows 0 shows all; --format csv streams any size)")?;
+        } else {
+            writeln!(err, "qore: {total} row{}", if total == 1 { "" } else { "s" })?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn catalog_of(conn: &ConnectionRef) -> Result<&dyn qore_core::Catalog> {
+    conn.catalog().with_context(|| format!("{} has no catalog to list", conn.engine()))
+}
+
+async fn ls(conn: &ConnectionRef, namespace: Option<&str>, format: Format, out: &mut dyn Write) -> Result<ExitCode> {
+    let catalog = catalog_of(conn)?;
+    let namespaces = match namespace {
+        Some(n) => vec![n.to_string()],
+        None => catalog.namespaces().await?.into_iter().map(|n| n.name).collect(),
+    };
+    let (mut ns_col, mut names, mut kinds, mut rows, mut exact, mut comments) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for ns in &namespaces {
+        for t in catalog.tables(Some(ns)).await.with_context(|| format!("cannot list namespace `{ns}`"))? {
+            ns_col.push(ns.clone());
+            names.push(t.table.name.clone());
+            kinds.push(t.kind.label().to_string());
+            let (n, e) = match t.rows {
+                Some(RowCount::Exact(n)) => (Some(n as i64), Some(true)),
+                Some(RowCount::Estimate(n)) => (Some(n as i64), Some(false)),
+                None => (None, None),
+            };
+            rows.push(n);
+            exact.push(e);
+            comments.push(t.comment.clone());
+        }
+    }
+    let mut fields = vec![
+        Field::new("namespace", DataType::Utf8, false),
+        Field::new("name", DataType::Utf8, false),
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("rows", DataType::Int64, true),
+        Field::new("exact", DataType::Boolean, true),
+    ];
+    let has_comments = comments.iter().any(Option::is_some);
+    let mut columns: Vec<arrow::array::ArrayRef> = vec![
+        Arc::new(StringArray::from(ns_col)),
+        Arc::new(StringArray::from(names)),
+        Arc::new(StringArray::from(kinds)),
+        Arc::new(Int64Array::from(rows)),
+        Arc::new(BooleanArray::from(exact)),
+    ];
+    if has_comments {
+        fields.push(Field::new("comment", DataType::Utf8, true));
+        columns.push(Arc::new(StringArray::from(comments)));
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    let mut w = Writer::with_types(format, out, schema, 0, false);
+    w.write(&batch)?;
+    w.finish()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The indicator tags of every column, computed the way query headers get them.
+fn column_tags(details: &TableDetails) -> Vec<Vec<String>> {
+    let fields: Vec<Field> = details.columns.iter().map(|c| Field::new(&c.name, DataType::Null, true)).collect();
+    let annotated = annotate_schema(&Schema::new(fields), details);
+    annotated.fields().iter().map(|f| ColumnIndicators::from_field(f).tags()).collect()
+}
+
+async fn describe(conn: &ConnectionRef, table: &str, format: Format, out: &mut dyn Write) -> Result<ExitCode> {
+    let catalog = catalog_of(conn)?;
+    let t = TableRef::parse(table)?;
+    let d = catalog.table(&t).await?;
+    match format {
+        Format::Json | Format::Ndjson => {
+            serde_json::to_writer_pretty(&mut *out, &d)?;
+            writeln!(out)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Format::Csv | Format::Tsv => {
+            let tags = column_tags(&d);
+            let schema = Arc::new(Schema::new(vec![
+                Field::new("column", DataType::Utf8, false),
+                Field::new("type", DataType::Utf8, false),
+                Field::new("nullable", DataType::Boolean, false),
+                Field::new("default", DataType::Utf8, true),
+                Field::new("indicators", DataType::Utf8, false),
+            ]));
+            let batch = RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(StringArray::from_iter_values(d.columns.iter().map(|c| c.name.clone()))),
+                    Arc::new(StringArray::from_iter_values(d.columns.iter().map(|c| c.source_type.clone()))),
+                    Arc::new(BooleanArray::from(d.columns.iter().map(|c| c.nullable).collect::<Vec<_>>())),
+                    Arc::new(StringArray::from(d.columns.iter().map(|c| c.default.clone()).collect::<Vec<_>>())),
+                    Arc::new(StringArray::from_iter_values(tags.iter().map(|t| t.join(" ")))),
+                ],
+            )?;
+            let mut w = Writer::with_types(format, out, schema, 0, false);
+            w.write(&batch)?;
+            w.finish()?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Format::Table => {}
+    }
+    let rows = match d.info.rows {
+        Some(RowCount::Exact(n)) => format!(", {n} rows"),
+        Some(RowCount::Estimate(n)) => format!(", ~{n} rows"),
+        None => String::new(),
+    };
+    writeln!(out, "{} {}{rows}", d.info.kind.label(), d.info.table)?;
+    if let Some(c) = &d.info.comment {
+        writeln!(out, "-- {c}")?;
+    }
+    let mut cols = new_table();
+    cols.set_header(["#", "column", "type", "null", "default", "indicators"]);
+    for (c, tags) in d.columns.iter().zip(column_tags(&d)) {
+        let default = match (&c.generated, &c.default) {
+            (Some(g), _) => format!("GENERATED AS ({g})"),
+            (None, Some(x)) => x.clone(),
+            (None, None) => String::new(),
+        };
+        cols.add_row([
+            Cell::new(c.ordinal),
+            Cell::new(&c.name),
+            Cell::new(&c.source_type),
+            Cell::new(if c.nullable { "yes" } else { "NOT NULL" }),
+            Cell::new(default),
+            Cell::new(tags.join(" ")),
+        ]);
+    }
+    writeln!(out, "{cols}")?;
+    if !d.indexes.is_empty() {
+        let mut t = new_table();
+        t.set_header(["index", "key", "unique", "method", "where"]);
+        for i in &d.indexes {
+            let key = i.parts.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            let unique = if i.primary { "primary" } else if i.unique { "unique" } else { "" };
+            t.add_row([&i.name, &key, unique, i.method.as_deref().unwrap_or(""), i.predicate.as_deref().unwrap_or("")]);
+        }
+        writeln!(out, "Indexes\n{t}")?;
+    }
+    if !d.constraints.is_empty() {
+        let mut t = new_table();
+        t.set_header(["constraint", "kind", "definition"]);
+        for c in &d.constraints {
+            let (kind, def) = match &c.kind {
+                ConstraintKind::PrimaryKey { columns } => ("PRIMARY KEY", format!("({})", columns.join(", "))),
+                ConstraintKind::Unique { columns } => ("UNIQUE", format!("({})", columns.join(", "))),
+                ConstraintKind::Check { expression, .. } => ("CHECK", format!("({expression})")),
+                ConstraintKind::ForeignKey(fk) => (
+                    "FOREIGN KEY",
+                    format!(
+                        "({}) → {}({}) ON DELETE {} ON UPDATE {}{}",
+                        fk.columns.join(", "),
+                        fk.target,
+                        fk.target_columns.join(", "),
+                        fk.on_delete.as_sql(),
+                        fk.on_update.as_sql(),
+                        if fk.deferrable { " DEFERRABLE" } else { "" }
+                    ),
+                ),
+            };
+            t.add_row([c.name.as_deref().unwrap_or(""), kind, &def]);
+        }
+        writeln!(out, "Constraints\n{t}")?;
+    }
+    if !d.triggers.is_empty() {
+        writeln!(out, "Triggers: {}", d.triggers.join(", "))?;
+    }
+    if let Some(v) = &d.view_definition {
+        writeln!(out, "Definition:\n{v}")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn conn(action: ConnAction, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
+    let mut store = Store::load()?;
+    match action {
+        ConnAction::Add { name, url, env, force } => {
+            let dropped = store.add(&name, &url, env, force)?;
+            if dropped {
+                writeln!(
+                    err,
+                    "qore: the password was not saved; set {} or answer the prompt when connecting",
+                    connections::password_var(&name)
+                )?;
+            }
+            writeln!(err, "qore: saved `{name}`")?;
+        }
+        ConnAction::Ls { format } => {
+            let (mut names, mut urls, mut envs) = (vec![], vec![], vec![]);
+            for (n, s) in store.all() {
+                names.push(n.clone());
+                urls.push(s.url.clone());
+                envs.push(format!("{:?}", s.env).to_lowercase());
+            }
+            let schema = Arc::new(Schema::new(vec![
+                Field::new("name", DataType::Utf8, false),
+                Field::new("url", DataType::Utf8, false),
+                Field::new("env", DataType::Utf8, false),
+            ]));
+            let batch = RecordBatch::try_new(
+                schema.clone(),
+                vec![Arc::new(StringArray::from(names)), Arc::new(StringArray::from(urls)), Arc::new(StringArray::from(envs))],
+            )?;
+            let mut w = Writer::with_types(format, out, schema, 0, false);
+            w.write(&batch)?;
+            w.finish()?;
+        }
+        ConnAction::Rm { name } => {
+            store.remove(&name)?;
+            writeln!(err, "qore: removed `{name}`")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn demo(path: Option<std::path::PathBuf>, duckdb: bool, force: bool, out: &mut dyn Write) -> Result<ExitCode> {
+    let engine = if duckdb { Engine::DuckDb } else { Engine::Sqlite };
+    let path = path.unwrap_or_else(|| if duckdb { "qore-demo.duckdb" } else { "qore-demo.db" }.into());
+    let summary = qore_drivers::demo::write_demo(&path, engine, force).await?;
+    let total: u64 = summary.tables.iter().map(|(_, n)| n).sum();
+    let mut t = new_table();
+    t.set_header(["table", "rows"]);
+    for (name, n) in &summary.tables {
+        t.add_row([Cell::new(name), Cell::new(n)]);
+    }
+    writeln!(out, "{t}")?;
+    writeln!(out, "wrote {} ({engine}): {} tables, {total} rows", summary.path.display(), summary.tables.len())?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,180 @@
+//! Writing Arrow batches to stdout in each output format.
+
+use std::io::Write;
+
+use anyhow::Result;
+use arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use comfy_table::{Cell, ContentArrangement, Table, presets};
+use qore_core::ColumnIndicators;
+use std::sync::Arc;
+
+use crate::opts::Format;
+
+/// Text formats cannot hold bytes: binary columns become `\x` hex text.
+fn textual(batch: &RecordBatch) -> Result<RecordBatch> {
+    if !batch.schema().fields().iter().any(|f| is_binary(f.data_type())) {
+        return Ok(batch.clone());
+    }
+    let mut fields = Vec::new();
+    let mut cols: Vec<ArrayRef> = Vec::new();
+    for (f, col) in batch.schema().fields().iter().zip(batch.columns()) {
+        if is_binary(f.data_type()) {
+            let hex: StringArray = (0..col.len())
+                .map(|i| {
+                    qore_core::Value::from_array(col.as_ref(), i).map(|v| (!v.is_null()).then(|| v.to_string()))
+                })
+                .collect::<qore_core::Result<Vec<_>>>()?
+                .into_iter()
+                .collect();
+            fields.push(f.as_ref().clone().with_data_type(DataType::Utf8));
+            cols.push(Arc::new(hex));
+        } else {
+            fields.push(f.as_ref().clone());
+            cols.push(col.clone());
+        }
+    }
+    Ok(RecordBatch::try_new(Arc::new(Schema::new_with_metadata(fields, batch.schema().metadata().clone())), cols)?)
+}
+
+fn is_binary(dt: &DataType) -> bool {
+    matches!(dt, DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_))
+}
+
+/// A streaming writer for one output format.
+pub(crate) enum Writer<'a> {
+    /// CSV or TSV.
+    Csv(arrow::csv::Writer<&'a mut dyn Write>),
+    /// JSON array.
+    Json(arrow::json::ArrayWriter<&'a mut dyn Write>),
+    /// NDJSON.
+    Ndjson(arrow::json::LineDelimitedWriter<&'a mut dyn Write>),
+    /// Table: rows are buffered up to a limit, then rendered once.
+    Table(TableWriter<'a>),
+}
+
+impl<'a> Writer<'a> {
+    /// A writer of `format` on `out`.
+    pub(crate) fn new(format: Format, out: &'a mut dyn Write, schema: SchemaRef, max_rows: usize) -> Writer<'a> {
+        Self::with_types(format, out, schema, max_rows, true)
+    }
+
+    /// Like [`Writer::new`]; `types` puts the column type under table headers.
+    pub(crate) fn with_types(format: Format, out: &'a mut dyn Write, schema: SchemaRef, max_rows: usize, types: bool) -> Writer<'a> {
+        match format {
+            Format::Csv => Writer::Csv(arrow::csv::WriterBuilder::new().with_header(true).build(out)),
+            Format::Tsv => Writer::Csv(arrow::csv::WriterBuilder::new().with_header(true).with_delimiter(b'\t').build(out)),
+            Format::Json => Writer::Json(arrow::json::WriterBuilder::new().with_explicit_nulls(true).build(out)),
+            Format::Ndjson => Writer::Ndjson(arrow::json::WriterBuilder::new().with_explicit_nulls(true).build(out)),
+            Format::Table => Writer::Table(TableWriter { out, schema, rows: Vec::new(), buffered: 0, total: 0, max_rows, types }),
+        }
+    }
+
+    /// Writes one batch.
+    pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        match self {
+            Writer::Csv(w) => w.write(&textual(batch)?)?,
+            Writer::Json(w) => w.write(&textual(batch)?)?,
+            Writer::Ndjson(w) => w.write(&textual(batch)?)?,
+            Writer::Table(t) => t.push(batch),
+        }
+        Ok(())
+    }
+
+    /// Finishes the output; returns (rows shown, rows seen) for the table format.
+    pub(crate) fn finish(self) -> Result<(usize, usize)> {
+        match self {
+            Writer::Csv(w) => {
+                w.into_inner().flush()?;
+            }
+            Writer::Json(mut w) => {
+                w.finish()?;
+                let out = w.into_inner();
+                writeln!(out)?;
+            }
+            Writer::Ndjson(mut w) => w.finish()?,
+            Writer::Table(t) => return t.finish(),
+        }
+        Ok((0, 0))
+    }
+}
+
+/// Buffers up to `max_rows` rows and renders one table that fits the terminal.
+pub(crate) struct TableWriter<'a> {
+    out: &'a mut dyn Write,
+    schema: SchemaRef,
+    rows: Vec<RecordBatch>,
+    buffered: usize,
+    total: usize,
+    max_rows: usize,
+    types: bool,
+}
+
+impl TableWriter<'_> {
+    fn push(&mut self, batch: &RecordBatch) {
+        self.total += batch.num_rows();
+        let room = if self.max_rows == 0 { batch.num_rows() } else { self.max_rows.saturating_sub(self.buffered) };
+        if room > 0 {
+            let take = room.min(batch.num_rows());
+            self.rows.push(batch.slice(0, take));
+            self.buffered += take;
+        }
+    }
+
+    fn finish(self) -> Result<(usize, usize)> {
+        let mut table = new_table();
+        table.set_header(self.schema.fields().iter().map(|f| header_cell(f, self.types)));
+        let opts = FormatOptions::default().with_null("NULL");
+        for batch in &self.rows {
+            let fmts = batch
+                .columns()
+                .iter()
+                .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
+                .collect::<Result<Vec<_>, _>>()?;
+            for row in 0..batch.num_rows() {
+                table.add_row(fmts.iter().map(|f| Cell::new(clip(&f.value(row).to_string()))));
+            }
+        }
+        writeln!(self.out, "{table}")?;
+        Ok((self.buffered, self.total))
+    }
+}
+
+/// A table with the house style, as wide as the terminal when there is one.
+pub(crate) fn new_table() -> Table {
+    let mut table = Table::new();
+    table.load_style(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout())
+        && let Some(w) = std::env::var("COLUMNS").ok().and_then(|c| c.parse::<u16>().ok())
+    {
+        table.set_width(w);
+    }
+    table
+}
+
+/// Long cells are clipped so one value cannot swallow the screen.
+fn clip(s: &str) -> String {
+    const MAX: usize = 200;
+    if s.chars().count() <= MAX {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(MAX - 1).collect();
+    out.push('…');
+    out
+}
+
+/// `name` over a second line with the source type and indicators.
+fn header_cell(f: &Field, types: bool) -> Cell {
+    if !types {
+        return Cell::new(f.name());
+    }
+    let ind = ColumnIndicators::from_field(f);
+    let ty = ind.source_type.clone().unwrap_or_else(|| f.data_type().to_string());
+    let tags = ind.tags();
+    if tags.is_empty() {
+        Cell::new(format!("{}\n{ty}", f.name()))
+    } else {
+        Cell::new(format!("{}\n{ty} {}", f.name(), tags.join(" ")))
+    }
+}

@@ -1,0 +1,146 @@
+//! Command-line options.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// QoreDB: one tool for PostgreSQL, MySQL/MariaDB, SQLite, DuckDB, MongoDB and Redis.
+///
+/// Exit codes: 0 success, 2 error (bad input, connection or query failure).
+/// Data goes to stdout; errors, warnings and progress to stderr.
+#[derive(Debug, Parser)]
+#[command(name = "qore", version, about, long_about = None)]
+pub struct Opts {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table that fits the terminal, with structure indicators in the header.
+    Table,
+    /// Comma-separated values with a header row.
+    Csv,
+    /// Tab-separated values with a header row.
+    Tsv,
+    /// One JSON array of objects.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+/// Where to connect.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DbArg {
+    /// A connection URL (duckdb:, sqlite:PATH, postgres://...), a path to a
+    /// .duckdb/.db/.sqlite file, or the name of a saved connection.
+    /// Defaults to $QORE_DB, else an in-memory DuckDB.
+    #[arg(long, short = 'd', env = "QORE_DB")]
+    pub db: Option<String>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run SQL and print the result.
+    Query {
+        /// Where to connect.
+        #[command(flatten)]
+        db: DbArg,
+        /// The SQL; several statements separated by `;` run in order and the
+        /// last one's rows are printed. Read from stdin when absent.
+        sql: Option<String>,
+        /// Read the SQL from a file.
+        #[arg(long, short = 'f', conflicts_with = "sql")]
+        file: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Table format only: rows to show (0 = all). Other formats print every row.
+        #[arg(long, default_value_t = 1000)]
+        max_rows: usize,
+    },
+    /// List namespaces, tables and views with row counts.
+    Ls {
+        /// Where to connect.
+        #[command(flatten)]
+        db: DbArg,
+        /// Only this namespace (schema, database, attached file).
+        namespace: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Show a table's columns with indicators, then its indexes and constraints.
+    Describe {
+        /// Where to connect.
+        #[command(flatten)]
+        db: DbArg,
+        /// Table name, `name` or `namespace.name` (double-quote parts with dots).
+        table: String,
+        /// Output format (json prints the whole structure as one document).
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Manage saved connections (never stores a password).
+    Conn {
+        /// What to do with saved connections.
+        #[command(subcommand)]
+        action: ConnAction,
+    },
+    /// Write the sample shop database (SQLite, or DuckDB with --duckdb).
+    Demo {
+        /// Where to write it (default: qore-demo.db, or qore-demo.duckdb with --duckdb).
+        path: Option<PathBuf>,
+        /// Write a DuckDB database instead of SQLite.
+        #[arg(long)]
+        duckdb: bool,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Environments a saved connection can be labelled with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnvLabel {
+    /// Development.
+    Dev,
+    /// Staging.
+    Staging,
+    /// Production: the safety net is strictest here.
+    Prod,
+}
+
+/// `qore conn` actions.
+#[derive(Debug, Subcommand)]
+pub enum ConnAction {
+    /// Save a connection under a name. A password in the URL is not saved:
+    /// set QORE_PASSWORD_<NAME> or answer the prompt when connecting.
+    Add {
+        /// Name to save it under (letters, digits, `-`, `_`).
+        name: String,
+        /// Connection URL.
+        url: String,
+        /// Environment label.
+        #[arg(long, value_enum, default_value_t = EnvLabel::Dev)]
+        env: EnvLabel,
+        /// Replace an existing connection of that name.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List saved connections.
+    Ls {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Remove a saved connection.
+    Rm {
+        /// Its name.
+        name: String,
+    },
+}
