@@ -1,0 +1,247 @@
+//! SQLite driver against real database files.
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Int64Type, Float64Type};
+use futures::StreamExt;
+use proptest::prelude::*;
+use qore_core::{
+    Connection, ConnectionRef, ConstraintKind, Engine, Error, FkAction, IndexPart, TableKind, TableRef, Value, collect,
+};
+use qore_drivers::sqlite::SqliteConnection;
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+async fn rows(conn: &ConnectionRef, sql: &str) -> Vec<RecordBatch> {
+    collect(conn.query(sql, &[]).await.unwrap()).await.unwrap()
+}
+
+#[test]
+fn demo_catalog_facts() {
+    rt().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop.db");
+        let summary = qore_drivers::demo::write_demo(&path, Engine::Sqlite, false).await.unwrap();
+        assert!(summary.tables.len() >= 8);
+        let items = summary.tables.iter().find(|(t, _)| t == "order_items").unwrap().1;
+        assert!(items >= 90_000, "{items}");
+        // A second run refuses to overwrite.
+        let again = qore_drivers::demo::write_demo(&path, Engine::Sqlite, false).await.unwrap_err();
+        assert!(again.to_string().contains("already exists"), "{again}");
+
+        let conn = qore_drivers::connect(&format!("sqlite:{}?mode=ro", path.display())).await.unwrap();
+        let cat = conn.catalog().unwrap();
+        let ns = cat.namespaces().await.unwrap();
+        assert!(ns.iter().any(|n| n.name == "main" && n.is_default));
+        let tables = cat.tables(None).await.unwrap();
+        assert_eq!(tables.iter().filter(|t| t.kind == TableKind::Table).count(), 9);
+        assert!(tables.iter().any(|t| t.table.name == "order_totals" && t.kind == TableKind::View));
+        let big = tables.iter().find(|t| t.table.name == "order_items").unwrap();
+        assert_eq!(big.rows, Some(qore_core::RowCount::Exact(items)));
+
+        // Composite primary key and composite foreign key.
+        let oi = cat.table(&TableRef::new("order_items")).await.unwrap();
+        assert_eq!(oi.primary_key(), vec!["order_id", "line_no"]);
+        let stock = oi.foreign_keys().find(|f| f.columns.len() == 2).unwrap();
+        assert_eq!(stock.target.name, "inventory");
+        assert_eq!(stock.target_columns, vec!["product_id", "warehouse_id"]);
+        let to_orders = oi.foreign_keys().find(|f| f.target.name == "orders").unwrap();
+        assert_eq!(to_orders.on_delete, FkAction::Cascade);
+        assert!(oi.constraints.iter().any(|c| c.name.as_deref() == Some("order_items_stock")));
+
+        // Self-reference with ON DELETE SET NULL; unique column.
+        let cats = cat.table(&TableRef::new("categories")).await.unwrap();
+        let parent = cats.foreign_keys().next().unwrap();
+        assert_eq!((parent.target.name.as_str(), parent.on_delete), ("categories", FkAction::SetNull));
+        assert!(cats.constraints.iter().any(|c| matches!(&c.kind, ConstraintKind::Unique { columns } if columns == &["name"])));
+
+        // Checks with their expression text, named and unnamed.
+        let products = cat.table(&TableRef::new("products")).await.unwrap();
+        assert!(products.constraints.iter().any(|c| c.name.as_deref() == Some("price_not_negative")
+            && matches!(&c.kind, ConstraintKind::Check { expression, .. } if expression == "price >= 0")));
+        let reviews = cat.table(&TableRef::new("reviews")).await.unwrap();
+        assert!(reviews.constraints.iter().any(|c| matches!(&c.kind, ConstraintKind::Check { expression, .. } if expression == "rating BETWEEN 1 AND 5")));
+        assert!(reviews.constraints.iter().any(|c| matches!(&c.kind, ConstraintKind::Unique { columns } if columns == &["product_id", "customer_id"])));
+
+        // Partial index, expression index, trigger, column facts.
+        let orders = cat.table(&TableRef::new("orders")).await.unwrap();
+        let open = orders.indexes.iter().find(|i| i.name == "orders_open").unwrap();
+        assert_eq!(open.predicate.as_deref(), Some("status IN ('pending', 'paid')"));
+        assert_eq!(orders.triggers, vec!["orders_touch"]);
+        let status = orders.column("status").unwrap();
+        assert_eq!((status.nullable, status.default.as_deref()), (false, Some("'pending'")));
+        let customers = cat.table(&TableRef::new("customers")).await.unwrap();
+        let lower = customers.indexes.iter().find(|i| i.name == "customers_email_lower").unwrap();
+        assert_eq!(lower.parts, vec![IndexPart::Expression("lower(email)".into())]);
+        let view = cat.table(&TableRef::new("order_totals")).await.unwrap();
+        assert!(view.view_definition.unwrap().contains("GROUP BY"));
+        let missing = cat.table(&TableRef::new("nope")).await.unwrap_err();
+        assert!(matches!(missing, Error::NotFound(_)), "{missing}");
+
+        // Indicators land in the result schema.
+        let stream = conn.query("SELECT * FROM order_items LIMIT 1", &[]).await.unwrap();
+        let schema = qore_core::annotate_schema(&stream.schema(), &oi);
+        let ind = qore_core::ColumnIndicators::from_field(schema.field_with_name("product_id").unwrap());
+        assert_eq!(ind.foreign_key.as_deref(), Some("main.inventory(product_id)"));
+        assert!(ind.indexed);
+    });
+}
+
+#[test]
+fn every_affinity_maps_to_arrow() {
+    rt().block_on(async {
+        let conn = qore_drivers::connect("sqlite::memory:").await.unwrap();
+        conn.execute(
+            "CREATE TABLE t (i INTEGER, bi UNSIGNED BIG INT, vc VARCHAR(10), cl CLOB, b BLOB, r REAL, \
+             d DOUBLE PRECISION, f FLOAT, n NUMERIC, dec DECIMAL(10,2), bo BOOLEAN, dt DATETIME, untyped)",
+            &[],
+        )
+        .await
+        .unwrap();
+        conn.execute(
+            "INSERT INTO t VALUES (1, 9223372036854775807, 'a', 'b', x'00ff', 1.5, 2.5, 3.5, 4, 5.25, 1, '2024-01-02 03:04:05', 7)",
+            &[],
+        )
+        .await
+        .unwrap();
+        conn.execute("INSERT INTO t VALUES (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL)", &[])
+            .await
+            .unwrap();
+        let b = &rows(&conn, "SELECT * FROM t").await[0];
+        let types: Vec<DataType> = b.schema().fields().iter().map(|f| f.data_type().clone()).collect();
+        use DataType::*;
+        assert_eq!(types, vec![Int64, Int64, Utf8, Utf8, Binary, Float64, Float64, Float64, Float64, Float64, Boolean, Utf8, Int64]);
+        assert_eq!(b.column(1).as_primitive::<Int64Type>().value(0), i64::MAX);
+        assert_eq!(b.column(4).as_binary::<i32>().value(0), &[0u8, 255]);
+        assert_eq!(b.column(9).as_primitive::<Float64Type>().value(0), 5.25);
+        assert!(!b.column(10).as_boolean().value(1));
+        assert_eq!(b.column(11).as_string::<i32>().value(0), "2024-01-02 03:04:05");
+        assert!(b.column(0).is_null(1));
+        // The declared type travels as the source type.
+        assert_eq!(b.schema().field(2).metadata().get(qore_core::metadata::SOURCE_TYPE).map(String::as_str), Some("VARCHAR(10)"));
+
+        // Values that do not fit the declared type widen the column, losslessly.
+        conn.execute("CREATE TABLE m (x INTEGER, flag BOOLEAN)", &[]).await.unwrap();
+        conn.execute("INSERT INTO m VALUES (1, 1), ('not a number', 2), (2.5, 0)", &[]).await.unwrap();
+        let b = &rows(&conn, "SELECT x, flag FROM m ORDER BY rowid").await[0];
+        assert_eq!(b.schema().field(0).data_type(), &Utf8);
+        assert_eq!(b.column(0).as_string::<i32>().iter().collect::<Vec<_>>(), vec![Some("1"), Some("not a number"), Some("2.5")]);
+        assert_eq!(b.schema().field(1).data_type(), &Int64);
+
+        // Expression columns take the type of their values.
+        let b = &rows(&conn, "SELECT 1 + 1 AS two, 'x' || 'y' AS xy, 0.5 AS half, NULL AS empty").await[0];
+        let types: Vec<DataType> = b.schema().fields().iter().map(|f| f.data_type().clone()).collect();
+        assert_eq!(types, vec![Int64, Utf8, Float64, Utf8]);
+    });
+}
+
+#[test]
+fn streams_in_bounded_batches_and_cancels_on_drop() {
+    rt().block_on(async {
+        let conn = SqliteConnection::open(qore_drivers::sqlite::SqliteOptions::new().with_batch_size(1000)).await.unwrap();
+        let mut s = conn
+            .query("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000) SELECT i, 'row ' || i AS label FROM n", &[])
+            .await
+            .unwrap();
+        let mut total = 0;
+        let mut batches = 0;
+        while let Some(b) = s.next().await {
+            let b = b.unwrap();
+            assert!(b.num_rows() <= 1000);
+            total += b.num_rows();
+            batches += 1;
+        }
+        assert_eq!((total, batches), (50_000, 50));
+
+        // An endless query, dropped after one batch, frees the connection.
+        let mut endless = conn
+            .query("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i FROM n", &[])
+            .await
+            .unwrap();
+        assert_eq!(endless.next().await.unwrap().unwrap().num_rows(), 1000);
+        drop(endless);
+        let ping = tokio::time::timeout(std::time::Duration::from_secs(10), conn.ping()).await;
+        assert!(matches!(ping, Ok(Ok(()))), "connection still busy after the stream was dropped");
+    });
+}
+
+#[test]
+fn open_options_and_bad_input() {
+    rt().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.db");
+        let err = qore_drivers::connect(&format!("sqlite:{}?mode=ro", missing.display())).await.unwrap_err();
+        assert!(err.to_string().contains("does not exist"), "{err}");
+        assert!(!missing.exists(), "a read-only open must not create the file");
+
+        let wal = dir.path().join("wal.db");
+        let url = format!("sqlite:{}?journal_mode=wal&busy_timeout=2000&foreign_keys=on", wal.display());
+        let conn = qore_drivers::connect(&url).await.unwrap();
+        let sq = conn.as_any().downcast_ref::<SqliteConnection>().unwrap();
+        assert_eq!(sq.journal_mode().await.unwrap(), "wal");
+        conn.execute("CREATE TABLE a (x)", &[]).await.unwrap();
+        conn.execute("INSERT INTO a VALUES (?1)", &[Value::Int(1)]).await.unwrap();
+        let cp = sq.checkpoint().await.unwrap();
+        assert!(!cp.busy);
+        assert_eq!(cp.log_frames, cp.checkpointed_frames);
+
+        // Foreign keys are enforced by default.
+        conn.execute("CREATE TABLE p (id INTEGER PRIMARY KEY)", &[]).await.unwrap();
+        conn.execute("CREATE TABLE c (p INTEGER REFERENCES p(id))", &[]).await.unwrap();
+        let fk = conn.execute("INSERT INTO c VALUES (42)", &[]).await.unwrap_err();
+        assert!(fk.to_string().contains("FOREIGN KEY"), "{fk}");
+
+        let denied = qore_drivers::connect("sqlite::memory:?extension=/tmp/evil.so").await.unwrap_err();
+        assert!(matches!(denied, Error::Denied(_)) && denied.to_string().contains("allow_extensions=true"), "{denied}");
+        let absent = qore_drivers::connect("sqlite::memory:?extension=/nonexistent/ext.so&allow_extensions=true").await.unwrap_err();
+        assert!(absent.to_string().contains("cannot load SQLite extension"), "{absent}");
+        let unknown = qore_drivers::connect("sqlite::memory:?jurnal_mode=wal").await.unwrap_err();
+        assert!(unknown.to_string().contains("unknown SQLite option `jurnal_mode`"), "{unknown}");
+
+        let syntax = conn.query("SELEC 1", &[]).await.unwrap_err();
+        assert!(matches!(&syntax, Error::Query(q) if q.message.contains("syntax error")), "{syntax}");
+        let params = conn.query("SELECT ?1", &[]).await.unwrap_err();
+        assert!(params.to_string().contains("takes 1 parameters"), "{params}");
+    });
+}
+
+fn quoting_conn() -> (tokio::runtime::Runtime, ConnectionRef) {
+    let rt = rt();
+    let conn = rt.block_on(qore_drivers::connect("sqlite::memory:")).unwrap();
+    (rt, conn)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #[test]
+    fn identifiers_and_strings_round_trip(ident in "[^\u{0}]{1,24}", text in "[^\u{0}]{0,40}") {
+        // SQLite reserves names that start with sqlite_ for itself.
+        prop_assume!(!ident.to_lowercase().starts_with("sqlite_"));
+        let (rt, conn) = quoting_conn();
+        let d = conn.dialect();
+        let qi = d.quote_identifier(&ident).unwrap();
+        let qs = d.quote_string(&text).unwrap();
+        rt.block_on(async {
+            conn.execute(&format!("CREATE TABLE {qi} ({qi} TEXT)"), &[]).await.unwrap();
+            conn.execute(&format!("INSERT INTO {qi} VALUES ({qs})"), &[]).await.unwrap();
+            let batches = collect(conn.query(&format!("SELECT {qi} FROM {qi}"), &[]).await.unwrap()).await.unwrap();
+            let b = &batches[0];
+            let schema = b.schema();
+            prop_assert_eq!(schema.field(0).name(), &ident);
+            prop_assert_eq!(b.column(0).as_string::<i32>().value(0), text.as_str());
+            let tables = conn.catalog().unwrap().tables(None).await.unwrap();
+            prop_assert!(tables.iter().any(|t| t.table.name == ident));
+            Ok(())
+        })?;
+    }
+}
+
+#[test]
+fn nul_is_a_clear_error() {
+    let (_rt, conn) = quoting_conn();
+    let e = conn.dialect().quote_string("a\0b").unwrap_err();
+    assert!(e.to_string().contains("NUL"), "{e}");
+    let e = conn.dialect().quote_identifier("a\0b").unwrap_err();
+    assert!(e.to_string().contains("NUL"), "{e}");
+}
