@@ -78,10 +78,14 @@ async fn query(
             b.with_context(|| format!("statement {} failed", i + 1))?;
         }
     }
+    // Look the table up before the query starts: a connection runs one
+    // statement at a time, and the stream holds it until it is consumed.
+    let details = match (single_table_source(last), conn.catalog()) {
+        (Some(table), Some(catalog)) => catalog.table(&table).await.ok(),
+        _ => None,
+    };
     let mut stream = conn.query(last, &[]).await?;
-    if let (Some(table), Some(catalog)) = (single_table_source(last), conn.catalog())
-        && let Ok(details) = catalog.table(&table).await
-    {
+    if let Some(details) = details {
         let schema = Arc::new(annotate_schema(&stream.schema(), &details));
         stream = Box::pin(WithSchema::new(schema, stream)?);
     }

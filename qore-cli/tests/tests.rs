@@ -28,6 +28,11 @@ fn demo_ls_describe_query() {
     // Table output carries the structure indicators in its header.
     let t = q.ok(&["query", "--db", "shop.db", "SELECT * FROM orders WHERE id <= 3"]);
     assert!(t.contains("INTEGER PK") && t.contains("FK→main.customers(id)") && t.contains("CHK"), "{t}");
+    // A single-table result of many batches: the catalog lookup must not wait on the stream.
+    let all = q.ok(&["query", "--db", "shop.db", "--format", "csv", "SELECT * FROM order_items"]);
+    assert_eq!(all.lines().count(), 105_264 + 1);
+    let shown = q.run(&["query", "--db", "shop.db", "--max-rows", "5", "SELECT * FROM order_items"]);
+    assert!(String::from_utf8_lossy(&shown.stderr).contains("showing 5 of 105264 rows"));
     let csv = q.ok(&["query", "--db", "shop.db", "--format", "csv", "SELECT id, name FROM categories WHERE id <= 2 ORDER BY id"]);
     assert_eq!(csv, "id,name\n1,Electronics\n2,Books\n");
     let tsv = q.ok(&["query", "--db", "shop.db", "--format", "tsv", "SELECT 1 AS a, 'x' AS b"]);

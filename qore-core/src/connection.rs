@@ -53,6 +53,12 @@ pub trait Connection: Send + Sync + Debug {
     /// # Cancellation
     ///
     /// Dropping the stream stops the statement and frees the connection.
+    ///
+    /// # Concurrency
+    ///
+    /// A connection runs one statement at a time: until the stream is
+    /// consumed or dropped, other calls on the same connection wait. Read the
+    /// catalog before starting a query, or use a second connection.
     async fn query(&self, sql: &str, params: &[Value]) -> Result<SendableRecordBatchStream>;
 
     /// Runs one statement for its effect and reports the affected rows.
