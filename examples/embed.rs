@@ -23,7 +23,8 @@ async fn run() -> Result<()> {
         Some(url) => url,
         None => {
             let dir = std::env::temp_dir().join(format!("qore-embed-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).map_err(|e| qore_core::Error::io("cannot create a temp dir", e))?;
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| qore_core::Error::io("cannot create a temp dir", e))?;
             let path = dir.join("shop.duckdb");
             qore_drivers::demo::write_demo(&path, Engine::DuckDb, true).await?;
             format!("duckdb:{}", path.display())
@@ -36,8 +37,17 @@ async fn run() -> Result<()> {
     if let Some(catalog) = conn.catalog() {
         for t in catalog.tables(None).await? {
             let details = catalog.table(&t.table).await?;
-            let fks: Vec<String> = details.foreign_keys().map(|f| format!("{:?}→{}", f.columns, f.target.name)).collect();
-            println!("{:<14} {:<6} rows={:<8?} fks={}", t.table.name, t.kind.label(), t.rows, fks.join(" "));
+            let fks: Vec<String> = details
+                .foreign_keys()
+                .map(|f| format!("{:?}→{}", f.columns, f.target.name))
+                .collect();
+            println!(
+                "{:<14} {:<6} rows={:<8?} fks={}",
+                t.table.name,
+                t.kind.label(),
+                t.rows,
+                fks.join(" ")
+            );
         }
     }
 
@@ -48,7 +58,15 @@ async fn run() -> Result<()> {
         conn.dialect().quote_table(&table)?
     );
     let mut stream = conn.query(&sql, &[]).await?;
-    println!("schema: {:?}", stream.schema().fields().iter().map(|f| (f.name().clone(), f.data_type().to_string())).collect::<Vec<_>>());
+    println!(
+        "schema: {:?}",
+        stream
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), f.data_type().to_string()))
+            .collect::<Vec<_>>()
+    );
     let (mut rows, mut batches) = (0usize, 0usize);
     while let Some(batch) = stream.next().await {
         let batch = batch?;

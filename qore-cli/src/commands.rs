@@ -11,22 +11,36 @@ use comfy_table::Cell;
 use futures::StreamExt;
 use qore_core::sql::{single_table_source, split_statements};
 use qore_core::{
-    ColumnIndicators, ConnectionRef, ConstraintKind, Engine, RowCount, TableDetails, TableRef, WithSchema,
-    annotate_schema,
+    ColumnIndicators, ConnectionRef, ConstraintKind, Engine, RowCount, TableDetails, TableRef,
+    WithSchema, annotate_schema,
 };
 
 use crate::connections::{self, Store};
 use crate::format::{Writer, new_table};
 use crate::opts::{Command, ConnAction, Format};
 
-pub(crate) async fn dispatch(cmd: Command, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
+pub(crate) async fn dispatch(
+    cmd: Command,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitCode> {
     match cmd {
-        Command::Query { db, sql, file, format, max_rows } => {
+        Command::Query {
+            db,
+            sql,
+            file,
+            format,
+            max_rows,
+        } => {
             let sql = read_sql(sql, file)?;
             let conn = open(db.db.as_deref()).await?;
             query(&conn, &sql, format, max_rows, out, err).await
         }
-        Command::Ls { db, namespace, format } => {
+        Command::Ls {
+            db,
+            namespace,
+            format,
+        } => {
             let conn = open(db.db.as_deref()).await?;
             ls(&conn, namespace.as_deref(), format, out).await
         }
@@ -35,13 +49,19 @@ pub(crate) async fn dispatch(cmd: Command, out: &mut dyn Write, err: &mut dyn Wr
             describe(&conn, &table, format, out).await
         }
         Command::Conn { action } => conn(action, out, err),
-        Command::Demo { path, duckdb, force } => demo(path, duckdb, force, out).await,
+        Command::Demo {
+            path,
+            duckdb,
+            force,
+        } => demo(path, duckdb, force, out).await,
     }
 }
 
 async fn open(db: Option<&str>) -> Result<ConnectionRef> {
     let (spec, _env) = connections::resolve(db)?;
-    qore_drivers::connect_spec(&spec).await.with_context(|| format!("cannot open {spec}"))
+    qore_drivers::connect_spec(&spec)
+        .await
+        .with_context(|| format!("cannot open {spec}"))
 }
 
 fn read_sql(sql: Option<String>, file: Option<std::path::PathBuf>) -> Result<String> {
@@ -49,13 +69,16 @@ fn read_sql(sql: Option<String>, file: Option<std::path::PathBuf>) -> Result<Str
         return Ok(s);
     }
     if let Some(f) = file {
-        return std::fs::read_to_string(&f).with_context(|| format!("cannot read SQL file {}", f.display()));
+        return std::fs::read_to_string(&f)
+            .with_context(|| format!("cannot read SQL file {}", f.display()));
     }
     if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         bail!("no SQL given: pass it as an argument, with -f FILE, or on stdin");
     }
     let mut s = String::new();
-    std::io::stdin().read_to_string(&mut s).context("cannot read SQL from stdin")?;
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .context("cannot read SQL from stdin")?;
     Ok(s)
 }
 
@@ -73,7 +96,10 @@ async fn query(
     };
     for (i, stmt) in before.iter().enumerate() {
         // Run earlier statements to completion, discarding any rows.
-        let mut s = conn.query(stmt, &[]).await.with_context(|| format!("statement {} failed", i + 1))?;
+        let mut s = conn
+            .query(stmt, &[])
+            .await
+            .with_context(|| format!("statement {} failed", i + 1))?;
         while let Some(b) = s.next().await {
             b.with_context(|| format!("statement {} failed", i + 1))?;
         }
@@ -104,28 +130,50 @@ async fn query(
     let (shown, total) = writer.finish()?;
     if format == Format::Table {
         if shown < total {
-            writeln!(err, "qore: showing {shown} of {total} rows (--max-rows 0 shows all; --format csv streams any size)")?;
+            writeln!(
+                err,
+                "qore: showing {shown} of {total} rows (--max-rows 0 shows all; --format csv streams any size)"
+            )?;
         } else {
-            writeln!(err, "qore: {total} row{}", if total == 1 { "" } else { "s" })?;
+            writeln!(
+                err,
+                "qore: {total} row{}",
+                if total == 1 { "" } else { "s" }
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn catalog_of(conn: &ConnectionRef) -> Result<&dyn qore_core::Catalog> {
-    conn.catalog().with_context(|| format!("{} has no catalog to list", conn.engine()))
+    conn.catalog()
+        .with_context(|| format!("{} has no catalog to list", conn.engine()))
 }
 
-async fn ls(conn: &ConnectionRef, namespace: Option<&str>, format: Format, out: &mut dyn Write) -> Result<ExitCode> {
+async fn ls(
+    conn: &ConnectionRef,
+    namespace: Option<&str>,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<ExitCode> {
     let catalog = catalog_of(conn)?;
     let namespaces = match namespace {
         Some(n) => vec![n.to_string()],
-        None => catalog.namespaces().await?.into_iter().map(|n| n.name).collect(),
+        None => catalog
+            .namespaces()
+            .await?
+            .into_iter()
+            .map(|n| n.name)
+            .collect(),
     };
     let (mut ns_col, mut names, mut kinds, mut rows, mut exact, mut comments) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
     for ns in &namespaces {
-        for t in catalog.tables(Some(ns)).await.with_context(|| format!("cannot list namespace `{ns}`"))? {
+        for t in catalog
+            .tables(Some(ns))
+            .await
+            .with_context(|| format!("cannot list namespace `{ns}`"))?
+        {
             ns_col.push(ns.clone());
             names.push(t.table.name.clone());
             kinds.push(t.kind.label().to_string());
@@ -168,12 +216,25 @@ async fn ls(conn: &ConnectionRef, namespace: Option<&str>, format: Format, out: 
 
 /// The indicator tags of every column, computed the way query headers get them.
 fn column_tags(details: &TableDetails) -> Vec<Vec<String>> {
-    let fields: Vec<Field> = details.columns.iter().map(|c| Field::new(&c.name, DataType::Null, true)).collect();
+    let fields: Vec<Field> = details
+        .columns
+        .iter()
+        .map(|c| Field::new(&c.name, DataType::Null, true))
+        .collect();
     let annotated = annotate_schema(&Schema::new(fields), details);
-    annotated.fields().iter().map(|f| ColumnIndicators::from_field(f).tags()).collect()
+    annotated
+        .fields()
+        .iter()
+        .map(|f| ColumnIndicators::from_field(f).tags())
+        .collect()
 }
 
-async fn describe(conn: &ConnectionRef, table: &str, format: Format, out: &mut dyn Write) -> Result<ExitCode> {
+async fn describe(
+    conn: &ConnectionRef,
+    table: &str,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<ExitCode> {
     let catalog = catalog_of(conn)?;
     let t = TableRef::parse(table)?;
     let d = catalog.table(&t).await?;
@@ -195,11 +256,24 @@ async fn describe(conn: &ConnectionRef, table: &str, format: Format, out: &mut d
             let batch = RecordBatch::try_new(
                 schema.clone(),
                 vec![
-                    Arc::new(StringArray::from_iter_values(d.columns.iter().map(|c| c.name.clone()))),
-                    Arc::new(StringArray::from_iter_values(d.columns.iter().map(|c| c.source_type.clone()))),
-                    Arc::new(BooleanArray::from(d.columns.iter().map(|c| c.nullable).collect::<Vec<_>>())),
-                    Arc::new(StringArray::from(d.columns.iter().map(|c| c.default.clone()).collect::<Vec<_>>())),
-                    Arc::new(StringArray::from_iter_values(tags.iter().map(|t| t.join(" ")))),
+                    Arc::new(StringArray::from_iter_values(
+                        d.columns.iter().map(|c| c.name.clone()),
+                    )),
+                    Arc::new(StringArray::from_iter_values(
+                        d.columns.iter().map(|c| c.source_type.clone()),
+                    )),
+                    Arc::new(BooleanArray::from(
+                        d.columns.iter().map(|c| c.nullable).collect::<Vec<_>>(),
+                    )),
+                    Arc::new(StringArray::from(
+                        d.columns
+                            .iter()
+                            .map(|c| c.default.clone())
+                            .collect::<Vec<_>>(),
+                    )),
+                    Arc::new(StringArray::from_iter_values(
+                        tags.iter().map(|t| t.join(" ")),
+                    )),
                 ],
             )?;
             let mut w = Writer::with_types(format, out, schema, 0, false);
@@ -240,9 +314,26 @@ async fn describe(conn: &ConnectionRef, table: &str, format: Format, out: &mut d
         let mut t = new_table();
         t.set_header(["index", "key", "unique", "method", "where"]);
         for i in &d.indexes {
-            let key = i.parts.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-            let unique = if i.primary { "primary" } else if i.unique { "unique" } else { "" };
-            t.add_row([&i.name, &key, unique, i.method.as_deref().unwrap_or(""), i.predicate.as_deref().unwrap_or("")]);
+            let key = i
+                .parts
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let unique = if i.primary {
+                "primary"
+            } else if i.unique {
+                "unique"
+            } else {
+                ""
+            };
+            t.add_row([
+                &i.name,
+                &key,
+                unique,
+                i.method.as_deref().unwrap_or(""),
+                i.predicate.as_deref().unwrap_or(""),
+            ]);
         }
         writeln!(out, "Indexes\n{t}")?;
     }
@@ -251,8 +342,12 @@ async fn describe(conn: &ConnectionRef, table: &str, format: Format, out: &mut d
         t.set_header(["constraint", "kind", "definition"]);
         for c in &d.constraints {
             let (kind, def) = match &c.kind {
-                ConstraintKind::PrimaryKey { columns } => ("PRIMARY KEY", format!("({})", columns.join(", "))),
-                ConstraintKind::Unique { columns } => ("UNIQUE", format!("({})", columns.join(", "))),
+                ConstraintKind::PrimaryKey { columns } => {
+                    ("PRIMARY KEY", format!("({})", columns.join(", ")))
+                }
+                ConstraintKind::Unique { columns } => {
+                    ("UNIQUE", format!("({})", columns.join(", ")))
+                }
                 ConstraintKind::Check { expression, .. } => ("CHECK", format!("({expression})")),
                 ConstraintKind::ForeignKey(fk) => (
                     "FOREIGN KEY",
@@ -283,7 +378,12 @@ async fn describe(conn: &ConnectionRef, table: &str, format: Format, out: &mut d
 fn conn(action: ConnAction, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
     let mut store = Store::load()?;
     match action {
-        ConnAction::Add { name, url, env, force } => {
+        ConnAction::Add {
+            name,
+            url,
+            env,
+            force,
+        } => {
             let dropped = store.add(&name, &url, env, force)?;
             if dropped {
                 writeln!(
@@ -308,7 +408,11 @@ fn conn(action: ConnAction, out: &mut dyn Write, err: &mut dyn Write) -> Result<
             ]));
             let batch = RecordBatch::try_new(
                 schema.clone(),
-                vec![Arc::new(StringArray::from(names)), Arc::new(StringArray::from(urls)), Arc::new(StringArray::from(envs))],
+                vec![
+                    Arc::new(StringArray::from(names)),
+                    Arc::new(StringArray::from(urls)),
+                    Arc::new(StringArray::from(envs)),
+                ],
             )?;
             let mut w = Writer::with_types(format, out, schema, 0, false);
             w.write(&batch)?;
@@ -322,9 +426,25 @@ fn conn(action: ConnAction, out: &mut dyn Write, err: &mut dyn Write) -> Result<
     Ok(ExitCode::SUCCESS)
 }
 
-async fn demo(path: Option<std::path::PathBuf>, duckdb: bool, force: bool, out: &mut dyn Write) -> Result<ExitCode> {
-    let engine = if duckdb { Engine::DuckDb } else { Engine::Sqlite };
-    let path = path.unwrap_or_else(|| if duckdb { "qore-demo.duckdb" } else { "qore-demo.db" }.into());
+async fn demo(
+    path: Option<std::path::PathBuf>,
+    duckdb: bool,
+    force: bool,
+    out: &mut dyn Write,
+) -> Result<ExitCode> {
+    let engine = if duckdb {
+        Engine::DuckDb
+    } else {
+        Engine::Sqlite
+    };
+    let path = path.unwrap_or_else(|| {
+        if duckdb {
+            "qore-demo.duckdb"
+        } else {
+            "qore-demo.db"
+        }
+        .into()
+    });
     let summary = qore_drivers::demo::write_demo(&path, engine, force).await?;
     let total: u64 = summary.tables.iter().map(|(_, n)| n).sum();
     let mut t = new_table();
@@ -333,6 +453,11 @@ async fn demo(path: Option<std::path::PathBuf>, duckdb: bool, force: bool, out: 
         t.add_row([Cell::new(name), Cell::new(n)]);
     }
     writeln!(out, "{t}")?;
-    writeln!(out, "wrote {} ({engine}): {} tables, {total} rows", summary.path.display(), summary.tables.len())?;
+    writeln!(
+        out,
+        "wrote {} ({engine}): {} tables, {total} rows",
+        summary.path.display(),
+        summary.tables.len()
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -40,20 +40,36 @@ pub struct Store {
 pub fn store_path() -> Result<PathBuf> {
     let base = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
         Some(x) => PathBuf::from(x),
-        None => PathBuf::from(std::env::var_os("HOME").ok_or_else(|| anyhow!("neither XDG_CONFIG_HOME nor HOME is set"))?)
-            .join(".config"),
+        None => PathBuf::from(
+            std::env::var_os("HOME")
+                .ok_or_else(|| anyhow!("neither XDG_CONFIG_HOME nor HOME is set"))?,
+        )
+        .join(".config"),
     };
     Ok(base.join("qore").join("connections.toml"))
 }
 
 /// The environment variable that holds a saved connection's password.
 pub fn password_var(name: &str) -> String {
-    let up: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    let up: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
     format!("QORE_PASSWORD_{up}")
 }
 
 fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 impl Store {
@@ -61,7 +77,8 @@ impl Store {
     pub fn load() -> Result<Store> {
         let path = store_path()?;
         let file = match std::fs::read_to_string(&path) {
-            Ok(s) => toml::from_str(&s).with_context(|| format!("cannot read saved connections in {}", path.display()))?,
+            Ok(s) => toml::from_str(&s)
+                .with_context(|| format!("cannot read saved connections in {}", path.display()))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => File::default(),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
@@ -88,7 +105,13 @@ impl Store {
         }
         let spec = ConnectionSpec::parse_lenient(url)?;
         let had_password = spec.password.is_some();
-        self.file.connections.insert(name.to_string(), Saved { url: spec.without_password().expose_url(), env });
+        self.file.connections.insert(
+            name.to_string(),
+            Saved {
+                url: spec.without_password().expose_url(),
+                env,
+            },
+        );
         self.save()?;
         Ok(had_password)
     }
@@ -102,12 +125,16 @@ impl Store {
     }
 
     fn save(&self) -> Result<()> {
-        let dir = self.path.parent().ok_or_else(|| anyhow!("bad config path"))?;
+        let dir = self
+            .path
+            .parent()
+            .ok_or_else(|| anyhow!("bad config path"))?;
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let text = toml::to_string_pretty(&self.file)?;
         let tmp = self.path.with_extension("toml.tmp");
         {
-            let mut f = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+            let mut f = std::fs::File::create(&tmp)
+                .with_context(|| format!("cannot write {}", tmp.display()))?;
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
@@ -117,7 +144,8 @@ impl Store {
             f.write_all(text.as_bytes())?;
             f.sync_all()?;
         }
-        std::fs::rename(&tmp, &self.path).with_context(|| format!("cannot replace {}", self.path.display()))?;
+        std::fs::rename(&tmp, &self.path)
+            .with_context(|| format!("cannot replace {}", self.path.display()))?;
         Ok(())
     }
 }
@@ -137,7 +165,8 @@ pub fn resolve(db: Option<&str>) -> Result<(ConnectionSpec, Option<EnvLabel>)> {
                 let var = password_var(db);
                 if let Ok(pw) = std::env::var(&var) {
                     spec.password = Some(Secret::new(pw));
-                } else if spec.user.is_some() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                } else if spec.user.is_some() && std::io::IsTerminal::is_terminal(&std::io::stdin())
+                {
                     let pw = rpassword::prompt_password(format!("password for {db} ({}): ", spec))
                         .context("cannot read the password")?;
                     spec.password = Some(Secret::new(pw));
@@ -150,7 +179,8 @@ pub fn resolve(db: Option<&str>) -> Result<(ConnectionSpec, Option<EnvLabel>)> {
         Ok(spec) => {
             // A bare path names an existing file; creating one takes an explicit URL.
             let bare = !db.contains(':');
-            if bare && let Some(p) = &spec.path
+            if bare
+                && let Some(p) = &spec.path
                 && !std::path::Path::new(p).exists()
             {
                 bail!(

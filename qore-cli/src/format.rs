@@ -14,7 +14,12 @@ use crate::opts::Format;
 
 /// Text formats cannot hold bytes: binary columns become `\x` hex text.
 fn textual(batch: &RecordBatch) -> Result<RecordBatch> {
-    if !batch.schema().fields().iter().any(|f| is_binary(f.data_type())) {
+    if !batch
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| is_binary(f.data_type()))
+    {
         return Ok(batch.clone());
     }
     let mut fields = Vec::new();
@@ -23,7 +28,8 @@ fn textual(batch: &RecordBatch) -> Result<RecordBatch> {
         if is_binary(f.data_type()) {
             let hex: StringArray = (0..col.len())
                 .map(|i| {
-                    qore_core::Value::from_array(col.as_ref(), i).map(|v| (!v.is_null()).then(|| v.to_string()))
+                    qore_core::Value::from_array(col.as_ref(), i)
+                        .map(|v| (!v.is_null()).then(|| v.to_string()))
                 })
                 .collect::<qore_core::Result<Vec<_>>>()?
                 .into_iter()
@@ -35,14 +41,27 @@ fn textual(batch: &RecordBatch) -> Result<RecordBatch> {
             cols.push(col.clone());
         }
     }
-    Ok(RecordBatch::try_new(Arc::new(Schema::new_with_metadata(fields, batch.schema().metadata().clone())), cols)?)
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new_with_metadata(
+            fields,
+            batch.schema().metadata().clone(),
+        )),
+        cols,
+    )?)
 }
 
 fn is_binary(dt: &DataType) -> bool {
-    matches!(dt, DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_))
+    matches!(
+        dt,
+        DataType::Binary
+            | DataType::LargeBinary
+            | DataType::BinaryView
+            | DataType::FixedSizeBinary(_)
+    )
 }
 
 /// A streaming writer for one output format.
+#[allow(clippy::large_enum_variant)] // one per command run
 pub(crate) enum Writer<'a> {
     /// CSV or TSV.
     Csv(arrow::csv::Writer<&'a mut dyn Write>),
@@ -56,18 +75,54 @@ pub(crate) enum Writer<'a> {
 
 impl<'a> Writer<'a> {
     /// A writer of `format` on `out`.
-    pub(crate) fn new(format: Format, out: &'a mut dyn Write, schema: SchemaRef, max_rows: usize) -> Writer<'a> {
+    pub(crate) fn new(
+        format: Format,
+        out: &'a mut dyn Write,
+        schema: SchemaRef,
+        max_rows: usize,
+    ) -> Writer<'a> {
         Self::with_types(format, out, schema, max_rows, true)
     }
 
     /// Like [`Writer::new`]; `types` puts the column type under table headers.
-    pub(crate) fn with_types(format: Format, out: &'a mut dyn Write, schema: SchemaRef, max_rows: usize, types: bool) -> Writer<'a> {
+    pub(crate) fn with_types(
+        format: Format,
+        out: &'a mut dyn Write,
+        schema: SchemaRef,
+        max_rows: usize,
+        types: bool,
+    ) -> Writer<'a> {
         match format {
-            Format::Csv => Writer::Csv(arrow::csv::WriterBuilder::new().with_header(true).build(out)),
-            Format::Tsv => Writer::Csv(arrow::csv::WriterBuilder::new().with_header(true).with_delimiter(b'\t').build(out)),
-            Format::Json => Writer::Json(arrow::json::WriterBuilder::new().with_explicit_nulls(true).build(out)),
-            Format::Ndjson => Writer::Ndjson(arrow::json::WriterBuilder::new().with_explicit_nulls(true).build(out)),
-            Format::Table => Writer::Table(TableWriter { out, schema, rows: Vec::new(), buffered: 0, total: 0, max_rows, types }),
+            Format::Csv => Writer::Csv(
+                arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .build(out),
+            ),
+            Format::Tsv => Writer::Csv(
+                arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .with_delimiter(b'\t')
+                    .build(out),
+            ),
+            Format::Json => Writer::Json(
+                arrow::json::WriterBuilder::new()
+                    .with_explicit_nulls(true)
+                    .build(out),
+            ),
+            Format::Ndjson => Writer::Ndjson(
+                arrow::json::WriterBuilder::new()
+                    .with_explicit_nulls(true)
+                    .build(out),
+            ),
+            Format::Table => Writer::Table(TableWriter {
+                out,
+                schema,
+                rows: Vec::new(),
+                buffered: 0,
+                total: 0,
+                max_rows,
+                types,
+            }),
         }
     }
 
@@ -114,7 +169,11 @@ pub(crate) struct TableWriter<'a> {
 impl TableWriter<'_> {
     fn push(&mut self, batch: &RecordBatch) {
         self.total += batch.num_rows();
-        let room = if self.max_rows == 0 { batch.num_rows() } else { self.max_rows.saturating_sub(self.buffered) };
+        let room = if self.max_rows == 0 {
+            batch.num_rows()
+        } else {
+            self.max_rows.saturating_sub(self.buffered)
+        };
         if room > 0 {
             let take = room.min(batch.num_rows());
             self.rows.push(batch.slice(0, take));
@@ -124,7 +183,12 @@ impl TableWriter<'_> {
 
     fn finish(self) -> Result<(usize, usize)> {
         let mut table = new_table();
-        table.set_header(self.schema.fields().iter().map(|f| header_cell(f, self.types)));
+        table.set_header(
+            self.schema
+                .fields()
+                .iter()
+                .map(|f| header_cell(f, self.types)),
+        );
         let opts = FormatOptions::default().with_null("NULL");
         for batch in &self.rows {
             let fmts = batch
@@ -133,7 +197,10 @@ impl TableWriter<'_> {
                 .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
                 .collect::<Result<Vec<_>, _>>()?;
             for row in 0..batch.num_rows() {
-                table.add_row(fmts.iter().map(|f| Cell::new(clip(&f.value(row).to_string()))));
+                table.add_row(
+                    fmts.iter()
+                        .map(|f| Cell::new(clip(&f.value(row).to_string()))),
+                );
             }
         }
         writeln!(self.out, "{table}")?;
@@ -144,9 +211,13 @@ impl TableWriter<'_> {
 /// A table with the house style, as wide as the terminal when there is one.
 pub(crate) fn new_table() -> Table {
     let mut table = Table::new();
-    table.load_style(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
     if !std::io::IsTerminal::is_terminal(&std::io::stdout())
-        && let Some(w) = std::env::var("COLUMNS").ok().and_then(|c| c.parse::<u16>().ok())
+        && let Some(w) = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse::<u16>().ok())
     {
         table.set_width(w);
     }
@@ -170,7 +241,10 @@ fn header_cell(f: &Field, types: bool) -> Cell {
         return Cell::new(f.name());
     }
     let ind = ColumnIndicators::from_field(f);
-    let ty = ind.source_type.clone().unwrap_or_else(|| f.data_type().to_string());
+    let ty = ind
+        .source_type
+        .clone()
+        .unwrap_or_else(|| f.data_type().to_string());
     let tags = ind.tags();
     if tags.is_empty() {
         Cell::new(format!("{}\n{ty}", f.name()))

@@ -43,8 +43,11 @@ pub fn run(opts: Opts, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Resu
 /// Whether an error is a closed stdout (`qore ... | head`), which is not a failure.
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            || c.downcast_ref::<arrow::error::ArrowError>().is_some_and(|a| a.to_string().contains("Broken pipe"))
-            || c.downcast_ref::<qore_core::Error>().is_some_and(|q| q.to_string().contains("Broken pipe"))
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<arrow::error::ArrowError>()
+                .is_some_and(|a| a.to_string().contains("Broken pipe"))
+            || c.downcast_ref::<qore_core::Error>()
+                .is_some_and(|q| q.to_string().contains("Broken pipe"))
     })
 }

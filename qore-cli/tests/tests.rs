@@ -1,5 +1,7 @@
 //! The `qore` binary, run for real in a temporary directory.
 
+#![allow(clippy::unwrap_used)]
+
 mod util;
 
 use util::Qore;
@@ -8,7 +10,10 @@ use util::Qore;
 fn demo_ls_describe_query() {
     let q = Qore::new();
     let out = q.ok(&["demo", "shop.db"]);
-    assert!(out.contains("order_items") && out.contains("9 tables"), "{out}");
+    assert!(
+        out.contains("order_items") && out.contains("9 tables"),
+        "{out}"
+    );
     assert!(q.path("shop.db").exists());
 
     let ls = q.ok(&["ls", "--db", "shop.db", "--format", "csv"]);
@@ -17,31 +22,106 @@ fn demo_ls_describe_query() {
     assert!(ls.contains("main,order_totals,view,,"), "{ls}");
 
     let d = q.ok(&["describe", "--db", "shop.db", "order_items"]);
-    for needle in ["order_id", "PK FK→main.orders(id)", "PK2", "FK→main.inventory(product_id)", "order_items_stock", "ON DELETE CASCADE", "Indexes", "Constraints"] {
+    for needle in [
+        "order_id",
+        "PK FK→main.orders(id)",
+        "PK2",
+        "FK→main.inventory(product_id)",
+        "order_items_stock",
+        "ON DELETE CASCADE",
+        "Indexes",
+        "Constraints",
+    ] {
         assert!(d.contains(needle), "missing {needle} in\n{d}");
     }
-    let d = q.ok(&["describe", "--db", "sqlite:shop.db", "orders", "--format", "json"]);
+    let d = q.ok(&[
+        "describe",
+        "--db",
+        "sqlite:shop.db",
+        "orders",
+        "--format",
+        "json",
+    ]);
     let v: serde_json::Value = serde_json::from_str(&d).unwrap();
     assert_eq!(v["triggers"][0], "orders_touch");
-    assert!(v["indexes"].as_array().unwrap().iter().any(|i| i["predicate"] == "status IN ('pending', 'paid')"));
+    assert!(
+        v["indexes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["predicate"] == "status IN ('pending', 'paid')")
+    );
 
     // Table output carries the structure indicators in its header.
-    let t = q.ok(&["query", "--db", "shop.db", "SELECT * FROM orders WHERE id <= 3"]);
-    assert!(t.contains("INTEGER PK") && t.contains("FK→main.customers(id)") && t.contains("CHK"), "{t}");
+    let t = q.ok(&[
+        "query",
+        "--db",
+        "shop.db",
+        "SELECT * FROM orders WHERE id <= 3",
+    ]);
+    assert!(
+        t.contains("INTEGER PK") && t.contains("FK→main.customers(id)") && t.contains("CHK"),
+        "{t}"
+    );
     // A single-table result of many batches: the catalog lookup must not wait on the stream.
-    let all = q.ok(&["query", "--db", "shop.db", "--format", "csv", "SELECT * FROM order_items"]);
+    let all = q.ok(&[
+        "query",
+        "--db",
+        "shop.db",
+        "--format",
+        "csv",
+        "SELECT * FROM order_items",
+    ]);
     assert_eq!(all.lines().count(), 105_264 + 1);
-    let shown = q.run(&["query", "--db", "shop.db", "--max-rows", "5", "SELECT * FROM order_items"]);
+    let shown = q.run(&[
+        "query",
+        "--db",
+        "shop.db",
+        "--max-rows",
+        "5",
+        "SELECT * FROM order_items",
+    ]);
     assert!(String::from_utf8_lossy(&shown.stderr).contains("showing 5 of 105264 rows"));
-    let csv = q.ok(&["query", "--db", "shop.db", "--format", "csv", "SELECT id, name FROM categories WHERE id <= 2 ORDER BY id"]);
+    let csv = q.ok(&[
+        "query",
+        "--db",
+        "shop.db",
+        "--format",
+        "csv",
+        "SELECT id, name FROM categories WHERE id <= 2 ORDER BY id",
+    ]);
     assert_eq!(csv, "id,name\n1,Electronics\n2,Books\n");
-    let tsv = q.ok(&["query", "--db", "shop.db", "--format", "tsv", "SELECT 1 AS a, 'x' AS b"]);
+    let tsv = q.ok(&[
+        "query",
+        "--db",
+        "shop.db",
+        "--format",
+        "tsv",
+        "SELECT 1 AS a, 'x' AS b",
+    ]);
     assert_eq!(tsv, "a\tb\n1\tx\n");
-    let nd = q.ok(&["query", "--db", "shop.db", "--format", "ndjson", "SELECT id, body FROM reviews WHERE body IS NULL ORDER BY id LIMIT 2"]);
-    let lines: Vec<serde_json::Value> = nd.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let nd = q.ok(&[
+        "query",
+        "--db",
+        "shop.db",
+        "--format",
+        "ndjson",
+        "SELECT id, body FROM reviews WHERE body IS NULL ORDER BY id LIMIT 2",
+    ]);
+    let lines: Vec<serde_json::Value> = nd
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2);
     assert!(lines[0]["body"].is_null());
-    let js = q.ok(&["query", "--db", "shop.db", "--format", "json", "SELECT x'00ff' AS b, 1.5 AS f"]);
+    let js = q.ok(&[
+        "query",
+        "--db",
+        "shop.db",
+        "--format",
+        "json",
+        "SELECT x'00ff' AS b, 1.5 AS f",
+    ]);
     let v: serde_json::Value = serde_json::from_str(&js).unwrap();
     assert_eq!(v[0]["b"], "\\x00ff");
     assert_eq!(v[0]["f"], 1.5);
@@ -51,14 +131,31 @@ fn demo_ls_describe_query() {
 fn duckdb_demo_and_files() {
     let q = Qore::new();
     q.ok(&["demo", "--duckdb", "shop.duckdb"]);
-    let n = q.ok(&["query", "--db", "shop.duckdb", "--format", "csv", "SELECT count(*) AS n FROM order_items"]);
+    let n = q.ok(&[
+        "query",
+        "--db",
+        "shop.duckdb",
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM order_items",
+    ]);
     assert!(n.starts_with("n\n1"), "{n}");
     // The embedded default reads local files.
     std::fs::write(q.path("people.csv"), "name,age\nAda,36\nAlan,41\n").unwrap();
-    let out = q.ok(&["query", "--format", "csv", "SELECT name FROM 'people.csv' WHERE age > 40"]);
+    let out = q.ok(&[
+        "query",
+        "--format",
+        "csv",
+        "SELECT name FROM 'people.csv' WHERE age > 40",
+    ]);
     assert_eq!(out, "name\nAlan\n");
     // Several statements: the last one's rows are printed.
-    let out = q.ok(&["query", "--format", "csv", "CREATE TABLE t (x INT); INSERT INTO t VALUES (1), (2); SELECT sum(x) AS s FROM t"]);
+    let out = q.ok(&[
+        "query",
+        "--format",
+        "csv",
+        "CREATE TABLE t (x INT); INSERT INTO t VALUES (1), (2); SELECT sum(x) AS s FROM t",
+    ]);
     assert_eq!(out, "s\n3\n");
 }
 
@@ -66,7 +163,10 @@ fn duckdb_demo_and_files() {
 fn sql_from_file_and_stdin() {
     let q = Qore::new();
     std::fs::write(q.path("q.sql"), "SELECT 'from file' AS src;\n").unwrap();
-    assert_eq!(q.ok(&["query", "--format", "csv", "-f", "q.sql"]), "src\nfrom file\n");
+    assert_eq!(
+        q.ok(&["query", "--format", "csv", "-f", "q.sql"]),
+        "src\nfrom file\n"
+    );
     let out = q.run_stdin(&["query", "--format", "csv"], "SELECT 'from stdin' AS src");
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "src\nfrom stdin\n");
@@ -77,28 +177,83 @@ fn bad_input_exits_2_with_a_clear_message() {
     let q = Qore::new();
     q.ok(&["demo", "shop.db"]);
     let cases: &[(&[&str], &str)] = &[
-        (&["query", "--db", "postgres://u:hunter2@h:99999/db", "SELECT 1"], "port"),
-        (&["query", "--db", "ftp://example.com", "SELECT 1"], "unknown URL scheme `ftp:`"),
-        (&["query", "--db", "postgres://u:hunter2@localhost/db", "SELECT 1"], "feature `postgres`"),
-        (&["query", "--db", "redis://localhost", "SELECT 1"], "feature `redis`"),
-        (&["query", "--db", "sqlite:missing.db?mode=ro", "SELECT 1"], "does not exist"),
-        (&["query", "--db", "missing.duckdb", "SELECT 1"], "no database file"),
-        (&["query", "--db", "shop.db", "SELEC * FROM orders"], "syntax error"),
-        (&["query", "--db", "shop.db", "SELECT * FROM no_such_table"], "no such table: no_such_table"),
-        (&["describe", "--db", "shop.db", "no_such_table"], "no table or view named `no_such_table`"),
-        (&["query", "--db", "sqlite:shop.db?bogus=1", "SELECT 1"], "unknown SQLite option `bogus`"),
-        (&["query", "--db", "nosuchname", "SELECT 1"], "neither a saved connection"),
+        (
+            &[
+                "query",
+                "--db",
+                "postgres://u:hunter2@h:99999/db",
+                "SELECT 1",
+            ],
+            "port",
+        ),
+        (
+            &["query", "--db", "ftp://example.com", "SELECT 1"],
+            "unknown URL scheme `ftp:`",
+        ),
+        (
+            &[
+                "query",
+                "--db",
+                "postgres://u:hunter2@localhost/db",
+                "SELECT 1",
+            ],
+            "feature `postgres`",
+        ),
+        (
+            &["query", "--db", "redis://localhost", "SELECT 1"],
+            "feature `redis`",
+        ),
+        (
+            &["query", "--db", "sqlite:missing.db?mode=ro", "SELECT 1"],
+            "does not exist",
+        ),
+        (
+            &["query", "--db", "missing.duckdb", "SELECT 1"],
+            "no database file",
+        ),
+        (
+            &["query", "--db", "shop.db", "SELEC * FROM orders"],
+            "syntax error",
+        ),
+        (
+            &["query", "--db", "shop.db", "SELECT * FROM no_such_table"],
+            "no such table: no_such_table",
+        ),
+        (
+            &["describe", "--db", "shop.db", "no_such_table"],
+            "no table or view named `no_such_table`",
+        ),
+        (
+            &["query", "--db", "sqlite:shop.db?bogus=1", "SELECT 1"],
+            "unknown SQLite option `bogus`",
+        ),
+        (
+            &["query", "--db", "nosuchname", "SELECT 1"],
+            "neither a saved connection",
+        ),
         (&["query", "--format", "csv", ""], "no SQL statement"),
     ];
     for (args, needle) in cases {
         let out = q.run(args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.starts_with("qore: ") && err.contains(needle), "{args:?}: expected `{needle}` in {err}");
-        assert!(!err.contains("panicked") && !err.contains("hunter2"), "{args:?}: {err}");
-        assert!(out.stdout.is_empty(), "{args:?}: data on stdout for an error");
+        assert!(
+            err.starts_with("qore: ") && err.contains(needle),
+            "{args:?}: expected `{needle}` in {err}"
+        );
+        assert!(
+            !err.contains("panicked") && !err.contains("hunter2"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?}: data on stdout for an error"
+        );
     }
-    assert!(!q.path("missing.db").exists(), "a read-only open created a file");
+    assert!(
+        !q.path("missing.db").exists(),
+        "a read-only open created a file"
+    );
     assert!(!q.path("missing.duckdb").exists());
 }
 
@@ -107,20 +262,50 @@ fn saved_connections_never_store_passwords() {
     let q = Qore::new();
     q.ok(&["demo", "shop.db"]);
     let shop = q.path("shop.db").display().to_string();
-    let out = q.run(&["conn", "add", "shop", &format!("sqlite:{shop}"), "--env", "staging"]);
+    let out = q.run(&[
+        "conn",
+        "add",
+        "shop",
+        &format!("sqlite:{shop}"),
+        "--env",
+        "staging",
+    ]);
     assert_eq!(out.status.code(), Some(0));
-    let out = q.run(&["conn", "add", "prod-db", "postgres://ann:s3cr3t@db.example:5432/app", "--env", "prod"]);
+    let out = q.run(&[
+        "conn",
+        "add",
+        "prod-db",
+        "postgres://ann:s3cr3t@db.example:5432/app",
+        "--env",
+        "prod",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("QORE_PASSWORD_PROD_DB"));
     let file = std::fs::read_to_string(q.path("config/qore/connections.toml")).unwrap();
     assert!(!file.contains("s3cr3t"), "{file}");
-    assert!(file.contains("postgres://ann@db.example:5432/app"), "{file}");
+    assert!(
+        file.contains("postgres://ann@db.example:5432/app"),
+        "{file}"
+    );
 
     let ls = q.ok(&["conn", "ls", "--format", "csv"]);
-    assert!(ls.contains("prod-db,postgres://ann@db.example:5432/app,prod"), "{ls}");
+    assert!(
+        ls.contains("prod-db,postgres://ann@db.example:5432/app,prod"),
+        "{ls}"
+    );
     assert!(ls.contains("shop,sqlite:"), "{ls}");
     // A saved name works wherever --db does.
-    assert_eq!(q.ok(&["query", "--db", "shop", "--format", "csv", "SELECT count(*) AS n FROM warehouses"]), "n\n5\n");
+    assert_eq!(
+        q.ok(&[
+            "query",
+            "--db",
+            "shop",
+            "--format",
+            "csv",
+            "SELECT count(*) AS n FROM warehouses"
+        ]),
+        "n\n5\n"
+    );
     let dup = q.run(&["conn", "add", "shop", "duckdb:"]);
     assert_eq!(dup.status.code(), Some(2));
     q.ok(&["conn", "rm", "shop"]);

@@ -110,7 +110,11 @@ macro_rules! forward_connection {
             async fn ping(&self) -> Result<()> {
                 (**self).ping().await
             }
-            async fn query(&self, sql: &str, params: &[Value]) -> Result<SendableRecordBatchStream> {
+            async fn query(
+                &self,
+                sql: &str,
+                params: &[Value],
+            ) -> Result<SendableRecordBatchStream> {
                 (**self).query(sql, params).await
             }
             async fn execute(&self, sql: &str, params: &[Value]) -> Result<ExecuteOutcome> {

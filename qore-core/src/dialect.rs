@@ -75,7 +75,9 @@ pub trait Dialect: Send + Sync + Debug {
             Value::UInt(u) => u.to_string(),
             Value::Float(f) if f.is_finite() => format!("{f:?}"),
             Value::Float(f) => {
-                return Err(Error::invalid(format!("{f} has no portable SQL literal; bind it as a parameter")));
+                return Err(Error::invalid(format!(
+                    "{f} has no portable SQL literal; bind it as a parameter"
+                )));
             }
             Value::Bytes(b) => self.quote_bytes(b),
             Value::Text(s) => self.quote_string(s)?,
@@ -164,10 +166,18 @@ mod tests {
     fn quotes() {
         assert_eq!(D.quote_identifier(r#"a"b"#).unwrap(), r#""a""b""#);
         assert_eq!(D.quote_string("it's \\ fine").unwrap(), "'it''s \\ fine'");
-        assert!(D.quote_string("a\0b").unwrap_err().to_string().contains("NUL"));
+        assert!(
+            D.quote_string("a\0b")
+                .unwrap_err()
+                .to_string()
+                .contains("NUL")
+        );
         assert!(D.quote_identifier("").is_err());
         assert_eq!(D.quote_bytes(&[0, 255]), "X'00FF'");
         assert_eq!(D.placeholder(3), "$3");
-        assert_eq!(D.quote_table(&TableRef::qualified("s", "t")).unwrap(), r#""s"."t""#);
+        assert_eq!(
+            D.quote_table(&TableRef::qualified("s", "t")).unwrap(),
+            r#""s"."t""#
+        );
     }
 }

@@ -94,22 +94,34 @@ impl fmt::Display for DisplayQuery<'_> {
 impl Error {
     /// A [`Error::Query`] from an engine message and optional code.
     pub fn query(message: impl Into<String>, code: Option<String>) -> Self {
-        Error::Query(QueryError { message: message.into(), code })
+        Error::Query(QueryError {
+            message: message.into(),
+            code,
+        })
     }
 
     /// A [`Error::Connect`] with a source.
     pub fn connect(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
-        Error::Connect { message: message.into(), source: Some(source.into()) }
+        Error::Connect {
+            message: message.into(),
+            source: Some(source.into()),
+        }
     }
 
     /// A [`Error::Io`] naming what was being done.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        Error::Io { context: context.into(), source }
+        Error::Io {
+            context: context.into(),
+            source,
+        }
     }
 
     /// A [`Error::Data`] without a source.
     pub fn data(message: impl Into<String>) -> Self {
-        Error::Data { message: message.into(), source: None }
+        Error::Data {
+            message: message.into(),
+            source: None,
+        }
     }
 
     /// A [`Error::InvalidInput`].
@@ -124,10 +136,16 @@ impl From<arrow::error::ArrowError> for Error {
             // An Error that crossed an Arrow adapter comes back as itself.
             arrow::error::ArrowError::ExternalError(inner) => match inner.downcast::<Error>() {
                 Ok(e) => *e,
-                Err(other) => Error::Data { message: other.to_string(), source: Some(other) },
+                Err(other) => Error::Data {
+                    message: other.to_string(),
+                    source: Some(other),
+                },
             },
             arrow::error::ArrowError::IoError(msg, e) => Error::io(msg, e),
-            other => Error::Data { message: other.to_string(), source: Some(Box::new(other)) },
+            other => Error::Data {
+                message: other.to_string(),
+                source: Some(Box::new(other)),
+            },
         }
     }
 }
@@ -146,6 +164,9 @@ mod tests {
     fn survives_an_arrow_round_trip() {
         let e = Error::query("syntax error near FROM", Some("42601".into()));
         let back: Error = arrow::error::ArrowError::from(e).into();
-        assert_eq!(back.to_string(), "query failed [42601]: syntax error near FROM");
+        assert_eq!(
+            back.to_string(),
+            "query failed [42601]: syntax error near FROM"
+        );
     }
 }

@@ -76,7 +76,11 @@ impl ColumnIndicators {
     pub fn tags(&self) -> Vec<String> {
         let mut t = Vec::new();
         if let Some(p) = self.primary_key {
-            t.push(if p == 1 { "PK".to_string() } else { format!("PK{p}") });
+            t.push(if p == 1 {
+                "PK".to_string()
+            } else {
+                format!("PK{p}")
+            });
         }
         if let Some(fk) = &self.foreign_key {
             t.push(format!("FK→{fk}"));
@@ -140,7 +144,9 @@ pub fn annotate_schema(schema: &Schema, table: &TableDetails) -> Schema {
     let mut fks: HashMap<&str, String> = HashMap::new();
     for c in &table.constraints {
         match &c.kind {
-            ConstraintKind::Unique { columns } if columns.len() == 1 => unique_cols.push(columns[0].as_str()),
+            ConstraintKind::Unique { columns } if columns.len() == 1 => {
+                unique_cols.push(columns[0].as_str())
+            }
             ConstraintKind::Check { expression, .. } => checks.push(expression),
             ConstraintKind::ForeignKey(fk) => {
                 for (col, target_col) in fk.columns.iter().zip(&fk.target_columns) {
@@ -151,7 +157,9 @@ pub fn annotate_schema(schema: &Schema, table: &TableDetails) -> Schema {
         }
     }
     for idx in &table.indexes {
-        if idx.unique && idx.predicate.is_none() && idx.parts.len() == 1
+        if idx.unique
+            && idx.predicate.is_none()
+            && idx.parts.len() == 1
             && let IndexPart::Column(c) = &idx.parts[0]
         {
             unique_cols.push(c);
@@ -161,7 +169,9 @@ pub fn annotate_schema(schema: &Schema, table: &TableDetails) -> Schema {
         .fields()
         .iter()
         .map(|f| {
-            let Some(col) = table.column(f.name()) else { return f.as_ref().clone() };
+            let Some(col) = table.column(f.name()) else {
+                return f.as_ref().clone();
+            };
             let mut m = f.metadata().clone();
             m.insert(SOURCE_TYPE.to_string(), col.source_type.clone());
             m.insert(NULLABLE.to_string(), col.nullable.to_string());
@@ -181,7 +191,11 @@ pub fn annotate_schema(schema: &Schema, table: &TableDetails) -> Schema {
             if let Some(fk) = fks.get(col.name.as_str()) {
                 m.insert(FOREIGN_KEY.to_string(), fk.clone());
             }
-            let mine: Vec<&str> = checks.iter().copied().filter(|e| mentions(e, &col.name)).collect();
+            let mine: Vec<&str> = checks
+                .iter()
+                .copied()
+                .filter(|e| mentions(e, &col.name))
+                .collect();
             if !mine.is_empty() {
                 m.insert(CHECK.to_string(), mine.join(" AND "));
             }

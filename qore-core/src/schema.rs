@@ -15,12 +15,18 @@ pub struct TableRef {
 impl TableRef {
     /// A table in the default namespace.
     pub fn new(name: impl Into<String>) -> Self {
-        TableRef { namespace: None, name: name.into() }
+        TableRef {
+            namespace: None,
+            name: name.into(),
+        }
     }
 
     /// A table in a named namespace.
     pub fn qualified(namespace: impl Into<String>, name: impl Into<String>) -> Self {
-        TableRef { namespace: Some(namespace.into()), name: name.into() }
+        TableRef {
+            namespace: Some(namespace.into()),
+            name: name.into(),
+        }
     }
 
     /// Parses `name` or `namespace.name`, with double quotes around parts
@@ -57,7 +63,9 @@ impl TableRef {
                 }
             }
             if part.is_empty() {
-                return Err(crate::Error::invalid(format!("table name `{input}` has an empty part")));
+                return Err(crate::Error::invalid(format!(
+                    "table name `{input}` has an empty part"
+                )));
             }
             parts.push(part);
             match chars.next() {
@@ -237,14 +245,16 @@ pub enum FkAction {
 impl FkAction {
     /// Parses the SQL spelling (`CASCADE`, `SET NULL`, `NO ACTION`, ...).
     pub fn parse(s: &str) -> Option<FkAction> {
-        Some(match s.trim().to_ascii_uppercase().replace('_', " ").as_str() {
-            "NO ACTION" | "" => FkAction::NoAction,
-            "RESTRICT" => FkAction::Restrict,
-            "CASCADE" => FkAction::Cascade,
-            "SET NULL" => FkAction::SetNull,
-            "SET DEFAULT" => FkAction::SetDefault,
-            _ => return None,
-        })
+        Some(
+            match s.trim().to_ascii_uppercase().replace('_', " ").as_str() {
+                "NO ACTION" | "" => FkAction::NoAction,
+                "RESTRICT" => FkAction::Restrict,
+                "CASCADE" => FkAction::Cascade,
+                "SET NULL" => FkAction::SetNull,
+                "SET DEFAULT" => FkAction::SetDefault,
+                _ => return None,
+            },
+        )
     }
 
     /// The SQL spelling.

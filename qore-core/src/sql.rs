@@ -67,43 +67,93 @@ pub fn tokenize(sql: &str) -> Vec<Token> {
             i = (i + 2).min(b.len());
         } else if c == b'\'' {
             i = skip_quoted(b, i, b'\'');
-            out.push(Token { kind: TokenKind::Str, text: sql[start..i].to_string(), start, end: i });
+            out.push(Token {
+                kind: TokenKind::Str,
+                text: sql[start..i].to_string(),
+                start,
+                end: i,
+            });
         } else if c == b'"' || c == b'`' {
             i = skip_quoted(b, i, c);
-            let inner_end = if i > start + 1 && b[i - 1] == c { i - 1 } else { i };
+            let inner_end = if i > start + 1 && b[i - 1] == c {
+                i - 1
+            } else {
+                i
+            };
             let q = c as char;
-            let text = sql[start + 1..inner_end.max(start + 1)].replace(&format!("{q}{q}"), &q.to_string());
-            out.push(Token { kind: TokenKind::QuotedIdent, text, start, end: i });
+            let text = sql[start + 1..inner_end.max(start + 1)]
+                .replace(&format!("{q}{q}"), &q.to_string());
+            out.push(Token {
+                kind: TokenKind::QuotedIdent,
+                text,
+                start,
+                end: i,
+            });
         } else if c == b'[' && prev_allows_bracket_ident(&out) {
             while i < b.len() && b[i] != b']' {
                 i += 1;
             }
             let inner_end = i;
             i = (i + 1).min(b.len());
-            out.push(Token { kind: TokenKind::QuotedIdent, text: sql[start + 1..inner_end].to_string(), start, end: i });
-        } else if c == b'$' && let Some(end) = dollar_quote_end(sql, i) {
+            out.push(Token {
+                kind: TokenKind::QuotedIdent,
+                text: sql[start + 1..inner_end].to_string(),
+                start,
+                end: i,
+            });
+        } else if c == b'$'
+            && let Some(end) = dollar_quote_end(sql, i)
+        {
             i = end;
-            out.push(Token { kind: TokenKind::Str, text: sql[start..i].to_string(), start, end: i });
-        } else if c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit)) {
+            out.push(Token {
+                kind: TokenKind::Str,
+                text: sql[start..i].to_string(),
+                start,
+                end: i,
+            });
+        } else if c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+        {
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.' || b[i] == b'_') {
                 i += 1;
             }
-            out.push(Token { kind: TokenKind::Number, text: sql[start..i].to_string(), start, end: i });
+            out.push(Token {
+                kind: TokenKind::Number,
+                text: sql[start..i].to_string(),
+                start,
+                end: i,
+            });
         } else if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80) {
+            while i < b.len()
+                && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80)
+            {
                 i += 1;
             }
             // E'...' / X'...' / N'...' prefixes belong to the string that follows.
             if i < b.len() && b[i] == b'\'' && i - start == 1 {
                 i = skip_quoted(b, i, b'\'');
-                out.push(Token { kind: TokenKind::Str, text: sql[start..i].to_string(), start, end: i });
+                out.push(Token {
+                    kind: TokenKind::Str,
+                    text: sql[start..i].to_string(),
+                    start,
+                    end: i,
+                });
             } else {
-                out.push(Token { kind: TokenKind::Word, text: sql[start..i].to_string(), start, end: i });
+                out.push(Token {
+                    kind: TokenKind::Word,
+                    text: sql[start..i].to_string(),
+                    start,
+                    end: i,
+                });
             }
         } else {
             let ch = sql[i..].chars().next().unwrap_or('\0');
             i += ch.len_utf8();
-            out.push(Token { kind: TokenKind::Punct(ch), text: ch.to_string(), start, end: i });
+            out.push(Token {
+                kind: TokenKind::Punct(ch),
+                text: ch.to_string(),
+                start,
+                end: i,
+            });
         }
     }
     out
@@ -117,8 +167,10 @@ fn prev_allows_bracket_ident(tokens: &[Token]) -> bool {
         Some(t) => match &t.kind {
             TokenKind::Punct(c) => matches!(c, ',' | '(' | '=' | '<' | '>' | '+' | '-' | '*' | '/'),
             TokenKind::Word => {
-                const KW: [&str; 12] =
-                    ["SELECT", "FROM", "JOIN", "ON", "WHERE", "AND", "OR", "BY", "AS", "TABLE", "INTO", "UPDATE"];
+                const KW: [&str; 12] = [
+                    "SELECT", "FROM", "JOIN", "ON", "WHERE", "AND", "OR", "BY", "AS", "TABLE",
+                    "INTO", "UPDATE",
+                ];
                 KW.iter().any(|k| t.text.eq_ignore_ascii_case(k))
             }
             _ => false,
@@ -145,7 +197,9 @@ fn dollar_quote_end(sql: &str, i: usize) -> Option<usize> {
     let rest = &sql[i + 1..];
     let tag_len = rest.find('$')?;
     let tag = &rest[..tag_len];
-    if !tag.chars().all(|c| c.is_alphanumeric() || c == '_') || tag.starts_with(|c: char| c.is_ascii_digit()) {
+    if !tag.chars().all(|c| c.is_alphanumeric() || c == '_')
+        || tag.starts_with(|c: char| c.is_ascii_digit())
+    {
         return None;
     }
     let delim = &sql[i..i + tag_len + 2];
@@ -173,16 +227,20 @@ pub fn split_statements(sql: &str) -> Vec<&str> {
             stmt_start = Some(t.start);
             first_idx = idx;
         }
-        let in_trigger = tokens[first_idx..idx].iter().take(4).any(|x| x.is_keyword("TRIGGER"))
+        let in_trigger = tokens[first_idx..idx]
+            .iter()
+            .take(4)
+            .any(|x| x.is_keyword("TRIGGER"))
             && tokens[first_idx].is_keyword("CREATE");
         if in_trigger && (t.is_keyword("BEGIN") || t.is_keyword("CASE")) {
             depth += 1;
         } else if in_trigger && t.is_keyword("END") {
             depth = depth.saturating_sub(1);
-        } else if t.kind == TokenKind::Punct(';') && depth == 0 {
-            if let Some(s) = stmt_start.take() {
-                out.push(sql[s..t.start].trim());
-            }
+        } else if t.kind == TokenKind::Punct(';')
+            && depth == 0
+            && let Some(s) = stmt_start.take()
+        {
+            out.push(sql[s..t.start].trim());
         }
     }
     if let Some(s) = stmt_start {
@@ -254,9 +312,13 @@ pub fn single_table_source(sql: &str) -> Option<TableRef> {
             t.get(i + 1)?.ident()?;
             i += 2;
         } else if x.ident().is_some() && !TAIL.iter().any(|k| x.is_keyword(k)) {
-            const NOT_ALIAS: [&str; 9] =
-                ["JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL", "UNION", "GROUP"];
-            if NOT_ALIAS.iter().any(|k| x.is_keyword(k)) || x.is_keyword("EXCEPT") || x.is_keyword("INTERSECT") {
+            const NOT_ALIAS: [&str; 9] = [
+                "JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL", "UNION", "GROUP",
+            ];
+            if NOT_ALIAS.iter().any(|k| x.is_keyword(k))
+                || x.is_keyword("EXCEPT")
+                || x.is_keyword("INTERSECT")
+            {
                 return None;
             }
             i += 1;
@@ -266,7 +328,15 @@ pub fn single_table_source(sql: &str) -> Option<TableRef> {
         None => Some(table),
         Some(x) if TAIL.iter().any(|k| x.is_keyword(k)) => {
             let rest = &t[i..];
-            let bad = ["UNION", "EXCEPT", "INTERSECT", "GROUP", "JOIN", "HAVING", "WINDOW"];
+            let bad = [
+                "UNION",
+                "EXCEPT",
+                "INTERSECT",
+                "GROUP",
+                "JOIN",
+                "HAVING",
+                "WINDOW",
+            ];
             if rest.iter().any(|x| bad.iter().any(|k| x.is_keyword(k))) {
                 None
             } else {
@@ -297,8 +367,14 @@ mod tests {
     fn finds_single_tables() {
         let t = |s: &str| single_table_source(s).map(|t| t.to_string());
         assert_eq!(t("SELECT * FROM customers"), Some("customers".into()));
-        assert_eq!(t("select id, \"Name\" from main.\"my t\" c where id > 3 order by 1 limit 5;"), Some("main.my t".into()));
-        assert_eq!(t("SELECT c.* FROM customers AS c"), Some("customers".into()));
+        assert_eq!(
+            t("select id, \"Name\" from main.\"my t\" c where id > 3 order by 1 limit 5;"),
+            Some("main.my t".into())
+        );
+        assert_eq!(
+            t("SELECT c.* FROM customers AS c"),
+            Some("customers".into())
+        );
         assert_eq!(t("SELECT count(*) FROM customers"), None);
         assert_eq!(t("SELECT * FROM a JOIN b ON a.x = b.x"), None);
         assert_eq!(t("SELECT * FROM a, b"), None);

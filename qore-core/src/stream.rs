@@ -105,7 +105,9 @@ pub struct WithSchema {
 
 impl std::fmt::Debug for dyn RecordBatchStream + Send {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecordBatchStream").field("schema", &self.schema()).finish()
+        f.debug_struct("RecordBatchStream")
+            .field("schema", &self.schema())
+            .finish()
     }
 }
 
@@ -118,9 +120,15 @@ impl WithSchema {
     pub fn new(schema: SchemaRef, inner: SendableRecordBatchStream) -> Result<Self> {
         let old = inner.schema();
         let same = old.fields().len() == schema.fields().len()
-            && old.fields().iter().zip(schema.fields()).all(|(a, b)| a.data_type() == b.data_type());
+            && old
+                .fields()
+                .iter()
+                .zip(schema.fields())
+                .all(|(a, b)| a.data_type() == b.data_type());
         if !same {
-            return Err(Error::Internal("re-labelled schema does not match the stream".into()));
+            return Err(Error::Internal(
+                "re-labelled schema does not match the stream".into(),
+            ));
         }
         Ok(WithSchema { schema, inner })
     }

@@ -213,7 +213,9 @@ impl ConnectionSpec {
         };
         let scheme = url[..colon].to_ascii_lowercase();
         if scheme.is_empty()
-            || !scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.')
+            || !scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.')
         {
             return Err(Error::invalid("malformed connection URL: invalid scheme"));
         }
@@ -246,7 +248,10 @@ impl ConnectionSpec {
             let lower = trimmed.to_ascii_lowercase();
             let engine = if lower.ends_with(".duckdb") || lower.ends_with(".ddb") {
                 Some(Engine::DuckDb)
-            } else if [".db", ".sqlite", ".sqlite3", ".db3"].iter().any(|e| lower.ends_with(e)) {
+            } else if [".db", ".sqlite", ".sqlite3", ".db3"]
+                .iter()
+                .any(|e| lower.ends_with(e))
+            {
                 Some(Engine::Sqlite)
             } else {
                 None
@@ -275,9 +280,15 @@ impl ConnectionSpec {
         let path_part = path_part.strip_prefix("//").unwrap_or(path_part);
         let path = decode(path_part, "path")?;
         if path.contains('\0') {
-            return Err(Error::invalid("malformed connection URL: the path contains a NUL byte"));
+            return Err(Error::invalid(
+                "malformed connection URL: the path contains a NUL byte",
+            ));
         }
-        let path = if path.is_empty() || path == ":memory:" { None } else { Some(path) };
+        let path = if path.is_empty() || path == ":memory:" {
+            None
+        } else {
+            Some(path)
+        };
         Ok(ConnectionSpec {
             engine,
             scheme,
@@ -318,7 +329,10 @@ impl ConnectionSpec {
                 };
                 let user = decode(u, "user name")?;
                 let password = p.map(|p| decode(p, "password")).transpose()?;
-                (if user.is_empty() { None } else { Some(user) }, password.map(Secret))
+                (
+                    if user.is_empty() { None } else { Some(user) },
+                    password.map(Secret),
+                )
             }
         };
         let mut hosts = Vec::new();
@@ -370,7 +384,10 @@ impl ConnectionSpec {
 
     /// A copy without the password, for saving or showing.
     pub fn without_password(&self) -> ConnectionSpec {
-        ConnectionSpec { password: None, ..self.clone() }
+        ConnectionSpec {
+            password: None,
+            ..self.clone()
+        }
     }
 
     /// A copy with the given password.
@@ -449,13 +466,19 @@ fn decode(s: &str, what: &str) -> Result<String> {
     percent_decode_str(s)
         .decode_utf8()
         .map(|c| c.into_owned())
-        .map_err(|_| Error::invalid(format!("malformed connection URL: the {what} is not valid UTF-8 after percent-decoding")))
+        .map_err(|_| {
+            Error::invalid(format!(
+                "malformed connection URL: the {what} is not valid UTF-8 after percent-decoding"
+            ))
+        })
 }
 
 fn parse_host(part: &str) -> Result<HostPort> {
     let (host, port) = if let Some(rest) = part.strip_prefix('[') {
         let Some(end) = rest.find(']') else {
-            return Err(Error::invalid("malformed connection URL: unclosed `[` in an IPv6 host"));
+            return Err(Error::invalid(
+                "malformed connection URL: unclosed `[` in an IPv6 host",
+            ));
         };
         let host = &rest[..end];
         let after = &rest[end + 1..];
@@ -476,7 +499,9 @@ fn parse_host(part: &str) -> Result<HostPort> {
         return Err(Error::invalid("malformed connection URL: empty host name"));
     }
     if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::invalid("malformed connection URL: the host name contains whitespace"));
+        return Err(Error::invalid(
+            "malformed connection URL: the host name contains whitespace",
+        ));
     }
     let port = match port {
         None | Some("") => None,
@@ -500,7 +525,9 @@ fn parse_options(query: Option<&str>) -> Result<Vec<(String, String)>> {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let k = decode(k, "option name")?;
         if k.is_empty() {
-            return Err(Error::invalid("malformed connection URL: an option has no name"));
+            return Err(Error::invalid(
+                "malformed connection URL: an option has no name",
+            ));
         }
         out.push((k, decode(v, "option value")?));
     }
@@ -514,23 +541,48 @@ mod tests {
 
     #[test]
     fn parses_server_urls() {
-        let s = ConnectionSpec::parse("postgresql://ann:p%40ss@db.example:6543/shop?sslmode=require")
-            .unwrap();
+        let s =
+            ConnectionSpec::parse("postgresql://ann:p%40ss@db.example:6543/shop?sslmode=require")
+                .unwrap();
         assert_eq!(s.engine, Engine::Postgres);
         assert_eq!(s.user.as_deref(), Some("ann"));
         assert_eq!(s.password.as_ref().map(Secret::expose), Some("p@ss"));
-        assert_eq!(s.hosts, vec![HostPort { host: "db.example".into(), port: Some(6543) }]);
+        assert_eq!(
+            s.hosts,
+            vec![HostPort {
+                host: "db.example".into(),
+                port: Some(6543)
+            }]
+        );
         assert_eq!(s.database.as_deref(), Some("shop"));
         assert_eq!(s.option("SSLMODE"), Some("require"));
-        assert_eq!(s.to_string(), "postgresql://ann:***@db.example:6543/shop?sslmode=require");
+        assert_eq!(
+            s.to_string(),
+            "postgresql://ann:***@db.example:6543/shop?sslmode=require"
+        );
         assert!(!format!("{s:?}").contains("p@ss"));
         assert_eq!(ConnectionSpec::parse(&s.expose_url()).unwrap(), s);
 
         let m = ConnectionSpec::parse("mongodb://a:1,b,[::1]:27018/app").unwrap();
         assert_eq!(m.hosts.len(), 3);
-        assert_eq!(m.hosts[2], HostPort { host: "::1".into(), port: Some(27018) });
-        assert_eq!(ConnectionSpec::parse("mariadb://r@h/x").unwrap().engine, Engine::MySql);
-        assert_eq!(ConnectionSpec::parse("rediss://:pw@h:6380/2").unwrap().database.as_deref(), Some("2"));
+        assert_eq!(
+            m.hosts[2],
+            HostPort {
+                host: "::1".into(),
+                port: Some(27018)
+            }
+        );
+        assert_eq!(
+            ConnectionSpec::parse("mariadb://r@h/x").unwrap().engine,
+            Engine::MySql
+        );
+        assert_eq!(
+            ConnectionSpec::parse("rediss://:pw@h:6380/2")
+                .unwrap()
+                .database
+                .as_deref(),
+            Some("2")
+        );
         assert!(ConnectionSpec::parse("mongodb+srv://c.example/db").is_ok());
     }
 
@@ -542,9 +594,21 @@ mod tests {
         let s = ConnectionSpec::parse("sqlite:///tmp/a%20b.db?mode=ro&journal_mode=WAL").unwrap();
         assert_eq!(s.path.as_deref(), Some("/tmp/a b.db"));
         assert_eq!(s.option("mode"), Some("ro"));
-        assert_eq!(ConnectionSpec::parse("sqlite:rel/x.db").unwrap().path.as_deref(), Some("rel/x.db"));
-        assert_eq!(ConnectionSpec::parse_lenient("x.duckdb").unwrap().engine, Engine::DuckDb);
-        assert_eq!(ConnectionSpec::parse_lenient("x.sqlite3").unwrap().engine, Engine::Sqlite);
+        assert_eq!(
+            ConnectionSpec::parse("sqlite:rel/x.db")
+                .unwrap()
+                .path
+                .as_deref(),
+            Some("rel/x.db")
+        );
+        assert_eq!(
+            ConnectionSpec::parse_lenient("x.duckdb").unwrap().engine,
+            Engine::DuckDb
+        );
+        assert_eq!(
+            ConnectionSpec::parse_lenient("x.sqlite3").unwrap().engine,
+            Engine::Sqlite
+        );
     }
 
     #[test]
@@ -561,7 +625,10 @@ mod tests {
         ] {
             let err = ConnectionSpec::parse(bad).unwrap_err().to_string();
             assert!(!err.contains("secretpw"), "{bad}: {err}");
-            assert!(err.contains("URL") || err.contains("scheme"), "{bad}: {err}");
+            assert!(
+                err.contains("URL") || err.contains("scheme"),
+                "{bad}: {err}"
+            );
         }
     }
 

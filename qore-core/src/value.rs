@@ -4,11 +4,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BinaryBuilder, BooleanBuilder, Decimal128Builder, FixedSizeBinaryBuilder,
-    LargeBinaryBuilder, LargeStringBuilder, ListArray, NullArray, StringBuilder, StructArray,
-    DurationMicrosecondArray, DurationMillisecondArray, DurationNanosecondArray, DurationSecondArray,
-    TimestampMicrosecondArray, TimestampMillisecondArray, TimestampNanosecondArray, TimestampSecondArray,
-    make_array,
+    Array, ArrayRef, AsArray, BinaryBuilder, BooleanBuilder, Decimal128Builder,
+    DurationMicrosecondArray, DurationMillisecondArray, DurationNanosecondArray,
+    DurationSecondArray, FixedSizeBinaryBuilder, LargeBinaryBuilder, LargeStringBuilder, ListArray,
+    NullArray, StringBuilder, StructArray, TimestampMicrosecondArray, TimestampMillisecondArray,
+    TimestampNanosecondArray, TimestampSecondArray, make_array,
 };
 use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::datatypes::*;
@@ -87,11 +87,15 @@ pub enum Value {
 }
 
 fn unsupported(dt: &DataType) -> Error {
-    Error::NotSupported(format!("Arrow type {dt} has no single-cell Value mapping yet"))
+    Error::NotSupported(format!(
+        "Arrow type {dt} has no single-cell Value mapping yet"
+    ))
 }
 
 fn expect_err(dt: &DataType, v: &Value) -> Error {
-    Error::data(format!("value {v:?} cannot be stored in a column of Arrow type {dt}"))
+    Error::data(format!(
+        "value {v:?} cannot be stored in a column of Arrow type {dt}"
+    ))
 }
 
 impl Value {
@@ -108,7 +112,10 @@ impl Value {
     /// for Arrow types without a mapping (unions, maps, 256-bit decimals).
     pub fn from_array(array: &dyn Array, row: usize) -> Result<Value> {
         if row >= array.len() {
-            return Err(Error::invalid(format!("row {row} is past the end of a {}-row array", array.len())));
+            return Err(Error::invalid(format!(
+                "row {row} is past the end of a {}-row array",
+                array.len()
+            )));
         }
         if array.is_null(row) {
             return Ok(Value::Null);
@@ -125,8 +132,12 @@ impl Value {
             DataType::UInt16 => Value::UInt(array.as_primitive::<UInt16Type>().value(row).into()),
             DataType::UInt32 => Value::UInt(array.as_primitive::<UInt32Type>().value(row).into()),
             DataType::UInt64 => Value::UInt(array.as_primitive::<UInt64Type>().value(row)),
-            DataType::Float16 => Value::Float(array.as_primitive::<Float16Type>().value(row).to_f64()),
-            DataType::Float32 => Value::Float(array.as_primitive::<Float32Type>().value(row).into()),
+            DataType::Float16 => {
+                Value::Float(array.as_primitive::<Float16Type>().value(row).to_f64())
+            }
+            DataType::Float32 => {
+                Value::Float(array.as_primitive::<Float32Type>().value(row).into())
+            }
             DataType::Float64 => Value::Float(array.as_primitive::<Float64Type>().value(row)),
             DataType::Decimal128(p, s) => Value::Decimal {
                 value: array.as_primitive::<Decimal128Type>().value(row),
@@ -139,18 +150,27 @@ impl Value {
             DataType::Binary => Value::Bytes(array.as_binary::<i32>().value(row).to_vec()),
             DataType::LargeBinary => Value::Bytes(array.as_binary::<i64>().value(row).to_vec()),
             DataType::BinaryView => Value::Bytes(array.as_binary_view().value(row).to_vec()),
-            DataType::FixedSizeBinary(_) => Value::Bytes(array.as_fixed_size_binary().value(row).to_vec()),
+            DataType::FixedSizeBinary(_) => {
+                Value::Bytes(array.as_fixed_size_binary().value(row).to_vec())
+            }
             DataType::Date32 => Value::Date(array.as_primitive::<Date32Type>().value(row)),
             DataType::Date64 => {
                 let ms = array.as_primitive::<Date64Type>().value(row);
-                Value::Timestamp { value: ms, unit: TimeUnit::Millisecond, tz: None }
+                Value::Timestamp {
+                    value: ms,
+                    unit: TimeUnit::Millisecond,
+                    tz: None,
+                }
             }
             DataType::Time32(TimeUnit::Second) => Value::Time {
                 value: array.as_primitive::<Time32SecondType>().value(row).into(),
                 unit: TimeUnit::Second,
             },
             DataType::Time32(_) => Value::Time {
-                value: array.as_primitive::<Time32MillisecondType>().value(row).into(),
+                value: array
+                    .as_primitive::<Time32MillisecondType>()
+                    .value(row)
+                    .into(),
                 unit: TimeUnit::Millisecond,
             },
             DataType::Time64(TimeUnit::Microsecond) => Value::Time {
@@ -164,24 +184,44 @@ impl Value {
             DataType::Timestamp(unit, tz) => {
                 let value = match unit {
                     TimeUnit::Second => array.as_primitive::<TimestampSecondType>().value(row),
-                    TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().value(row),
-                    TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().value(row),
-                    TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(row),
+                    TimeUnit::Millisecond => {
+                        array.as_primitive::<TimestampMillisecondType>().value(row)
+                    }
+                    TimeUnit::Microsecond => {
+                        array.as_primitive::<TimestampMicrosecondType>().value(row)
+                    }
+                    TimeUnit::Nanosecond => {
+                        array.as_primitive::<TimestampNanosecondType>().value(row)
+                    }
                 };
-                Value::Timestamp { value, unit: *unit, tz: tz.clone() }
+                Value::Timestamp {
+                    value,
+                    unit: *unit,
+                    tz: tz.clone(),
+                }
             }
             DataType::Duration(unit) => {
                 let value = match unit {
                     TimeUnit::Second => array.as_primitive::<DurationSecondType>().value(row),
-                    TimeUnit::Millisecond => array.as_primitive::<DurationMillisecondType>().value(row),
-                    TimeUnit::Microsecond => array.as_primitive::<DurationMicrosecondType>().value(row),
-                    TimeUnit::Nanosecond => array.as_primitive::<DurationNanosecondType>().value(row),
+                    TimeUnit::Millisecond => {
+                        array.as_primitive::<DurationMillisecondType>().value(row)
+                    }
+                    TimeUnit::Microsecond => {
+                        array.as_primitive::<DurationMicrosecondType>().value(row)
+                    }
+                    TimeUnit::Nanosecond => {
+                        array.as_primitive::<DurationNanosecondType>().value(row)
+                    }
                 };
                 Value::Duration { value, unit: *unit }
             }
             DataType::Interval(IntervalUnit::MonthDayNano) => {
                 let v = array.as_primitive::<IntervalMonthDayNanoType>().value(row);
-                Value::Interval { months: v.months, days: v.days, nanos: v.nanoseconds }
+                Value::Interval {
+                    months: v.months,
+                    days: v.days,
+                    nanos: v.nanoseconds,
+                }
             }
             DataType::List(_) => list_values(array.as_list::<i32>().value(row).as_ref())?,
             DataType::LargeList(_) => list_values(array.as_list::<i64>().value(row).as_ref())?,
@@ -223,8 +263,9 @@ impl Value {
                         other => return Err(expect_err(data_type, other)),
                     });
                 }
-                Arc::new(arrow::array::PrimitiveArray::<$t>::from(out).with_data_type(data_type.clone()))
-                    as ArrayRef
+                Arc::new(
+                    arrow::array::PrimitiveArray::<$t>::from(out).with_data_type(data_type.clone()),
+                ) as ArrayRef
             }};
         }
         macro_rules! int {
@@ -233,8 +274,12 @@ impl Value {
                 for v in values {
                     out.push(match v {
                         Value::Null => None,
-                        Value::Int(i) => Some(<$n>::try_from(*i).map_err(|_| expect_err(data_type, v))?),
-                        Value::UInt(u) => Some(<$n>::try_from(*u).map_err(|_| expect_err(data_type, v))?),
+                        Value::Int(i) => {
+                            Some(<$n>::try_from(*i).map_err(|_| expect_err(data_type, v))?)
+                        }
+                        Value::UInt(u) => {
+                            Some(<$n>::try_from(*u).map_err(|_| expect_err(data_type, v))?)
+                        }
                         other => return Err(expect_err(data_type, other)),
                     });
                 }
@@ -291,7 +336,11 @@ impl Value {
                     }
                 }
                 let a: ArrayRef = Arc::new(b.finish());
-                if data_type == &DataType::Utf8View { arrow::compute::cast(&a, data_type)? } else { a }
+                if data_type == &DataType::Utf8View {
+                    arrow::compute::cast(&a, data_type)?
+                } else {
+                    a
+                }
             }
             DataType::LargeUtf8 => {
                 let mut b = LargeStringBuilder::with_capacity(values.len(), 0);
@@ -314,7 +363,11 @@ impl Value {
                     }
                 }
                 let a: ArrayRef = Arc::new(b.finish());
-                if data_type == &DataType::BinaryView { arrow::compute::cast(&a, data_type)? } else { a }
+                if data_type == &DataType::BinaryView {
+                    arrow::compute::cast(&a, data_type)?
+                } else {
+                    a
+                }
             }
             DataType::LargeBinary => {
                 let mut b = LargeBinaryBuilder::with_capacity(values.len(), 0);
@@ -354,7 +407,11 @@ impl Value {
                 for v in values {
                     out.push(match v {
                         Value::Null => None,
-                        Value::Timestamp { value, unit, tz: vtz } if unit == u && vtz == tz => Some(*value),
+                        Value::Timestamp {
+                            value,
+                            unit,
+                            tz: vtz,
+                        } if unit == u && vtz == tz => Some(*value),
                         other => return Err(expect_err(data_type, other)),
                     });
                 }
@@ -364,7 +421,12 @@ impl Value {
                     TimeUnit::Microsecond => Arc::new(TimestampMicrosecondArray::from(out)),
                     TimeUnit::Nanosecond => Arc::new(TimestampNanosecondArray::from(out)),
                 };
-                make_array(a.to_data().into_builder().data_type(data_type.clone()).build()?)
+                make_array(
+                    a.to_data()
+                        .into_builder()
+                        .data_type(data_type.clone())
+                        .build()?,
+                )
             }
             DataType::Duration(u) => {
                 let mut out = Vec::with_capacity(values.len());
@@ -411,7 +473,8 @@ impl Value {
                 )?)
             }
             DataType::Struct(fields) => {
-                let mut columns: Vec<Vec<Value>> = vec![Vec::with_capacity(values.len()); fields.len()];
+                let mut columns: Vec<Vec<Value>> =
+                    vec![Vec::with_capacity(values.len()); fields.len()];
                 let mut valid = Vec::with_capacity(values.len());
                 for v in values {
                     match v {
@@ -433,7 +496,11 @@ impl Value {
                     .zip(&columns)
                     .map(|(f, c)| Value::to_array(c, f.data_type()))
                     .collect::<Result<Vec<_>>>()?;
-                Arc::new(StructArray::try_new(fields.clone(), arrays, Some(NullBuffer::from(valid)))?)
+                Arc::new(StructArray::try_new(
+                    fields.clone(),
+                    arrays,
+                    Some(NullBuffer::from(valid)),
+                )?)
             }
             other => return Err(unsupported(other)),
         })
@@ -452,7 +519,10 @@ fn dict_value_type(dt: &DataType) -> &DataType {
 }
 
 fn list_values(child: &dyn Array) -> Result<Value> {
-    (0..child.len()).map(|i| Value::from_array(child, i)).collect::<Result<Vec<_>>>().map(Value::List)
+    (0..child.len())
+        .map(|i| Value::from_array(child, i))
+        .collect::<Result<Vec<_>>>()
+        .map(Value::List)
 }
 
 impl fmt::Display for Value {
@@ -464,7 +534,11 @@ impl fmt::Display for Value {
             Value::Int(i) => write!(f, "{i}"),
             Value::UInt(u) => write!(f, "{u}"),
             Value::Float(x) => write!(f, "{x}"),
-            Value::Decimal { value, precision, scale } => {
+            Value::Decimal {
+                value,
+                precision,
+                scale,
+            } => {
                 let a = arrow::array::Decimal128Array::from(vec![*value])
                     .with_precision_and_scale(*precision, *scale)
                     .map_err(|_| fmt::Error)?;
@@ -507,7 +581,8 @@ impl fmt::Display for Value {
                     _ => DataType::Interval(IntervalUnit::MonthDayNano),
                 };
                 let a = Value::to_array(std::slice::from_ref(self), &dt).map_err(|_| fmt::Error)?;
-                let s = arrow::util::display::array_value_to_string(&a, 0).map_err(|_| fmt::Error)?;
+                let s =
+                    arrow::util::display::array_value_to_string(&a, 0).map_err(|_| fmt::Error)?;
                 f.write_str(&s)
             }
         }
@@ -522,7 +597,9 @@ mod tests {
     fn round_trip(values: Vec<Value>, dt: DataType) {
         let arr = Value::to_array(&values, &dt).unwrap();
         assert_eq!(arr.data_type(), &dt);
-        let back: Vec<Value> = (0..arr.len()).map(|i| Value::from_array(arr.as_ref(), i).unwrap()).collect();
+        let back: Vec<Value> = (0..arr.len())
+            .map(|i| Value::from_array(arr.as_ref(), i).unwrap())
+            .collect();
         assert_eq!(back, values);
     }
 
@@ -577,6 +654,14 @@ mod tests {
         assert!(err.to_string().contains("Int64"), "{err}");
         assert!(Value::to_array(&[Value::Int(300)], &DataType::Int8).is_err());
         assert_eq!(Value::Date(0).to_string(), "1970-01-01");
-        assert_eq!(Value::Decimal { value: 12345, precision: 10, scale: 2 }.to_string(), "123.45");
+        assert_eq!(
+            Value::Decimal {
+                value: 12345,
+                precision: 10,
+                scale: 2
+            }
+            .to_string(),
+            "123.45"
+        );
     }
 }

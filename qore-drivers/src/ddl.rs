@@ -72,20 +72,34 @@ fn text_between(sql: &str, tokens: &[Token], open: usize, close: usize) -> Strin
     if close <= open + 1 {
         return String::new();
     }
-    sql[tokens[open + 1].start..tokens[close - 1].end].trim().to_string()
+    sql[tokens[open + 1].start..tokens[close - 1].end]
+        .trim()
+        .to_string()
 }
 
 pub(crate) fn parse_create_table(sql: &str) -> TableDdl {
     let tokens = tokenize(sql);
     let mut ddl = TableDdl::default();
-    let Some(open) = tokens.iter().position(|t| t.kind == TokenKind::Punct('(')) else { return ddl };
-    let Some(close) = matching(&tokens, open) else { return ddl };
-    ddl.without_rowid = tokens[close..].windows(2).any(|w| w[0].is_keyword("WITHOUT") && w[1].is_keyword("ROWID"));
+    let Some(open) = tokens.iter().position(|t| t.kind == TokenKind::Punct('(')) else {
+        return ddl;
+    };
+    let Some(close) = matching(&tokens, open) else {
+        return ddl;
+    };
+    ddl.without_rowid = tokens[close..]
+        .windows(2)
+        .any(|w| w[0].is_keyword("WITHOUT") && w[1].is_keyword("ROWID"));
     for (s, e) in split_commas(&tokens, open + 1, close) {
         let def = &tokens[s..e];
         let Some(first) = def.first() else { continue };
-        let table_level = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"].iter().any(|k| first.is_keyword(k));
-        let column = if table_level { None } else { first.ident().map(str::to_string) };
+        let table_level = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"]
+            .iter()
+            .any(|k| first.is_keyword(k));
+        let column = if table_level {
+            None
+        } else {
+            first.ident().map(str::to_string)
+        };
         let mut name: Option<String> = None;
         let mut i = if table_level { 0 } else { 1 };
         while i < def.len() {
@@ -95,10 +109,15 @@ pub(crate) fn parse_create_table(sql: &str) -> TableDdl {
                 i += 2;
                 continue;
             }
-            let paren_after = |k: usize| def.get(k).is_some_and(|x| x.kind == TokenKind::Punct('('));
+            let paren_after =
+                |k: usize| def.get(k).is_some_and(|x| x.kind == TokenKind::Punct('('));
             if t.is_keyword("CHECK") && paren_after(i + 1) {
                 if let Some(m) = matching(def, i + 1) {
-                    ddl.checks.push((name.take(), text_between(sql, def, i + 1, m), column.clone()));
+                    ddl.checks.push((
+                        name.take(),
+                        text_between(sql, def, i + 1, m),
+                        column.clone(),
+                    ));
                     i = m + 1;
                     continue;
                 }
@@ -106,7 +125,8 @@ pub(crate) fn parse_create_table(sql: &str) -> TableDdl {
                 if let Some(m) = matching(def, i + 1)
                     && let Some(col) = &column
                 {
-                    ddl.generated.insert(col.to_lowercase(), text_between(sql, def, i + 1, m));
+                    ddl.generated
+                        .insert(col.to_lowercase(), text_between(sql, def, i + 1, m));
                     i = m + 1;
                     continue;
                 }
@@ -120,14 +140,22 @@ pub(crate) fn parse_create_table(sql: &str) -> TableDdl {
                         .into_iter()
                         .filter_map(|(a, _)| def[a].ident().map(str::to_lowercase))
                         .collect();
-                    ddl.fks.push(FkDecl { name: name.take(), columns: cols, deferrable: deferrable(&def[m..]) });
+                    ddl.fks.push(FkDecl {
+                        name: name.take(),
+                        columns: cols,
+                        deferrable: deferrable(&def[m..]),
+                    });
                     i = m + 1;
                     continue;
                 }
             } else if t.is_keyword("REFERENCES")
                 && let Some(col) = &column
             {
-                ddl.fks.push(FkDecl { name: name.take(), columns: vec![col.to_lowercase()], deferrable: deferrable(&def[i..]) });
+                ddl.fks.push(FkDecl {
+                    name: name.take(),
+                    columns: vec![col.to_lowercase()],
+                    deferrable: deferrable(&def[i..]),
+                });
             }
             i += 1;
         }
@@ -159,24 +187,48 @@ pub(crate) fn strip_outer_parens(expr: &str) -> &str {
 /// The key-part texts and the WHERE predicate of a `CREATE INDEX`.
 pub(crate) fn parse_create_index(sql: &str) -> (Vec<String>, Option<String>) {
     let tokens = tokenize(sql);
-    let Some(on) = tokens.iter().position(|t| t.is_keyword("ON")) else { return (Vec::new(), None) };
-    let Some(open) = tokens.iter().skip(on).position(|t| t.kind == TokenKind::Punct('(')).map(|p| p + on) else {
+    let Some(on) = tokens.iter().position(|t| t.is_keyword("ON")) else {
         return (Vec::new(), None);
     };
-    let Some(close) = matching(&tokens, open) else { return (Vec::new(), None) };
+    let Some(open) = tokens
+        .iter()
+        .skip(on)
+        .position(|t| t.kind == TokenKind::Punct('('))
+        .map(|p| p + on)
+    else {
+        return (Vec::new(), None);
+    };
+    let Some(close) = matching(&tokens, open) else {
+        return (Vec::new(), None);
+    };
     let parts = split_commas(&tokens, open + 1, close)
         .into_iter()
         .map(|(a, b)| {
             // Drop a trailing ASC/DESC: it is an ordering, not part of the key.
-            let b = if b > a + 1 && (tokens[b - 1].is_keyword("ASC") || tokens[b - 1].is_keyword("DESC")) { b - 1 } else { b };
+            let b = if b > a + 1
+                && (tokens[b - 1].is_keyword("ASC") || tokens[b - 1].is_keyword("DESC"))
+            {
+                b - 1
+            } else {
+                b
+            };
             let text = sql[tokens[a].start..tokens[b - 1].end].trim();
-            text.strip_prefix('(').and_then(|t| t.strip_suffix(')')).unwrap_or(text).to_string()
+            text.strip_prefix('(')
+                .and_then(|t| t.strip_suffix(')'))
+                .unwrap_or(text)
+                .to_string()
         })
         .collect();
     let predicate = tokens[close..]
         .iter()
         .position(|t| t.is_keyword("WHERE"))
-        .map(|w| sql[tokens[close + w].end..].trim().trim_end_matches(';').trim().to_string());
+        .map(|w| {
+            sql[tokens[close + w].end..]
+                .trim()
+                .trim_end_matches(';')
+                .trim()
+                .to_string()
+        });
     (parts, predicate)
 }
 
@@ -193,24 +245,59 @@ mod tests {
              CONSTRAINT qty_pos CHECK(qty > 0 AND (qty < 1000)), \
              CONSTRAINT fk_x FOREIGN KEY (a, b) REFERENCES x(a, b) ON DELETE CASCADE)",
         );
-        assert_eq!(ddl.checks[0], (None, "price >= 0".into(), Some("price".into())));
-        assert_eq!(ddl.checks[1], (Some("qty_pos".into()), "qty > 0 AND (qty < 1000)".into(), None));
-        assert_eq!(ddl.generated.get("total").map(String::as_str), Some("price * qty"));
-        assert_eq!(ddl.fks[0], FkDecl { name: None, columns: vec!["owner".into()], deferrable: true });
-        assert_eq!(ddl.fks[1], FkDecl { name: Some("fk_x".into()), columns: vec!["a".into(), "b".into()], deferrable: false });
+        assert_eq!(
+            ddl.checks[0],
+            (None, "price >= 0".into(), Some("price".into()))
+        );
+        assert_eq!(
+            ddl.checks[1],
+            (
+                Some("qty_pos".into()),
+                "qty > 0 AND (qty < 1000)".into(),
+                None
+            )
+        );
+        assert_eq!(
+            ddl.generated.get("total").map(String::as_str),
+            Some("price * qty")
+        );
+        assert_eq!(
+            ddl.fks[0],
+            FkDecl {
+                name: None,
+                columns: vec!["owner".into()],
+                deferrable: true
+            }
+        );
+        assert_eq!(
+            ddl.fks[1],
+            FkDecl {
+                name: Some("fk_x".into()),
+                columns: vec!["a".into(), "b".into()],
+                deferrable: false
+            }
+        );
     }
 
     #[test]
     fn strips_one_pair_of_parens() {
         assert_eq!(strip_outer_parens("((a > 0))"), "(a > 0)");
-        assert_eq!(strip_outer_parens("(a > 0) AND (b < 1)"), "(a > 0) AND (b < 1)");
+        assert_eq!(
+            strip_outer_parens("(a > 0) AND (b < 1)"),
+            "(a > 0) AND (b < 1)"
+        );
         assert_eq!(strip_outer_parens("a"), "a");
     }
 
     #[test]
     fn reads_create_index_text() {
-        let (parts, pred) = parse_create_index("CREATE INDEX i ON t (lower(email), created_at DESC) WHERE status = 'open'");
-        assert_eq!(parts, vec!["lower(email)".to_string(), "created_at".to_string()]);
+        let (parts, pred) = parse_create_index(
+            "CREATE INDEX i ON t (lower(email), created_at DESC) WHERE status = 'open'",
+        );
+        assert_eq!(
+            parts,
+            vec!["lower(email)".to_string(), "created_at".to_string()]
+        );
         assert_eq!(pred.as_deref(), Some("status = 'open'"));
     }
 }

@@ -18,9 +18,9 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 #[cfg(any(feature = "sqlite", feature = "duckdb"))]
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use qore_core::{Engine, Error, Result};
 #[cfg(any(feature = "sqlite", feature = "duckdb"))]
 use qore_core::Value;
+use qore_core::{Engine, Error, Result};
 
 /// Row counts of what [`write_demo`] wrote, table by table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,23 +57,63 @@ impl Rng {
 
 const FIRST: [&str; 24] = [
     "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Margaret", "Ken", "Dennis", "Frances",
-    "John", "Radia", "Linus", "Sophie", "Tim", "Hedy", "Niklaus", "Anita", "Bjarne", "Zoë",
-    "José", "Łukasz", "Ingrid", "Mei",
+    "John", "Radia", "Linus", "Sophie", "Tim", "Hedy", "Niklaus", "Anita", "Bjarne", "Zoë", "José",
+    "Łukasz", "Ingrid", "Mei",
 ];
 const LAST: [&str; 20] = [
-    "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Thompson",
-    "Ritchie", "Allen", "McCarthy", "Perlman", "Torvalds", "Wilson", "Berners-Lee", "Lamarr",
-    "Wirth", "Borg", "O'Neil", "Müller",
+    "Lovelace",
+    "Hopper",
+    "Turing",
+    "Dijkstra",
+    "Liskov",
+    "Knuth",
+    "Hamilton",
+    "Thompson",
+    "Ritchie",
+    "Allen",
+    "McCarthy",
+    "Perlman",
+    "Torvalds",
+    "Wilson",
+    "Berners-Lee",
+    "Lamarr",
+    "Wirth",
+    "Borg",
+    "O'Neil",
+    "Müller",
 ];
 const COUNTRIES: [&str; 10] = ["NL", "DE", "FR", "GB", "US", "ES", "IT", "PL", "SE", "JP"];
-const CITIES: [&str; 10] =
-    ["Amsterdam", "Berlin", "Paris", "London", "New York", "Madrid", "Rome", "Kraków", "Stockholm", "Tokyo"];
-const TOP_CATEGORIES: [&str; 8] = ["Electronics", "Books", "Home", "Garden", "Toys", "Sports", "Fashion", "Food"];
+const CITIES: [&str; 10] = [
+    "Amsterdam",
+    "Berlin",
+    "Paris",
+    "London",
+    "New York",
+    "Madrid",
+    "Rome",
+    "Kraków",
+    "Stockholm",
+    "Tokyo",
+];
+const TOP_CATEGORIES: [&str; 8] = [
+    "Electronics",
+    "Books",
+    "Home",
+    "Garden",
+    "Toys",
+    "Sports",
+    "Fashion",
+    "Food",
+];
 const SUB_CATEGORIES: [&str; 4] = ["Basics", "Premium", "Outlet", "New"];
-const ADJECTIVES: [&str; 12] =
-    ["Compact", "Classic", "Smart", "Eco", "Pro", "Mini", "Ultra", "Vintage", "Sturdy", "Light", "Deluxe", "Travel"];
-const NOUNS: [&str; 12] =
-    ["Lamp", "Kettle", "Backpack", "Speaker", "Notebook", "Chair", "Drone", "Mug", "Jacket", "Puzzle", "Grill", "Tent"];
+const ADJECTIVES: [&str; 12] = [
+    "Compact", "Classic", "Smart", "Eco", "Pro", "Mini", "Ultra", "Vintage", "Sturdy", "Light",
+    "Deluxe", "Travel",
+];
+const NOUNS: [&str; 12] = [
+    "Lamp", "Kettle", "Backpack", "Speaker", "Notebook", "Chair", "Drone", "Mug", "Jacket",
+    "Puzzle", "Grill", "Tent",
+];
 const STATUSES: [&str; 5] = ["pending", "paid", "shipped", "delivered", "cancelled"];
 const REVIEW_TEXT: [&str; 8] = [
     "Great value, would buy again.",
@@ -105,19 +145,36 @@ struct DemoTable {
 
 #[cfg(any(feature = "sqlite", feature = "duckdb"))]
 fn table(name: &'static str, cols: Vec<(&'static str, DataType, Vec<Value>)>) -> Result<DemoTable> {
-    let fields: Vec<Field> = cols.iter().map(|(n, t, _)| Field::new(*n, t.clone(), true)).collect();
-    let arrays = cols.iter().map(|(_, t, v)| Value::to_array(v, t)).collect::<Result<Vec<_>>>()?;
-    Ok(DemoTable { name, batch: RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)? })
+    let fields: Vec<Field> = cols
+        .iter()
+        .map(|(n, t, _)| Field::new(*n, t.clone(), true))
+        .collect();
+    let arrays = cols
+        .iter()
+        .map(|(_, t, v)| Value::to_array(v, t))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(DemoTable {
+        name,
+        batch: RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?,
+    })
 }
 
 #[cfg(any(feature = "sqlite", feature = "duckdb"))]
 fn ts(us: i64) -> Value {
-    Value::Timestamp { value: us, unit: TimeUnit::Microsecond, tz: None }
+    Value::Timestamp {
+        value: us,
+        unit: TimeUnit::Microsecond,
+        tz: None,
+    }
 }
 
 #[cfg(any(feature = "sqlite", feature = "duckdb"))]
 fn money(cents: i64) -> Value {
-    Value::Decimal { value: cents.into(), precision: 10, scale: 2 }
+    Value::Decimal {
+        value: cents.into(),
+        precision: 10,
+        scale: 2,
+    }
 }
 
 #[cfg(any(feature = "sqlite", feature = "duckdb"))]
@@ -150,7 +207,14 @@ fn generate() -> Result<Vec<DemoTable>> {
         }
     }
     let categories = id.len() as i64;
-    out.push(table("categories", vec![("id", i64t.clone(), id), ("parent_id", i64t.clone(), parent), ("name", txt.clone(), name)])?);
+    out.push(table(
+        "categories",
+        vec![
+            ("id", i64t.clone(), id),
+            ("parent_id", i64t.clone(), parent),
+            ("name", txt.clone(), name),
+        ],
+    )?);
 
     // customers
     let mut c = vec![vec![]; 6];
@@ -160,17 +224,29 @@ fn generate() -> Result<Vec<DemoTable>> {
         let at = EPOCH_2024 + rng.range(0, 300) * DAY_US + rng.range(0, 86_399) * 1_000_000;
         created.push(at);
         c[0].push(Value::Int(i));
-        c[1].push(text(format!("{}.{}{i}@example.com", f.to_lowercase(), l.to_lowercase().replace(['\'', ' '], ""))));
+        c[1].push(text(format!(
+            "{}.{}{i}@example.com",
+            f.to_lowercase(),
+            l.to_lowercase().replace(['\'', ' '], "")
+        )));
         c[2].push(text(format!("{f} {l}")));
         c[3].push(text(*rng.pick(&COUNTRIES)));
         c[4].push(ts(at));
         c[5].push(Value::Bool(rng.chance(10)));
     }
-    let [cid, email, cname, country, cat, vip]: [Vec<Value>; 6] = c.try_into().map_err(|_| Error::Internal("demo".into()))?;
-    out.push(table("customers", vec![
-        ("id", i64t.clone(), cid), ("email", txt.clone(), email), ("name", txt.clone(), cname),
-        ("country", txt.clone(), country), ("created_at", tst.clone(), cat), ("vip", DataType::Boolean, vip),
-    ])?);
+    let [cid, email, cname, country, cat, vip]: [Vec<Value>; 6] =
+        c.try_into().map_err(|_| Error::Internal("demo".into()))?;
+    out.push(table(
+        "customers",
+        vec![
+            ("id", i64t.clone(), cid),
+            ("email", txt.clone(), email),
+            ("name", txt.clone(), cname),
+            ("country", txt.clone(), country),
+            ("created_at", tst.clone(), cat),
+            ("vip", DataType::Boolean, vip),
+        ],
+    )?);
 
     // addresses: one or two per customer
     let mut a = vec![vec![]; 6];
@@ -183,24 +259,51 @@ fn generate() -> Result<Vec<DemoTable>> {
             a[0].push(Value::Int(next));
             a[1].push(Value::Int(cust));
             a[2].push(text(if k == 0 { "shipping" } else { "billing" }));
-            a[3].push(text(format!("{} {}straat", rng.range(1, 250), rng.pick(&LAST))));
+            a[3].push(text(format!(
+                "{} {}straat",
+                rng.range(1, 250),
+                rng.pick(&LAST)
+            )));
             a[4].push(text(*rng.pick(&CITIES)));
             a[5].push(text(format!("{:05}", rng.range(1000, 99999))));
         }
     }
-    let [aid, acust, kind, line1, city, postcode]: [Vec<Value>; 6] = a.try_into().map_err(|_| Error::Internal("demo".into()))?;
-    out.push(table("addresses", vec![
-        ("id", i64t.clone(), aid), ("customer_id", i64t.clone(), acust), ("kind", txt.clone(), kind),
-        ("line1", txt.clone(), line1), ("city", txt.clone(), city), ("postcode", txt.clone(), postcode),
-    ])?);
+    let [aid, acust, kind, line1, city, postcode]: [Vec<Value>; 6] =
+        a.try_into().map_err(|_| Error::Internal("demo".into()))?;
+    out.push(table(
+        "addresses",
+        vec![
+            ("id", i64t.clone(), aid),
+            ("customer_id", i64t.clone(), acust),
+            ("kind", txt.clone(), kind),
+            ("line1", txt.clone(), line1),
+            ("city", txt.clone(), city),
+            ("postcode", txt.clone(), postcode),
+        ],
+    )?);
 
     // warehouses
     let codes = ["AMS", "BER", "PAR", "LON", "NYC"];
-    out.push(table("warehouses", vec![
-        ("id", i64t.clone(), (1..=WAREHOUSES).map(Value::Int).collect()),
-        ("code", txt.clone(), codes.iter().map(|c| text(format!("WH-{c}"))).collect()),
-        ("city", txt.clone(), CITIES[..5].iter().map(|c| text(*c)).collect()),
-    ])?);
+    out.push(table(
+        "warehouses",
+        vec![
+            (
+                "id",
+                i64t.clone(),
+                (1..=WAREHOUSES).map(Value::Int).collect(),
+            ),
+            (
+                "code",
+                txt.clone(),
+                codes.iter().map(|c| text(format!("WH-{c}"))).collect(),
+            ),
+            (
+                "city",
+                txt.clone(),
+                CITIES[..5].iter().map(|c| text(*c)).collect(),
+            ),
+        ],
+    )?);
 
     // products
     let mut p = vec![vec![]; 6];
@@ -210,16 +313,34 @@ fn generate() -> Result<Vec<DemoTable>> {
         prices.push(cents);
         p[0].push(Value::Int(i));
         p[1].push(text(format!("SKU-{i:06}")));
-        p[2].push(text(format!("{} {}", rng.pick(&ADJECTIVES), rng.pick(&NOUNS))));
-        p[3].push(Value::Int(rng.range(TOP_CATEGORIES.len() as i64 + 1, categories)));
+        p[2].push(text(format!(
+            "{} {}",
+            rng.pick(&ADJECTIVES),
+            rng.pick(&NOUNS)
+        )));
+        p[3].push(Value::Int(
+            rng.range(TOP_CATEGORIES.len() as i64 + 1, categories),
+        ));
         p[4].push(money(cents));
-        p[5].push(if rng.chance(5) { Value::Null } else { Value::Float(rng.range(50, 25_000) as f64 / 1000.0) });
+        p[5].push(if rng.chance(5) {
+            Value::Null
+        } else {
+            Value::Float(rng.range(50, 25_000) as f64 / 1000.0)
+        });
     }
-    let [pid, sku, pname, pcat, price, weight]: [Vec<Value>; 6] = p.try_into().map_err(|_| Error::Internal("demo".into()))?;
-    out.push(table("products", vec![
-        ("id", i64t.clone(), pid), ("sku", txt.clone(), sku), ("name", txt.clone(), pname),
-        ("category_id", i64t.clone(), pcat), ("price", dec.clone(), price), ("weight_kg", DataType::Float64, weight),
-    ])?);
+    let [pid, sku, pname, pcat, price, weight]: [Vec<Value>; 6] =
+        p.try_into().map_err(|_| Error::Internal("demo".into()))?;
+    out.push(table(
+        "products",
+        vec![
+            ("id", i64t.clone(), pid),
+            ("sku", txt.clone(), sku),
+            ("name", txt.clone(), pname),
+            ("category_id", i64t.clone(), pcat),
+            ("price", dec.clone(), price),
+            ("weight_kg", DataType::Float64, weight),
+        ],
+    )?);
 
     // inventory: every product in every warehouse (composite primary key)
     let (mut ip, mut iw, mut iq) = (vec![], vec![], vec![]);
@@ -230,14 +351,23 @@ fn generate() -> Result<Vec<DemoTable>> {
             iq.push(Value::Int(rng.range(0, 500)));
         }
     }
-    out.push(table("inventory", vec![("product_id", i64t.clone(), ip), ("warehouse_id", i64t.clone(), iw), ("quantity", i64t.clone(), iq)])?);
+    out.push(table(
+        "inventory",
+        vec![
+            ("product_id", i64t.clone(), ip),
+            ("warehouse_id", i64t.clone(), iw),
+            ("quantity", i64t.clone(), iq),
+        ],
+    )?);
 
     // orders and order_items
     let mut o = vec![vec![]; 6];
     let mut it = vec![vec![]; 6];
     for oid in 1..=ORDERS {
         let cust = rng.range(1, CUSTOMERS);
-        let at = created[(cust - 1) as usize] + rng.range(1, 60) * DAY_US + rng.range(0, 86_399) * 1_000_000;
+        let at = created[(cust - 1) as usize]
+            + rng.range(1, 60) * DAY_US
+            + rng.range(0, 86_399) * 1_000_000;
         let lines = rng.range(1, 6);
         let mut total = 0;
         for line in 1..=lines {
@@ -259,16 +389,32 @@ fn generate() -> Result<Vec<DemoTable>> {
         o[4].push(ts(at));
         o[5].push(money(total));
     }
-    let [oid, ocust, oaddr, status, oat, total]: [Vec<Value>; 6] = o.try_into().map_err(|_| Error::Internal("demo".into()))?;
-    out.push(table("orders", vec![
-        ("id", i64t.clone(), oid), ("customer_id", i64t.clone(), ocust), ("address_id", i64t.clone(), oaddr),
-        ("status", txt.clone(), status), ("ordered_at", tst.clone(), oat), ("total", dec.clone(), total),
-    ])?);
-    let [ioid, iline, iprod, iwh, iqty, iunit]: [Vec<Value>; 6] = it.try_into().map_err(|_| Error::Internal("demo".into()))?;
-    out.push(table("order_items", vec![
-        ("order_id", i64t.clone(), ioid), ("line_no", i64t.clone(), iline), ("product_id", i64t.clone(), iprod),
-        ("warehouse_id", i64t.clone(), iwh), ("quantity", i64t.clone(), iqty), ("unit_price", dec.clone(), iunit),
-    ])?);
+    let [oid, ocust, oaddr, status, oat, total]: [Vec<Value>; 6] =
+        o.try_into().map_err(|_| Error::Internal("demo".into()))?;
+    out.push(table(
+        "orders",
+        vec![
+            ("id", i64t.clone(), oid),
+            ("customer_id", i64t.clone(), ocust),
+            ("address_id", i64t.clone(), oaddr),
+            ("status", txt.clone(), status),
+            ("ordered_at", tst.clone(), oat),
+            ("total", dec.clone(), total),
+        ],
+    )?);
+    let [ioid, iline, iprod, iwh, iqty, iunit]: [Vec<Value>; 6] =
+        it.try_into().map_err(|_| Error::Internal("demo".into()))?;
+    out.push(table(
+        "order_items",
+        vec![
+            ("order_id", i64t.clone(), ioid),
+            ("line_no", i64t.clone(), iline),
+            ("product_id", i64t.clone(), iprod),
+            ("warehouse_id", i64t.clone(), iwh),
+            ("quantity", i64t.clone(), iqty),
+            ("unit_price", dec.clone(), iunit),
+        ],
+    )?);
 
     // reviews: unique (product, customer)
     let mut seen = std::collections::HashSet::new();
@@ -283,14 +429,26 @@ fn generate() -> Result<Vec<DemoTable>> {
         r[1].push(Value::Int(prod));
         r[2].push(Value::Int(cust));
         r[3].push(Value::Int(rng.range(1, 5)));
-        r[4].push(if rng.chance(15) { Value::Null } else { text(*rng.pick(&REVIEW_TEXT)) });
+        r[4].push(if rng.chance(15) {
+            Value::Null
+        } else {
+            text(*rng.pick(&REVIEW_TEXT))
+        });
         r[5].push(ts(EPOCH_2024 + rng.range(60, 364) * DAY_US));
     }
-    let [rid, rprod, rcust, rating, body, rat]: [Vec<Value>; 6] = r.try_into().map_err(|_| Error::Internal("demo".into()))?;
-    out.push(table("reviews", vec![
-        ("id", i64t.clone(), rid), ("product_id", i64t.clone(), rprod), ("customer_id", i64t.clone(), rcust),
-        ("rating", i64t.clone(), rating), ("body", txt.clone(), body), ("created_at", tst, rat),
-    ])?);
+    let [rid, rprod, rcust, rating, body, rat]: [Vec<Value>; 6] =
+        r.try_into().map_err(|_| Error::Internal("demo".into()))?;
+    out.push(table(
+        "reviews",
+        vec![
+            ("id", i64t.clone(), rid),
+            ("product_id", i64t.clone(), rprod),
+            ("customer_id", i64t.clone(), rcust),
+            ("rating", i64t.clone(), rating),
+            ("body", txt.clone(), body),
+            ("created_at", tst, rat),
+        ],
+    )?);
     Ok(out)
 }
 
@@ -493,9 +651,18 @@ pub async fn write_demo(path: &Path, engine: Engine, overwrite: bool) -> Result<
             path.display()
         )));
     }
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let file_name = path.file_name().ok_or_else(|| Error::invalid(format!("`{}` is not a file path", path.display())))?;
-    let tmp = dir.join(format!(".{}.qore-tmp-{}", file_name.to_string_lossy(), std::process::id()));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| Error::invalid(format!("`{}` is not a file path", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.qore-tmp-{}",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
     let _ = std::fs::remove_file(&tmp);
     let path_buf = path.to_path_buf();
     let tmp2 = tmp.clone();
@@ -507,7 +674,9 @@ pub async fn write_demo(path: &Path, engine: Engine, overwrite: bool) -> Result<
             let _ = tx.send(build(&tmp2, &path_buf, engine));
         })
         .map_err(|e| Error::io("cannot start the demo writer thread", e))?;
-    let result = rx.await.map_err(|_| Error::Internal("the demo writer thread died".into()))?;
+    let result = rx
+        .await
+        .map_err(|_| Error::Internal("the demo writer thread died".into()))?;
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
         let _ = std::fs::remove_file(tmp.with_extension("wal"));
@@ -528,24 +697,43 @@ fn build(tmp2: &Path, path_buf: &Path, engine: Engine) -> Result<DemoSummary> {
                 )));
             }
         };
-        std::fs::rename(tmp2, path_buf).map_err(|e| Error::io(format!("cannot move the demo into `{}`", path_buf.display()), e))?;
-        Ok(DemoSummary { path: path_buf.to_path_buf(), tables })
+        std::fs::rename(tmp2, path_buf).map_err(|e| {
+            Error::io(
+                format!("cannot move the demo into `{}`", path_buf.display()),
+                e,
+            )
+        })?;
+        Ok(DemoSummary {
+            path: path_buf.to_path_buf(),
+            tables,
+        })
     }
 }
 
 #[cfg(feature = "sqlite")]
 fn write_sqlite(path: &Path) -> Result<Vec<(String, u64)>> {
     let map = |e: rusqlite::Error| Error::query(e.to_string(), None);
-    let mut conn = rusqlite::Connection::open(path).map_err(|e| Error::connect(format!("cannot create `{}`", path.display()), e))?;
-    conn.pragma_update(None, "journal_mode", "DELETE").map_err(map)?;
+    let mut conn = rusqlite::Connection::open(path)
+        .map_err(|e| Error::connect(format!("cannot create `{}`", path.display()), e))?;
+    conn.pragma_update(None, "journal_mode", "DELETE")
+        .map_err(map)?;
     let tx = conn.transaction().map_err(map)?;
     tx.execute_batch(SQLITE_SCHEMA).map_err(map)?;
     let mut counts = Vec::new();
     for t in generate()? {
         let schema = t.batch.schema();
-        let cols: Vec<String> = schema.fields().iter().map(|f| format!("\"{}\"", f.name())).collect();
+        let cols: Vec<String> = schema
+            .fields()
+            .iter()
+            .map(|f| format!("\"{}\"", f.name()))
+            .collect();
         let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-        let sql = format!("INSERT INTO \"{}\" ({}) VALUES ({})", t.name, cols.join(", "), marks.join(", "));
+        let sql = format!(
+            "INSERT INTO \"{}\" ({}) VALUES ({})",
+            t.name,
+            cols.join(", "),
+            marks.join(", ")
+        );
         let mut stmt = tx.prepare(&sql).map_err(map)?;
         for row in 0..t.batch.num_rows() {
             let values = t
@@ -557,8 +745,12 @@ fn write_sqlite(path: &Path) -> Result<Vec<(String, u64)>> {
             for (i, v) in values.iter().enumerate() {
                 let out = match v {
                     // SQLite keeps timestamps as ISO text with a space, like datetime().
-                    Value::Timestamp { .. } => rusqlite::types::Value::Text(v.to_string().replace('T', " ")),
-                    Value::Decimal { .. } => rusqlite::types::Value::Real(v.to_string().parse().unwrap_or(f64::NAN)),
+                    Value::Timestamp { .. } => {
+                        rusqlite::types::Value::Text(v.to_string().replace('T', " "))
+                    }
+                    Value::Decimal { .. } => {
+                        rusqlite::types::Value::Real(v.to_string().parse().unwrap_or(f64::NAN))
+                    }
                     Value::Null => rusqlite::types::Value::Null,
                     Value::Int(x) => rusqlite::types::Value::Integer(*x),
                     Value::Bool(b) => rusqlite::types::Value::Integer(i64::from(*b)),
@@ -579,7 +771,8 @@ fn write_sqlite(path: &Path) -> Result<Vec<(String, u64)>> {
 #[cfg(feature = "duckdb")]
 fn write_duckdb(path: &Path) -> Result<Vec<(String, u64)>> {
     let map = |e: ::duckdb::Error| Error::query(e.to_string(), None);
-    let mut conn = ::duckdb::Connection::open(path).map_err(|e| Error::connect(format!("cannot create `{}`", path.display()), e))?;
+    let mut conn = ::duckdb::Connection::open(path)
+        .map_err(|e| Error::connect(format!("cannot create `{}`", path.display()), e))?;
     let tx = conn.transaction().map_err(map)?;
     tx.execute_batch(DUCKDB_SCHEMA).map_err(map)?;
     let mut counts = Vec::new();
@@ -587,8 +780,15 @@ fn write_duckdb(path: &Path) -> Result<Vec<(String, u64)>> {
         let rows = t.batch.num_rows() as u64;
         // DuckDB checks foreign keys against rows already appended, so a
         // self-referencing table goes in parents first.
-        let split = if t.name == "categories" { TOP_CATEGORIES.len() } else { 0 };
-        for part in [t.batch.slice(0, split), t.batch.slice(split, t.batch.num_rows() - split)] {
+        let split = if t.name == "categories" {
+            TOP_CATEGORIES.len()
+        } else {
+            0
+        };
+        for part in [
+            t.batch.slice(0, split),
+            t.batch.slice(split, t.batch.num_rows() - split),
+        ] {
             if part.num_rows() == 0 {
                 continue;
             }
@@ -618,7 +818,12 @@ mod tests {
         for (x, y) in a.iter().zip(&b) {
             assert_eq!(x.batch, y.batch, "{} differs between runs", x.name);
         }
-        let items = a.iter().find(|t| t.name == "order_items").unwrap().batch.num_rows();
+        let items = a
+            .iter()
+            .find(|t| t.name == "order_items")
+            .unwrap()
+            .batch
+            .num_rows();
         assert!((90_000..=120_000).contains(&items), "{items}");
     }
 }

@@ -44,6 +44,7 @@ pub fn built_engines() -> Vec<Engine> {
 }
 
 /// Whether `engine`'s feature was built.
+#[allow(clippy::match_like_matches_macro)] // one arm per engine, more to come
 pub fn is_built(engine: Engine) -> bool {
     match engine {
         Engine::Sqlite => cfg!(feature = "sqlite"),

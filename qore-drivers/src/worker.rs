@@ -23,7 +23,9 @@ pub(crate) struct Worker<T> {
 
 impl<T> std::fmt::Debug for Worker<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Worker").field("engine", &self.name).finish()
+        f.debug_struct("Worker")
+            .field("engine", &self.name)
+            .finish()
     }
 }
 
@@ -53,7 +55,9 @@ impl<T: 'static> Worker<T> {
                 }
             })
             .map_err(|e| Error::io(format!("cannot start the {name} worker thread"), e))?;
-        ready_rx.await.map_err(|_| Error::Internal(format!("the {name} worker died while opening")))??;
+        ready_rx
+            .await
+            .map_err(|_| Error::Internal(format!("the {name} worker died while opening")))??;
         Ok(Worker { jobs, name })
     }
 
@@ -75,7 +79,10 @@ impl<T: 'static> Worker<T> {
     }
 
     fn gone(&self) -> Error {
-        Error::Connect { message: format!("the {} connection is closed", self.name), source: None }
+        Error::Connect {
+            message: format!("the {} connection is closed", self.name),
+            source: None,
+        }
     }
 
     /// Runs a streaming job. `f` gets a [`BatchSink`] to report the schema
@@ -96,7 +103,10 @@ impl<T: 'static> Worker<T> {
         let running = Arc::new(Mutex::new(true));
         let guard_state = running.clone();
         self.submit(Box::new(move |h| {
-            let mut sink = BatchSink { schema_tx: Some(schema_tx), batches: batch_tx };
+            let mut sink = BatchSink {
+                schema_tx: Some(schema_tx),
+                batches: batch_tx,
+            };
             let result = f(h, &mut sink);
             match (result, sink.schema_tx.take()) {
                 (Err(e), Some(tx)) => {
@@ -116,11 +126,17 @@ impl<T: 'static> Worker<T> {
             }
         }))?;
         let schema = schema_rx.await.map_err(|_| self.gone())??;
-        let guard = InterruptGuard { running: guard_state, interrupt };
+        let guard = InterruptGuard {
+            running: guard_state,
+            interrupt,
+        };
         let batches = stream::unfold((batch_rx, guard), |(mut rx, guard)| async move {
             rx.recv().await.map(|item| (item, (rx, guard)))
         });
-        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, Box::pin(batches))))
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            schema,
+            Box::pin(batches),
+        )))
     }
 }
 
@@ -144,7 +160,9 @@ impl BatchSink {
     ///
     /// [`Error::Cancelled`] once the stream has been dropped: stop the statement.
     pub(crate) fn push(&mut self, batch: RecordBatch) -> Result<()> {
-        self.batches.blocking_send(Ok(batch)).map_err(|_| Error::Cancelled)
+        self.batches
+            .blocking_send(Ok(batch))
+            .map_err(|_| Error::Cancelled)
     }
 }
 

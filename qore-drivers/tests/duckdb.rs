@@ -1,14 +1,23 @@
 //! DuckDB driver against real database files.
 
+#![allow(clippy::unwrap_used)]
+
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type, IntervalUnit, TimeUnit};
 use futures::StreamExt;
 use proptest::prelude::*;
-use qore_core::{Connection, ConnectionRef, ConstraintKind, Engine, Error, IndexPart, TableKind, TableRef, collect};
+use qore_core::{
+    Connection, ConnectionRef, ConstraintKind, Engine, Error, IndexPart, TableKind, TableRef,
+    collect,
+};
 use qore_drivers::duckdb::{DuckDbConnection, DuckDbOptions};
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 async fn rows(conn: &ConnectionRef, sql: &str) -> Vec<RecordBatch> {
@@ -109,8 +118,16 @@ fn reads_csv_parquet_and_json_files() {
 #[test]
 fn streams_in_bounded_batches_and_cancels_on_drop() {
     rt().block_on(async {
-        let conn = DuckDbConnection::open(DuckDbOptions::new().with_batch_size(10_000)).await.unwrap();
-        let mut s = conn.query("SELECT range AS i, 'row ' || range AS label FROM range(1000000)", &[]).await.unwrap();
+        let conn = DuckDbConnection::open(DuckDbOptions::new().with_batch_size(10_000))
+            .await
+            .unwrap();
+        let mut s = conn
+            .query(
+                "SELECT range AS i, 'row ' || range AS label FROM range(1000000)",
+                &[],
+            )
+            .await
+            .unwrap();
         let (mut total, mut batches) = (0, 0);
         while let Some(b) = s.next().await {
             let b = b.unwrap();
@@ -121,11 +138,20 @@ fn streams_in_bounded_batches_and_cancels_on_drop() {
         assert_eq!(total, 1_000_000);
         assert!(batches >= 100);
 
-        let mut big = conn.query("SELECT a.range * b.range FROM range(100000) a, range(100000) b", &[]).await.unwrap();
+        let mut big = conn
+            .query(
+                "SELECT a.range * b.range FROM range(100000) a, range(100000) b",
+                &[],
+            )
+            .await
+            .unwrap();
         assert!(big.next().await.unwrap().unwrap().num_rows() > 0);
         drop(big);
         let ping = tokio::time::timeout(std::time::Duration::from_secs(20), conn.ping()).await;
-        assert!(matches!(ping, Ok(Ok(()))), "connection still busy after the stream was dropped");
+        assert!(
+            matches!(ping, Ok(Ok(()))),
+            "connection still busy after the stream was dropped"
+        );
     });
 }
 

@@ -1,16 +1,23 @@
 //! SQLite driver against real database files.
 
+#![allow(clippy::unwrap_used)]
+
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Int64Type, Float64Type};
+use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use futures::StreamExt;
 use proptest::prelude::*;
 use qore_core::{
-    Connection, ConnectionRef, ConstraintKind, Engine, Error, FkAction, IndexPart, TableKind, TableRef, Value, collect,
+    Connection, ConnectionRef, ConstraintKind, Engine, Error, FkAction, IndexPart, TableKind,
+    TableRef, Value, collect,
 };
 use qore_drivers::sqlite::SqliteConnection;
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 async fn rows(conn: &ConnectionRef, sql: &str) -> Vec<RecordBatch> {
@@ -171,44 +178,89 @@ fn open_options_and_bad_input() {
     rt().block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing.db");
-        let err = qore_drivers::connect(&format!("sqlite:{}?mode=ro", missing.display())).await.unwrap_err();
+        let err = qore_drivers::connect(&format!("sqlite:{}?mode=ro", missing.display()))
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("does not exist"), "{err}");
-        assert!(!missing.exists(), "a read-only open must not create the file");
+        assert!(
+            !missing.exists(),
+            "a read-only open must not create the file"
+        );
 
         let wal = dir.path().join("wal.db");
-        let url = format!("sqlite:{}?journal_mode=wal&busy_timeout=2000&foreign_keys=on", wal.display());
+        let url = format!(
+            "sqlite:{}?journal_mode=wal&busy_timeout=2000&foreign_keys=on",
+            wal.display()
+        );
         let conn = qore_drivers::connect(&url).await.unwrap();
         let sq = conn.as_any().downcast_ref::<SqliteConnection>().unwrap();
         assert_eq!(sq.journal_mode().await.unwrap(), "wal");
         conn.execute("CREATE TABLE a (x)", &[]).await.unwrap();
-        conn.execute("INSERT INTO a VALUES (?1)", &[Value::Int(1)]).await.unwrap();
+        conn.execute("INSERT INTO a VALUES (?1)", &[Value::Int(1)])
+            .await
+            .unwrap();
         let cp = sq.checkpoint().await.unwrap();
         assert!(!cp.busy);
         assert_eq!(cp.log_frames, cp.checkpointed_frames);
 
         // Foreign keys are enforced by default.
-        conn.execute("CREATE TABLE p (id INTEGER PRIMARY KEY)", &[]).await.unwrap();
-        conn.execute("CREATE TABLE c (p INTEGER REFERENCES p(id))", &[]).await.unwrap();
-        let fk = conn.execute("INSERT INTO c VALUES (42)", &[]).await.unwrap_err();
+        conn.execute("CREATE TABLE p (id INTEGER PRIMARY KEY)", &[])
+            .await
+            .unwrap();
+        conn.execute("CREATE TABLE c (p INTEGER REFERENCES p(id))", &[])
+            .await
+            .unwrap();
+        let fk = conn
+            .execute("INSERT INTO c VALUES (42)", &[])
+            .await
+            .unwrap_err();
         assert!(fk.to_string().contains("FOREIGN KEY"), "{fk}");
 
-        let denied = qore_drivers::connect("sqlite::memory:?extension=/tmp/evil.so").await.unwrap_err();
-        assert!(matches!(denied, Error::Denied(_)) && denied.to_string().contains("allow_extensions=true"), "{denied}");
-        let absent = qore_drivers::connect("sqlite::memory:?extension=/nonexistent/ext.so&allow_extensions=true").await.unwrap_err();
-        assert!(absent.to_string().contains("cannot load SQLite extension"), "{absent}");
-        let unknown = qore_drivers::connect("sqlite::memory:?jurnal_mode=wal").await.unwrap_err();
-        assert!(unknown.to_string().contains("unknown SQLite option `jurnal_mode`"), "{unknown}");
+        let denied = qore_drivers::connect("sqlite::memory:?extension=/tmp/evil.so")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(denied, Error::Denied(_))
+                && denied.to_string().contains("allow_extensions=true"),
+            "{denied}"
+        );
+        let absent = qore_drivers::connect(
+            "sqlite::memory:?extension=/nonexistent/ext.so&allow_extensions=true",
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            absent.to_string().contains("cannot load SQLite extension"),
+            "{absent}"
+        );
+        let unknown = qore_drivers::connect("sqlite::memory:?jurnal_mode=wal")
+            .await
+            .unwrap_err();
+        assert!(
+            unknown
+                .to_string()
+                .contains("unknown SQLite option `jurnal_mode`"),
+            "{unknown}"
+        );
 
         let syntax = conn.query("SELEC 1", &[]).await.unwrap_err();
-        assert!(matches!(&syntax, Error::Query(q) if q.message.contains("syntax error")), "{syntax}");
+        assert!(
+            matches!(&syntax, Error::Query(q) if q.message.contains("syntax error")),
+            "{syntax}"
+        );
         let params = conn.query("SELECT ?1", &[]).await.unwrap_err();
-        assert!(params.to_string().contains("takes 1 parameters"), "{params}");
+        assert!(
+            params.to_string().contains("takes 1 parameters"),
+            "{params}"
+        );
     });
 }
 
 fn quoting_conn() -> (tokio::runtime::Runtime, ConnectionRef) {
     let rt = rt();
-    let conn = rt.block_on(qore_drivers::connect("sqlite::memory:")).unwrap();
+    let conn = rt
+        .block_on(qore_drivers::connect("sqlite::memory:"))
+        .unwrap();
     (rt, conn)
 }
 

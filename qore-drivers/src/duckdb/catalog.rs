@@ -3,8 +3,9 @@
 use async_trait::async_trait;
 use duckdb::OptionalExt;
 use qore_core::{
-    Catalog, ColumnInfo, Constraint, ConstraintKind, Dialect, Error, FkAction, ForeignKey, IndexInfo,
-    IndexPart, Namespace, Result, RowCount, TableDetails, TableInfo, TableKind, TableRef,
+    Catalog, ColumnInfo, Constraint, ConstraintKind, Dialect, Error, FkAction, ForeignKey,
+    IndexInfo, IndexPart, Namespace, Result, RowCount, TableDetails, TableInfo, TableKind,
+    TableRef,
 };
 
 use super::connection::{DUCKDB_DIALECT, DuckDbConnection, map_err};
@@ -23,7 +24,12 @@ impl Catalog for DuckDbConnection {
                     )
                     .map_err(map_err)?;
                 let rows = stmt
-                    .query_map([], |r| Ok(Namespace { name: r.get(0)?, is_default: r.get(1)? }))
+                    .query_map([], |r| {
+                        Ok(Namespace {
+                            name: r.get(0)?,
+                            is_default: r.get(1)?,
+                        })
+                    })
                     .map_err(map_err)?;
                 rows.collect::<duckdb::Result<Vec<_>>>().map_err(map_err)
             })
@@ -32,7 +38,9 @@ impl Catalog for DuckDbConnection {
 
     async fn tables(&self, namespace: Option<&str>) -> Result<Vec<TableInfo>> {
         let ns = namespace.map(str::to_string);
-        self.worker.run(move |c| list_tables(c, ns.as_deref())).await
+        self.worker
+            .run(move |c| list_tables(c, ns.as_deref()))
+            .await
     }
 
     async fn table(&self, table: &TableRef) -> Result<TableDetails> {
@@ -42,7 +50,8 @@ impl Catalog for DuckDbConnection {
 }
 
 fn current_schema(c: &duckdb::Connection) -> Result<String> {
-    c.query_row("SELECT current_schema()", [], |r| r.get(0)).map_err(map_err)
+    c.query_row("SELECT current_schema()", [], |r| r.get(0))
+        .map_err(map_err)
 }
 
 fn list_tables(c: &duckdb::Connection, ns: Option<&str>) -> Result<Vec<TableInfo>> {
@@ -61,28 +70,50 @@ fn list_tables(c: &duckdb::Connection, ns: Option<&str>) -> Result<Vec<TableInfo
         )
         .map_err(map_err)?;
     let rows = stmt
-        .query_map([&ns], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?)))
+        .query_map([&ns], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })
         .map_err(map_err)?
         .collect::<duckdb::Result<Vec<_>>>()
         .map_err(map_err)?;
     let mut out = Vec::with_capacity(rows.len());
     for (name, kind, comment) in rows {
         let table = TableRef::qualified(&ns, &name);
-        let kind = if kind == "view" { TableKind::View } else { TableKind::Table };
+        let kind = if kind == "view" {
+            TableKind::View
+        } else {
+            TableKind::Table
+        };
         // count(*) on a DuckDB table reads row-group metadata: exact and cheap.
-        let rows = if kind == TableKind::Table { Some(RowCount::Exact(count(c, &table)?)) } else { None };
-        out.push(TableInfo { table, kind, rows, comment: comment.filter(|c| !c.is_empty()) });
+        let rows = if kind == TableKind::Table {
+            Some(RowCount::Exact(count(c, &table)?))
+        } else {
+            None
+        };
+        out.push(TableInfo {
+            table,
+            kind,
+            rows,
+            comment: comment.filter(|c| !c.is_empty()),
+        });
     }
     Ok(out)
 }
 
 fn count(c: &duckdb::Connection, t: &TableRef) -> Result<u64> {
     let q = format!("SELECT count(*) FROM {}", DUCKDB_DIALECT.quote_table(t)?);
-    Ok(c.query_row(&q, [], |r| r.get::<_, i64>(0)).map_err(map_err)?.max(0) as u64)
+    Ok(c.query_row(&q, [], |r| r.get::<_, i64>(0))
+        .map_err(map_err)?
+        .max(0) as u64)
 }
 
 fn json_list(s: Option<String>) -> Vec<String> {
-    s.and_then(|s| serde_json::from_str::<Vec<String>>(&s).ok()).unwrap_or_default()
+    s.and_then(|s| serde_json::from_str::<Vec<String>>(&s).ok())
+        .unwrap_or_default()
 }
 
 fn describe(c: &duckdb::Connection, t: &TableRef) -> Result<TableDetails> {
@@ -101,9 +132,15 @@ fn describe(c: &duckdb::Connection, t: &TableRef) -> Result<TableDetails> {
         .optional()
         .map_err(map_err)?;
     let Some((kind, sql, comment)) = found else {
-        return Err(Error::NotFound(format!("no table or view named `{t}` in DuckDB schema `{ns}`")));
+        return Err(Error::NotFound(format!(
+            "no table or view named `{t}` in DuckDB schema `{ns}`"
+        )));
     };
-    let kind = if kind == "view" { TableKind::View } else { TableKind::Table };
+    let kind = if kind == "view" {
+        TableKind::View
+    } else {
+        TableKind::Table
+    };
     let sql = sql.unwrap_or_default();
     let table = TableRef::qualified(&ns, &t.name);
 
@@ -143,8 +180,13 @@ fn describe(c: &duckdb::Connection, t: &TableRef) -> Result<TableDetails> {
             }
             "UNIQUE" => ConstraintKind::Unique { columns },
             "CHECK" => {
-                let expression = crate::ddl::strip_outer_parens(&expr.unwrap_or_default()).to_string();
-                let column = ddl.checks.iter().find(|(_, e, _)| e.eq_ignore_ascii_case(&expression)).and_then(|(_, _, c)| c.clone());
+                let expression =
+                    crate::ddl::strip_outer_parens(&expr.unwrap_or_default()).to_string();
+                let column = ddl
+                    .checks
+                    .iter()
+                    .find(|(_, e, _)| e.eq_ignore_ascii_case(&expression))
+                    .and_then(|(_, _, c)| c.clone());
                 ConstraintKind::Check { expression, column }
             }
             "FOREIGN KEY" => {
@@ -152,7 +194,17 @@ fn describe(c: &duckdb::Connection, t: &TableRef) -> Result<TableDetails> {
                 let action = |kw: &str| {
                     text.split_once(kw)
                         .map(|(_, rest)| rest.trim_start())
-                        .and_then(|rest| ["SET DEFAULT", "SET NULL", "NO ACTION", "RESTRICT", "CASCADE"].into_iter().find(|a| rest.starts_with(a)))
+                        .and_then(|rest| {
+                            [
+                                "SET DEFAULT",
+                                "SET NULL",
+                                "NO ACTION",
+                                "RESTRICT",
+                                "CASCADE",
+                            ]
+                            .into_iter()
+                            .find(|a| rest.starts_with(a))
+                        })
                         .and_then(FkAction::parse)
                         .unwrap_or(FkAction::NoAction)
                 };
@@ -168,7 +220,10 @@ fn describe(c: &duckdb::Connection, t: &TableRef) -> Result<TableDetails> {
             _ => continue, // NOT NULL is a column property here
         };
         // DuckDB names constraints after their table and columns; keep names only when given.
-        let name = name.filter(|n| sql.to_ascii_lowercase().contains(&format!("constraint {}", n.to_ascii_lowercase())));
+        let name = name.filter(|n| {
+            sql.to_ascii_lowercase()
+                .contains(&format!("constraint {}", n.to_ascii_lowercase()))
+        });
         constraints.push(Constraint { name, kind });
     }
 
@@ -205,7 +260,11 @@ fn describe(c: &duckdb::Connection, t: &TableRef) -> Result<TableDetails> {
             arrow_type: arrow::datatypes::DataType::Null,
             nullable,
             generated: ddl.generated.get(&name.to_lowercase()).cloned(),
-            default: if ddl.generated.contains_key(&name.to_lowercase()) { None } else { default },
+            default: if ddl.generated.contains_key(&name.to_lowercase()) {
+                None
+            } else {
+                default
+            },
             primary_key: pk.iter().position(|p| *p == name).map(|p| p + 1),
             source_type: ty,
             comment: comment.filter(|c| !c.is_empty()),
@@ -221,7 +280,12 @@ fn describe(c: &duckdb::Connection, t: &TableRef) -> Result<TableDetails> {
         .map_err(map_err)?;
     let indexes = stmt
         .query_map([&ns, &t.name], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, bool>(2)?, r.get::<_, Option<String>>(3)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, bool>(1)?,
+                r.get::<_, bool>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
         })
         .map_err(map_err)?
         .collect::<duckdb::Result<Vec<_>>>()
@@ -239,13 +303,30 @@ fn describe(c: &duckdb::Connection, t: &TableRef) -> Result<TableDetails> {
                     }
                 })
                 .collect();
-            IndexInfo { name, parts, unique, primary, method: Some("art".into()), predicate, definition: sql }
+            IndexInfo {
+                name,
+                parts,
+                unique,
+                primary,
+                method: Some("art".into()),
+                predicate,
+                definition: sql,
+            }
         })
         .collect();
 
-    let rows = if kind == TableKind::Table { Some(RowCount::Exact(count(c, &table)?)) } else { None };
+    let rows = if kind == TableKind::Table {
+        Some(RowCount::Exact(count(c, &table)?))
+    } else {
+        None
+    };
     Ok(TableDetails {
-        info: TableInfo { table, kind, rows, comment: comment.filter(|c| !c.is_empty()) },
+        info: TableInfo {
+            table,
+            kind,
+            rows,
+            comment: comment.filter(|c| !c.is_empty()),
+        },
         columns,
         indexes,
         constraints,

@@ -15,7 +15,8 @@ use super::options::DuckDbOptions;
 use crate::worker::{BatchSink, Worker};
 
 /// DuckDB's spelling: ANSI quoting, `$N` placeholders.
-pub(crate) static DUCKDB_DIALECT: AnsiDialect = AnsiDialect::new("duckdb", PlaceholderStyle::Dollar);
+pub(crate) static DUCKDB_DIALECT: AnsiDialect =
+    AnsiDialect::new("duckdb", PlaceholderStyle::Dollar);
 
 /// A connection to a DuckDB database file or memory.
 pub struct DuckDbConnection {
@@ -32,12 +33,15 @@ pub(crate) fn map_err(e: duckdb::Error) -> Error {
                 return Error::Cancelled;
             }
             // DuckDB prefixes messages with their class: "Parser Error: ...".
-            let code = message.split_once(" Error:").map(|(k, _)| k.trim().to_string()).filter(|k| !k.contains(' ') || k.len() < 24);
+            let code = message
+                .split_once(" Error:")
+                .map(|(k, _)| k.trim().to_string())
+                .filter(|k| !k.contains(' ') || k.len() < 24);
             Error::query(message, code)
         }
-        duckdb::Error::InvalidParameterCount(got, want) => {
-            Error::invalid(format!("the statement takes {want} parameters, {got} were given"))
-        }
+        duckdb::Error::InvalidParameterCount(got, want) => Error::invalid(format!(
+            "the statement takes {want} parameters, {got} were given"
+        )),
         duckdb::Error::NulError(_) => Error::invalid("the statement contains a NUL character"),
         other => Error::query(other.to_string(), None),
     }
@@ -67,14 +71,17 @@ fn bind(stmt: &mut duckdb::Statement<'_>, params: &[Value]) -> Result<()> {
         )));
     }
     for (i, p) in params.iter().enumerate() {
-        stmt.raw_bind_parameter(i + 1, to_sql(p)?).map_err(map_err)?;
+        stmt.raw_bind_parameter(i + 1, to_sql(p)?)
+            .map_err(map_err)?;
     }
     Ok(())
 }
 
 impl std::fmt::Debug for DuckDbConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DuckDbConnection").field("options", &self.options).finish_non_exhaustive()
+        f.debug_struct("DuckDbConnection")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
     }
 }
 
@@ -94,8 +101,14 @@ impl DuckDbConnection {
             Ok(conn)
         })
         .await?;
-        let interrupt = irx.await.map_err(|_| Error::Internal("duckdb worker did not start".into()))?;
-        Ok(DuckDbConnection { worker, interrupt, options })
+        let interrupt = irx
+            .await
+            .map_err(|_| Error::Internal("duckdb worker did not start".into()))?;
+        Ok(DuckDbConnection {
+            worker,
+            interrupt,
+            options,
+        })
     }
 
     /// The options this connection was opened with.
@@ -117,18 +130,27 @@ impl DuckDbConnection {
 }
 
 fn open_sync(o: &DuckDbOptions) -> Result<duckdb::Connection> {
-    let what = o.path.as_ref().map(|p| format!("`{}`", p.display())).unwrap_or_else(|| "in memory".into());
+    let what = o
+        .path
+        .as_ref()
+        .map(|p| format!("`{}`", p.display()))
+        .unwrap_or_else(|| "in memory".into());
     let mut config = duckdb::Config::default();
     if o.read_only {
         if let Some(p) = &o.path
             && !p.exists()
         {
             return Err(Error::Connect {
-                message: format!("DuckDB database `{}` does not exist (opened read-only; nothing was created)", p.display()),
+                message: format!(
+                    "DuckDB database `{}` does not exist (opened read-only; nothing was created)",
+                    p.display()
+                ),
                 source: None,
             });
         }
-        config = config.access_mode(duckdb::AccessMode::ReadOnly).map_err(map_err)?;
+        config = config
+            .access_mode(duckdb::AccessMode::ReadOnly)
+            .map_err(map_err)?;
     }
     if let Some(t) = o.threads {
         config = config.threads(t).map_err(map_err)?;
@@ -159,7 +181,9 @@ fn run_query(
         )));
     }
     let values = params.iter().map(to_sql).collect::<Result<Vec<_>>>()?;
-    let mut batches = stmt.stream_arrow(duckdb::params_from_iter(values.iter())).map_err(map_err)?;
+    let mut batches = stmt
+        .stream_arrow(duckdb::params_from_iter(values.iter()))
+        .map_err(map_err)?;
     let schema = batches.get_schema();
     sink.schema(schema.clone());
     // DuckDB hands over vectors of 2048 rows; downstream writers do better with fewer, larger batches.
@@ -188,7 +212,9 @@ impl Connection for DuckDbConnection {
     }
 
     async fn ping(&self) -> Result<()> {
-        self.worker.run(|c| c.execute_batch("SELECT 1").map_err(map_err)).await
+        self.worker
+            .run(|c| c.execute_batch("SELECT 1").map_err(map_err))
+            .await
     }
 
     async fn query(&self, sql: &str, params: &[Value]) -> Result<SendableRecordBatchStream> {
@@ -197,9 +223,10 @@ impl Connection for DuckDbConnection {
         let batch_size = self.options.batch_size;
         let interrupt = self.interrupt.clone();
         self.worker
-            .stream(Some(Box::new(move || interrupt.interrupt())), move |c, sink| {
-                run_query(c, &sql, &params, batch_size, sink)
-            })
+            .stream(
+                Some(Box::new(move || interrupt.interrupt())),
+                move |c, sink| run_query(c, &sql, &params, batch_size, sink),
+            )
             .await
     }
 
@@ -211,7 +238,9 @@ impl Connection for DuckDbConnection {
                 let mut stmt = c.prepare(&sql).map_err(map_err)?;
                 bind(&mut stmt, &params)?;
                 let n = stmt.raw_execute().map_err(map_err)?;
-                Ok(ExecuteOutcome { rows_affected: n as u64 })
+                Ok(ExecuteOutcome {
+                    rows_affected: n as u64,
+                })
             })
             .await
     }
@@ -221,7 +250,9 @@ impl Connection for DuckDbConnection {
     }
 
     async fn close(&self) -> Result<()> {
-        self.worker.run(|c| c.execute_batch("CHECKPOINT").map_err(map_err)).await
+        self.worker
+            .run(|c| c.execute_batch("CHECKPOINT").map_err(map_err))
+            .await
     }
 
     fn as_any(&self) -> &dyn Any {

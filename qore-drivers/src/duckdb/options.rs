@@ -19,7 +19,13 @@ pub struct DuckDbOptions {
 
 impl Default for DuckDbOptions {
     fn default() -> Self {
-        DuckDbOptions { path: None, read_only: false, threads: None, memory_limit: None, batch_size: qore_core::DEFAULT_BATCH_SIZE }
+        DuckDbOptions {
+            path: None,
+            read_only: false,
+            threads: None,
+            memory_limit: None,
+            batch_size: qore_core::DEFAULT_BATCH_SIZE,
+        }
     }
 }
 
@@ -35,7 +41,10 @@ impl DuckDbOptions {
     ///
     /// [`Error::InvalidInput`] for an unknown option or a bad value, naming it.
     pub fn from_spec(spec: &ConnectionSpec) -> Result<Self> {
-        let mut o = DuckDbOptions { path: spec.path.as_ref().map(PathBuf::from), ..Self::default() };
+        let mut o = DuckDbOptions {
+            path: spec.path.as_ref().map(PathBuf::from),
+            ..Self::default()
+        };
         for (k, v) in &spec.options {
             let lv = v.to_ascii_lowercase();
             match k.to_ascii_lowercase().as_str() {
@@ -43,26 +52,40 @@ impl DuckDbOptions {
                     o.read_only = match lv.as_str() {
                         "read_only" | "ro" => true,
                         "read_write" | "rw" | "rwc" | "automatic" => false,
-                        _ => return Err(Error::invalid(format!(
-                            "DuckDB option `{k}` must be read_only, read_write or automatic, not `{v}`"
-                        ))),
+                        _ => {
+                            return Err(Error::invalid(format!(
+                                "DuckDB option `{k}` must be read_only, read_write or automatic, not `{v}`"
+                            )));
+                        }
                     }
                 }
-                "read_only" | "readonly" => o.read_only = matches!(lv.as_str(), "1" | "true" | "on" | "yes"),
+                "read_only" | "readonly" => {
+                    o.read_only = matches!(lv.as_str(), "1" | "true" | "on" | "yes")
+                }
                 "threads" => {
                     o.threads = Some(v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                        Error::invalid(format!("DuckDB option `threads` must be a positive number, not `{v}`"))
+                        Error::invalid(format!(
+                            "DuckDB option `threads` must be a positive number, not `{v}`"
+                        ))
                     })?)
                 }
                 "memory_limit" | "max_memory" => {
-                    if !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == ' ') || v.is_empty() {
-                        return Err(Error::invalid(format!("DuckDB option `memory_limit` must look like 2GB, not `{v}`")));
+                    if !v
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == ' ')
+                        || v.is_empty()
+                    {
+                        return Err(Error::invalid(format!(
+                            "DuckDB option `memory_limit` must look like 2GB, not `{v}`"
+                        )));
                     }
                     o.memory_limit = Some(v.clone());
                 }
                 "batch_size" => {
                     o.batch_size = v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                        Error::invalid(format!("option `batch_size` must be a positive number, not `{v}`"))
+                        Error::invalid(format!(
+                            "option `batch_size` must be a positive number, not `{v}`"
+                        ))
                     })?
                 }
                 other => {

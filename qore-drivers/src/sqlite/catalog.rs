@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use qore_core::{
-    Catalog, ColumnInfo, Constraint, ConstraintKind, Dialect, Error, FkAction, ForeignKey, IndexInfo,
-    IndexPart, Namespace, Result, RowCount, TableDetails, TableInfo, TableKind, TableRef,
+    Catalog, ColumnInfo, Constraint, ConstraintKind, Dialect, Error, FkAction, ForeignKey,
+    IndexInfo, IndexPart, Namespace, Result, RowCount, TableDetails, TableInfo, TableKind,
+    TableRef,
 };
 use rusqlite::OptionalExtension;
 
@@ -20,13 +21,21 @@ impl Catalog for SqliteConnection {
     async fn namespaces(&self) -> Result<Vec<Namespace>> {
         self.worker
             .run(|c| {
-                let mut stmt = c.prepare("SELECT name FROM pragma_database_list ORDER BY seq").map_err(map_err)?;
+                let mut stmt = c
+                    .prepare("SELECT name FROM pragma_database_list ORDER BY seq")
+                    .map_err(map_err)?;
                 let names = stmt
                     .query_map([], |r| r.get::<_, String>(0))
                     .map_err(map_err)?
                     .collect::<rusqlite::Result<Vec<_>>>()
                     .map_err(map_err)?;
-                Ok(names.into_iter().map(|name| Namespace { is_default: name == "main", name }).collect())
+                Ok(names
+                    .into_iter()
+                    .map(|name| Namespace {
+                        is_default: name == "main",
+                        name,
+                    })
+                    .collect())
             })
             .await
     }
@@ -43,7 +52,10 @@ impl Catalog for SqliteConnection {
 }
 
 fn schema_table(ns: &str) -> Result<String> {
-    Ok(format!("{}.sqlite_schema", SQLITE_DIALECT.quote_identifier(ns)?))
+    Ok(format!(
+        "{}.sqlite_schema",
+        SQLITE_DIALECT.quote_identifier(ns)?
+    ))
 }
 
 fn list_tables(c: &rusqlite::Connection, ns: &str) -> Result<Vec<TableInfo>> {
@@ -60,14 +72,30 @@ fn list_tables(c: &rusqlite::Connection, ns: &str) -> Result<Vec<TableInfo>> {
     let mut out = Vec::with_capacity(rows.len());
     for (name, ty) in rows {
         let table = TableRef::qualified(ns, &name);
-        let kind = if ty == "view" { TableKind::View } else { TableKind::Table };
+        let kind = if ty == "view" {
+            TableKind::View
+        } else {
+            TableKind::Table
+        };
         let rows = if kind == TableKind::Table {
-            let q = format!("SELECT count(*) FROM {}", SQLITE_DIALECT.quote_table(&table)?);
-            Some(RowCount::Exact(c.query_row(&q, [], |r| r.get::<_, i64>(0)).map_err(map_err)?.max(0) as u64))
+            let q = format!(
+                "SELECT count(*) FROM {}",
+                SQLITE_DIALECT.quote_table(&table)?
+            );
+            Some(RowCount::Exact(
+                c.query_row(&q, [], |r| r.get::<_, i64>(0))
+                    .map_err(map_err)?
+                    .max(0) as u64,
+            ))
         } else {
             None
         };
-        out.push(TableInfo { table, kind, rows, comment: None });
+        out.push(TableInfo {
+            table,
+            kind,
+            rows,
+            comment: None,
+        });
     }
     Ok(out)
 }
@@ -76,18 +104,31 @@ fn describe(c: &rusqlite::Connection, t: &TableRef) -> Result<TableDetails> {
     let ns = t.namespace.clone().unwrap_or_else(|| "main".into());
     let found: Option<(String, Option<String>)> = c
         .query_row(
-            &format!("SELECT type, sql FROM {} WHERE name = ?1 AND type IN ('table','view')", schema_table(&ns)?),
+            &format!(
+                "SELECT type, sql FROM {} WHERE name = ?1 AND type IN ('table','view')",
+                schema_table(&ns)?
+            ),
             [&t.name],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()
         .map_err(map_err)?;
     let Some((ty, create_sql)) = found else {
-        return Err(Error::NotFound(format!("no table or view named `{t}` in SQLite database `{ns}`")));
+        return Err(Error::NotFound(format!(
+            "no table or view named `{t}` in SQLite database `{ns}`"
+        )));
     };
     let create_sql = create_sql.unwrap_or_default();
-    let kind = if ty == "view" { TableKind::View } else { TableKind::Table };
-    let ddl = if kind == TableKind::Table { parse_create_table(&create_sql) } else { TableDdl::default() };
+    let kind = if ty == "view" {
+        TableKind::View
+    } else {
+        TableKind::Table
+    };
+    let ddl = if kind == TableKind::Table {
+        parse_create_table(&create_sql)
+    } else {
+        TableDdl::default()
+    };
 
     let mut stmt = c
         .prepare("SELECT cid, name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1, ?2) ORDER BY cid")
@@ -113,11 +154,17 @@ fn describe(c: &rusqlite::Connection, t: &TableRef) -> Result<TableDetails> {
         }
         let is_pk = pk > 0;
         columns.push(ColumnInfo {
-            arrow_type: arrow_type_for_decl(Some(&decl)).unwrap_or(arrow::datatypes::DataType::Binary),
+            arrow_type: arrow_type_for_decl(Some(&decl))
+                .unwrap_or(arrow::datatypes::DataType::Binary),
             ordinal: columns.len() + 1,
             // A PRIMARY KEY column cannot hold NULL in a rowid alias or WITHOUT ROWID table.
-            nullable: !notnull && !(is_pk && (decl.eq_ignore_ascii_case("INTEGER") || ddl.without_rowid)),
-            generated: if hidden >= 2 { ddl.generated.get(&name.to_lowercase()).cloned() } else { None },
+            nullable: !notnull
+                && !(is_pk && (decl.eq_ignore_ascii_case("INTEGER") || ddl.without_rowid)),
+            generated: if hidden >= 2 {
+                ddl.generated.get(&name.to_lowercase()).cloned()
+            } else {
+                None
+            },
             primary_key: is_pk.then_some(pk as usize),
             source_type: decl,
             default,
@@ -127,28 +174,42 @@ fn describe(c: &rusqlite::Connection, t: &TableRef) -> Result<TableDetails> {
     }
 
     let mut constraints = Vec::new();
-    let mut pk_cols: Vec<(usize, String)> =
-        columns.iter().filter_map(|c| c.primary_key.map(|p| (p, c.name.clone()))).collect();
+    let mut pk_cols: Vec<(usize, String)> = columns
+        .iter()
+        .filter_map(|c| c.primary_key.map(|p| (p, c.name.clone())))
+        .collect();
     pk_cols.sort();
     if !pk_cols.is_empty() {
         constraints.push(Constraint {
             name: ddl.pk_name.clone(),
-            kind: ConstraintKind::PrimaryKey { columns: pk_cols.into_iter().map(|(_, n)| n).collect() },
+            kind: ConstraintKind::PrimaryKey {
+                columns: pk_cols.into_iter().map(|(_, n)| n).collect(),
+            },
         });
     }
 
-    let indexes = if kind == TableKind::Table { read_indexes(c, &ns, &t.name, &mut constraints)? } else { Vec::new() };
+    let indexes = if kind == TableKind::Table {
+        read_indexes(c, &ns, &t.name, &mut constraints)?
+    } else {
+        Vec::new()
+    };
     for (name, expression, column) in &ddl.checks {
         constraints.push(Constraint {
             name: name.clone(),
-            kind: ConstraintKind::Check { expression: expression.clone(), column: column.clone() },
+            kind: ConstraintKind::Check {
+                expression: expression.clone(),
+                column: column.clone(),
+            },
         });
     }
     if kind == TableKind::Table {
         read_foreign_keys(c, &ns, &t.name, &ddl, &mut constraints)?;
     }
     let mut stmt = c
-        .prepare(&format!("SELECT name FROM {} WHERE type = 'trigger' AND tbl_name = ?1 ORDER BY name", schema_table(&ns)?))
+        .prepare(&format!(
+            "SELECT name FROM {} WHERE type = 'trigger' AND tbl_name = ?1 ORDER BY name",
+            schema_table(&ns)?
+        ))
         .map_err(map_err)?;
     let triggers = stmt
         .query_map([&t.name], |r| r.get::<_, String>(0))
@@ -156,13 +217,25 @@ fn describe(c: &rusqlite::Connection, t: &TableRef) -> Result<TableDetails> {
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(map_err)?;
     let rows = if kind == TableKind::Table {
-        let q = format!("SELECT count(*) FROM {}", SQLITE_DIALECT.quote_table(&TableRef::qualified(&ns, &t.name))?);
-        Some(RowCount::Exact(c.query_row(&q, [], |r| r.get::<_, i64>(0)).map_err(map_err)?.max(0) as u64))
+        let q = format!(
+            "SELECT count(*) FROM {}",
+            SQLITE_DIALECT.quote_table(&TableRef::qualified(&ns, &t.name))?
+        );
+        Some(RowCount::Exact(
+            c.query_row(&q, [], |r| r.get::<_, i64>(0))
+                .map_err(map_err)?
+                .max(0) as u64,
+        ))
     } else {
         None
     };
     Ok(TableDetails {
-        info: TableInfo { table: TableRef::qualified(ns, &t.name), kind, rows, comment: None },
+        info: TableInfo {
+            table: TableRef::qualified(ns, &t.name),
+            kind,
+            rows,
+            comment: None,
+        },
         columns,
         indexes,
         constraints,
@@ -182,7 +255,12 @@ fn read_indexes(
         .map_err(map_err)?;
     let list = stmt
         .query_map([table, ns], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? != 0, r.get::<_, String>(2)?, r.get::<_, i64>(3)? != 0))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)? != 0,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)? != 0,
+            ))
         })
         .map_err(map_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
@@ -190,15 +268,26 @@ fn read_indexes(
     let mut out = Vec::new();
     for (name, unique, origin, partial) in list {
         let mut xs = c
-            .prepare("SELECT cid, name FROM pragma_index_xinfo(?1, ?2) WHERE key = 1 ORDER BY seqno")
+            .prepare(
+                "SELECT cid, name FROM pragma_index_xinfo(?1, ?2) WHERE key = 1 ORDER BY seqno",
+            )
             .map_err(map_err)?;
         let keys = xs
-            .query_map([&name, ns], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)))
+            .query_map([&name, ns], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+            })
             .map_err(map_err)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(map_err)?;
         let sql: Option<String> = c
-            .query_row(&format!("SELECT sql FROM {} WHERE type = 'index' AND name = ?1", schema_table(ns)?), [&name], |r| r.get(0))
+            .query_row(
+                &format!(
+                    "SELECT sql FROM {} WHERE type = 'index' AND name = ?1",
+                    schema_table(ns)?
+                ),
+                [&name],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(map_err)?
             .flatten();
@@ -213,7 +302,10 @@ fn read_indexes(
             .collect::<Vec<_>>();
         if origin == "u" {
             let cols = parts.iter().map(ToString::to_string).collect();
-            constraints.push(Constraint { name: None, kind: ConstraintKind::Unique { columns: cols } });
+            constraints.push(Constraint {
+                name: None,
+                kind: ConstraintKind::Unique { columns: cols },
+            });
         }
         out.push(IndexInfo {
             name,
@@ -227,6 +319,9 @@ fn read_indexes(
     }
     Ok(out)
 }
+
+/// (target table, from columns, to columns, ON UPDATE, ON DELETE) of one foreign key.
+type FkParts = (String, Vec<String>, Vec<Option<String>>, String, String);
 
 fn read_foreign_keys(
     c: &rusqlite::Connection,
@@ -252,9 +347,11 @@ fn read_foreign_keys(
         .map_err(map_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(map_err)?;
-    let mut by_id: BTreeMap<i64, (String, Vec<String>, Vec<Option<String>>, String, String)> = BTreeMap::new();
+    let mut by_id: BTreeMap<i64, FkParts> = BTreeMap::new();
     for (id, target, from, to, on_update, on_delete) in rows {
-        let e = by_id.entry(id).or_insert_with(|| (target, Vec::new(), Vec::new(), on_update, on_delete));
+        let e = by_id
+            .entry(id)
+            .or_insert_with(|| (target, Vec::new(), Vec::new(), on_update, on_delete));
         e.1.push(from);
         e.2.push(to);
     }
@@ -288,4 +385,3 @@ fn read_foreign_keys(
     }
     Ok(())
 }
-

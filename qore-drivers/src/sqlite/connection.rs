@@ -18,7 +18,8 @@ use super::types::{ColumnBuilder, Seen, arrow_type_for_decl};
 use crate::worker::{BatchSink, Worker};
 
 /// SQLite's spelling: ANSI quoting, `?N` placeholders.
-pub(crate) static SQLITE_DIALECT: AnsiDialect = AnsiDialect::new("sqlite", PlaceholderStyle::QuestionNumbered);
+pub(crate) static SQLITE_DIALECT: AnsiDialect =
+    AnsiDialect::new("sqlite", PlaceholderStyle::QuestionNumbered);
 
 /// A connection to a SQLite database file or memory.
 pub struct SqliteConnection {
@@ -45,14 +46,18 @@ pub(crate) fn map_err(e: rusqlite::Error) -> Error {
                 return Error::Cancelled;
             }
             let message = msg.unwrap_or_else(|| f.to_string());
-            Error::query(message, Some(format!("SQLITE_{:?}/{}", f.code, f.extended_code)))
+            Error::query(
+                message,
+                Some(format!("SQLITE_{:?}/{}", f.code, f.extended_code)),
+            )
         }
-        rusqlite::Error::SqlInputError { msg, offset, .. } => {
-            Error::query(format!("{msg} (at byte {offset} of the statement)"), Some("SQLITE_ERROR".into()))
-        }
-        rusqlite::Error::InvalidParameterCount(got, want) => {
-            Error::invalid(format!("the statement takes {want} parameters, {got} were given"))
-        }
+        rusqlite::Error::SqlInputError { msg, offset, .. } => Error::query(
+            format!("{msg} (at byte {offset} of the statement)"),
+            Some("SQLITE_ERROR".into()),
+        ),
+        rusqlite::Error::InvalidParameterCount(got, want) => Error::invalid(format!(
+            "the statement takes {want} parameters, {got} were given"
+        )),
         rusqlite::Error::NulError(_) => Error::invalid("the statement contains a NUL character"),
         other => Error::query(other.to_string(), None),
     }
@@ -65,7 +70,11 @@ pub(crate) fn to_sql(v: &Value) -> Result<ToSqlOutput<'_>> {
         Value::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
         Value::UInt(u) => match i64::try_from(*u) {
             Ok(i) => ToSqlOutput::Borrowed(ValueRef::Integer(i)),
-            Err(_) => return Err(Error::invalid(format!("{u} does not fit SQLite's 64-bit signed integer"))),
+            Err(_) => {
+                return Err(Error::invalid(format!(
+                    "{u} does not fit SQLite's 64-bit signed integer"
+                )));
+            }
         },
         Value::Float(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
         Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
@@ -85,14 +94,17 @@ fn bind(stmt: &mut rusqlite::Statement<'_>, params: &[Value]) -> Result<()> {
         )));
     }
     for (i, p) in params.iter().enumerate() {
-        stmt.raw_bind_parameter(i + 1, to_sql(p)?).map_err(map_err)?;
+        stmt.raw_bind_parameter(i + 1, to_sql(p)?)
+            .map_err(map_err)?;
     }
     Ok(())
 }
 
 impl std::fmt::Debug for SqliteConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteConnection").field("options", &self.options).finish_non_exhaustive()
+        f.debug_struct("SqliteConnection")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
     }
 }
 
@@ -112,8 +124,15 @@ impl SqliteConnection {
             Ok(conn)
         })
         .await?;
-        let interrupt = Arc::new(irx.await.map_err(|_| Error::Internal("sqlite worker did not start".into()))?);
-        Ok(SqliteConnection { worker, interrupt, options })
+        let interrupt = Arc::new(
+            irx.await
+                .map_err(|_| Error::Internal("sqlite worker did not start".into()))?,
+        );
+        Ok(SqliteConnection {
+            worker,
+            interrupt,
+            options,
+        })
     }
 
     /// The options this connection was opened with.
@@ -124,7 +143,10 @@ impl SqliteConnection {
     /// The current journal mode (`wal`, `delete`, ...).
     pub async fn journal_mode(&self) -> Result<String> {
         self.worker
-            .run(|c| c.query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0)).map_err(map_err))
+            .run(|c| {
+                c.query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
+                    .map_err(map_err)
+            })
             .await
     }
 
@@ -134,7 +156,11 @@ impl SqliteConnection {
         self.worker
             .run(|c| {
                 c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                    Ok(Checkpoint { busy: r.get::<_, i64>(0)? != 0, log_frames: r.get(1)?, checkpointed_frames: r.get(2)? })
+                    Ok(Checkpoint {
+                        busy: r.get::<_, i64>(0)? != 0,
+                        log_frames: r.get(1)?,
+                        checkpointed_frames: r.get(2)?,
+                    })
                 })
                 .map_err(map_err)
             })
@@ -159,32 +185,49 @@ fn open_sync(o: &SqliteOptions) -> Result<rusqlite::Connection> {
     flags |= match o.mode {
         OpenMode::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
         OpenMode::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
-        OpenMode::ReadWriteCreate => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        OpenMode::ReadWriteCreate => {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+        }
     };
     let conn = match &o.path {
-        None => rusqlite::Connection::open_in_memory_with_flags(flags | OpenFlags::SQLITE_OPEN_READ_WRITE),
+        None => rusqlite::Connection::open_in_memory_with_flags(
+            flags | OpenFlags::SQLITE_OPEN_READ_WRITE,
+        ),
         Some(p) => {
             if o.mode != OpenMode::ReadWriteCreate && !p.exists() {
                 return Err(Error::Connect {
                     message: format!(
                         "SQLite database `{}` does not exist (opened {}; nothing was created)",
                         p.display(),
-                        if o.mode == OpenMode::ReadOnly { "read-only" } else { "without create" }
+                        if o.mode == OpenMode::ReadOnly {
+                            "read-only"
+                        } else {
+                            "without create"
+                        }
                     ),
                     source: None,
                 });
             }
             // SQLITE_OPEN_URI must not reinterpret a plain path that starts with "file:".
-            let flags = if p.to_string_lossy().starts_with("file:") { flags - OpenFlags::SQLITE_OPEN_URI } else { flags };
+            let flags = if p.to_string_lossy().starts_with("file:") {
+                flags - OpenFlags::SQLITE_OPEN_URI
+            } else {
+                flags
+            };
             rusqlite::Connection::open_with_flags(p, flags)
         }
     }
     .map_err(|e| {
-        let what = o.path.as_ref().map(|p| format!("`{}`", p.display())).unwrap_or_else(|| "in memory".into());
+        let what = o
+            .path
+            .as_ref()
+            .map(|p| format!("`{}`", p.display()))
+            .unwrap_or_else(|| "in memory".into());
         Error::connect(format!("cannot open SQLite database {what}"), e)
     })?;
     conn.busy_timeout(o.busy_timeout).map_err(map_err)?;
-    conn.pragma_update(None, "foreign_keys", o.foreign_keys).map_err(map_err)?;
+    conn.pragma_update(None, "foreign_keys", o.foreign_keys)
+        .map_err(map_err)?;
     if let Some(mode) = &o.journal_mode {
         let got: String = conn
             .pragma_update_and_check(None, "journal_mode", mode, |r| r.get(0))
@@ -196,7 +239,8 @@ fn open_sync(o: &SqliteOptions) -> Result<rusqlite::Connection> {
         }
     }
     if let Some(s) = &o.synchronous {
-        conn.pragma_update(None, "synchronous", s).map_err(map_err)?;
+        conn.pragma_update(None, "synchronous", s)
+            .map_err(map_err)?;
     }
     for ext in &o.extensions {
         load_extension(&conn, ext)?;
@@ -213,7 +257,10 @@ fn load_extension(conn: &rusqlite::Connection, path: &std::path::Path) -> Result
     unsafe {
         let _guard = rusqlite::LoadExtensionGuard::new(conn).map_err(map_err)?;
         conn.load_extension(path, None::<&str>).map_err(|e| {
-            Error::connect(format!("cannot load SQLite extension `{}`", path.display()), e)
+            Error::connect(
+                format!("cannot load SQLite extension `{}`", path.display()),
+                e,
+            )
         })
     }
 }
@@ -243,15 +290,20 @@ pub(crate) fn run_query(
 ) -> Result<()> {
     let mut stmt = conn.prepare(sql).map_err(map_err)?;
     bind(&mut stmt, params)?;
-    let cols: Vec<(String, Option<String>)> =
-        stmt.columns().iter().map(|c| (c.name().to_string(), c.decl_type().map(str::to_string))).collect();
+    let cols: Vec<(String, Option<String>)> = stmt
+        .columns()
+        .iter()
+        .map(|c| (c.name().to_string(), c.decl_type().map(str::to_string)))
+        .collect();
     let n = cols.len();
     let mut rows = stmt.raw_query();
     // Look ahead one batch to settle the types of undeclared or mixed columns.
     let mut first: Vec<Vec<rusqlite::types::Value>> = Vec::new();
     let mut seen = vec![Seen::default(); n];
     while first.len() < batch_size {
-        let Some(row) = rows.next().map_err(map_err)? else { break };
+        let Some(row) = rows.next().map_err(map_err)? else {
+            break;
+        };
         let mut vals = Vec::with_capacity(n);
         for (i, s) in seen.iter_mut().enumerate() {
             let v = row.get_ref(i).map_err(map_err)?;
@@ -267,7 +319,10 @@ pub(crate) fn run_query(
             let dt = s.resolve(arrow_type_for_decl(decl.as_deref()));
             let mut f = Field::new(name, dt, true);
             if let Some(d) = decl {
-                f.set_metadata(std::collections::HashMap::from([(metadata::SOURCE_TYPE.to_string(), d.clone())]));
+                f.set_metadata(std::collections::HashMap::from([(
+                    metadata::SOURCE_TYPE.to_string(),
+                    d.clone(),
+                )]));
             }
             f
         })
@@ -279,8 +334,11 @@ pub(crate) fn run_query(
         while rows.next().map_err(map_err)?.is_some() {}
         return Ok(());
     }
-    let mut builders: Vec<ColumnBuilder> =
-        schema.fields().iter().map(|f| ColumnBuilder::new(f.data_type(), batch_size)).collect();
+    let mut builders: Vec<ColumnBuilder> = schema
+        .fields()
+        .iter()
+        .map(|f| ColumnBuilder::new(f.data_type(), batch_size))
+        .collect();
     let mut row_no: u64 = 0;
     let mut in_batch = 0usize;
     let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
@@ -306,11 +364,16 @@ pub(crate) fn run_query(
     // Cut a batch at the row limit, or early when rows are very wide.
     const MAX_BATCH_BYTES: usize = 32 << 20;
     loop {
-        if in_batch >= batch_size || (in_batch % 256 == 0 && builders.iter().map(ColumnBuilder::size).sum::<usize>() > MAX_BATCH_BYTES) {
+        if in_batch >= batch_size
+            || (in_batch.is_multiple_of(256)
+                && builders.iter().map(ColumnBuilder::size).sum::<usize>() > MAX_BATCH_BYTES)
+        {
             flush(&mut builders, sink)?;
             in_batch = 0;
         }
-        let Some(row) = rows.next().map_err(map_err)? else { break };
+        let Some(row) = rows.next().map_err(map_err)? else {
+            break;
+        };
         row_no += 1;
         for (i, (b, name)) in builders.iter_mut().zip(&names).enumerate() {
             b.append(row.get_ref(i).map_err(map_err)?, name, row_no)?;
@@ -334,7 +397,9 @@ impl Connection for SqliteConnection {
     }
 
     async fn ping(&self) -> Result<()> {
-        self.worker.run(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(map_err)).await
+        self.worker
+            .run(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(map_err))
+            .await
     }
 
     async fn query(&self, sql: &str, params: &[Value]) -> Result<SendableRecordBatchStream> {
@@ -343,9 +408,10 @@ impl Connection for SqliteConnection {
         let batch_size = self.options.batch_size;
         let interrupt = self.interrupt.clone();
         self.worker
-            .stream(Some(Box::new(move || interrupt.interrupt())), move |c, sink| {
-                run_query(c, &sql, &params, batch_size, sink)
-            })
+            .stream(
+                Some(Box::new(move || interrupt.interrupt())),
+                move |c, sink| run_query(c, &sql, &params, batch_size, sink),
+            )
             .await
     }
 
@@ -357,7 +423,9 @@ impl Connection for SqliteConnection {
                 let mut stmt = c.prepare(&sql).map_err(map_err)?;
                 bind(&mut stmt, &params)?;
                 let n = stmt.raw_execute().map_err(map_err)?;
-                Ok(ExecuteOutcome { rows_affected: n as u64 })
+                Ok(ExecuteOutcome {
+                    rows_affected: n as u64,
+                })
             })
             .await
     }
@@ -367,7 +435,9 @@ impl Connection for SqliteConnection {
     }
 
     async fn close(&self) -> Result<()> {
-        self.worker.run(|c| c.execute_batch("PRAGMA optimize").map_err(map_err)).await
+        self.worker
+            .run(|c| c.execute_batch("PRAGMA optimize").map_err(map_err))
+            .await
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -56,7 +56,9 @@ fn parse_bool(key: &str, v: &str) -> Result<bool> {
     match v.to_ascii_lowercase().as_str() {
         "1" | "on" | "true" | "yes" => Ok(true),
         "0" | "off" | "false" | "no" => Ok(false),
-        _ => Err(Error::invalid(format!("SQLite option `{key}` must be on or off, not `{v}`"))),
+        _ => Err(Error::invalid(format!(
+            "SQLite option `{key}` must be on or off, not `{v}`"
+        ))),
     }
 }
 
@@ -72,7 +74,10 @@ impl SqliteOptions {
     ///
     /// [`Error::InvalidInput`] for an unknown option or a bad value, naming it.
     pub fn from_spec(spec: &ConnectionSpec) -> Result<Self> {
-        let mut o = SqliteOptions { path: spec.path.as_ref().map(PathBuf::from), ..Self::default() };
+        let mut o = SqliteOptions {
+            path: spec.path.as_ref().map(PathBuf::from),
+            ..Self::default()
+        };
         for (k, v) in &spec.options {
             match k.to_ascii_lowercase().as_str() {
                 "mode" => {
@@ -84,7 +89,11 @@ impl SqliteOptions {
                             o.path = None;
                             OpenMode::ReadWriteCreate
                         }
-                        _ => return Err(Error::invalid(format!("SQLite option `mode` must be ro, rw, rwc or memory, not `{v}`"))),
+                        _ => {
+                            return Err(Error::invalid(format!(
+                                "SQLite option `mode` must be ro, rw, rwc or memory, not `{v}`"
+                            )));
+                        }
                     }
                 }
                 "read_only" | "readonly" => {
@@ -94,7 +103,9 @@ impl SqliteOptions {
                 }
                 "journal_mode" => {
                     let m = v.to_ascii_lowercase();
-                    if !["delete", "truncate", "persist", "memory", "wal", "off"].contains(&m.as_str()) {
+                    if !["delete", "truncate", "persist", "memory", "wal", "off"]
+                        .contains(&m.as_str())
+                    {
                         return Err(Error::invalid(format!(
                             "SQLite option `journal_mode` must be delete, truncate, persist, memory, wal or off, not `{v}`"
                         )));
@@ -103,7 +114,9 @@ impl SqliteOptions {
                 }
                 "busy_timeout" => {
                     let ms: u64 = v.parse().map_err(|_| {
-                        Error::invalid(format!("SQLite option `busy_timeout` must be milliseconds, not `{v}`"))
+                        Error::invalid(format!(
+                            "SQLite option `busy_timeout` must be milliseconds, not `{v}`"
+                        ))
                     })?;
                     o.busy_timeout = Duration::from_millis(ms);
                 }
@@ -121,7 +134,9 @@ impl SqliteOptions {
                 "allow_extensions" => o.allow_extensions = parse_bool(k, v)?,
                 "batch_size" => {
                     o.batch_size = v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                        Error::invalid(format!("option `batch_size` must be a positive number, not `{v}`"))
+                        Error::invalid(format!(
+                            "option `batch_size` must be a positive number, not `{v}`"
+                        ))
                     })?
                 }
                 other => {
@@ -135,7 +150,11 @@ impl SqliteOptions {
         if !o.extensions.is_empty() && !o.allow_extensions {
             return Err(Error::Denied(format!(
                 "loading SQLite extensions is off; add allow_extensions=true to the URL to load {}",
-                o.extensions.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(", ")
+                o.extensions
+                    .iter()
+                    .map(|p| format!("`{}`", p.display()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         Ok(o)

@@ -90,7 +90,11 @@ impl Seen {
         } else if self.text {
             DataType::Utf8
         } else if self.real && self.int {
-            if self.inexact_int { DataType::Utf8 } else { DataType::Float64 }
+            if self.inexact_int {
+                DataType::Utf8
+            } else {
+                DataType::Float64
+            }
         } else if self.real {
             DataType::Float64
         } else if self.int {
@@ -100,7 +104,11 @@ impl Seen {
         };
         let Some(declared) = declared else {
             // Nothing but NULLs: text is the type any later value can take.
-            return if from_values == DataType::Null { DataType::Utf8 } else { from_values };
+            return if from_values == DataType::Null {
+                DataType::Utf8
+            } else {
+                from_values
+            };
         };
         let fits = match (&declared, &from_values) {
             (_, DataType::Null) => true,
@@ -117,7 +125,10 @@ impl Seen {
             DataType::Int64
         } else if from_values == DataType::Binary || declared == DataType::Binary {
             DataType::Binary
-        } else if declared == DataType::Int64 && from_values == DataType::Float64 && !self.inexact_int {
+        } else if declared == DataType::Int64
+            && from_values == DataType::Float64
+            && !self.inexact_int
+        {
             DataType::Float64
         } else {
             DataType::Utf8
@@ -141,7 +152,9 @@ impl ColumnBuilder {
             DataType::Boolean => ColumnBuilder::Bool(BooleanBuilder::with_capacity(capacity)),
             DataType::Int64 => ColumnBuilder::Int(Int64Builder::with_capacity(capacity)),
             DataType::Float64 => ColumnBuilder::Float(Float64Builder::with_capacity(capacity)),
-            DataType::Binary => ColumnBuilder::Blob(BinaryBuilder::with_capacity(capacity, capacity * 16)),
+            DataType::Binary => {
+                ColumnBuilder::Blob(BinaryBuilder::with_capacity(capacity, capacity * 16))
+            }
             DataType::Null => ColumnBuilder::Null(0),
             _ => ColumnBuilder::Text(StringBuilder::with_capacity(capacity, capacity * 16)),
         }
@@ -174,7 +187,9 @@ impl ColumnBuilder {
             ColumnBuilder::Float(b) => match v {
                 ValueRef::Null => b.append_null(),
                 ValueRef::Real(f) => b.append_value(f),
-                ValueRef::Integer(i) if i.unsigned_abs() <= (1u64 << 53) => b.append_value(i as f64),
+                ValueRef::Integer(i) if i.unsigned_abs() <= (1u64 << 53) => {
+                    b.append_value(i as f64)
+                }
                 other => return Err(mismatch(kind(other), "a double")),
             },
             ColumnBuilder::Text(b) => match v {

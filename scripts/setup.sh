@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what building and testing need on a fresh machine of this project's
+# kind (Debian 12 with a Rust toolchain). Idempotent: quick when all is there.
+set -euo pipefail
+need=()
+command -v cc >/dev/null || need+=(gcc)
+command -v c++ >/dev/null || need+=(g++)
+command -v python3 >/dev/null || need+=(python3)
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+  else
+    echo "setup: please install: ${need[*]}" >&2
+    exit 2
+  fi
+fi
+command -v cargo >/dev/null || { echo "setup: a Rust toolchain (cargo) is required" >&2; exit 2; }

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The main job: builds qore, writes the demo shop database (SQLite and
+# DuckDB) into ./demo, and shows what qore sees in it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+source scripts/env.sh
+cargo build -p qore-cli --locked
+mkdir -p demo
+run() { printf '\n$ qore %s\n' "$*"; "$QORE" "$@"; }
+run demo demo/shop.db --force
+run demo --duckdb demo/shop.duckdb --force
+run ls --db demo/shop.db
+run describe --db demo/shop.db order_items
+run query --db demo/shop.db --max-rows 5 "SELECT * FROM orders WHERE status = 'pending' ORDER BY ordered_at DESC"
+run query --db demo/shop.duckdb --format csv "SELECT c.country, count(*) AS orders, sum(o.total) AS revenue FROM orders o JOIN customers c ON c.id = o.customer_id GROUP BY 1 ORDER BY revenue DESC LIMIT 5"
+# DuckDB, the embedded default, reads local files directly.
+"$QORE" query --db demo/shop.db --format csv "SELECT * FROM products" > demo/products.csv
+run query --max-rows 5 "SELECT name, count(*) AS n, avg(price) AS avg_price FROM 'demo/products.csv' GROUP BY name ORDER BY n DESC"
