@@ -8,9 +8,9 @@ scripts/setup.sh
 source scripts/env.sh
 echo "test: build output in $CARGO_TARGET_DIR" >&2
 cargo build --workspace --all-targets --locked
+cargo test --workspace --locked --doc
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
 else
   cargo test --workspace --locked --no-fail-fast --lib --bins --tests
 fi
-cargo test --workspace --locked --doc
