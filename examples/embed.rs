@@ -9,7 +9,11 @@ use qore_core::{Connection, Engine, Result, TableRef};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> std::process::ExitCode {
-    match run().await {
+    // Without a URL, write a demo database into a scratch directory removed at exit.
+    let scratch = std::env::temp_dir().join(format!("qore-embed-{}", std::process::id()));
+    let result = run(&scratch).await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("embed: {e}");
@@ -18,7 +22,7 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run() -> Result<()> {
+async fn run(scratch: &std::path::Path) -> Result<()> {
     let url = match std::env::args().nth(1) {
         Some(url) => url,
         None => {

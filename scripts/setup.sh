@@ -7,6 +7,8 @@ command -v cc >/dev/null || need+=(gcc)
 command -v c++ >/dev/null || need+=(g++)
 command -v python3 >/dev/null || need+=(python3)
 [ -x /usr/bin/time ] || need+=(time)
+# sqlite3ext.h: the tests build a real loadable SQLite extension.
+[ -f /usr/include/sqlite3ext.h ] || need+=(libsqlite3-dev)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

@@ -215,6 +215,10 @@ fn open_options_and_bad_input() {
             .await
             .unwrap_err();
         assert!(fk.to_string().contains("FOREIGN KEY"), "{fk}");
+        assert!(
+            matches!(&fk, Error::Query(q) if q.code.as_deref() == Some("SQLITE_CONSTRAINT/787")),
+            "{fk:?}"
+        );
 
         let denied = qore_drivers::connect("sqlite::memory:?extension=/tmp/evil.so")
             .await
@@ -253,6 +257,62 @@ fn open_options_and_bad_input() {
             params.to_string().contains("takes 1 parameters"),
             "{params}"
         );
+    });
+}
+
+#[test]
+fn loads_a_real_extension_only_when_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("half.c");
+    std::fs::write(
+        &src,
+        r#"#include <sqlite3ext.h>
+SQLITE_EXTENSION_INIT1
+static void half(sqlite3_context *c, int n, sqlite3_value **v) {
+  (void)n;
+  sqlite3_result_double(c, sqlite3_value_double(v[0]) / 2.0);
+}
+int sqlite3_extension_init(sqlite3 *db, char **err, const sqlite3_api_routines *api) {
+  (void)err;
+  SQLITE_EXTENSION_INIT2(api);
+  return sqlite3_create_function(db, "half", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, 0, half, 0, 0);
+}
+"#,
+    )
+    .unwrap();
+    let lib = dir.path().join("half.so");
+    let cc = std::process::Command::new("cc")
+        .arg("-shared")
+        .arg("-fPIC")
+        .arg("-o")
+        .arg(&lib)
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(
+        cc.success(),
+        "cc could not build the test extension (is libsqlite3-dev installed?)"
+    );
+    rt().block_on(async {
+        let denied = qore_drivers::connect(&format!("sqlite::memory:?extension={}", lib.display()))
+            .await
+            .unwrap_err();
+        assert!(matches!(denied, Error::Denied(_)), "{denied}");
+        let conn = qore_drivers::connect(&format!(
+            "sqlite::memory:?extension={}&allow_extensions=true",
+            lib.display()
+        ))
+        .await
+        .unwrap();
+        let b = &rows(&conn, "SELECT half(5) AS h").await[0];
+        assert_eq!(b.column(0).as_primitive::<Float64Type>().value(0), 2.5);
+        // Loading stays off for SQL: the URL opt-in is not a door for queries.
+        let sql = format!("SELECT load_extension('{}')", lib.display());
+        let refused = match conn.query(&sql, &[]).await {
+            Err(e) => e,
+            Ok(s) => collect(s).await.unwrap_err(),
+        };
+        assert!(refused.to_string().contains("not authorized"), "{refused}");
     });
 }
 

@@ -46,10 +46,7 @@ pub(crate) fn map_err(e: rusqlite::Error) -> Error {
                 return Error::Cancelled;
             }
             let message = msg.unwrap_or_else(|| f.to_string());
-            Error::query(
-                message,
-                Some(format!("SQLITE_{:?}/{}", f.code, f.extended_code)),
-            )
+            Error::query(message, Some(code_name(f.extended_code)))
         }
         rusqlite::Error::SqlInputError { msg, offset, .. } => Error::query(
             format!("{msg} (at byte {offset} of the statement)"),
@@ -61,6 +58,36 @@ pub(crate) fn map_err(e: rusqlite::Error) -> Error {
         rusqlite::Error::NulError(_) => Error::invalid("the statement contains a NUL character"),
         other => Error::query(other.to_string(), None),
     }
+}
+
+/// `SQLITE_CONSTRAINT/787`: the primary result code's name and the extended code.
+fn code_name(extended: std::ffi::c_int) -> String {
+    let name = match extended & 0xff {
+        1 => "ERROR",
+        2 => "INTERNAL",
+        3 => "PERM",
+        4 => "ABORT",
+        5 => "BUSY",
+        6 => "LOCKED",
+        7 => "NOMEM",
+        8 => "READONLY",
+        9 => "INTERRUPT",
+        10 => "IOERR",
+        11 => "CORRUPT",
+        13 => "FULL",
+        14 => "CANTOPEN",
+        15 => "PROTOCOL",
+        17 => "SCHEMA",
+        18 => "TOOBIG",
+        19 => "CONSTRAINT",
+        20 => "MISMATCH",
+        21 => "MISUSE",
+        23 => "AUTH",
+        25 => "RANGE",
+        26 => "NOTADB",
+        _ => "UNKNOWN",
+    };
+    format!("SQLITE_{name}/{extended}")
 }
 
 pub(crate) fn to_sql(v: &Value) -> Result<ToSqlOutput<'_>> {
