@@ -69,7 +69,9 @@ pub trait Connection: Send + Sync + Debug {
         None
     }
 
-    /// Closes the connection; later calls fail with a connect error.
+    /// Flushes what the engine keeps pending (SQLite: `PRAGMA optimize`;
+    /// DuckDB: `CHECKPOINT`; servers: a clean goodbye). The handle itself is
+    /// released when the connection is dropped.
     async fn close(&self) -> Result<()>;
 
     /// For downcasting to the concrete driver type (engine-specific facets).
