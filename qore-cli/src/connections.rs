@@ -157,7 +157,7 @@ pub fn resolve(db: Option<&str>) -> Result<(ConnectionSpec, Option<EnvLabel>)> {
     let Some(db) = db.filter(|s| !s.trim().is_empty()) else {
         return Ok((ConnectionSpec::parse("duckdb:")?, None));
     };
-    if valid_name(db) && !db.contains('.') {
+    if valid_name(db) {
         let store = Store::load()?;
         if let Some(saved) = store.get(db) {
             let mut spec = ConnectionSpec::parse(&saved.url)?;
