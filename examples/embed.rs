@@ -26,10 +26,9 @@ async fn run(scratch: &std::path::Path) -> Result<()> {
     let url = match std::env::args().nth(1) {
         Some(url) => url,
         None => {
-            let dir = std::env::temp_dir().join(format!("qore-embed-{}", std::process::id()));
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| qore_core::Error::io("cannot create a temp dir", e))?;
-            let path = dir.join("shop.duckdb");
+            std::fs::create_dir_all(scratch)
+                .map_err(|e| qore_core::Error::io("cannot create a scratch directory", e))?;
+            let path = scratch.join("shop.duckdb");
             qore_drivers::demo::write_demo(&path, Engine::DuckDb, true).await?;
             format!("duckdb:{}", path.display())
         }
