@@ -9,6 +9,8 @@ command -v python3 >/dev/null || need+=(python3)
 [ -x /usr/bin/time ] || need+=(time)
 # sqlite3ext.h: the tests build a real loadable SQLite extension.
 [ -f /usr/include/sqlite3ext.h ] || need+=(libsqlite3-dev)
+# The Redis driver's tests start a real redis-server on loopback.
+command -v redis-server >/dev/null || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

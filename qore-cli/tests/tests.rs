@@ -232,6 +232,7 @@ fn bad_input_exits_2_with_a_clear_message() {
             "neither a saved connection",
         ),
         (&["query", "--format", "csv", ""], "no SQL statement"),
+        (&["query", "--db", "redis://:pw@127.0.0.1:1/0", "PING"], "not reachable"),
     ];
     for (args, needle) in cases {
         let out = q.run(args);

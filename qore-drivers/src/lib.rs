@@ -34,6 +34,9 @@ mod worker;
 #[cfg(feature = "duckdb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "duckdb")))]
 pub mod duckdb;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub mod sqlite;
@@ -49,6 +52,7 @@ pub fn is_built(engine: Engine) -> bool {
     match engine {
         Engine::Sqlite => cfg!(feature = "sqlite"),
         Engine::DuckDb => cfg!(feature = "duckdb"),
+        Engine::Redis => cfg!(feature = "redis"),
         _ => false,
     }
 }
@@ -78,6 +82,8 @@ pub async fn connect_spec(spec: &ConnectionSpec) -> Result<ConnectionRef> {
             let options = duckdb::DuckDbOptions::from_spec(spec)?;
             Ok(Arc::new(duckdb::DuckDbConnection::open(options).await?))
         }
+        #[cfg(feature = "redis")]
+        Engine::Redis => Ok(Arc::new(redis::RedisConnection::connect(spec).await?)),
         other => Err(Error::NotSupported(format!(
             "{} support is not in this build; rebuild with the cargo feature `{}` (for example \
              `cargo install qore-cli --features {}`)",

@@ -1,0 +1,558 @@
+//! `RedisConnection`: a multiplexed async connection.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::array::{ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use async_trait::async_trait;
+use futures::stream;
+use qore_core::{
+    Connection, ConnectionSpec, Dialect, Engine, Error, ExecuteOutcome, PlaceholderStyle,
+    RecordBatchStreamAdapter, Result, SendableRecordBatchStream, Value,
+};
+use redis::Value as R;
+
+use super::tokenize::{quote, tokenize};
+
+/// How long connecting may take before it is an error.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Metadata key marking a text column whose values are all JSON documents.
+pub const JSON_METADATA: &str = "qore.json";
+/// Schema metadata key holding the cursor a `SCAN` reply returned.
+pub const CURSOR_METADATA: &str = "qore.redis.cursor";
+
+/// A connection to one Redis database.
+#[derive(Clone)]
+pub struct RedisConnection {
+    conn: redis::aio::MultiplexedConnection,
+    db: u8,
+}
+
+impl std::fmt::Debug for RedisConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConnection")
+            .field("db", &self.db)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Redis has no SQL; its "dialect" quotes arguments the way redis-cli reads them.
+#[derive(Debug)]
+struct RedisDialect;
+
+impl Dialect for RedisDialect {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+    fn quote_identifier(&self, ident: &str) -> Result<String> {
+        Ok(quote(ident.as_bytes()))
+    }
+    fn quote_string(&self, s: &str) -> Result<String> {
+        Ok(quote(s.as_bytes()))
+    }
+    fn placeholder(&self, _index: usize) -> String {
+        let _ = PlaceholderStyle::Question;
+        "?".into()
+    }
+}
+
+static REDIS_DIALECT: RedisDialect = RedisDialect;
+
+pub(crate) fn map_err(e: redis::RedisError) -> Error {
+    if e.kind() == redis::ErrorKind::AuthenticationFailed
+        || e.code()
+            .is_some_and(|c| c == "WRONGPASS" || c == "NOAUTH" || c == "NOPERM")
+    {
+        return Error::Auth(e.to_string());
+    }
+    if e.is_connection_refusal() || e.is_connection_dropped() || e.is_io_error() {
+        return Error::connect("the Redis server is not reachable", e);
+    }
+    if e.is_timeout() {
+        return Error::Timeout(e.to_string());
+    }
+    let code = e.code().map(str::to_string);
+    let message = e
+        .detail()
+        .map(str::to_string)
+        .unwrap_or_else(|| e.to_string());
+    Error::query(message, code)
+}
+
+/// Options of [`RedisConnection::browse`].
+#[derive(Debug, Clone)]
+pub struct BrowseOptions {
+    /// `MATCH` pattern (`user:*`).
+    pub pattern: Option<String>,
+    /// `TYPE` filter (`hash`, `string`, ...).
+    pub key_type: Option<String>,
+    /// `COUNT` hint per SCAN call; also the batch size.
+    pub count: usize,
+}
+
+impl Default for BrowseOptions {
+    fn default() -> Self {
+        BrowseOptions {
+            pattern: None,
+            key_type: None,
+            count: 1000,
+        }
+    }
+}
+
+impl RedisConnection {
+    /// Connects to the server and database of a `redis://` URL.
+    ///
+    /// # Error handling
+    ///
+    /// [`Error::Auth`] for a wrong user or password, [`Error::Connect`] when
+    /// the server cannot be reached within 10 s, [`Error::NotSupported`] for
+    /// `rediss://` (TLS is not in this build yet).
+    pub async fn connect(spec: &ConnectionSpec) -> Result<Self> {
+        if spec.scheme == "rediss" {
+            return Err(Error::NotSupported(
+                "rediss:// (TLS) is not in this build of the Redis driver yet".into(),
+            ));
+        }
+        let db: u8 = spec
+            .database
+            .as_deref()
+            .map(|d| d.parse().unwrap_or(0))
+            .unwrap_or(0);
+        let client = redis::Client::open(spec.expose_url()).map_err(|e| {
+            Error::invalid(format!(
+                "bad Redis URL {spec}: {}",
+                e.detail().unwrap_or("invalid")
+            ))
+        })?;
+        let conn = tokio::time::timeout(CONNECT_TIMEOUT, client.get_multiplexed_async_connection())
+            .await
+            .map_err(|_| {
+                Error::Timeout(format!(
+                    "connecting to {spec} took more than {CONNECT_TIMEOUT:?}"
+                ))
+            })?
+            .map_err(map_err)?;
+        let mut this = RedisConnection { conn, db };
+        this.raw(&[b"PING".to_vec()]).await?;
+        this.db = db;
+        Ok(this)
+    }
+
+    async fn raw(&self, args: &[Vec<u8>]) -> Result<R> {
+        let (name, rest) = args
+            .split_first()
+            .ok_or_else(|| Error::invalid("empty Redis command"))?;
+        let mut cmd = redis::cmd(&String::from_utf8_lossy(name));
+        for a in rest {
+            cmd.arg(a.as_slice());
+        }
+        let mut conn = self.conn.clone();
+        let reply: R = cmd.query_async(&mut conn).await.map_err(map_err)?;
+        if let R::ServerError(e) = &reply {
+            return Err(Error::query(
+                e.details().unwrap_or("").to_string(),
+                Some(e.code().to_string()),
+            ));
+        }
+        Ok(reply)
+    }
+
+    /// Lists keys with SCAN (never KEYS): key, type, TTL in ms (-1 none),
+    /// memory usage in bytes, encoding and length, one batch per SCAN page.
+    pub fn browse(&self, options: BrowseOptions) -> SendableRecordBatchStream {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("key", DataType::Utf8, false),
+            Field::new("type", DataType::Utf8, false),
+            Field::new("ttl_ms", DataType::Int64, true),
+            Field::new("memory_bytes", DataType::Int64, true),
+            Field::new("encoding", DataType::Utf8, true),
+            Field::new("length", DataType::Int64, true),
+        ]));
+        let this = self.clone();
+        let out_schema = schema.clone();
+        let pages = stream::unfold(Some(0u64), move |cursor| {
+            let this = this.clone();
+            let options = options.clone();
+            let schema = schema.clone();
+            async move {
+                let cursor = cursor?;
+                let page = this.browse_page(cursor, &options, &schema).await;
+                match page {
+                    Ok((next, batch)) => Some((Ok(batch), (next != 0).then_some(next))),
+                    Err(e) => Some((Err(e), None)),
+                }
+            }
+        });
+        Box::pin(RecordBatchStreamAdapter::new(out_schema, Box::pin(pages)))
+    }
+
+    async fn browse_page(
+        &self,
+        cursor: u64,
+        o: &BrowseOptions,
+        schema: &Arc<Schema>,
+    ) -> Result<(u64, RecordBatch)> {
+        let mut cmd = redis::cmd("SCAN");
+        cmd.arg(cursor).arg("COUNT").arg(o.count.max(1));
+        if let Some(p) = &o.pattern {
+            cmd.arg("MATCH").arg(p);
+        }
+        if let Some(t) = &o.key_type {
+            cmd.arg("TYPE").arg(t);
+        }
+        let mut conn = self.conn.clone();
+        let (next, keys): (u64, Vec<Vec<u8>>) =
+            cmd.query_async(&mut conn).await.map_err(map_err)?;
+        let mut pipe = redis::pipe();
+        for k in &keys {
+            pipe.cmd("TYPE")
+                .arg(k)
+                .cmd("PTTL")
+                .arg(k)
+                .cmd("MEMORY")
+                .arg("USAGE")
+                .arg(k)
+                .cmd("OBJECT")
+                .arg("ENCODING")
+                .arg(k);
+        }
+        let facts: Vec<R> = if keys.is_empty() {
+            Vec::new()
+        } else {
+            pipe.query_async(&mut conn).await.map_err(map_err)?
+        };
+        let mut types = Vec::with_capacity(keys.len());
+        let mut lens = redis::pipe();
+        for (k, f) in keys.iter().zip(facts.chunks(4)) {
+            let t = text_of(&f[0]).unwrap_or_default();
+            let len_cmd = match t.as_str() {
+                "string" => "STRLEN",
+                "hash" => "HLEN",
+                "list" => "LLEN",
+                "set" => "SCARD",
+                "zset" => "ZCARD",
+                "stream" => "XLEN",
+                _ => "EXISTS",
+            };
+            lens.cmd(len_cmd).arg(k);
+            types.push(t);
+        }
+        let lengths: Vec<R> = if keys.is_empty() {
+            Vec::new()
+        } else {
+            lens.query_async(&mut conn).await.map_err(map_err)?
+        };
+        let int = |v: &R| match v {
+            R::Int(i) => Some(*i),
+            _ => None,
+        };
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from_iter_values(
+                    keys.iter().map(|k| String::from_utf8_lossy(k).into_owned()),
+                )),
+                Arc::new(StringArray::from_iter_values(types)),
+                Arc::new(Int64Array::from(
+                    facts.chunks(4).map(|f| int(&f[1])).collect::<Vec<_>>(),
+                )),
+                Arc::new(Int64Array::from(
+                    facts.chunks(4).map(|f| int(&f[2])).collect::<Vec<_>>(),
+                )),
+                Arc::new(StringArray::from(
+                    facts.chunks(4).map(|f| text_of(&f[3])).collect::<Vec<_>>(),
+                )),
+                Arc::new(Int64Array::from(
+                    lengths.iter().map(int).collect::<Vec<_>>(),
+                )),
+            ],
+        )?;
+        Ok((next, batch))
+    }
+}
+
+fn text_of(v: &R) -> Option<String> {
+    match v {
+        R::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        R::SimpleString(s) => Some(s.clone()),
+        R::Okay => Some("OK".into()),
+        R::VerbatimString { text, .. } => Some(text.clone()),
+        R::Int(i) => Some(i.to_string()),
+        R::Double(d) => Some(d.to_string()),
+        R::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A reply element as bytes, nested replies as JSON text.
+fn bytes_of(v: &R) -> Option<Vec<u8>> {
+    match v {
+        R::Nil => None,
+        R::BulkString(b) => Some(b.clone()),
+        R::Array(_) | R::Set(_) | R::Map(_) => Some(json_of(v).to_string().into_bytes()),
+        other => text_of(other).map(String::into_bytes),
+    }
+}
+
+fn json_of(v: &R) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        R::Nil => J::Null,
+        R::Int(i) => J::from(*i),
+        R::Double(d) => J::from(*d),
+        R::Boolean(b) => J::Bool(*b),
+        R::Array(items) | R::Set(items) => J::Array(items.iter().map(json_of).collect()),
+        R::Map(pairs) => J::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| (text_of(k).unwrap_or_default(), json_of(v)))
+                .collect(),
+        ),
+        other => text_of(other).map(J::String).unwrap_or(J::Null),
+    }
+}
+
+/// A text column (Utf8, or Binary when some value is not UTF-8), JSON-marked when every value is a JSON document.
+fn text_column(name: &str, values: Vec<Option<Vec<u8>>>) -> (Field, ArrayRef) {
+    let all_utf8 = values
+        .iter()
+        .flatten()
+        .all(|v| std::str::from_utf8(v).is_ok());
+    if !all_utf8 {
+        let arr = BinaryArray::from(values.iter().map(|v| v.as_deref()).collect::<Vec<_>>());
+        return (Field::new(name, DataType::Binary, true), Arc::new(arr));
+    }
+    let strings: Vec<Option<String>> = values
+        .into_iter()
+        .map(|v| v.map(|b| String::from_utf8(b).unwrap_or_default()))
+        .collect();
+    let json = strings.iter().any(Option::is_some)
+        && strings.iter().flatten().all(|s| {
+            let t = s.trim_start();
+            (t.starts_with('{') || t.starts_with('['))
+                && serde_json::from_str::<serde_json::Value>(s).is_ok()
+        });
+    let mut field = Field::new(name, DataType::Utf8, true);
+    if json {
+        field.set_metadata(HashMap::from([(
+            JSON_METADATA.to_string(),
+            "true".to_string(),
+        )]));
+    }
+    (field, Arc::new(StringArray::from(strings)))
+}
+
+fn flat(reply: R) -> Vec<R> {
+    match reply {
+        R::Array(items) | R::Set(items) => items,
+        R::Map(pairs) => pairs.into_iter().flat_map(|(k, v)| [k, v]).collect(),
+        R::Nil => Vec::new(),
+        other => vec![other],
+    }
+}
+
+fn pairs(reply: R) -> Vec<(R, R)> {
+    match reply {
+        R::Map(p) => p,
+        other => {
+            let items = flat(other);
+            let mut it = items.into_iter();
+            let mut out = Vec::new();
+            while let (Some(a), Some(b)) = (it.next(), it.next()) {
+                out.push((a, b));
+            }
+            out
+        }
+    }
+}
+
+fn batch(fields: Vec<(Field, ArrayRef)>, meta: HashMap<String, String>) -> Result<RecordBatch> {
+    let (f, a): (Vec<Field>, Vec<ArrayRef>) = fields.into_iter().unzip();
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new_with_metadata(f, meta)),
+        a,
+    )?)
+}
+
+/// Shapes a reply into a table according to the command that produced it.
+fn shape(args: &[Vec<u8>], reply: R) -> Result<RecordBatch> {
+    let name = String::from_utf8_lossy(&args[0]).to_ascii_uppercase();
+    let has = |w: &str| {
+        args.iter()
+            .skip(1)
+            .any(|a| a.eq_ignore_ascii_case(w.as_bytes()))
+    };
+    let none = HashMap::new();
+    match name.as_str() {
+        "HGETALL" => {
+            let (k, v): (Vec<_>, Vec<_>) = pairs(reply)
+                .into_iter()
+                .map(|(k, v)| (bytes_of(&k), bytes_of(&v)))
+                .unzip();
+            batch(vec![text_column("field", k), text_column("value", v)], none)
+        }
+        "LRANGE" => {
+            let start: i64 = args
+                .get(2)
+                .and_then(|s| std::str::from_utf8(s).ok()?.parse().ok())
+                .filter(|s: &i64| *s >= 0)
+                .unwrap_or(0);
+            let items = flat(reply);
+            let idx = Int64Array::from_iter_values((0..items.len() as i64).map(|i| start + i));
+            batch(
+                vec![
+                    (Field::new("index", DataType::Int64, false), Arc::new(idx)),
+                    text_column("value", items.iter().map(bytes_of).collect()),
+                ],
+                none,
+            )
+        }
+        "SMEMBERS" | "SINTER" | "SUNION" | "SDIFF" => batch(
+            vec![text_column(
+                "member",
+                flat(reply).iter().map(bytes_of).collect(),
+            )],
+            none,
+        ),
+        "ZRANGE" | "ZREVRANGE" | "ZRANGEBYSCORE" | "ZREVRANGEBYSCORE" if has("WITHSCORES") => {
+            let (m, s): (Vec<_>, Vec<_>) = pairs(reply)
+                .into_iter()
+                .map(|(m, s)| {
+                    (
+                        bytes_of(&m),
+                        match s {
+                            R::Double(d) => Some(d),
+                            other => text_of(&other).and_then(|t| t.parse().ok()),
+                        },
+                    )
+                })
+                .unzip();
+            batch(
+                vec![
+                    text_column("member", m),
+                    (
+                        Field::new("score", DataType::Float64, true),
+                        Arc::new(Float64Array::from(s)),
+                    ),
+                ],
+                none,
+            )
+        }
+        "XRANGE" | "XREVRANGE" => {
+            let (ids, fields): (Vec<_>, Vec<_>) = flat(reply)
+                .into_iter()
+                .map(|entry| {
+                    let mut parts = flat(entry).into_iter();
+                    let id = parts.next().and_then(|i| bytes_of(&i));
+                    let kv = parts.next().map(|f| {
+                        let obj: serde_json::Map<String, serde_json::Value> = pairs(f)
+                            .into_iter()
+                            .map(|(k, v)| (text_of(&k).unwrap_or_default(), json_of(&v)))
+                            .collect();
+                        serde_json::Value::Object(obj).to_string().into_bytes()
+                    });
+                    (id, kv)
+                })
+                .unzip();
+            batch(
+                vec![text_column("id", ids), text_column("fields", fields)],
+                none,
+            )
+        }
+        "SCAN" => {
+            let mut parts = flat(reply).into_iter();
+            let cursor = parts
+                .next()
+                .and_then(|c| text_of(&c))
+                .unwrap_or_else(|| "0".into());
+            let keys = parts.next().map(flat).unwrap_or_default();
+            batch(
+                vec![text_column("key", keys.iter().map(bytes_of).collect())],
+                HashMap::from([(CURSOR_METADATA.to_string(), cursor)]),
+            )
+        }
+        _ => {
+            let items = match reply {
+                R::Array(_) | R::Set(_) | R::Map(_) => flat(reply),
+                other => vec![other],
+            };
+            if !items.is_empty() && items.iter().all(|i| matches!(i, R::Int(_))) {
+                let ints = Int64Array::from_iter_values(
+                    items
+                        .iter()
+                        .filter_map(|i| if let R::Int(x) = i { Some(*x) } else { None }),
+                );
+                return batch(
+                    vec![(Field::new("value", DataType::Int64, false), Arc::new(ints))],
+                    none,
+                );
+            }
+            batch(
+                vec![text_column("value", items.iter().map(bytes_of).collect())],
+                none,
+            )
+        }
+    }
+}
+
+#[async_trait]
+impl Connection for RedisConnection {
+    fn engine(&self) -> Engine {
+        Engine::Redis
+    }
+
+    fn dialect(&self) -> &dyn Dialect {
+        &REDIS_DIALECT
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.raw(&[b"PING".to_vec()]).await.map(|_| ())
+    }
+
+    /// Runs one redis-cli command line; `params` are appended as arguments.
+    async fn query(&self, command: &str, params: &[Value]) -> Result<SendableRecordBatchStream> {
+        let mut args = tokenize(command)?;
+        if args.is_empty() {
+            return Err(Error::invalid("empty Redis command"));
+        }
+        for p in params {
+            args.push(match p {
+                Value::Bytes(b) => b.clone(),
+                other => other.to_string().into_bytes(),
+            });
+        }
+        let reply = self.raw(&args).await?;
+        let b = shape(&args, reply)?;
+        let schema = b.schema();
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            schema,
+            Box::pin(stream::iter([Ok(b)])),
+        )))
+    }
+
+    async fn execute(&self, command: &str, params: &[Value]) -> Result<ExecuteOutcome> {
+        let mut args = tokenize(command)?;
+        args.extend(params.iter().map(|p| p.to_string().into_bytes()));
+        let reply = self.raw(&args).await?;
+        Ok(ExecuteOutcome {
+            rows_affected: if let R::Int(n) = reply {
+                n.max(0) as u64
+            } else {
+                0
+            },
+        })
+    }
+
+    async fn close(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

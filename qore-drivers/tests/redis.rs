@@ -1,0 +1,263 @@
+//! Redis driver against a real redis-server started on loopback by the test.
+//! Set QORE_TEST_REDIS_URL to run against another server instead.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashSet;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Float64Type, Int64Type};
+use futures::StreamExt;
+use qore_core::{Connection, ConnectionRef, Error, collect};
+use qore_drivers::redis::{BrowseOptions, RedisConnection};
+
+const PASSWORD: &str = "qore-test-pw";
+
+struct Server {
+    url: String,
+    child: Option<Child>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        if let Ok(url) = std::env::var("QORE_TEST_REDIS_URL") {
+            return Server {
+                url,
+                child: None,
+                _dir: dir,
+            };
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("redis-server")
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--requirepass",
+                PASSWORD,
+            ])
+            .args(["--save", "", "--appendonly", "no", "--dir"])
+            .arg(dir.path())
+            .arg("--logfile")
+            .arg(dir.path().join("log"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (scripts/setup.sh installs it)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Server {
+            url: format!("redis://:{PASSWORD}@127.0.0.1:{port}/0"),
+            child: Some(child),
+            _dir: dir,
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn one(conn: &ConnectionRef, cmd: &str) -> RecordBatch {
+    let mut b = collect(conn.query(cmd, &[]).await.unwrap()).await.unwrap();
+    assert_eq!(b.len(), 1);
+    b.remove(0)
+}
+
+fn strings(b: &RecordBatch, col: usize) -> Vec<String> {
+    b.column(col)
+        .as_string::<i32>()
+        .iter()
+        .map(|s| s.unwrap_or("NULL").to_string())
+        .collect()
+}
+
+#[test]
+fn commands_become_typed_tables() {
+    let server = Server::start();
+    rt().block_on(async {
+        let conn = qore_drivers::connect(&server.url).await.unwrap();
+        conn.execute("FLUSHDB", &[]).await.unwrap();
+        conn.execute(r#"SET greeting "hello \"world\"\n""#, &[])
+            .await
+            .unwrap();
+        assert_eq!(
+            strings(&one(&conn, "GET greeting").await, 0),
+            vec!["hello \"world\"\n"]
+        );
+        conn.execute("HSET user:1 name Ada lang 'Rust and C'", &[])
+            .await
+            .unwrap();
+        let h = one(&conn, "HGETALL user:1").await;
+        assert_eq!(h.schema().field(0).name(), "field");
+        let mut kv: Vec<(String, String)> =
+            strings(&h, 0).into_iter().zip(strings(&h, 1)).collect();
+        kv.sort();
+        assert_eq!(
+            kv,
+            vec![
+                ("lang".into(), "Rust and C".into()),
+                ("name".into(), "Ada".into())
+            ]
+        );
+        conn.execute("RPUSH q a b c", &[]).await.unwrap();
+        let l = one(&conn, "LRANGE q 1 -1").await;
+        assert_eq!(
+            l.column(0).as_primitive::<Int64Type>().values().to_vec(),
+            vec![1, 2]
+        );
+        assert_eq!(strings(&l, 1), vec!["b", "c"]);
+        conn.execute("SADD s x y", &[]).await.unwrap();
+        let mut members = strings(&one(&conn, "SMEMBERS s").await, 0);
+        members.sort();
+        assert_eq!(members, vec!["x", "y"]);
+        conn.execute("ZADD z 1.5 low 10 high", &[]).await.unwrap();
+        let z = one(&conn, "ZRANGE z 0 -1 WITHSCORES").await;
+        assert_eq!(strings(&z, 0), vec!["low", "high"]);
+        assert_eq!(
+            z.column(1).as_primitive::<Float64Type>().values().to_vec(),
+            vec![1.5, 10.0]
+        );
+        conn.execute("XADD events 1-1 kind login user ada", &[])
+            .await
+            .unwrap();
+        let x = one(&conn, "XRANGE events - +").await;
+        assert_eq!(strings(&x, 0), vec!["1-1"]);
+        let fields: serde_json::Value = serde_json::from_str(&strings(&x, 1)[0]).unwrap();
+        assert_eq!(fields["user"], "ada");
+        // JSON held in a string is marked; bytes that are not UTF-8 stay bytes.
+        conn.execute(r#"SET doc '{"a": [1, 2]}'"#, &[])
+            .await
+            .unwrap();
+        let d = one(&conn, "GET doc").await;
+        assert_eq!(
+            d.schema()
+                .field(0)
+                .metadata()
+                .get("qore.json")
+                .map(String::as_str),
+            Some("true")
+        );
+        conn.execute(r#"SET raw "\xff\x00\x01""#, &[])
+            .await
+            .unwrap();
+        let r = one(&conn, "GET raw").await;
+        assert_eq!(r.schema().field(0).data_type(), &DataType::Binary);
+        assert_eq!(r.column(0).as_binary::<i32>().value(0), &[0xff, 0, 1]);
+        let n = one(&conn, "INCR counter").await;
+        assert_eq!(n.column(0).as_primitive::<Int64Type>().value(0), 1);
+        let missing = one(&conn, "GET nothing-here").await;
+        assert!(missing.column(0).is_null(0) || missing.num_rows() == 0);
+        let scan = one(&conn, "SCAN 0 MATCH user:* COUNT 100").await;
+        assert_eq!(strings(&scan, 0), vec!["user:1"]);
+        assert_eq!(
+            scan.schema()
+                .metadata()
+                .get("qore.redis.cursor")
+                .map(String::as_str),
+            Some("0")
+        );
+    });
+}
+
+#[test]
+fn browse_scans_a_large_key_space_in_pages() {
+    let server = Server::start();
+    rt().block_on(async {
+        let conn = qore_drivers::connect(&server.url).await.unwrap();
+        conn.execute("FLUSHDB", &[]).await.unwrap();
+        conn.execute(
+            "EVAL \"for i = 1, 20000 do redis.call('SET', 'user:' .. i, i) end; for i = 1, 500 do redis.call('HSET', 'h:' .. i, 'f', i) end\" 0",
+            &[],
+        )
+        .await
+        .unwrap();
+        conn.execute("EXPIRE user:7 1000", &[]).await.unwrap();
+        let redis = conn.as_any().downcast_ref::<RedisConnection>().unwrap();
+        let mut keys = HashSet::new();
+        let mut pages = 0;
+        let mut s = redis.browse(BrowseOptions { pattern: Some("user:*".into()), key_type: None, count: 1000 });
+        while let Some(b) = s.next().await {
+            let b = b.unwrap();
+            pages += 1;
+            assert!(b.num_rows() < 5000, "a SCAN page of {} rows", b.num_rows());
+            for i in 0..b.num_rows() {
+                let key = b.column(0).as_string::<i32>().value(i).to_string();
+                assert_eq!(b.column(1).as_string::<i32>().value(i), "string");
+                assert!(b.column(3).as_primitive::<Int64Type>().value(i) > 0, "memory usage");
+                let ttl = b.column(2).as_primitive::<Int64Type>().value(i);
+                assert_eq!(ttl > 0, key == "user:7", "{key} ttl {ttl}");
+                keys.insert(key);
+            }
+        }
+        assert_eq!(keys.len(), 20_000);
+        assert!(pages >= 10, "{pages} pages");
+        let hashes = collect(redis.browse(BrowseOptions { pattern: None, key_type: Some("hash".into()), count: 1000 })).await.unwrap();
+        let n: usize = hashes.iter().map(RecordBatch::num_rows).sum();
+        assert_eq!(n, 500);
+        assert!(hashes.iter().all(|b| b.column(5).as_primitive::<Int64Type>().iter().all(|l| l == Some(1))));
+    });
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let mut server = Server::start();
+    rt().block_on(async {
+        let wrong = server.url.replace(PASSWORD, "wrong-password");
+        let e = qore_drivers::connect(&wrong).await.unwrap_err();
+        assert!(matches!(e, Error::Auth(_)), "{e:?}");
+        let conn = qore_drivers::connect(&server.url).await.unwrap();
+        let e = conn.query("NOSUCHCOMMAND 1", &[]).await.unwrap_err();
+        assert!(
+            matches!(&e, Error::Query(q) if q.code.as_deref() == Some("ERR")),
+            "{e:?}"
+        );
+        let e = conn.query("GET \"unterminated", &[]).await.unwrap_err();
+        assert!(e.to_string().contains("unbalanced"), "{e}");
+        conn.execute("SET s x", &[]).await.unwrap();
+        let e = conn.query("HGETALL s", &[]).await.unwrap_err();
+        assert!(
+            matches!(&e, Error::Query(q) if q.code.as_deref() == Some("WRONGTYPE")),
+            "{e:?}"
+        );
+        if server.child.is_some() {
+            server.stop();
+            let e = tokio::time::timeout(Duration::from_secs(15), conn.query("GET s", &[]))
+                .await
+                .unwrap()
+                .unwrap_err();
+            assert!(matches!(e, Error::Connect { .. }), "{e:?}");
+            let refused = qore_drivers::connect(&server.url).await.unwrap_err();
+            assert!(matches!(refused, Error::Connect { .. }), "{refused:?}");
+        }
+    });
+}
