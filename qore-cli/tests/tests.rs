@@ -200,8 +200,8 @@ fn bad_input_exits_2_with_a_clear_message() {
             "feature `postgres`",
         ),
         (
-            &["query", "--db", "redis://localhost", "SELECT 1"],
-            "feature `redis`",
+            &["query", "--db", "mongodb://localhost", "SELECT 1"],
+            "feature `mongodb`",
         ),
         (
             &["query", "--db", "sqlite:missing.db?mode=ro", "SELECT 1"],
@@ -232,7 +232,10 @@ fn bad_input_exits_2_with_a_clear_message() {
             "neither a saved connection",
         ),
         (&["query", "--format", "csv", ""], "no SQL statement"),
-        (&["query", "--db", "redis://:pw@127.0.0.1:1/0", "PING"], "not reachable"),
+        (
+            &["query", "--db", "redis://:pw@127.0.0.1:1/0", "PING"],
+            "not reachable",
+        ),
     ];
     for (args, needle) in cases {
         let out = q.run(args);
