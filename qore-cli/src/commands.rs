@@ -39,9 +39,26 @@ pub(crate) async fn dispatch(
         Command::Ls {
             db,
             namespace,
+            key_type,
             format,
+            max_rows,
         } => {
             let conn = open(db.db.as_deref()).await?;
+            #[cfg(feature = "redis")]
+            if let Some(redis) = conn
+                .as_any()
+                .downcast_ref::<qore_drivers::redis::RedisConnection>()
+            {
+                let options = qore_drivers::redis::BrowseOptions {
+                    pattern: namespace,
+                    key_type,
+                    ..Default::default()
+                };
+                return write_stream(redis.browse(options), format, max_rows, out, err).await;
+            }
+            if key_type.is_some() {
+                bail!("--type filters Redis keys; {} has tables", conn.engine());
+            }
             ls(&conn, namespace.as_deref(), format, out).await
         }
         Command::Describe { db, table, format } => {
@@ -123,7 +140,18 @@ async fn query(
         writeln!(err, "qore: OK")?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut writer = Writer::new(format, out, schema, max_rows);
+    write_stream(stream, format, max_rows, out, err).await
+}
+
+/// Writes a stream in `format`; the table format reports how many rows it showed.
+async fn write_stream(
+    mut stream: qore_core::SendableRecordBatchStream,
+    format: Format,
+    max_rows: usize,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitCode> {
+    let mut writer = Writer::new(format, out, stream.schema(), max_rows);
     while let Some(batch) = stream.next().await {
         writer.write(&batch?)?;
     }

@@ -190,6 +190,13 @@ impl TableWriter<'_> {
                 .map(|f| header_cell(f, self.types)),
         );
         let opts = FormatOptions::default().with_null("NULL");
+        // Columns of JSON documents (Redis strings that hold JSON) are shown pretty.
+        let json: Vec<bool> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.metadata().get("qore.json").is_some_and(|v| v == "true"))
+            .collect();
         for batch in &self.rows {
             let fmts = batch
                 .columns()
@@ -197,10 +204,14 @@ impl TableWriter<'_> {
                 .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
                 .collect::<Result<Vec<_>, _>>()?;
             for row in 0..batch.num_rows() {
-                table.add_row(
-                    fmts.iter()
-                        .map(|f| Cell::new(clip(&f.value(row).to_string()))),
-                );
+                table.add_row(fmts.iter().zip(&json).map(|(f, is_json)| {
+                    let text = f.value(row).to_string();
+                    Cell::new(if *is_json {
+                        pretty_json(&text)
+                    } else {
+                        clip(&text)
+                    })
+                }));
             }
         }
         writeln!(self.out, "{table}")?;
@@ -222,6 +233,30 @@ pub(crate) fn new_table() -> Table {
         table.set_width(w);
     }
     table
+}
+
+/// A JSON document indented for reading; anything else unchanged.
+fn pretty_json(text: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v) => serde_json::to_string_pretty(&v)
+            .map(|p| clip_lines(&p))
+            .unwrap_or_else(|_| clip(text)),
+        Err(_) => clip(text),
+    }
+}
+
+/// At most 40 lines of a long pretty document.
+fn clip_lines(s: &str) -> String {
+    const MAX: usize = 40;
+    let lines: Vec<&str> = s.lines().collect();
+    if lines.len() <= MAX {
+        return s.to_string();
+    }
+    format!(
+        "{}\n… {} more lines",
+        lines[..MAX].join("\n"),
+        lines.len() - MAX
+    )
 }
 
 /// Long cells are clipped so one value cannot swallow the screen.

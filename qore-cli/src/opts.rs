@@ -67,11 +67,18 @@ pub enum Command {
         /// Where to connect.
         #[command(flatten)]
         db: DbArg,
-        /// Only this namespace (schema, database, attached file).
+        /// Only this namespace (schema, database, attached file). For Redis:
+        /// a key pattern (`user:*`); keys are listed with SCAN, never KEYS.
         namespace: Option<String>,
+        /// Redis only: list keys of this type (string, hash, list, set, zset, stream).
+        #[arg(long = "type")]
+        key_type: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// Table format only: rows to show (0 = all).
+        #[arg(long, default_value_t = 1000)]
+        max_rows: usize,
     },
     /// Show a table's columns with indicators, then its indexes and constraints.
     Describe {

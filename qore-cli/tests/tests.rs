@@ -316,3 +316,27 @@ fn saved_connections_never_store_passwords() {
     assert!(!q.ok(&["conn", "ls", "--format", "csv"]).contains("shop,"));
     assert_eq!(q.run(&["conn", "rm", "shop"]).status.code(), Some(2));
 }
+
+#[test]
+fn redis_commands_and_key_browsing() {
+    let q = Qore::new();
+    let server = util::RedisServer::start();
+    let url = server.url.as_str();
+    q.ok(&["query", "--db", url, r#"SET doc '{"a": [1, 2], "b": "x"}'"#]);
+    // JSON held in a string is shown pretty in the table format.
+    let t = q.ok(&["query", "--db", url, "GET doc"]);
+    assert!(t.contains("\"a\": [") && t.contains("\"b\": \"x\""), "{t}");
+    q.ok(&["query", "--db", url, "EVAL \"for i = 1, 3000 do redis.call('SET', 'user:' .. i, i) end; redis.call('HSET', 'h:1', 'f', 'v')\" 0"]);
+    let keys = q.ok(&["ls", "--db", url, "user:*", "--format", "csv"]);
+    assert!(
+        keys.starts_with("key,type,ttl_ms,memory_bytes,encoding,length\n"),
+        "{keys}"
+    );
+    assert_eq!(keys.lines().count(), 3000 + 1);
+    let hashes = q.ok(&["ls", "--db", url, "--type", "hash", "--format", "csv"]);
+    assert_eq!(hashes.lines().collect::<Vec<_>>()[1..].len(), 1, "{hashes}");
+    assert!(hashes.contains("h:1,hash,-1,"), "{hashes}");
+    let wrong = q.run(&["query", "--db", &url.replace("cli-pw", "nope"), "PING"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("authentication failed"));
+}
