@@ -236,6 +236,14 @@ fn bad_input_is_a_clear_error() {
         let e = qore_drivers::connect(&wrong).await.unwrap_err();
         assert!(matches!(e, Error::Auth(_)), "{e:?}");
         let conn = qore_drivers::connect(&server.url).await.unwrap();
+        // A slow reply within the default (no timeout), and one past an explicit timeout_ms.
+        let busy = "EVAL \"local i = 0 while i < 30000000 do i = i + 1 end return i\" 0";
+        conn.execute(busy, &[]).await.unwrap();
+        let quick = qore_drivers::connect(&format!("{}?timeout_ms=20", server.url))
+            .await
+            .unwrap();
+        let e = quick.execute(busy, &[]).await.unwrap_err();
+        assert!(matches!(e, Error::Timeout(_)), "{e:?}");
         let e = conn.query("NOSUCHCOMMAND 1", &[]).await.unwrap_err();
         assert!(
             matches!(&e, Error::Query(q) if q.code.as_deref() == Some("ERR")),

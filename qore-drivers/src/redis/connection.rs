@@ -69,11 +69,13 @@ pub(crate) fn map_err(e: redis::RedisError) -> Error {
     {
         return Error::Auth(e.to_string());
     }
+    if e.is_timeout() {
+        return Error::Timeout(format!(
+            "no reply from Redis in time ({e}); raise it with ?timeout_ms=N"
+        ));
+    }
     if e.is_connection_refusal() || e.is_connection_dropped() || e.is_io_error() {
         return Error::connect("the Redis server is not reachable", e);
-    }
-    if e.is_timeout() {
-        return Error::Timeout(e.to_string());
     }
     let code = e.code().map(str::to_string);
     let message = e
@@ -123,20 +125,43 @@ impl RedisConnection {
             .as_deref()
             .map(|d| d.parse().unwrap_or(0))
             .unwrap_or(0);
-        let client = redis::Client::open(spec.expose_url()).map_err(|e| {
+        // Ours: timeout_ms bounds each reply (default: none, like redis-cli; the
+        // crate's own 500 ms default would cut off long EVALs and big replies).
+        let mut response_timeout = None;
+        let mut passed = spec.clone();
+        passed.options.clear();
+        for (k, v) in &spec.options {
+            if k.eq_ignore_ascii_case("timeout_ms") {
+                let ms: u64 = v.parse().map_err(|_| {
+                    Error::invalid(format!(
+                        "Redis option `timeout_ms` must be milliseconds, not `{v}`"
+                    ))
+                })?;
+                response_timeout = Some(Duration::from_millis(ms));
+            } else {
+                passed.options.push((k.clone(), v.clone()));
+            }
+        }
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(response_timeout);
+        let client = redis::Client::open(passed.expose_url()).map_err(|e| {
             Error::invalid(format!(
                 "bad Redis URL {spec}: {}",
                 e.detail().unwrap_or("invalid")
             ))
         })?;
-        let conn = tokio::time::timeout(CONNECT_TIMEOUT, client.get_multiplexed_async_connection())
-            .await
-            .map_err(|_| {
-                Error::Timeout(format!(
-                    "connecting to {spec} took more than {CONNECT_TIMEOUT:?}"
-                ))
-            })?
-            .map_err(map_err)?;
+        let conn = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            client.get_multiplexed_async_connection_with_config(&config),
+        )
+        .await
+        .map_err(|_| {
+            Error::Timeout(format!(
+                "connecting to {spec} took more than {CONNECT_TIMEOUT:?}"
+            ))
+        })?
+        .map_err(map_err)?;
         let mut this = RedisConnection { conn, db };
         this.raw(&[b"PING".to_vec()]).await?;
         this.db = db;
