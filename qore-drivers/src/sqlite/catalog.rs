@@ -78,15 +78,7 @@ fn list_tables(c: &rusqlite::Connection, ns: &str) -> Result<Vec<TableInfo>> {
             TableKind::Table
         };
         let rows = if kind == TableKind::Table {
-            let q = format!(
-                "SELECT count(*) FROM {}",
-                SQLITE_DIALECT.quote_table(&table)?
-            );
-            Some(RowCount::Exact(
-                c.query_row(&q, [], |r| r.get::<_, i64>(0))
-                    .map_err(map_err)?
-                    .max(0) as u64,
-            ))
+            Some(exact_count(c, &table)?)
         } else {
             None
         };
@@ -98,6 +90,50 @@ fn list_tables(c: &rusqlite::Connection, ns: &str) -> Result<Vec<TableInfo>> {
         });
     }
     Ok(out)
+}
+
+fn exact_count(c: &rusqlite::Connection, table: &TableRef) -> Result<RowCount> {
+    let q = format!(
+        "SELECT count(*) FROM {}",
+        SQLITE_DIALECT.quote_table(table)?
+    );
+    let n = c
+        .query_row(&q, [], |r| r.get::<_, i64>(0))
+        .map_err(map_err)?;
+    Ok(RowCount::Exact(n.max(0) as u64))
+}
+
+/// The row count ANALYZE recorded in `sqlite_stat1`, if the table was analyzed.
+fn stat1_estimate(c: &rusqlite::Connection, table: &TableRef) -> Result<Option<u64>> {
+    let ns = table.namespace.as_deref().unwrap_or("main");
+    let exists: bool = c
+        .query_row(
+            &format!(
+                "SELECT count(*) > 0 FROM {} WHERE name = 'sqlite_stat1'",
+                schema_table(ns)?
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .map_err(map_err)?;
+    if !exists {
+        return Ok(None);
+    }
+    let q = format!(
+        "SELECT stat FROM {}.sqlite_stat1 WHERE tbl = ?1",
+        SQLITE_DIALECT.quote_identifier(ns)?
+    );
+    let mut stmt = c.prepare(&q).map_err(map_err)?;
+    let stats = stmt
+        .query_map([&table.name], |r| r.get::<_, String>(0))
+        .map_err(map_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(map_err)?;
+    // Each row's stat starts with the table's row count at ANALYZE time.
+    Ok(stats
+        .iter()
+        .filter_map(|s| s.split_whitespace().next()?.parse().ok())
+        .max())
 }
 
 fn describe(c: &rusqlite::Connection, t: &TableRef) -> Result<TableDetails> {
@@ -216,16 +252,14 @@ fn describe(c: &rusqlite::Connection, t: &TableRef) -> Result<TableDetails> {
         .map_err(map_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(map_err)?;
+    // `table()` runs before every single-table query (to annotate its
+    // schema): take ANALYZE's estimate when there is one instead of a full scan.
     let rows = if kind == TableKind::Table {
-        let q = format!(
-            "SELECT count(*) FROM {}",
-            SQLITE_DIALECT.quote_table(&TableRef::qualified(&ns, &t.name))?
-        );
-        Some(RowCount::Exact(
-            c.query_row(&q, [], |r| r.get::<_, i64>(0))
-                .map_err(map_err)?
-                .max(0) as u64,
-        ))
+        let table = TableRef::qualified(&ns, &t.name);
+        Some(match stat1_estimate(c, &table)? {
+            Some(n) => RowCount::Estimate(n),
+            None => exact_count(c, &table)?,
+        })
     } else {
         None
     };
