@@ -11,6 +11,11 @@ command -v python3 >/dev/null || need+=(python3)
 [ -f /usr/include/sqlite3ext.h ] || need+=(libsqlite3-dev)
 # The Redis driver's tests start a real redis-server on loopback.
 command -v redis-server >/dev/null || need+=(redis-server)
+# scripts/servers.sh starts throwaway PostgreSQL and MariaDB servers.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v psql >/dev/null || need+=(postgresql-client)
+command -v mariadbd >/dev/null || need+=(mariadb-server)
+command -v mariadb >/dev/null || need+=(mariadb-client)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

@@ -37,6 +37,9 @@ pub const CHECK: &str = "qore.check";
 pub const NULLABLE: &str = "qore.nullable";
 /// Schema-level: the source table of the result.
 pub const TABLE: &str = "qore.table";
+/// Marks a text column whose values are JSON documents (`"true"`): renderers
+/// show them structured or pretty-printed.
+pub const JSON: &str = "qore.json";
 
 /// The indicators of one column, read back from field metadata.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -123,6 +123,10 @@ pub enum TableKind {
     MaterializedView,
     /// A document collection.
     Collection,
+    /// A table split into partitions (PostgreSQL `PARTITION BY`).
+    PartitionedTable,
+    /// A foreign table (PostgreSQL FDW).
+    ForeignTable,
 }
 
 impl TableKind {
@@ -133,6 +137,8 @@ impl TableKind {
             TableKind::View => "view",
             TableKind::MaterializedView => "materialized view",
             TableKind::Collection => "collection",
+            TableKind::PartitionedTable => "partitioned table",
+            TableKind::ForeignTable => "foreign table",
         }
     }
 }
@@ -158,6 +164,9 @@ pub struct TableInfo {
     pub rows: Option<RowCount>,
     /// The table comment, if any.
     pub comment: Option<String>,
+    /// For a partition: the partitioned table it belongs to.
+    #[serde(default)]
+    pub partition_of: Option<TableRef>,
 }
 
 /// A column of a table or view.
@@ -224,6 +233,9 @@ pub struct IndexInfo {
     pub predicate: Option<String>,
     /// Full definition as SQL, where the engine keeps it.
     pub definition: Option<String>,
+    /// Size on disk in bytes, where the engine reports it.
+    #[serde(default)]
+    pub size_bytes: Option<u64>,
 }
 
 /// A referential action of a foreign key.

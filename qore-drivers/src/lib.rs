@@ -28,12 +28,20 @@ use qore_core::{ConnectionRef, ConnectionSpec, Engine, Error, Result};
 
 mod ddl;
 pub mod demo;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod server;
 #[cfg(any(feature = "sqlite", feature = "duckdb"))]
 mod worker;
 
 #[cfg(feature = "duckdb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "duckdb")))]
 pub mod duckdb;
+#[cfg(feature = "mysql")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
+pub mod mysql;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod postgres;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
@@ -53,6 +61,8 @@ pub fn is_built(engine: Engine) -> bool {
         Engine::Sqlite => cfg!(feature = "sqlite"),
         Engine::DuckDb => cfg!(feature = "duckdb"),
         Engine::Redis => cfg!(feature = "redis"),
+        Engine::Postgres => cfg!(feature = "postgres"),
+        Engine::MySql => cfg!(feature = "mysql"),
         _ => false,
     }
 }
@@ -84,6 +94,10 @@ pub async fn connect_spec(spec: &ConnectionSpec) -> Result<ConnectionRef> {
         }
         #[cfg(feature = "redis")]
         Engine::Redis => Ok(Arc::new(redis::RedisConnection::connect(spec).await?)),
+        #[cfg(feature = "postgres")]
+        Engine::Postgres => Ok(Arc::new(postgres::PostgresConnection::connect(spec).await?)),
+        #[cfg(feature = "mysql")]
+        Engine::MySql => Ok(Arc::new(mysql::MySqlConnection::connect(spec).await?)),
         other => Err(Error::NotSupported(format!(
             "{} support is not in this build; rebuild with the cargo feature `{}` (for example \
              `cargo install qore-cli --features {}`)",

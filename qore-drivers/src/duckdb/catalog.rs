@@ -99,6 +99,7 @@ fn list_tables(c: &duckdb::Connection, ns: Option<&str>) -> Result<Vec<TableInfo
             kind,
             rows,
             comment: comment.filter(|c| !c.is_empty()),
+            partition_of: None,
         });
     }
     Ok(out)
@@ -311,6 +312,7 @@ fn describe(c: &duckdb::Connection, t: &TableRef) -> Result<TableDetails> {
                 method: Some("art".into()),
                 predicate,
                 definition: sql,
+                size_bytes: None,
             }
         })
         .collect();
@@ -326,6 +328,7 @@ fn describe(c: &duckdb::Connection, t: &TableRef) -> Result<TableDetails> {
             kind,
             rows,
             comment: comment.filter(|c| !c.is_empty()),
+            partition_of: None,
         },
         columns,
         indexes,

@@ -21,7 +21,7 @@ use super::tokenize::{quote, tokenize};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Metadata key marking a text column whose values are all JSON documents.
-pub const JSON_METADATA: &str = "qore.json";
+pub const JSON_METADATA: &str = qore_core::metadata::JSON;
 /// Schema metadata key holding the cursor a `SCAN` reply returned.
 pub const CURSOR_METADATA: &str = "qore.redis.cursor";
 

@@ -87,6 +87,7 @@ fn list_tables(c: &rusqlite::Connection, ns: &str) -> Result<Vec<TableInfo>> {
             kind,
             rows,
             comment: None,
+            partition_of: None,
         });
     }
     Ok(out)
@@ -269,6 +270,7 @@ fn describe(c: &rusqlite::Connection, t: &TableRef) -> Result<TableDetails> {
             kind,
             rows,
             comment: None,
+            partition_of: None,
         },
         columns,
         indexes,
@@ -349,6 +351,7 @@ fn read_indexes(
             method: Some("btree".into()),
             predicate: if partial { predicate } else { None },
             definition: sql,
+            size_bytes: None,
         });
     }
     Ok(out)

@@ -1,0 +1,1 @@
+//! MySQL (placeholder while written).

@@ -1,0 +1,299 @@
+//! The PostgreSQL catalog, read from `pg_catalog`.
+
+use async_trait::async_trait;
+use qore_core::{
+    Catalog, ColumnInfo, Constraint, ConstraintKind, Error, FkAction, ForeignKey, IndexInfo,
+    IndexPart, Namespace, Result, RowCount, TableDetails, TableInfo, TableKind, TableRef,
+};
+
+use super::connection::PostgresConnection;
+use super::decode::Kind;
+
+const TABLE_KINDS: &str = "('r','v','m','p','f')";
+
+fn kind_of_relkind(k: &str) -> TableKind {
+    match k {
+        "v" => TableKind::View,
+        "m" => TableKind::MaterializedView,
+        "p" => TableKind::PartitionedTable,
+        "f" => TableKind::ForeignTable,
+        _ => TableKind::Table,
+    }
+}
+
+fn rows_of(reltuples: i64) -> Option<RowCount> {
+    // -1: never vacuumed or analyzed (PostgreSQL 14+), so no estimate.
+    u64::try_from(reltuples).ok().map(RowCount::Estimate)
+}
+
+fn fk_action(c: &str) -> FkAction {
+    match c {
+        "r" => FkAction::Restrict,
+        "c" => FkAction::Cascade,
+        "n" => FkAction::SetNull,
+        "d" => FkAction::SetDefault,
+        _ => FkAction::NoAction,
+    }
+}
+
+/// The Arrow type a column of this catalog type is read as.
+fn arrow_type_of(oid: u32, typmod: i32, typtype: &str, elem: u32, typname: &str) -> arrow::datatypes::DataType {
+    let scalar = |oid: u32, typtype: &str, typname: &str| -> Kind {
+        if oid == 1700 {
+            return Kind::numeric_with_typmod(typmod);
+        }
+        Kind::from_builtin_oid(oid).unwrap_or(match typtype {
+            "e" => Kind::Text,
+            _ if typname == "citext" => Kind::Text,
+            _ => Kind::Raw,
+        })
+    };
+    if elem != 0 && typname.starts_with('_') {
+        let e = match Kind::from_builtin_oid(elem) {
+            Some(Kind::Decimal(..)) | None => Kind::Raw,
+            Some(k) => k,
+        };
+        return Kind::Array(Box::new(if elem == 1700 { Kind::NumericText } else { e })).arrow_type();
+    }
+    scalar(oid, typtype, typname).arrow_type()
+}
+
+impl PostgresConnection {
+    async fn resolve(&self, table: &TableRef) -> Result<(u32, String, String, String, i64, Option<String>, Option<String>)> {
+        let rows: Vec<(i64, String, String, String, i64, Option<String>, Option<String>)> = self
+            .fetch_all(
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT c.oid::int8, n.nspname::text, c.relname::text, c.relkind::text, c.reltuples::int8, \
+                            obj_description(c.oid, 'pg_class'), \
+                            (SELECT pn.nspname || '.' || pc.relname FROM pg_inherits i \
+                               JOIN pg_class pc ON pc.oid = i.inhparent \
+                               JOIN pg_namespace pn ON pn.oid = pc.relnamespace \
+                              WHERE i.inhrelid = c.oid AND c.relispartition) \
+                       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                      WHERE c.relname = $1 AND c.relkind IN {TABLE_KINDS} \
+                        AND (n.nspname = $2 OR ($2 IS NULL AND pg_table_is_visible(c.oid)))"
+                )))
+                .bind(&table.name)
+                .bind(table.namespace.as_deref()),
+            )
+            .await?;
+        let r = rows
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::NotFound(format!("table `{table}`")))?;
+        Ok((u32::try_from(r.0).unwrap_or(0), r.1, r.2, r.3, r.4, r.5, r.6))
+    }
+}
+
+fn parent_ref(p: Option<String>) -> Option<TableRef> {
+    p.and_then(|p| p.split_once('.').map(|(n, t)| TableRef::qualified(n, t)))
+}
+
+#[async_trait]
+impl Catalog for PostgresConnection {
+    async fn namespaces(&self) -> Result<Vec<Namespace>> {
+        let rows: Vec<(String, bool)> = self
+            .fetch_all(sqlx::query_as(
+                "SELECT nspname::text, nspname = current_schema() FROM pg_namespace \
+                  WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1",
+            ))
+            .await?;
+        Ok(rows.into_iter().map(|(name, is_default)| Namespace { name, is_default }).collect())
+    }
+
+    async fn tables(&self, namespace: Option<&str>) -> Result<Vec<TableInfo>> {
+        let rows: Vec<(String, String, String, i64, Option<String>, Option<String>)> = self
+            .fetch_all(
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT n.nspname::text, c.relname::text, c.relkind::text, c.reltuples::int8, \
+                            obj_description(c.oid, 'pg_class'), \
+                            (SELECT pn.nspname || '.' || pc.relname FROM pg_inherits i \
+                               JOIN pg_class pc ON pc.oid = i.inhparent \
+                               JOIN pg_namespace pn ON pn.oid = pc.relnamespace \
+                              WHERE i.inhrelid = c.oid AND c.relispartition) \
+                       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                      WHERE n.nspname = coalesce($1, current_schema()) AND c.relkind IN {TABLE_KINDS} \
+                      ORDER BY 2"
+                )))
+                .bind(namespace),
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(ns, name, kind, tuples, comment, parent)| {
+                let kind = kind_of_relkind(&kind);
+                TableInfo {
+                    table: TableRef::qualified(ns, name),
+                    rows: if matches!(kind, TableKind::View) { None } else { rows_of(tuples) },
+                    kind,
+                    comment,
+                    partition_of: parent_ref(parent),
+                }
+            })
+            .collect())
+    }
+
+    async fn table(&self, table: &TableRef) -> Result<TableDetails> {
+        let (oid, ns, name, relkind, tuples, comment, parent) = self.resolve(table).await?;
+        let oid = i64::from(oid);
+        let kind = kind_of_relkind(&relkind);
+        type ColRow = (String, i16, String, bool, Option<String>, String, String, Option<String>, i64, i32, String, i64, String);
+        let cols: Vec<ColRow> = self
+            .fetch_all(
+                sqlx::query_as(
+                    "SELECT a.attname::text, a.attnum, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, \
+                            pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text, \
+                            col_description(a.attrelid, a.attnum), \
+                            (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END)::int8, \
+                            (CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END), \
+                            bt.typtype::text, bt.typelem::int8, bt.typname::text \
+                       FROM pg_attribute a \
+                       JOIN pg_type t ON t.oid = a.atttypid \
+                       JOIN pg_type bt ON bt.oid = (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END) \
+                       LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+                      WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped \
+                      ORDER BY a.attnum",
+                )
+                .bind(oid),
+            )
+            .await?;
+        let mut columns: Vec<ColumnInfo> = cols
+            .into_iter()
+            .map(|(cname, num, ty, nullable, expr, identity, generated, ccomment, toid, typmod, typtype, elem, typname)| {
+                let (default, generated) = match (identity.as_str(), generated.as_str()) {
+                    ("a", _) => (Some("GENERATED ALWAYS AS IDENTITY".to_string()), None),
+                    ("d", _) => (Some("GENERATED BY DEFAULT AS IDENTITY".to_string()), None),
+                    (_, "s") => (None, expr),
+                    _ => (expr, None),
+                };
+                ColumnInfo {
+                    name: cname,
+                    ordinal: usize::try_from(num).unwrap_or(0),
+                    arrow_type: arrow_type_of(
+                        u32::try_from(toid).unwrap_or(0),
+                        typmod,
+                        &typtype,
+                        u32::try_from(elem).unwrap_or(0),
+                        &typname,
+                    ),
+                    source_type: ty,
+                    nullable,
+                    default,
+                    generated,
+                    primary_key: None,
+                    comment: ccomment,
+                }
+            })
+            .collect();
+
+        type IdxRow = (String, bool, bool, String, Option<String>, String, i64, Vec<String>, Vec<i16>);
+        let idx: Vec<IdxRow> = self
+            .fetch_all(
+                sqlx::query_as(
+                    "SELECT ic.relname::text, ix.indisunique, ix.indisprimary, am.amname::text, \
+                            pg_get_expr(ix.indpred, ix.indrelid), pg_get_indexdef(ix.indexrelid), \
+                            pg_relation_size(ix.indexrelid), \
+                            ARRAY(SELECT pg_get_indexdef(ix.indexrelid, k, true) \
+                                    FROM generate_series(1, ix.indnkeyatts) k ORDER BY k), \
+                            ARRAY(SELECT ix.indkey[k - 1] FROM generate_series(1, ix.indnkeyatts) k ORDER BY k) \
+                       FROM pg_index ix \
+                       JOIN pg_class ic ON ic.oid = ix.indexrelid \
+                       JOIN pg_am am ON am.oid = ic.relam \
+                      WHERE ix.indrelid = $1::oid ORDER BY 1",
+                )
+                .bind(oid),
+            )
+            .await?;
+        let indexes = idx
+            .into_iter()
+            .map(|(iname, unique, primary, method, predicate, def, size, parts, keys)| IndexInfo {
+                name: iname,
+                parts: parts
+                    .into_iter()
+                    .zip(keys)
+                    .map(|(p, k)| if k != 0 { IndexPart::Column(p) } else { IndexPart::Expression(p) })
+                    .collect(),
+                unique,
+                primary,
+                method: Some(method),
+                predicate,
+                definition: Some(def),
+                size_bytes: u64::try_from(size).ok(),
+            })
+            .collect();
+
+        type ConRow = (String, String, Option<String>, Vec<String>, Option<String>, Vec<String>, String, String, bool);
+        let cons: Vec<ConRow> = self
+            .fetch_all(
+                sqlx::query_as(
+                    "SELECT con.conname::text, con.contype::text, pg_get_expr(con.conbin, con.conrelid), \
+                            ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(n, o) \
+                                    JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.o), \
+                            (SELECT fn.nspname || '.' || fc.relname FROM pg_class fc \
+                               JOIN pg_namespace fn ON fn.oid = fc.relnamespace WHERE fc.oid = con.confrelid), \
+                            ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(n, o) \
+                                    JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.o), \
+                            con.confupdtype::text, con.confdeltype::text, con.condeferrable \
+                       FROM pg_constraint con WHERE con.conrelid = $1::oid ORDER BY 1",
+                )
+                .bind(oid),
+            )
+            .await?;
+        let mut constraints = Vec::new();
+        for (cname, contype, expr, cols, target, tcols, upd, del, deferrable) in cons {
+            let kind = match contype.as_str() {
+                "p" => {
+                    for (pos, c) in cols.iter().enumerate() {
+                        if let Some(col) = columns.iter_mut().find(|x| &x.name == c) {
+                            col.primary_key = Some(pos + 1);
+                        }
+                    }
+                    ConstraintKind::PrimaryKey { columns: cols }
+                }
+                "u" => ConstraintKind::Unique { columns: cols },
+                "c" => ConstraintKind::Check {
+                    expression: expr.unwrap_or_default(),
+                    column: if cols.len() == 1 { cols.into_iter().next() } else { None },
+                },
+                "f" => ConstraintKind::ForeignKey(ForeignKey {
+                    columns: cols,
+                    target: parent_ref(target).unwrap_or_else(|| TableRef::new("?")),
+                    target_columns: tcols,
+                    on_delete: fk_action(&del),
+                    on_update: fk_action(&upd),
+                    deferrable,
+                }),
+                _ => continue,
+            };
+            constraints.push(Constraint { name: Some(cname), kind });
+        }
+        let triggers: Vec<(String,)> = self
+            .fetch_all(
+                sqlx::query_as("SELECT tgname::text FROM pg_trigger WHERE tgrelid = $1::oid AND NOT tgisinternal ORDER BY 1")
+                    .bind(oid),
+            )
+            .await?;
+        let view_definition = if matches!(kind, TableKind::View | TableKind::MaterializedView) {
+            let v: Vec<(Option<String>,)> = self
+                .fetch_all(sqlx::query_as("SELECT pg_get_viewdef($1::oid, true)").bind(oid))
+                .await?;
+            v.into_iter().next().and_then(|r| r.0)
+        } else {
+            None
+        };
+        Ok(TableDetails {
+            info: TableInfo {
+                table: TableRef::qualified(ns, name),
+                rows: if matches!(kind, TableKind::View) { None } else { rows_of(tuples) },
+                kind,
+                comment,
+                partition_of: parent_ref(parent),
+            },
+            columns,
+            indexes,
+            constraints,
+            view_definition,
+            triggers: triggers.into_iter().map(|t| t.0).collect(),
+        })
+    }
+}

@@ -1,0 +1,518 @@
+//! `PostgresConnection`: one sqlx connection, owned by a task while a result
+//! streams.
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use async_trait::async_trait;
+use futures::StreamExt;
+use qore_core::metadata::SOURCE_TYPE;
+use qore_core::{
+    Catalog, Connection, ConnectionSpec, Dialect, Engine, Error, ExecuteOutcome, PlaceholderStyle,
+    Result, SendableRecordBatchStream, Value,
+};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgSslMode, PgTypeInfo, PgTypeKind};
+use sqlx::{Arguments, AssertSqlSafe, Column, ConnectOptions, Connection as _, Executor, Row, SqlSafeStr, Statement, TypeInfo, ValueRef};
+use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
+
+use super::decode::{Kind, decode};
+use super::encode::encode;
+use crate::server::builder::Col;
+use crate::server::{BATCH_BYTES, BATCH_ROWS, ChannelStream, SpawnedTask};
+
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connection to one PostgreSQL database.
+pub struct PostgresConnection {
+    conn: Arc<Mutex<sqlx::PgConnection>>,
+    options: PgConnectOptions,
+    connect_timeout: Duration,
+    backend_pid: i32,
+    server_version: String,
+}
+
+impl std::fmt::Debug for PostgresConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresConnection")
+            .field("backend_pid", &self.backend_pid)
+            .field("server_version", &self.server_version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// PostgreSQL's spelling: ANSI quoting, `$n` placeholders, and string
+/// literals with a backslash written as `E'...'` so that they read the same
+/// whatever `standard_conforming_strings` says.
+#[derive(Debug)]
+pub struct PostgresDialect;
+
+static ANSI: qore_core::AnsiDialect = qore_core::AnsiDialect::new("postgres", PlaceholderStyle::Dollar);
+
+impl Dialect for PostgresDialect {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+    fn quote_identifier(&self, ident: &str) -> Result<String> {
+        ANSI.quote_identifier(ident)
+    }
+    fn quote_string(&self, s: &str) -> Result<String> {
+        if !s.contains('\\') {
+            return ANSI.quote_string(s);
+        }
+        let inner = ANSI.quote_string(&s.replace('\\', "\\\\"))?;
+        Ok(format!("E{inner}"))
+    }
+    fn quote_bytes(&self, bytes: &[u8]) -> String {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        format!("'\\x{hex}'::bytea")
+    }
+    fn placeholder(&self, index: usize) -> String {
+        format!("${index}")
+    }
+}
+
+/// The one PostgreSQL dialect.
+pub static POSTGRES_DIALECT: PostgresDialect = PostgresDialect;
+
+/// Maps a sqlx error to QoreDB's, keeping SQLSTATE, detail and hint.
+pub(crate) fn map_err(e: sqlx::Error) -> Error {
+    match e {
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.to_string());
+            let mut message = db.message().to_string();
+            if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                if let Some(d) = pg.detail() {
+                    message.push_str(&format!(" (detail: {d})"));
+                }
+                if let Some(h) = pg.hint() {
+                    message.push_str(&format!(" (hint: {h})"));
+                }
+            }
+            match code.as_deref() {
+                Some("28P01" | "28000") => Error::Auth(message),
+                Some("57014") if message.contains("statement timeout") => {
+                    Error::Timeout(format!("{message}; raise it with ?statement_timeout=MS"))
+                }
+                Some("57014") => Error::Cancelled,
+                Some("57P01" | "57P02" | "57P03") => Error::connect(message, db.to_string()),
+                _ => Error::query(message, code),
+            }
+        }
+        sqlx::Error::Io(io) => Error::connect("the PostgreSQL server is not reachable or went away", io),
+        sqlx::Error::Tls(t) => Error::connect("TLS with the PostgreSQL server failed", t.to_string()),
+        sqlx::Error::Protocol(p) => Error::connect(format!("protocol error: {p}"), p),
+        sqlx::Error::Configuration(c) => Error::invalid(c.to_string()),
+        other => Error::Internal(other.to_string()),
+    }
+}
+
+fn options_from_spec(spec: &ConnectionSpec) -> Result<(PgConnectOptions, Duration)> {
+    let mut o = PgConnectOptions::new_without_pgpass();
+    let host = spec.hosts.first();
+    o = o
+        .host(host.map(|h| h.host.as_str()).unwrap_or("localhost"))
+        .port(host.and_then(|h| h.port).unwrap_or(5432))
+        .application_name("qore");
+    if let Some(u) = &spec.user {
+        o = o.username(u);
+    }
+    if let Some(p) = &spec.password {
+        o = o.password(p.expose());
+    }
+    if let Some(d) = &spec.database {
+        o = o.database(d);
+    }
+    let mut connect_timeout = DEFAULT_CONNECT_TIMEOUT;
+    let mut settings: Vec<(String, String)> = Vec::new();
+    for (k, v) in &spec.options {
+        let int = |what: &str| -> Result<u64> {
+            v.parse().map_err(|_| Error::invalid(format!("PostgreSQL option `{k}` must be {what}, not `{v}`")))
+        };
+        match k.to_ascii_lowercase().as_str() {
+            "sslmode" => {
+                o = o.ssl_mode(v.parse::<PgSslMode>().map_err(|_| {
+                    Error::invalid(format!(
+                        "sslmode `{v}` is not one of disable, allow, prefer, require, verify-ca, verify-full"
+                    ))
+                })?)
+            }
+            "sslrootcert" => o = o.ssl_root_cert(v.as_str()),
+            "connect_timeout" => connect_timeout = Duration::from_secs(int("seconds")?),
+            "statement_timeout" => settings.push(("statement_timeout".into(), int("milliseconds")?.to_string())),
+            "application_name" => o = o.application_name(v),
+            "search_path" | "timezone" | "lock_timeout" | "idle_in_transaction_session_timeout" => {
+                settings.push((k.to_ascii_lowercase(), v.clone()))
+            }
+            other => {
+                return Err(Error::invalid(format!(
+                    "unknown PostgreSQL option `{other}` (known: sslmode, sslrootcert, connect_timeout, \
+                     statement_timeout, application_name, search_path, timezone, lock_timeout)"
+                )));
+            }
+        }
+    }
+    if !settings.is_empty() {
+        o = o.options(settings);
+    }
+    Ok((o, connect_timeout))
+}
+
+/// The decoding kind of a result or parameter type.
+pub(crate) fn kind_of(ty: &PgTypeInfo) -> Kind {
+    if let Some(k) = ty.oid().and_then(|o| Kind::from_builtin_oid(o.0)) {
+        return k;
+    }
+    match ty.kind() {
+        PgTypeKind::Enum(_) => Kind::Text,
+        PgTypeKind::Domain(base) => kind_of(base),
+        PgTypeKind::Array(elem) => match kind_of(elem) {
+            // A list of lists would need the dimensions up front.
+            Kind::Array(_) => Kind::Raw,
+            k => Kind::Array(Box::new(k)),
+        },
+        PgTypeKind::Range(elem) => match kind_of(elem) {
+            k @ (Kind::Int4 | Kind::Int8 | Kind::NumericText | Kind::Date | Kind::Timestamp | Kind::TimestampTz | Kind::Text) => {
+                Kind::Range(Box::new(k))
+            }
+            _ => Kind::Raw,
+        },
+        _ if ty.name() == "citext" => Kind::Text,
+        _ => Kind::Raw,
+    }
+}
+
+impl PostgresConnection {
+    /// Connects to the server of a `postgres://` URL.
+    ///
+    /// URL options: `sslmode`, `sslrootcert`, `connect_timeout` (seconds,
+    /// default 10), `statement_timeout` (milliseconds), `application_name`,
+    /// `search_path`, `timezone`, `lock_timeout`.
+    ///
+    /// # Error handling
+    ///
+    /// [`Error::Auth`] for a wrong user or password, [`Error::Connect`] for a
+    /// server that cannot be reached, [`Error::Timeout`] past the connect
+    /// timeout, [`Error::InvalidInput`] for an unknown option.
+    pub async fn connect(spec: &ConnectionSpec) -> Result<Self> {
+        let (options, connect_timeout) = options_from_spec(spec)?;
+        let mut conn = connect_with(&options, connect_timeout).await?;
+        let (pid, version): (i32, String) =
+            sqlx::query_as("SELECT pg_backend_pid(), current_setting('server_version')")
+                .fetch_one(&mut conn)
+                .await
+                .map_err(map_err)?;
+        Ok(PostgresConnection {
+            conn: Arc::new(Mutex::new(conn)),
+            options,
+            connect_timeout,
+            backend_pid: pid,
+            server_version: version,
+        })
+    }
+
+    /// The server's version string (`15.8 (Debian 15.8-0+deb12u1)`).
+    pub fn server_version(&self) -> &str {
+        &self.server_version
+    }
+
+    /// The backend process id of this connection (as in `pg_stat_activity.pid`).
+    pub fn backend_pid(&self) -> i32 {
+        self.backend_pid
+    }
+
+    /// Locks the connection for a statement, dropping statements prepared by
+    /// earlier calls: a cached statement would keep the result shape it had
+    /// before a DDL change and fail with "cached plan must not change result
+    /// type".
+    async fn lock(&self) -> Result<OwnedMutexGuard<sqlx::PgConnection>> {
+        let mut guard = self.conn.clone().lock_owned().await;
+        if guard.cached_statements_size() > 0 {
+            guard.clear_cached_statements().await.map_err(map_err)?;
+        }
+        Ok(guard)
+    }
+
+    async fn prepare(
+        guard: &mut sqlx::PgConnection,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<(sqlx::postgres::PgStatement, PgArguments)> {
+        let stmt = guard
+            .prepare(AssertSqlSafe(sql.to_string()).into_sql_str())
+            .await
+            .map_err(map_err)?;
+        let types: Vec<PgTypeInfo> = match stmt.parameters() {
+            Some(sqlx::Either::Left(types)) => types.to_vec(),
+            _ => Vec::new(),
+        };
+        if types.len() != params.len() {
+            return Err(Error::invalid(format!(
+                "the statement has {} parameter(s) but {} value(s) were given",
+                types.len(),
+                params.len()
+            )));
+        }
+        let mut args = PgArguments::default();
+        for (i, (v, t)) in params.iter().zip(&types).enumerate() {
+            args.add(encode(i + 1, v, t)?)
+                .map_err(|e| Error::invalid(format!("parameter ${}: {e}", i + 1)))?;
+        }
+        Ok((stmt, args))
+    }
+
+    /// The Arrow schema of a prepared statement's result, and how to decode
+    /// each column. `numeric(p, s)` columns read from a table become
+    /// Decimal128(p, s): their type modifier is looked up in `pg_attribute`.
+    async fn result_schema(
+        guard: &mut sqlx::PgConnection,
+        stmt: &sqlx::postgres::PgStatement,
+    ) -> Result<(SchemaRef, Vec<Kind>)> {
+        let mut kinds: Vec<Kind> = stmt.columns().iter().map(|c| kind_of(c.type_info())).collect();
+        let numeric_origins: Vec<(usize, u32, i16)> = stmt
+            .columns()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| kinds[*i] == Kind::NumericText)
+            .filter_map(|(i, c)| Some((i, c.relation_id()?.0, c.relation_attribute_no()?)))
+            .collect();
+        if !numeric_origins.is_empty() {
+            let rels: Vec<i64> = numeric_origins.iter().map(|o| i64::from(o.1)).collect();
+            let atts: Vec<i16> = numeric_origins.iter().map(|o| o.2).collect();
+            let rows: Vec<(i64, i16, i32)> = sqlx::query_as(
+                "SELECT attrelid::int8, attnum, atttypmod FROM pg_attribute \
+                 JOIN unnest($1::int8[], $2::int2[]) AS u(r, a) ON attrelid = u.r::oid AND attnum = u.a",
+            )
+            .bind(&rels)
+            .bind(&atts)
+            .persistent(false)
+            .fetch_all(&mut *guard)
+            .await
+            .map_err(map_err)?;
+            for (i, rel, att) in numeric_origins {
+                if let Some((_, _, typmod)) = rows.iter().find(|r| r.0 == i64::from(rel) && r.1 == att) {
+                    kinds[i] = Kind::numeric_with_typmod(*typmod);
+                }
+            }
+        }
+        let fields: Vec<Field> = stmt
+            .columns()
+            .iter()
+            .zip(&kinds)
+            .map(|(c, k)| {
+                let mut f = Field::new(c.name(), k.arrow_type(), true);
+                let mut md = std::collections::HashMap::new();
+                md.insert(SOURCE_TYPE.to_string(), c.type_info().name().to_lowercase());
+                if matches!(k, Kind::Json | Kind::VersionedText) && matches!(c.type_info().name(), "JSON" | "JSONB") {
+                    md.insert(qore_core::metadata::JSON.to_string(), "true".into());
+                }
+                f = f.with_metadata(md);
+                f
+            })
+            .collect();
+        Ok((Arc::new(Schema::new(fields)), kinds))
+    }
+
+    /// Opens a second connection and asks the server to cancel what this
+    /// connection's backend runs.
+    async fn cancel_backend(options: &PgConnectOptions, timeout: Duration, pid: i32) -> Result<()> {
+        let mut side = connect_with(options, timeout).await?;
+        sqlx::query("SELECT pg_cancel_backend($1)")
+            .bind(pid)
+            .execute(&mut side)
+            .await
+            .map_err(map_err)?;
+        let _ = side.close().await;
+        Ok(())
+    }
+}
+
+async fn connect_with(options: &PgConnectOptions, timeout: Duration) -> Result<sqlx::PgConnection> {
+    match tokio::time::timeout(timeout, options.connect()).await {
+        Ok(r) => r.map_err(map_err),
+        Err(_) => Err(Error::Timeout(format!(
+            "the PostgreSQL server did not answer within {} s; raise it with ?connect_timeout=S",
+            timeout.as_secs()
+        ))),
+    }
+}
+
+/// Decodes rows into Arrow columns, one batch at a time.
+struct BatchBuilder {
+    schema: SchemaRef,
+    kinds: Vec<Kind>,
+    cols: Vec<Col>,
+    rows: usize,
+    bytes: usize,
+}
+
+impl BatchBuilder {
+    fn new(schema: SchemaRef, kinds: Vec<Kind>) -> Result<Self> {
+        let cols = schema
+            .fields()
+            .iter()
+            .map(|f| Col::new(f.data_type(), BATCH_ROWS))
+            .collect::<Result<_>>()?;
+        Ok(BatchBuilder { schema, kinds, cols, rows: 0, bytes: 0 })
+    }
+
+    fn push(&mut self, row: &sqlx::postgres::PgRow) -> Result<()> {
+        for (i, (kind, col)) in self.kinds.iter().zip(self.cols.iter_mut()).enumerate() {
+            let v = row.try_get_raw(i).map_err(map_err)?;
+            if v.is_null() {
+                col.append_null();
+                continue;
+            }
+            let bytes = v.as_bytes().map_err(|e| Error::data(format!("column {}: {e}", i + 1)))?;
+            self.bytes += bytes.len();
+            decode(kind, bytes, col).map_err(|e| match e {
+                Error::Data { message, source } => Error::Data {
+                    message: format!("column `{}`: {message}", self.schema.field(i).name()),
+                    source,
+                },
+                other => other,
+            })?;
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    fn full(&self) -> bool {
+        self.rows >= BATCH_ROWS || self.bytes >= BATCH_BYTES
+    }
+
+    fn finish(&mut self) -> Result<RecordBatch> {
+        let arrays = self.cols.iter_mut().map(Col::finish).collect();
+        let rows = self.rows;
+        self.rows = 0;
+        self.bytes = 0;
+        let opts = arrow::array::RecordBatchOptions::new().with_row_count(Some(rows));
+        Ok(RecordBatch::try_new_with_options(self.schema.clone(), arrays, &opts)?)
+    }
+}
+
+/// Runs the statement and sends batches until the result ends or the
+/// receiver goes away; then, if rows were left, cancels the statement on the
+/// server and waits until the connection is ready again.
+async fn pump(
+    mut guard: OwnedMutexGuard<sqlx::PgConnection>,
+    stmt: sqlx::postgres::PgStatement,
+    args: PgArguments,
+    mut batch: BatchBuilder,
+    tx: mpsc::Sender<Result<RecordBatch>>,
+    cancel: (PgConnectOptions, Duration, i32),
+) {
+    let mut abandoned = false;
+    {
+        let mut rows = stmt.query_with(args).fetch(&mut *guard);
+        loop {
+            let next = tokio::select! {
+                biased;
+                _ = tx.closed() => { abandoned = true; break; }
+                next = rows.next() => next,
+            };
+            match next {
+                Some(Ok(row)) => {
+                    if let Err(e) = batch.push(&row) {
+                        let _ = tx.send(Err(e)).await;
+                        abandoned = true;
+                        break;
+                    }
+                    if batch.full() {
+                        let b = batch.finish();
+                        if tx.send(b).await.is_err() {
+                            abandoned = true;
+                            break;
+                        }
+                    }
+                }
+                Some(Err(e)) => {
+                    let _ = tx.send(Err(map_err(e))).await;
+                    break;
+                }
+                None => {
+                    if batch.rows > 0 {
+                        let _ = tx.send(batch.finish()).await;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    if abandoned {
+        let (options, timeout, pid) = cancel;
+        if PostgresConnection::cancel_backend(&options, timeout, pid).await.is_ok() {
+            // Reading up to ReadyForQuery; a cancel that arrived late may hit
+            // this ping instead, so try once more.
+            if guard.ping().await.is_err() {
+                let _ = guard.ping().await;
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Connection for PostgresConnection {
+    fn engine(&self) -> Engine {
+        Engine::Postgres
+    }
+
+    fn dialect(&self) -> &dyn Dialect {
+        &POSTGRES_DIALECT
+    }
+
+    async fn ping(&self) -> Result<()> {
+        let mut g = self.conn.lock().await;
+        g.ping().await.map_err(map_err)
+    }
+
+    async fn query(&self, sql: &str, params: &[Value]) -> Result<SendableRecordBatchStream> {
+        let mut guard = self.lock().await?;
+        let (stmt, args) = Self::prepare(&mut guard, sql, params).await?;
+        let (schema, kinds) = Self::result_schema(&mut guard, &stmt).await?;
+        let batch = BatchBuilder::new(schema.clone(), kinds)?;
+        let (tx, rx) = mpsc::channel(1);
+        let cancel = (self.options.clone(), self.connect_timeout, self.backend_pid);
+        let task = SpawnedTask::spawn(pump(guard, stmt, args, batch, tx, cancel));
+        Ok(Box::pin(ChannelStream::new(schema, rx, task)))
+    }
+
+    async fn execute(&self, sql: &str, params: &[Value]) -> Result<ExecuteOutcome> {
+        let mut guard = self.lock().await?;
+        let (stmt, args) = Self::prepare(&mut guard, sql, params).await?;
+        let done = stmt.query_with(args)
+            .execute(&mut *guard)
+            .await
+            .map_err(map_err)?;
+        Ok(ExecuteOutcome { rows_affected: done.rows_affected() })
+    }
+
+    fn catalog(&self) -> Option<&dyn Catalog> {
+        Some(self)
+    }
+
+    async fn close(&self) -> Result<()> {
+        let mut g = self.conn.lock().await;
+        g.ping().await.map_err(map_err)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl PostgresConnection {
+    /// Runs a catalog query (typed rows, no streaming) on this connection.
+    pub(crate) async fn fetch_all<'q, O>(
+        &self,
+        q: sqlx::query::QueryAs<'q, sqlx::Postgres, O, PgArguments>,
+    ) -> Result<Vec<O>>
+    where
+        O: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        let mut g = self.conn.lock().await;
+        q.persistent(false).fetch_all(&mut *g).await.map_err(map_err)
+    }
+}

@@ -1,0 +1,2 @@
+//! Integration tests against a real server.
+#![allow(clippy::unwrap_used)]

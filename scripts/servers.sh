@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Starts throwaway PostgreSQL 15 and MariaDB servers on loopback (free ports,
+# a temp dir, password auth), runs a command with their URLs exported, then
+# stops them by PID and removes their data.
+#
+#   scripts/servers.sh run -- cargo nextest run --workspace
+#   scripts/servers.sh run -- bash        # a shell with the servers up
+#
+# Exported: QORE_TEST_POSTGRES_URL, QORE_TEST_MYSQL_URL (already set ones are
+# kept, and that server is not started: point them at a real MySQL 8, say).
+# Redis and MongoDB tests start their own servers per test.
+set -euo pipefail
+[ "${1:-}" = run ] || { echo "usage: $0 run -- COMMAND..." >&2; exit 2; }
+shift
+[ "${1:-}" = -- ] && shift
+[ $# -gt 0 ] || { echo "usage: $0 run -- COMMAND..." >&2; exit 2; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+log() { echo "servers: $*" >&2; }
+
+root=$(mktemp -d /tmp/qore-servers.XXXXXX)
+chmod 755 "$root"
+pw=$(python3 -c 'import secrets; print(secrets.token_hex(12))')
+pids=()
+
+cleanup() {
+  local status=$?
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$root"
+  exit $status
+}
+trap cleanup EXIT INT TERM
+
+wait_for() { # what, tries, command...
+  local what=$1 tries=$2; shift 2
+  for _ in $(seq "$tries"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  log "$what did not start"; return 1
+}
+
+if [ -z "${QORE_TEST_POSTGRES_URL:-}" ]; then
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  pgport=$(free_port)
+  mkdir -m 700 "$root/pg"
+  chown postgres:postgres "$root/pg"
+  echo "$pw" > "$root/pgpw"; chown postgres "$root/pgpw"
+  runuser -u postgres -- "$pgbin/initdb" -D "$root/pg" -U postgres --pwfile="$root/pgpw" \
+    --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$root/pg-init.log" 2>&1 \
+    || { cat "$root/pg-init.log" >&2; exit 1; }
+  setpriv --reuid=postgres --regid=postgres --init-groups -- "$pgbin/postgres" -D "$root/pg" \
+    -c listen_addresses=127.0.0.1 -p "$pgport" -c unix_socket_directories="$root/pg" -c fsync=off \
+    -c max_connections=200 >"$root/pg.log" 2>&1 &
+  pids+=($!)
+  wait_for PostgreSQL 100 "$pgbin/pg_isready" -h 127.0.0.1 -p "$pgport" || { cat "$root/pg.log" >&2; exit 1; }
+  psql -q -h "$root/pg" -p "$pgport" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+    -c "CREATE ROLE qore LOGIN CREATEDB PASSWORD '$pw'" -c "CREATE DATABASE qore_test OWNER qore" >/dev/null
+  export QORE_TEST_POSTGRES_URL="postgres://qore:$pw@127.0.0.1:$pgport/qore_test"
+  export QORE_TEST_POSTGRES_ADMIN_SOCKET="$root/pg:$pgport"
+  log "PostgreSQL on 127.0.0.1:$pgport"
+fi
+
+if [ -z "${QORE_TEST_MYSQL_URL:-}" ]; then
+  myport=$(free_port)
+  mkdir "$root/my"
+  mariadb-install-db --no-defaults --user=root --datadir="$root/my" \
+    --auth-root-authentication-method=socket --skip-test-db >"$root/my-init.log" 2>&1 \
+    || { cat "$root/my-init.log" >&2; exit 1; }
+  mariadbd --no-defaults --user=root --datadir="$root/my" --bind-address=127.0.0.1 --port="$myport" \
+    --socket="$root/my/sock" --pid-file="$root/my/pid" --log-error="$root/my/err.log" --skip-name-resolve \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci --event-scheduler=ON \
+    --max-connections=300 --innodb-flush-log-at-trx-commit=0 >/dev/null 2>&1 &
+  pids+=($!)
+  wait_for MariaDB 150 mariadb-admin --no-defaults --socket="$root/my/sock" -uroot ping \
+    || { cat "$root/my/err.log" >&2; exit 1; }
+  mariadb --no-defaults --socket="$root/my/sock" -uroot -e "
+    CREATE DATABASE qore_test;
+    CREATE USER 'qore'@'127.0.0.1' IDENTIFIED BY '$pw';
+    GRANT ALL PRIVILEGES ON *.* TO 'qore'@'127.0.0.1' WITH GRANT OPTION;"
+  export QORE_TEST_MYSQL_URL="mysql://qore:$pw@127.0.0.1:$myport/qore_test"
+  log "MariaDB on 127.0.0.1:$myport"
+fi
+
+set +e
+"$@"
+status=$?
+set -e
+exit $status
