@@ -191,7 +191,7 @@ impl Catalog for PostgresConnection {
             .fetch_all(
                 sqlx::query_as(
                     "SELECT ic.relname::text, ix.indisunique, ix.indisprimary, am.amname::text, \
-                            pg_get_expr(ix.indpred, ix.indrelid), pg_get_indexdef(ix.indexrelid), \
+                            pg_get_expr(ix.indpred, ix.indrelid, true), pg_get_indexdef(ix.indexrelid), \
                             pg_relation_size(ix.indexrelid), \
                             ARRAY(SELECT pg_get_indexdef(ix.indexrelid, k, true) \
                                     FROM generate_series(1, ix.indnkeyatts) k ORDER BY k), \

@@ -499,22 +499,28 @@ pub(crate) fn numeric_to_i128(b: &[u8], scale: i8) -> Result<i128> {
         ));
     }
     let overflow = || Error::data("a numeric value does not fit its declared precision");
+    let scale = i32::from(scale);
     let mut acc: i128 = 0;
+    // Exponent (base 10) of the last digit taken into `acc`.
+    let mut last: Option<i32> = None;
     for i in 0..n.ndigits() {
-        acc = acc.checked_mul(10_000).and_then(|a| a.checked_add(n.digit(i))).ok_or_else(overflow)?;
-    }
-    // acc * 10^(4 * (weight - ndigits + 1)) is the value; we want it * 10^scale.
-    let exp = 4 * (i32::from(n.weight) - n.ndigits() as i32 + 1) + i32::from(scale);
-    if exp >= 0 {
-        for _ in 0..exp {
-            acc = acc.checked_mul(10).ok_or_else(overflow)?;
-        }
-    } else {
-        for _ in 0..(-exp) {
-            if acc % 10 != 0 {
-                return Err(Error::data("a numeric value has more decimals than its column's scale"));
+        let group = n.digit(i);
+        for j in 0..4 {
+            let d = (group / 10i128.pow(3 - j)) % 10;
+            let e = 4 * (i32::from(n.weight) - i as i32) + (3 - j as i32);
+            if e + scale < 0 {
+                if d != 0 {
+                    return Err(Error::data("a numeric value has more decimals than its column's scale"));
+                }
+                continue;
             }
-            acc /= 10;
+            acc = acc.checked_mul(10).and_then(|a| a.checked_add(d)).ok_or_else(overflow)?;
+            last = Some(e);
+        }
+    }
+    if let Some(e) = last {
+        for _ in 0..(e + scale) {
+            acc = acc.checked_mul(10).ok_or_else(overflow)?;
         }
     }
     Ok(if n.sign == NUMERIC_NEG { -acc } else { acc })
