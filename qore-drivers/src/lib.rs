@@ -97,7 +97,7 @@ pub async fn connect_spec(spec: &ConnectionSpec) -> Result<ConnectionRef> {
         #[cfg(feature = "postgres")]
         Engine::Postgres => Ok(Arc::new(postgres::PostgresConnection::connect(spec).await?)),
         #[cfg(feature = "mysql")]
-        Engine::MySql => Err(Error::NotSupported("mysql: TEMP".into())),
+        Engine::MySql => Ok(Arc::new(mysql::MySqlConnection::connect(spec).await?)),
         other => Err(Error::NotSupported(format!(
             "{} support is not in this build; rebuild with the cargo feature `{}` (for example \
              `cargo install qore-cli --features {}`)",
