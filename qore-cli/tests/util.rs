@@ -50,6 +50,11 @@ impl Qore {
         child.wait_with_output().unwrap()
     }
 
+    /// Runs with one extra environment variable.
+    pub(crate) fn run_env(&self, args: &[&str], key: &str, value: &str) -> Output {
+        self.command(args).env(key, value).stdin(Stdio::null()).output().unwrap()
+    }
+
     /// Runs and expects success; returns stdout.
     pub(crate) fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
