@@ -61,25 +61,18 @@ fn action(rule: &str) -> FkAction {
 #[async_trait]
 impl Catalog for MySqlConnection {
     async fn namespaces(&self) -> Result<Vec<Namespace>> {
-        let rows: Vec<(String, i64)> = self
-            .fetch_all(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let rows: Vec<(String, i64)> = self.fetch_all(format!(
                 "SELECT CAST(SCHEMA_NAME AS CHAR), CAST(SCHEMA_NAME = DATABASE() AS SIGNED) \
                  FROM information_schema.SCHEMATA WHERE SCHEMA_NAME NOT IN {SYSTEM} ORDER BY 1"
-            ))))
+            ))
             .await?;
         Ok(rows.into_iter().map(|(name, d)| Namespace { name, is_default: d == 1 }).collect())
     }
 
     async fn tables(&self, namespace: Option<&str>) -> Result<Vec<TableInfo>> {
-        let rows: Vec<(String, String, String, Option<i64>, Option<String>)> = self
-            .fetch_all(
-                sqlx::query_as(
-                    "SELECT CAST(TABLE_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR), CAST(TABLE_TYPE AS CHAR), \
+        let rows: Vec<(String, String, String, Option<i64>, Option<String>)> = self.fetch_all(self.inline("SELECT CAST(TABLE_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR), CAST(TABLE_TYPE AS CHAR), \
                             CAST(TABLE_ROWS AS SIGNED), CAST(TABLE_COMMENT AS CHAR) \
-                     FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) ORDER BY 2",
-                )
-                .bind(namespace),
-            )
+                     FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) ORDER BY 2", &[namespace])?)
             .await?;
         Ok(rows
             .into_iter()
@@ -98,35 +91,21 @@ impl Catalog for MySqlConnection {
 
     async fn table(&self, table: &TableRef) -> Result<TableDetails> {
         let ns = table.namespace.as_deref();
-        let info: Vec<(String, String, String, Option<i64>, Option<String>)> = self
-            .fetch_all(
-                sqlx::query_as(
-                    "SELECT CAST(TABLE_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR), CAST(TABLE_TYPE AS CHAR), \
+        let info: Vec<(String, String, String, Option<i64>, Option<String>)> = self.fetch_all(self.inline("SELECT CAST(TABLE_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR), CAST(TABLE_TYPE AS CHAR), \
                             CAST(TABLE_ROWS AS SIGNED), CAST(TABLE_COMMENT AS CHAR) \
-                     FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?",
-                )
-                .bind(ns)
-                .bind(&table.name),
-            )
+                     FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?", &[ns, Some(table.name.as_str())])?)
             .await?;
         let (schema, name, ttype, trows, tcomment) =
             info.into_iter().next().ok_or_else(|| Error::NotFound(format!("table `{table}`")))?;
         let kind = table_kind(&ttype);
 
         type ColRow = (String, i64, String, String, Option<String>, String, Option<String>, Option<String>, String, Option<i64>, Option<i64>, Option<String>, String);
-        let cols: Vec<ColRow> = self
-            .fetch_all(
-                sqlx::query_as(
-                    "SELECT CAST(COLUMN_NAME AS CHAR), CAST(ORDINAL_POSITION AS SIGNED), CAST(COLUMN_TYPE AS CHAR), \
+        let cols: Vec<ColRow> = self.fetch_all(self.inline("SELECT CAST(COLUMN_NAME AS CHAR), CAST(ORDINAL_POSITION AS SIGNED), CAST(COLUMN_TYPE AS CHAR), \
                             CAST(IS_NULLABLE AS CHAR), CAST(COLUMN_DEFAULT AS CHAR), CAST(EXTRA AS CHAR), \
                             CAST(GENERATION_EXPRESSION AS CHAR), CAST(COLUMN_COMMENT AS CHAR), CAST(DATA_TYPE AS CHAR), \
                             CAST(NUMERIC_PRECISION AS SIGNED), CAST(NUMERIC_SCALE AS SIGNED), \
                             CAST(CHARACTER_SET_NAME AS CHAR), CAST(COLUMN_KEY AS CHAR) \
-                     FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
-                )
-                .bind(&schema)
-                .bind(&name),
-            )
+                     FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION", &[Some(schema.as_str()), Some(name.as_str())])?)
             .await?;
         let mut columns: Vec<ColumnInfo> = cols
             .into_iter()
@@ -159,28 +138,14 @@ impl Catalog for MySqlConnection {
             })
             .collect();
 
-        let stats: Vec<(String, i64, i64, Option<String>, String)> = self
-            .fetch_all(
-                sqlx::query_as(
-                    "SELECT CAST(INDEX_NAME AS CHAR), CAST(NON_UNIQUE AS SIGNED), CAST(SEQ_IN_INDEX AS SIGNED), \
+        let stats: Vec<(String, i64, i64, Option<String>, String)> = self.fetch_all(self.inline("SELECT CAST(INDEX_NAME AS CHAR), CAST(NON_UNIQUE AS SIGNED), CAST(SEQ_IN_INDEX AS SIGNED), \
                             CAST(COLUMN_NAME AS CHAR), CAST(INDEX_TYPE AS CHAR) \
                      FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
-                     ORDER BY INDEX_NAME, SEQ_IN_INDEX",
-                )
-                .bind(&schema)
-                .bind(&name),
-            )
+                     ORDER BY INDEX_NAME, SEQ_IN_INDEX", &[Some(schema.as_str()), Some(name.as_str())])?)
             .await?;
         // Sizes need read access to mysql.innodb_index_stats; without it they stay unknown.
-        let sizes: Vec<(String, i64)> = self
-            .fetch_all(
-                sqlx::query_as(
-                    "SELECT CAST(index_name AS CHAR), CAST(stat_value * @@innodb_page_size AS SIGNED) \
-                     FROM mysql.innodb_index_stats WHERE stat_name = 'size' AND database_name = ? AND table_name = ?",
-                )
-                .bind(&schema)
-                .bind(&name),
-            )
+        let sizes: Vec<(String, i64)> = self.fetch_all(self.inline("SELECT CAST(index_name AS CHAR), CAST(stat_value * @@innodb_page_size AS SIGNED) \
+                     FROM mysql.innodb_index_stats WHERE stat_name = 'size' AND database_name = ? AND table_name = ?", &[Some(schema.as_str()), Some(name.as_str())])?)
             .await
             .unwrap_or_default();
         let mut indexes: Vec<IndexInfo> = Vec::new();
@@ -204,23 +169,18 @@ impl Catalog for MySqlConnection {
             }
         }
 
-        let keys: Vec<(String, String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>)> = self
-            .fetch_all(
-                sqlx::query_as(
-                    "SELECT CAST(tc.CONSTRAINT_NAME AS CHAR), CAST(tc.CONSTRAINT_TYPE AS CHAR), CAST(k.COLUMN_NAME AS CHAR), \
+        let keys: Vec<(String, String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>)> = self.fetch_all(self.inline("SELECT CAST(tc.CONSTRAINT_NAME AS CHAR), CAST(tc.CONSTRAINT_TYPE AS CHAR), CAST(k.COLUMN_NAME AS CHAR), \
                             CAST(k.REFERENCED_TABLE_SCHEMA AS CHAR), CAST(k.REFERENCED_TABLE_NAME AS CHAR), \
                             CAST(k.REFERENCED_COLUMN_NAME AS CHAR), CAST(CONCAT(rc.UPDATE_RULE, '/', rc.DELETE_RULE) AS CHAR) \
                      FROM information_schema.TABLE_CONSTRAINTS tc \
-                     LEFT JOIN information_schema.KEY_COLUMN_USAGE k ON k.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA \
+                     LEFT JOIN information_schema.KEY_COLUMN_USAGE k ON k.TABLE_SCHEMA = ? AND k.TABLE_NAME = ? \
+                          AND k.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA \
                           AND k.CONSTRAINT_NAME = tc.CONSTRAINT_NAME AND k.TABLE_NAME = tc.TABLE_NAME \
-                     LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS rc ON rc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA \
+                     LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS rc ON rc.CONSTRAINT_SCHEMA = ? AND rc.TABLE_NAME = ? \
+                          AND rc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA \
                           AND rc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME AND rc.TABLE_NAME = tc.TABLE_NAME \
                      WHERE tc.TABLE_SCHEMA = ? AND tc.TABLE_NAME = ? AND tc.CONSTRAINT_TYPE <> 'CHECK' \
-                     ORDER BY tc.CONSTRAINT_NAME, k.ORDINAL_POSITION",
-                )
-                .bind(&schema)
-                .bind(&name),
-            )
+                     ORDER BY tc.CONSTRAINT_NAME, k.ORDINAL_POSITION", &[Some(schema.as_str()), Some(name.as_str()), Some(schema.as_str()), Some(name.as_str()), Some(schema.as_str()), Some(name.as_str())])?)
             .await?;
         let mut constraints: Vec<Constraint> = Vec::new();
         for (cname, ctype, col, rschema, rtable, rcol, rules) in keys {
@@ -263,18 +223,11 @@ impl Catalog for MySqlConnection {
                 }
             }
         }
-        let checks: Vec<(String, String)> = self
-            .fetch_all(
-                sqlx::query_as(
-                    "SELECT CAST(cc.CONSTRAINT_NAME AS CHAR), CAST(cc.CHECK_CLAUSE AS CHAR) \
+        let checks: Vec<(String, String)> = self.fetch_all(self.inline("SELECT CAST(cc.CONSTRAINT_NAME AS CHAR), CAST(cc.CHECK_CLAUSE AS CHAR) \
                      FROM information_schema.CHECK_CONSTRAINTS cc \
                      JOIN information_schema.TABLE_CONSTRAINTS tc ON tc.CONSTRAINT_SCHEMA = cc.CONSTRAINT_SCHEMA \
                           AND tc.CONSTRAINT_NAME = cc.CONSTRAINT_NAME AND tc.CONSTRAINT_TYPE = 'CHECK' \
-                     WHERE tc.TABLE_SCHEMA = ? AND tc.TABLE_NAME = ? ORDER BY 1",
-                )
-                .bind(&schema)
-                .bind(&name),
-            )
+                     WHERE tc.TABLE_SCHEMA = ? AND tc.TABLE_NAME = ? ORDER BY 1", &[Some(schema.as_str()), Some(name.as_str())])?)
             .await
             .unwrap_or_default();
         for (cname, clause) in checks {
@@ -282,25 +235,11 @@ impl Catalog for MySqlConnection {
             let column = columns.iter().find(|c| c.name == cname).map(|c| c.name.clone());
             constraints.push(Constraint { name: Some(cname), kind: ConstraintKind::Check { expression: clause, column } });
         }
-        let triggers: Vec<(String,)> = self
-            .fetch_all(
-                sqlx::query_as(
-                    "SELECT CAST(TRIGGER_NAME AS CHAR) FROM information_schema.TRIGGERS \
-                     WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ? ORDER BY 1",
-                )
-                .bind(&schema)
-                .bind(&name),
-            )
+        let triggers: Vec<(String,)> = self.fetch_all(self.inline("SELECT CAST(TRIGGER_NAME AS CHAR) FROM information_schema.TRIGGERS \
+                     WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ? ORDER BY 1", &[Some(schema.as_str()), Some(name.as_str())])?)
             .await?;
         let view_definition = if kind == TableKind::View {
-            let v: Vec<(Option<String>,)> = self
-                .fetch_all(
-                    sqlx::query_as(
-                        "SELECT CAST(VIEW_DEFINITION AS CHAR) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-                    )
-                    .bind(&schema)
-                    .bind(&name),
-                )
+            let v: Vec<(Option<String>,)> = self.fetch_all(self.inline("SELECT CAST(VIEW_DEFINITION AS CHAR) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", &[Some(schema.as_str()), Some(name.as_str())])?)
                 .await?;
             v.into_iter().next().and_then(|r| r.0)
         } else {

@@ -258,6 +258,26 @@ impl MySqlConnection {
         &self.server_version
     }
 
+    /// `template` with each `?` replaced by a quoted literal (NULL for
+    /// `None`). information_schema queries need literals: MariaDB and MySQL
+    /// only narrow them to one table for constants, not for parameters, and
+    /// otherwise open every table of every schema.
+    pub(crate) fn inline(&self, template: &str, args: &[Option<&str>]) -> Result<String> {
+        let mut out = String::with_capacity(template.len() + 64);
+        let mut args = args.iter();
+        for (i, part) in template.split('?').enumerate() {
+            if i > 0 {
+                match args.next() {
+                    Some(Some(v)) => out.push_str(&self.dialect.quote_string(v)?),
+                    Some(None) => out.push_str("NULL"),
+                    None => return Err(Error::Internal("too few catalog query arguments".into())),
+                }
+            }
+            out.push_str(part);
+        }
+        Ok(out)
+    }
+
     /// Whether the server is MariaDB.
     pub fn is_mariadb(&self) -> bool {
         self.server_version.contains("MariaDB")
@@ -269,23 +289,25 @@ impl MySqlConnection {
     }
 
     async fn lock(&self) -> Result<OwnedMutexGuard<sqlx::MySqlConnection>> {
-        let mut guard = self.conn.clone().lock_owned().await;
-        // A cached statement keeps the column list it had when prepared.
-        if guard.cached_statements_size() > 0 {
+        Ok(self.conn.clone().lock_owned().await)
+    }
+
+    /// After DDL, statements cached by sqlx would keep the column list they
+    /// had when prepared: drop them.
+    async fn after_statement(&self, guard: &mut sqlx::MySqlConnection, sql: &str) -> Result<()> {
+        if is_ddl(sql) && guard.cached_statements_size() > 0 {
             guard.clear_cached_statements().await.map_err(map_err)?;
         }
-        Ok(guard)
+        self.refresh_sql_mode(guard, sql).await
     }
 
     /// Re-reads the session's sql_mode after a statement that may change it.
     async fn refresh_sql_mode(&self, guard: &mut sqlx::MySqlConnection, sql: &str) -> Result<()> {
         if sql.to_ascii_lowercase().contains("sql_mode") {
-            let (mode,): (String,) = sqlx::query_as("SELECT @@SESSION.sql_mode")
-                .persistent(false)
-                .fetch_one(&mut *guard)
-                .await
-                .map_err(map_err)?;
-            self.dialect.set_sql_mode(&mode);
+            let rows: Vec<(String,)> = text_query(guard, "SELECT @@SESSION.sql_mode".into()).await?;
+            if let Some((mode,)) = rows.first() {
+                self.dialect.set_sql_mode(mode);
+            }
         }
         Ok(())
     }
@@ -324,7 +346,7 @@ impl MySqlConnection {
     /// The Arrow schema of a prepared statement's result. DECIMAL columns of
     /// a table get their precision and scale, and binary-looking columns
     /// their character set, from information_schema.
-    async fn result_schema(guard: &mut sqlx::MySqlConnection, stmt: &MySqlStatement, mariadb: bool) -> Result<(SchemaRef, Vec<Kind>)> {
+    async fn result_schema(guard: &mut sqlx::MySqlConnection, stmt: &MySqlStatement, mariadb: bool, dialect: &MySqlDialect) -> Result<(SchemaRef, Vec<Kind>)> {
         let mut kinds: Vec<Kind> = stmt.columns().iter().map(|c| Kind::from_type_name(c.type_info().name())).collect();
         let mut source: Vec<String> = stmt.columns().iter().map(|c| c.type_info().name().to_lowercase()).collect();
         let wanted: Vec<(usize, String, String, String)> = stmt
@@ -354,22 +376,21 @@ impl MySqlConnection {
             } else {
                 "CAST(c.DATA_TYPE = 'json' AS SIGNED) FROM information_schema.COLUMNS c WHERE "
             });
-            let mut args = MySqlArguments::default();
+            // Literals, not parameters: information_schema is only narrowed
+            // to the named tables for constants.
             for (n, (_, s, t, c)) in wanted.iter().enumerate() {
                 if n > 0 {
                     sql.push_str(" OR ");
                 }
-                sql.push_str("(c.TABLE_SCHEMA = ? AND c.TABLE_NAME = ? AND c.COLUMN_NAME = ?)");
-                for v in [s, t, c] {
-                    args.add(v.clone()).map_err(|e| Error::Internal(e.to_string()))?;
-                }
+                sql.push_str(&format!(
+                    "(c.TABLE_SCHEMA = {} AND c.TABLE_NAME = {} AND c.COLUMN_NAME = {})",
+                    dialect.quote_string(s)?,
+                    dialect.quote_string(t)?,
+                    dialect.quote_string(c)?
+                ));
             }
             type Info = (String, String, String, String, String, Option<i64>, Option<i64>, Option<String>, i64);
-            let rows: Vec<Info> = sqlx::query_as_with(AssertSqlSafe(sql), args)
-                .persistent(false)
-                .fetch_all(&mut *guard)
-                .await
-                .map_err(map_err)?;
+            let rows: Vec<Info> = text_query(guard, sql).await?;
             for (i, s, t, c) in wanted {
                 let Some(r) = rows.iter().find(|r| r.0 == s && r.1 == t && r.2 == c) else { continue };
                 source[i] = r.3.clone();
@@ -438,6 +459,25 @@ impl MySqlConnection {
         }
         Ok(RecordBatch::try_new(schema, cols.iter_mut().map(Col::finish).collect())?)
     }
+}
+
+/// Runs `sql` in the text protocol and decodes its rows.
+///
+/// One request, one reply: sqlx does not set TCP_NODELAY, and a one-off
+/// prepared statement is followed by a reply-less COM_STMT_CLOSE, so the
+/// next request would wait for the server's delayed ACK (40 ms each).
+async fn text_query<O>(conn: &mut sqlx::MySqlConnection, sql: String) -> Result<Vec<O>>
+where
+    O: Send + Unpin + for<'r> sqlx::FromRow<'r, MySqlRow>,
+{
+    let rows = sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(&mut *conn).await.map_err(map_err)?;
+    rows.iter().map(|r| O::from_row(r).map_err(map_err)).collect()
+}
+
+/// Whether a statement can change the result shape of cached statements.
+fn is_ddl(sql: &str) -> bool {
+    let first = sql.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
+    ["create", "alter", "drop", "rename", "truncate"].iter().any(|k| first.eq_ignore_ascii_case(k))
 }
 
 fn bind(args: &mut MySqlArguments, v: &Value) -> std::result::Result<(), sqlx::error::BoxDynError> {
@@ -584,19 +624,19 @@ impl Connection for MySqlConnection {
         let mut guard = self.lock().await?;
         let Some((stmt, args)) = Self::prepare(&mut guard, sql, params).await? else {
             let batch = Self::run_unprepared(&mut guard, sql).await?;
-            self.refresh_sql_mode(&mut guard, sql).await?;
+            self.after_statement(&mut guard, sql).await?;
             let schema = batch.schema();
             return Ok(Box::pin(qore_core::RecordBatchStreamAdapter::new(
                 schema,
                 futures::stream::iter([Ok(batch)]),
             )));
         };
-        let (schema, kinds) = Self::result_schema(&mut guard, &stmt, self.is_mariadb()).await?;
+        let (schema, kinds) = Self::result_schema(&mut guard, &stmt, self.is_mariadb(), &self.dialect).await?;
         if stmt.columns().is_empty() {
             // Not a row-returning statement: run it now so that its effect
             // (and a changed sql_mode) is there when this returns.
             stmt.query_with(args).execute(&mut *guard).await.map_err(map_err)?;
-            self.refresh_sql_mode(&mut guard, sql).await?;
+            self.after_statement(&mut guard, sql).await?;
             return Ok(Box::pin(qore_core::EmptyRecordBatchStream::new(schema)));
         }
         let batch = BatchBuilder::new(schema.clone(), kinds)?;
@@ -612,7 +652,7 @@ impl Connection for MySqlConnection {
             Some((stmt, args)) => stmt.query_with(args).execute(&mut *guard).await.map_err(map_err)?.rows_affected(),
             None => sqlx::raw_sql(AssertSqlSafe(sql.to_string())).execute(&mut *guard).await.map_err(map_err)?.rows_affected(),
         };
-        self.refresh_sql_mode(&mut guard, sql).await?;
+        self.after_statement(&mut guard, sql).await?;
         Ok(ExecuteOutcome { rows_affected })
     }
 
@@ -631,11 +671,11 @@ impl Connection for MySqlConnection {
 
 impl MySqlConnection {
     /// Runs a catalog query (typed rows, no streaming) on this connection.
-    pub(crate) async fn fetch_all<'q, O>(&self, q: sqlx::query::QueryAs<'q, sqlx::MySql, O, MySqlArguments>) -> Result<Vec<O>>
+    pub(crate) async fn fetch_all<O>(&self, sql: String) -> Result<Vec<O>>
     where
         O: Send + Unpin + for<'r> sqlx::FromRow<'r, MySqlRow>,
     {
         let mut g = self.conn.lock().await;
-        q.persistent(false).fetch_all(&mut *g).await.map_err(map_err)
+        text_query(&mut g, sql).await
     }
 }

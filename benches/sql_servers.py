@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark on real servers: `qore query --format csv` against
+`psql -c "\\copy (SELECT ...) to stdout csv"` on PostgreSQL, and against
+`mariadb --batch` on MariaDB, on the same generated table (mixed int, numeric,
+text, timestamp and nullable columns), in one run.
+
+Run it with the project's servers up:
+
+    scripts/servers.sh run -- benches/sql_servers.py [--rows 1000000,10000000]
+
+Prints rows/s, the ratio qore/reference, and each process's peak RSS
+(ru_maxrss from wait4(2)).
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+import urllib.parse
+
+
+def run(cmd, env=None):
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.monotonic() - start
+    err = proc.stderr.read().decode(errors="replace")
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"benchmark command failed ({code}): {' '.join(cmd[:3])}...\n{err}")
+    return elapsed, usage.ru_maxrss / 1024.0
+
+
+def main():
+    target = os.environ.get("CARGO_TARGET_DIR", "/work/target")
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--qore", default=os.path.join(target, "debug", "qore"))
+    ap.add_argument("--rows", default="1000000,10000000")
+    ap.add_argument("--only", default="postgres,mysql")
+    args = ap.parse_args()
+    sizes = [int(x) for x in args.rows.split(",")]
+    n = max(sizes)
+    results = []
+
+    if "postgres" in args.only:
+        url = os.environ["QORE_TEST_POSTGRES_URL"]
+        print(f"PostgreSQL: generating {n:,} rows ...", file=sys.stderr)
+        run([args.qore, "query", "--db", url, "DROP TABLE IF EXISTS bench"])
+        run([args.qore, "query", "--db", url, f"""
+            CREATE TABLE bench AS SELECT g AS id, (g * 7919) % 1000003 AS qty,
+              round(((g * 104729) % 10000000) / 100.0, 2)::numeric(12, 2) AS amount,
+              'customer ' || (g % 50000) AS customer,
+              timestamptz '2024-01-01 00:00+00' + (g % 31536000) * interval '1 second' AS at,
+              CASE WHEN g % 10 = 0 THEN NULL ELSE (g % 97) * 1.5 END AS score
+            FROM generate_series(1::int8, {n}) g"""])
+        for size in sizes:
+            sql = f"SELECT * FROM bench WHERE id <= {size}"
+            t_q, m_q = run([args.qore, "query", "--db", url, "--format", "csv", sql])
+            t_p, m_p = run(["psql", url, "-X", "-q", "-c", f"\\copy ({sql}) to stdout csv header"])
+            results.append(("PostgreSQL", size, "psql \\copy csv", t_q, m_q, t_p, m_p))
+
+    if "mysql" in args.only:
+        url = os.environ["QORE_TEST_MYSQL_URL"]
+        p = urllib.parse.urlparse(url)
+        print(f"MariaDB: generating {n:,} rows ...", file=sys.stderr)
+        run([args.qore, "query", "--db", url, "DROP TABLE IF EXISTS bench"])
+        run([args.qore, "query", "--db", url, f"""
+            CREATE TABLE bench ENGINE=InnoDB AS SELECT seq AS id, (seq * 7919) % 1000003 AS qty,
+              CAST(((seq * 104729) % 10000000) / 100.0 AS DECIMAL(12, 2)) AS amount,
+              CONCAT('customer ', seq % 50000) AS customer,
+              TIMESTAMP '2024-01-01 00:00:00' + INTERVAL (seq % 31536000) SECOND AS at,
+              CASE WHEN seq % 10 = 0 THEN NULL ELSE (seq % 97) * 1.5 END AS score
+            FROM seq_1_to_{n}"""])
+        env = dict(os.environ, MYSQL_PWD=urllib.parse.unquote(p.password or ""))
+        for size in sizes:
+            sql = f"SELECT * FROM bench WHERE id <= {size}"
+            t_q, m_q = run([args.qore, "query", "--db", url, "--format", "csv", sql])
+            t_m, m_m = run(["mariadb", "--no-defaults", "-h", p.hostname, "-P", str(p.port), "-u", p.username,
+                            "--batch", "--quick", p.path.lstrip("/"), "-e", sql], env=env)
+            results.append(("MariaDB", size, "mariadb --batch --quick", t_q, m_q, t_m, m_m))
+
+    print()
+    print(f"{'engine':<11} {'rows':>11}  {'reference':<24} {'qore rows/s':>12} {'ref rows/s':>12} {'ratio':>6}  {'qore RSS':>9} {'ref RSS':>9}")
+    for eng, size, ref, t_q, m_q, t_r, m_r in results:
+        print(f"{eng:<11} {size:>11,}  {ref:<24} {size / t_q:>12,.0f} {size / t_r:>12,.0f} {t_r / t_q:>5.2f}x  "
+              f"{m_q:>7.1f}MB {m_r:>7.1f}MB")
+
+
+if __name__ == "__main__":
+    main()
