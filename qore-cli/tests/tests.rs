@@ -342,7 +342,9 @@ fn redis_commands_and_key_browsing() {
 }
 
 fn server_url(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: run the tests through scripts/servers.sh (scripts/test.sh does)"))
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run the tests through scripts/servers.sh (scripts/test.sh does)")
+    })
 }
 
 #[test]
@@ -350,35 +352,71 @@ fn postgres_and_mysql_through_urls_and_saved_connections() {
     let q = Qore::new();
     for (var, table, serial) in [
         ("QORE_TEST_POSTGRES_URL", "cli_pg", "serial PRIMARY KEY"),
-        ("QORE_TEST_MYSQL_URL", "cli_my", "INT AUTO_INCREMENT PRIMARY KEY"),
+        (
+            "QORE_TEST_MYSQL_URL",
+            "cli_my",
+            "INT AUTO_INCREMENT PRIMARY KEY",
+        ),
     ] {
         let url = server_url(var);
-        q.ok(&["query", "--db", &url, &format!("DROP TABLE IF EXISTS {table}")]);
+        q.ok(&[
+            "query",
+            "--db",
+            &url,
+            &format!("DROP TABLE IF EXISTS {table}"),
+        ]);
         q.ok(&[
             "query",
             "--db",
             &url,
             &format!("CREATE TABLE {table} (id {serial}, price DECIMAL(8, 2) NOT NULL, label VARCHAR(20))"),
         ]);
-        q.ok(&["query", "--db", &url, &format!("INSERT INTO {table} (price, label) VALUES (1.50, 'a,b'), (2.25, NULL)")]);
-        let csv = q.ok(&["query", "--db", &url, "--format", "csv", &format!("SELECT id, price, label FROM {table} ORDER BY id")]);
+        q.ok(&[
+            "query",
+            "--db",
+            &url,
+            &format!("INSERT INTO {table} (price, label) VALUES (1.50, 'a,b'), (2.25, NULL)"),
+        ]);
+        let csv = q.ok(&[
+            "query",
+            "--db",
+            &url,
+            "--format",
+            "csv",
+            &format!("SELECT id, price, label FROM {table} ORDER BY id"),
+        ]);
         assert_eq!(csv, "id,price,label\n1,1.50,\"a,b\"\n2,2.25,\n");
         let table_out = q.ok(&["query", "--db", &url, &format!("SELECT * FROM {table}")]);
         assert!(table_out.contains("PK"), "{table_out}");
         let ls = q.ok(&["ls", "--db", &url]);
         assert!(ls.contains(table), "{ls}");
         let describe = q.ok(&["describe", "--db", &url, table]);
-        assert!(describe.contains("price") && describe.contains("PRIMARY"), "{describe}");
+        assert!(
+            describe.contains("price") && describe.contains("PRIMARY"),
+            "{describe}"
+        );
         // A saved connection keeps no password; the environment supplies it.
         let spec = qore_core::ConnectionSpec::parse(&url).unwrap();
         let name = format!("saved_{table}");
         q.ok(&["conn", "add", &name, &spec.without_password().to_string()]);
         let out = q.run_env(
-            &["query", "--db", &name, "--format", "csv", &format!("SELECT count(*) AS n FROM {table}")],
+            &[
+                "query",
+                "--db",
+                &name,
+                "--format",
+                "csv",
+                &format!("SELECT count(*) AS n FROM {table}"),
+            ],
             &format!("QORE_PASSWORD_{}", name.to_uppercase()),
             spec.password.as_ref().unwrap().expose(),
         );
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "n\n2\n", "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "n\n2\n",
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         // A syntax error: exit 2 and the server's code.
         let out = q.run(&["query", "--db", &url, "SELEC 1"]);
         assert_eq!(out.status.code(), Some(2));

@@ -52,7 +52,11 @@ impl Qore {
 
     /// Runs with one extra environment variable.
     pub(crate) fn run_env(&self, args: &[&str], key: &str, value: &str) -> Output {
-        self.command(args).env(key, value).stdin(Stdio::null()).output().unwrap()
+        self.command(args)
+            .env(key, value)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
     }
 
     /// Runs and expects success; returns stdout.

@@ -10,7 +10,9 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::*;
 use futures::StreamExt;
 use proptest::prelude::*;
-use qore_core::{Catalog, Connection, ConnectionSpec, ConstraintKind, Error, TableKind, TableRef, Value, collect};
+use qore_core::{
+    Catalog, Connection, ConnectionSpec, ConstraintKind, Error, TableKind, TableRef, Value, collect,
+};
 use qore_drivers::mysql::MySqlConnection;
 
 fn url() -> String {
@@ -19,14 +21,20 @@ fn url() -> String {
 }
 
 async fn connect() -> MySqlConnection {
-    MySqlConnection::connect(&ConnectionSpec::parse(&url()).unwrap()).await.unwrap()
+    MySqlConnection::connect(&ConnectionSpec::parse(&url()).unwrap())
+        .await
+        .unwrap()
 }
 
 /// A fresh database per test, made the current one.
 async fn with_db(name: &str) -> MySqlConnection {
     let c = connect().await;
-    c.execute(&format!("DROP DATABASE IF EXISTS {name}"), &[]).await.unwrap();
-    c.execute(&format!("CREATE DATABASE {name}"), &[]).await.unwrap();
+    c.execute(&format!("DROP DATABASE IF EXISTS {name}"), &[])
+        .await
+        .unwrap();
+    c.execute(&format!("CREATE DATABASE {name}"), &[])
+        .await
+        .unwrap();
     c.execute(&format!("USE {name}"), &[]).await.unwrap();
     c
 }
@@ -90,8 +98,16 @@ async fn every_mapped_type_reaches_arrow() {
         ("de", DataType::Decimal128(12, 4), "-12345678.1234"),
         ("bt", DataType::UInt64, "2561"),
         ("d", DataType::Date32, "2024-02-29"),
-        ("dt", DataType::Timestamp(TimeUnit::Microsecond, None), "2024-02-29T13:14:15.123456"),
-        ("ts", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), "2024-02-29T13:14:15.500Z"),
+        (
+            "dt",
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            "2024-02-29T13:14:15.123456",
+        ),
+        (
+            "ts",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            "2024-02-29T13:14:15.500Z",
+        ),
         ("y", DataType::Int16, "2024"),
         ("ch", DataType::Utf8, "ab"),
         ("vc", DataType::Utf8, "ünï"),
@@ -111,15 +127,31 @@ async fn every_mapped_type_reaches_arrow() {
         assert_eq!(text(&b, i, 0), shown, "value of {name}");
         assert!(b.column(i).is_null(1), "{name} NULL");
     }
-    let tm = b.column(s.index_of("tm").unwrap()).as_primitive::<DurationMicrosecondType>().value(0);
+    let tm = b
+        .column(s.index_of("tm").unwrap())
+        .as_primitive::<DurationMicrosecondType>()
+        .value(0);
     assert_eq!(tm, -(838 * 3600 + 59 * 60 + 58) * 1_000_000 - 500_000);
     // POINT(1 2) as WKB: little-endian, type 1, x, y.
-    let geo = b.column(s.index_of("geo").unwrap()).as_binary::<i32>().value(0);
+    let geo = b
+        .column(s.index_of("geo").unwrap())
+        .as_binary::<i32>()
+        .value(0);
     assert_eq!(geo.len(), 21);
     assert_eq!(&geo[..5], &[1, 1, 0, 0, 0]);
     assert_eq!(f64::from_le_bytes(geo[5..13].try_into().unwrap()), 1.0);
-    assert_eq!(s.field_with_name("en").unwrap().metadata()["qore.source_type"], "enum('a','b')");
-    assert_eq!(s.field_with_name("js").unwrap().metadata().get("qore.json").map(String::as_str), Some("true"));
+    assert_eq!(
+        s.field_with_name("en").unwrap().metadata()["qore.source_type"],
+        "enum('a','b')"
+    );
+    assert_eq!(
+        s.field_with_name("js")
+            .unwrap()
+            .metadata()
+            .get("qore.json")
+            .map(String::as_str),
+        Some("true")
+    );
     // A decimal expression has no declared precision: exact text.
     let e = rows(&c, "SELECT de * 2 AS twice FROM t LIMIT 1").await;
     assert_eq!(e.schema().field(0).data_type(), &DataType::Utf8);
@@ -139,11 +171,19 @@ async fn bound_parameters_and_unprepared_statements() {
                 Value::Int(i64::MIN),
                 Value::UInt(u64::MAX),
                 Value::Float(0.1),
-                Value::Decimal { value: -1234, precision: 10, scale: 3 },
+                Value::Decimal {
+                    value: -1234,
+                    precision: 10,
+                    scale: 3,
+                },
                 Value::Text("it's a \\ \"test\" ✓".into()),
                 Value::Bytes(vec![0, 255]),
                 Value::Date(19_782),
-                Value::Timestamp { value: 1_709_212_455_000_001, unit: TimeUnit::Microsecond, tz: None },
+                Value::Timestamp {
+                    value: 1_709_212_455_000_001,
+                    unit: TimeUnit::Microsecond,
+                    tz: None,
+                },
             ],
         )
         .await
@@ -153,9 +193,21 @@ async fn bound_parameters_and_unprepared_statements() {
     let got: Vec<String> = (0..b.num_columns()).map(|i| text(&b, i, 0)).collect();
     assert_eq!(
         got,
-        ["-9223372036854775808", "18446744073709551615", "0.1", "-1.234", "it's a \\ \"test\" ✓", "00ff", "2024-02-29", "2024-02-29T13:14:15.000001"]
+        [
+            "-9223372036854775808",
+            "18446744073709551615",
+            "0.1",
+            "-1.234",
+            "it's a \\ \"test\" ✓",
+            "00ff",
+            "2024-02-29",
+            "2024-02-29T13:14:15.000001"
+        ]
     );
-    let err = c.execute("INSERT INTO p (i) VALUES (?)", &[]).await.unwrap_err();
+    let err = c
+        .execute("INSERT INTO p (i) VALUES (?)", &[])
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("1 parameter"), "{err}");
     // SHOW works prepared; USE cannot be prepared and runs as text.
     let b = rows(&c, "SHOW TABLES").await;
@@ -198,12 +250,22 @@ async fn a_huge_result_streams_and_dropping_it_kills_the_query() {
     drop(s);
     let deadline = Instant::now() + Duration::from_secs(10);
     while running(&admin, "kill-marker").await > 0 {
-        assert!(Instant::now() < deadline, "the server kept running the dropped statement");
+        assert!(
+            Instant::now() < deadline,
+            "the server kept running the dropped statement"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(text(&rows(&c, "SELECT 41 + 1").await, 0, 0), "42");
-    let mut s = c.query("SELECT SLEEP(30) /* sleep-marker */", &[]).await.unwrap();
-    assert!(tokio::time::timeout(Duration::from_millis(300), s.next()).await.is_err());
+    let mut s = c
+        .query("SELECT SLEEP(30) /* sleep-marker */", &[])
+        .await
+        .unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), s.next())
+            .await
+            .is_err()
+    );
     drop(s);
     let deadline = Instant::now() + Duration::from_secs(10);
     while running(&admin, "sleep-marker").await > 0 {
@@ -219,34 +281,47 @@ async fn bad_input_gives_clear_errors() {
     spec.password = Some(qore_core::Secret::new("wrong"));
     let err = MySqlConnection::connect(&spec).await.unwrap_err();
     assert!(matches!(err, Error::Auth(_)), "{err}");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let err = MySqlConnection::connect(&ConnectionSpec::parse(&format!("mysql://u:p@127.0.0.1:{port}/db")).unwrap())
-        .await
-        .unwrap_err();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = MySqlConnection::connect(
+        &ConnectionSpec::parse(&format!("mysql://u:p@127.0.0.1:{port}/db")).unwrap(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, Error::Connect { .. }), "{err}");
     let c = connect().await;
     match c.query("SELEC 1", &[]).await.unwrap_err() {
         Error::Query(q) => assert!(q.code.as_deref().unwrap().starts_with("1064"), "{q:?}"),
         other => panic!("{other}"),
     }
-    let slow = MySqlConnection::connect(&ConnectionSpec::parse(&format!("{}?statement_timeout=300", url())).unwrap())
-        .await
-        .unwrap();
+    let slow = MySqlConnection::connect(
+        &ConnectionSpec::parse(&format!("{}?statement_timeout=300", url())).unwrap(),
+    )
+    .await
+    .unwrap();
     let started = Instant::now();
-    let r = match slow.query("SELECT SLEEP(5) AS s FROM seq_1_to_2", &[]).await {
+    let r = match slow
+        .query("SELECT SLEEP(5) AS s FROM seq_1_to_2", &[])
+        .await
+    {
         Ok(s) => collect(s).await.map(|_| ()),
         Err(e) => Err(e),
     };
     // MariaDB reports max_statement_time as an error; SLEEP itself may
     // instead return 1 early when interrupted.
-    match r {
-        Err(e) => assert!(matches!(e, Error::Timeout(_)), "{e}"),
-        Ok(()) => {}
+    if let Err(e) = r {
+        assert!(matches!(e, Error::Timeout(_)), "{e}")
     }
     assert!(started.elapsed() < Duration::from_secs(4));
     // The server kills the connection mid-stream.
     let id = c.connection_id();
-    let mut s = c.query("SELECT seq FROM seq_1_to_100000000", &[]).await.unwrap();
+    let mut s = c
+        .query("SELECT seq FROM seq_1_to_100000000", &[])
+        .await
+        .unwrap();
     s.next().await.unwrap().unwrap();
     let admin = connect().await;
     admin.execute(&format!("KILL {id}"), &[]).await.unwrap();
@@ -275,42 +350,91 @@ async fn the_catalog_is_complete() {
         c.execute(stmt, &[]).await.unwrap();
     }
     let ns = c.namespaces().await.unwrap();
-    assert!(ns.iter().any(|n| n.name == "t_catalog" && n.is_default), "{ns:?}");
+    assert!(
+        ns.iter().any(|n| n.name == "t_catalog" && n.is_default),
+        "{ns:?}"
+    );
     assert!(!ns.iter().any(|n| n.name == "mysql"));
     let tables = c.tables(None).await.unwrap();
     let kind = |n: &str| tables.iter().find(|t| t.table.name == n).map(|t| t.kind);
     assert_eq!(kind("customers"), Some(TableKind::Table));
     assert_eq!(kind("big_orders"), Some(TableKind::View));
-    assert_eq!(tables.iter().find(|t| t.table.name == "customers").unwrap().comment.as_deref(), Some("who buys"));
+    assert_eq!(
+        tables
+            .iter()
+            .find(|t| t.table.name == "customers")
+            .unwrap()
+            .comment
+            .as_deref(),
+        Some("who buys")
+    );
 
     let d = c.table(&TableRef::new("customers")).await.unwrap();
     assert_eq!(d.primary_key(), ["id"]);
-    assert_eq!(d.column("id").unwrap().default.as_deref(), Some("AUTO_INCREMENT"));
-    let generated = d.column("upper_name").unwrap().generated.clone().unwrap().to_lowercase();
+    assert_eq!(
+        d.column("id").unwrap().default.as_deref(),
+        Some("AUTO_INCREMENT")
+    );
+    let generated = d
+        .column("upper_name")
+        .unwrap()
+        .generated
+        .clone()
+        .unwrap()
+        .to_lowercase();
     assert!(generated.contains("(`name`)"), "{generated}");
     assert_eq!(d.column("email").unwrap().comment.as_deref(), Some("login"));
-    assert!(d.constraints.iter().any(|k| matches!(&k.kind, ConstraintKind::Unique { columns } if columns == &["email"])));
+    assert!(
+        d.constraints.iter().any(
+            |k| matches!(&k.kind, ConstraintKind::Unique { columns } if columns == &["email"])
+        )
+    );
 
-    let o = c.table(&TableRef::qualified("t_catalog", "orders")).await.unwrap();
+    let o = c
+        .table(&TableRef::qualified("t_catalog", "orders"))
+        .await
+        .unwrap();
     assert_eq!(o.primary_key(), ["id", "line"]);
-    assert_eq!(o.column("total").unwrap().arrow_type, DataType::Decimal128(10, 2));
+    assert_eq!(
+        o.column("total").unwrap().arrow_type,
+        DataType::Decimal128(10, 2)
+    );
     let fk = o.foreign_keys().next().unwrap();
-    assert_eq!((fk.columns.clone(), fk.target_columns.clone()), (vec!["customer_id".to_string()], vec!["id".to_string()]));
+    assert_eq!(
+        (fk.columns.clone(), fk.target_columns.clone()),
+        (vec!["customer_id".to_string()], vec!["id".to_string()])
+    );
     assert_eq!(fk.target, TableRef::qualified("t_catalog", "customers"));
-    assert_eq!((fk.on_delete, fk.on_update), (qore_core::FkAction::Cascade, qore_core::FkAction::SetNull));
+    assert_eq!(
+        (fk.on_delete, fk.on_update),
+        (qore_core::FkAction::Cascade, qore_core::FkAction::SetNull)
+    );
     assert!(o.constraints.iter().any(|k| matches!(&k.kind, ConstraintKind::Check { expression, .. } if expression.contains("total"))));
     let by_total = o.indexes.iter().find(|i| i.name == "by_total").unwrap();
-    assert_eq!((by_total.unique, by_total.method.as_deref()), (false, Some("btree")));
+    assert_eq!(
+        (by_total.unique, by_total.method.as_deref()),
+        (false, Some("btree"))
+    );
     assert!(o.indexes.iter().any(|i| i.primary && i.parts.len() == 2));
-    assert!(o.indexes.iter().any(|i| i.size_bytes.is_some()), "{:?}", o.indexes);
+    assert!(
+        o.indexes.iter().any(|i| i.size_bytes.is_some()),
+        "{:?}",
+        o.indexes
+    );
     assert_eq!(o.triggers, ["orders_touch"]);
     let v = c.table(&TableRef::new("big_orders")).await.unwrap();
     assert!(v.view_definition.unwrap().contains("100"));
-    assert!(matches!(c.table(&TableRef::new("nope")).await.unwrap_err(), Error::NotFound(_)));
+    assert!(matches!(
+        c.table(&TableRef::new("nope")).await.unwrap_err(),
+        Error::NotFound(_)
+    ));
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 proptest! {
@@ -371,7 +495,9 @@ proptest! {
 
 async fn with_db_cached() -> MySqlConnection {
     let c = connect().await;
-    c.execute("CREATE DATABASE IF NOT EXISTS t_roundtrip", &[]).await.unwrap();
+    c.execute("CREATE DATABASE IF NOT EXISTS t_roundtrip", &[])
+        .await
+        .unwrap();
     c.execute("USE t_roundtrip", &[]).await.unwrap();
     c.execute(
         "CREATE TABLE IF NOT EXISTS rt (i BIGINT, u BIGINT UNSIGNED, f DOUBLE, s TEXT, b BLOB, d DATE)",

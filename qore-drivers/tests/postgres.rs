@@ -10,7 +10,9 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::*;
 use futures::StreamExt;
 use proptest::prelude::*;
-use qore_core::{Catalog, Connection, ConnectionSpec, ConstraintKind, Error, TableKind, TableRef, Value, collect};
+use qore_core::{
+    Catalog, Connection, ConnectionSpec, ConstraintKind, Error, TableKind, TableRef, Value, collect,
+};
 use qore_drivers::postgres::PostgresConnection;
 
 fn url() -> String {
@@ -19,16 +21,24 @@ fn url() -> String {
 }
 
 async fn connect() -> PostgresConnection {
-    PostgresConnection::connect(&ConnectionSpec::parse(&url()).unwrap()).await.unwrap()
+    PostgresConnection::connect(&ConnectionSpec::parse(&url()).unwrap())
+        .await
+        .unwrap()
 }
 
 /// A fresh schema per test (tests run in parallel processes), set as the
 /// search path of the returned connection.
 async fn with_schema(name: &str) -> PostgresConnection {
     let c = connect().await;
-    c.execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"), &[]).await.unwrap();
-    c.execute(&format!("CREATE SCHEMA {name}"), &[]).await.unwrap();
-    c.execute(&format!("SET search_path = {name}, public"), &[]).await.unwrap();
+    c.execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"), &[])
+        .await
+        .unwrap();
+    c.execute(&format!("CREATE SCHEMA {name}"), &[])
+        .await
+        .unwrap();
+    c.execute(&format!("SET search_path = {name}, public"), &[])
+        .await
+        .unwrap();
     c
 }
 
@@ -49,8 +59,12 @@ fn text(b: &RecordBatch, col: usize, row: usize) -> String {
 #[tokio::test]
 async fn every_mapped_type_reaches_arrow() {
     let c = with_schema("t_types").await;
-    c.execute("CREATE TYPE mood AS ENUM ('sad', 'happy')", &[]).await.unwrap();
-    c.execute("CREATE DOMAIN posint AS int4 CHECK (VALUE > 0)", &[]).await.unwrap();
+    c.execute("CREATE TYPE mood AS ENUM ('sad', 'happy')", &[])
+        .await
+        .unwrap();
+    c.execute("CREATE DOMAIN posint AS int4 CHECK (VALUE > 0)", &[])
+        .await
+        .unwrap();
     let b = rows(
         &c,
         "SELECT true AS b, 1::int2 AS i2, 2::int4 AS i4, 3::int8 AS i8, 1.5::float4 AS f4, 2.25::float8 AS f8, \
@@ -84,10 +98,22 @@ async fn every_mapped_type_reaches_arrow() {
         ("nm", DataType::Utf8, "n"),
         ("by", DataType::Binary, "00ff"),
         ("d", DataType::Date32, "2024-02-29"),
-        ("tm", DataType::Time64(TimeUnit::Microsecond), "13:14:15.500"),
+        (
+            "tm",
+            DataType::Time64(TimeUnit::Microsecond),
+            "13:14:15.500",
+        ),
         ("ttz", DataType::Utf8, "13:14:15+05:30"),
-        ("ts", DataType::Timestamp(TimeUnit::Microsecond, None), "2024-02-29T13:14:15.123456"),
-        ("tstz", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), "2024-02-29T12:14:15Z"),
+        (
+            "ts",
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            "2024-02-29T13:14:15.123456",
+        ),
+        (
+            "tstz",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            "2024-02-29T12:14:15Z",
+        ),
         ("u", DataType::Utf8, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
         ("j", DataType::Utf8, "{\"a\": [1, 2]}"),
         ("jb", DataType::Utf8, "{\"b\": null}"),
@@ -100,7 +126,11 @@ async fn every_mapped_type_reaches_arrow() {
         ("e", DataType::Utf8, "happy"),
         ("dom", DataType::Int32, "5"),
         ("r", DataType::Utf8, "[1,10)"),
-        ("tr", DataType::Utf8, "[\"2024-01-01 00:00:00+00\",\"2024-01-02 00:00:00+00\")"),
+        (
+            "tr",
+            DataType::Utf8,
+            "[\"2024-01-01 00:00:00+00\",\"2024-01-02 00:00:00+00\")",
+        ),
         ("tsv", DataType::Utf8, "'a' 'cat' 'fat'"),
         ("o", DataType::UInt32, "42"),
         ("lsn", DataType::Utf8, "16/B374D848"),
@@ -113,24 +143,52 @@ async fn every_mapped_type_reaches_arrow() {
         assert_eq!(text(&b, i, 0), shown, "value of {name}");
     }
     let (i, f) = s.column_with_name("iv").unwrap();
-    assert_eq!(f.data_type(), &DataType::Interval(IntervalUnit::MonthDayNano));
-    let iv = b.column(i).as_primitive::<IntervalMonthDayNanoType>().value(0);
+    assert_eq!(
+        f.data_type(),
+        &DataType::Interval(IntervalUnit::MonthDayNano)
+    );
+    let iv = b
+        .column(i)
+        .as_primitive::<IntervalMonthDayNanoType>()
+        .value(0);
     assert_eq!((iv.months, iv.days, iv.nanoseconds), (12, 2, 3_000_000_000));
     let (i, f) = s.column_with_name("arr").unwrap();
     assert!(matches!(f.data_type(), DataType::List(e) if e.data_type() == &DataType::Int32));
     let list = b.column(i).as_list::<i32>().value(0);
     let ints = list.as_primitive::<Int32Type>();
-    assert_eq!((ints.len(), ints.value(0), ints.is_null(1), ints.value(2)), (3, 1, true, 3));
+    assert_eq!(
+        (ints.len(), ints.value(0), ints.is_null(1), ints.value(2)),
+        (3, 1, true, 3)
+    );
     assert_eq!(text(&b, s.index_of("tarr").unwrap(), 0), "[p, q]");
     // Source types and JSON marking travel in field metadata.
-    assert_eq!(s.field_with_name("jb").unwrap().metadata().get("qore.json").map(String::as_str), Some("true"));
-    assert_eq!(s.field_with_name("i8").unwrap().metadata().get("qore.source_type").map(String::as_str), Some("int8"));
+    assert_eq!(
+        s.field_with_name("jb")
+            .unwrap()
+            .metadata()
+            .get("qore.json")
+            .map(String::as_str),
+        Some("true")
+    );
+    assert_eq!(
+        s.field_with_name("i8")
+            .unwrap()
+            .metadata()
+            .get("qore.source_type")
+            .map(String::as_str),
+        Some("int8")
+    );
 }
 
 #[tokio::test]
 async fn numeric_columns_become_decimal128_with_their_declared_scale() {
     let c = with_schema("t_numeric").await;
-    c.execute("CREATE TABLE n (small numeric(10, 2), big numeric(60, 5), free numeric)", &[]).await.unwrap();
+    c.execute(
+        "CREATE TABLE n (small numeric(10, 2), big numeric(60, 5), free numeric)",
+        &[],
+    )
+    .await
+    .unwrap();
     c.execute(
         "INSERT INTO n VALUES (-12345678.91, 123456789012345678901234567890123456789012345678901234.5, 'NaN'), \
                               (0.01, -0.00001, 1e-30), (NULL, NULL, NULL)",
@@ -139,12 +197,21 @@ async fn numeric_columns_become_decimal128_with_their_declared_scale() {
     .await
     .unwrap();
     let b = rows(&c, "SELECT small, big, free FROM n").await;
-    assert_eq!(b.schema().field(0).data_type(), &DataType::Decimal128(10, 2));
+    assert_eq!(
+        b.schema().field(0).data_type(),
+        &DataType::Decimal128(10, 2)
+    );
     assert_eq!(b.schema().field(1).data_type(), &DataType::Utf8);
     assert_eq!(b.schema().field(2).data_type(), &DataType::Utf8);
     let d = b.column(0).as_primitive::<Decimal128Type>();
-    assert_eq!((d.value(0), d.value(1), d.is_null(2)), (-1_234_567_891, 1, true));
-    assert_eq!(text(&b, 1, 0), "123456789012345678901234567890123456789012345678901234.50000");
+    assert_eq!(
+        (d.value(0), d.value(1), d.is_null(2)),
+        (-1_234_567_891, 1, true)
+    );
+    assert_eq!(
+        text(&b, 1, 0),
+        "123456789012345678901234567890123456789012345678901234.50000"
+    );
     assert_eq!(text(&b, 1, 1), "-0.00001");
     assert_eq!(text(&b, 2, 0), "NaN");
     assert_eq!(text(&b, 2, 1), "0.000000000000000000000000000001");
@@ -167,15 +234,27 @@ async fn bound_parameters_of_every_value_kind() {
                 Value::Int(-7),
                 Value::Int(i64::MIN),
                 Value::Float(0.1),
-                Value::Decimal { value: -123_456, precision: 12, scale: 3 },
+                Value::Decimal {
+                    value: -123_456,
+                    precision: 12,
+                    scale: 3,
+                },
                 Value::Text("it's \"quoted\" ünïcödé".into()),
                 Value::Bytes(vec![0, 1, 255]),
                 Value::Date(19_782),
-                Value::Timestamp { value: 1_709_212_455_000_001, unit: TimeUnit::Microsecond, tz: Some("UTC".into()) },
+                Value::Timestamp {
+                    value: 1_709_212_455_000_001,
+                    unit: TimeUnit::Microsecond,
+                    tz: Some("UTC".into()),
+                },
                 Value::Bool(true),
                 Value::Text("A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11".into()),
                 Value::Text("{\"k\": [1, 2]}".into()),
-                Value::Interval { months: 1, days: 2, nanos: 3_000 },
+                Value::Interval {
+                    months: 1,
+                    days: 2,
+                    nanos: 3_000,
+                },
             ],
         )
         .await
@@ -201,9 +280,18 @@ async fn bound_parameters_of_every_value_kind() {
         ]
     );
     // A value the parameter's type cannot take names the parameter.
-    let err = c.execute("INSERT INTO p (i2) VALUES ($1)", &[Value::Int(70_000)]).await.unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(ref m) if m.contains("$1")), "{err}");
-    let err = c.execute("INSERT INTO p (i2) VALUES ($1)", &[]).await.unwrap_err();
+    let err = c
+        .execute("INSERT INTO p (i2) VALUES ($1)", &[Value::Int(70_000)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidInput(ref m) if m.contains("$1")),
+        "{err}"
+    );
+    let err = c
+        .execute("INSERT INTO p (i2) VALUES ($1)", &[])
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("1 parameter"), "{err}");
 }
 
@@ -234,18 +322,28 @@ async fn a_huge_result_streams_and_dropping_it_cancels_on_the_server() {
         seen += b.num_rows();
     }
     assert_eq!(seen, 3 * 8192);
-    assert_eq!(active_queries(&admin, "cancel-marker").await, 1, "the statement runs while streaming");
+    assert_eq!(
+        active_queries(&admin, "cancel-marker").await,
+        1,
+        "the statement runs while streaming"
+    );
     drop(s);
     let deadline = Instant::now() + Duration::from_secs(10);
     while active_queries(&admin, "cancel-marker").await > 0 {
-        assert!(Instant::now() < deadline, "the server kept running the dropped statement");
+        assert!(
+            Instant::now() < deadline,
+            "the server kept running the dropped statement"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // The connection is usable again straight away.
     let b = rows(&c, "SELECT 41 + 1 AS x").await;
     assert_eq!(text(&b, 0, 0), "42");
     // Also while the server has not produced a single row yet.
-    let mut s = c.query("SELECT pg_sleep(30) /* sleep-marker */", &[]).await.unwrap();
+    let mut s = c
+        .query("SELECT pg_sleep(30) /* sleep-marker */", &[])
+        .await
+        .unwrap();
     let waiting = tokio::time::timeout(Duration::from_millis(300), s.next()).await;
     assert!(waiting.is_err(), "pg_sleep cannot have returned");
     drop(s);
@@ -264,15 +362,22 @@ async fn bad_input_gives_clear_errors() {
     let err = PostgresConnection::connect(&spec).await.unwrap_err();
     assert!(matches!(err, Error::Auth(_)), "{err}");
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let err = PostgresConnection::connect(&ConnectionSpec::parse(&format!("postgres://u:p@127.0.0.1:{port}/db")).unwrap())
-        .await
-        .unwrap_err();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = PostgresConnection::connect(
+        &ConnectionSpec::parse(&format!("postgres://u:p@127.0.0.1:{port}/db")).unwrap(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, Error::Connect { .. }), "{err}");
 
-    let err = PostgresConnection::connect(&ConnectionSpec::parse(&format!("{}?bogus=1", url())).unwrap())
-        .await
-        .unwrap_err();
+    let err =
+        PostgresConnection::connect(&ConnectionSpec::parse(&format!("{}?bogus=1", url())).unwrap())
+            .await
+            .unwrap_err();
     assert!(err.to_string().contains("bogus"), "{err}");
 
     let c = connect().await;
@@ -281,12 +386,17 @@ async fn bad_input_gives_clear_errors() {
         Error::Query(q) => assert_eq!(q.code.as_deref(), Some("42601")),
         other => panic!("{other}"),
     }
-    let err = c.query("SELECT * FROM no_such_table_here", &[]).await.unwrap_err();
+    let err = c
+        .query("SELECT * FROM no_such_table_here", &[])
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("no_such_table_here"), "{err}");
 
-    let slow = PostgresConnection::connect(&ConnectionSpec::parse(&format!("{}?statement_timeout=200", url())).unwrap())
-        .await
-        .unwrap();
+    let slow = PostgresConnection::connect(
+        &ConnectionSpec::parse(&format!("{}?statement_timeout=200", url())).unwrap(),
+    )
+    .await
+    .unwrap();
     let started = Instant::now();
     let s = slow.query("SELECT pg_sleep(5)", &[]).await.unwrap();
     let err = collect(s).await.unwrap_err();
@@ -295,10 +405,19 @@ async fn bad_input_gives_clear_errors() {
 
     // The server goes away mid-stream: an error item, not a hang or a panic.
     let pid = c.backend_pid();
-    let mut s = c.query("SELECT g FROM generate_series(1, 100000000) g", &[]).await.unwrap();
+    let mut s = c
+        .query("SELECT g FROM generate_series(1, 100000000) g", &[])
+        .await
+        .unwrap();
     s.next().await.unwrap().unwrap();
     let admin = connect().await;
-    admin.execute("SELECT pg_terminate_backend($1)", &[Value::Int(i64::from(pid))]).await.unwrap();
+    admin
+        .execute(
+            "SELECT pg_terminate_backend($1)",
+            &[Value::Int(i64::from(pid))],
+        )
+        .await
+        .unwrap();
     let mut failed = None;
     while let Some(item) = s.next().await {
         if let Err(e) = item {
@@ -307,7 +426,10 @@ async fn bad_input_gives_clear_errors() {
         }
     }
     let err = failed.expect("the stream must end in an error");
-    assert!(matches!(err, Error::Connect { .. } | Error::Query(_)), "{err}");
+    assert!(
+        matches!(err, Error::Connect { .. } | Error::Query(_)),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -334,15 +456,24 @@ async fn the_catalog_is_complete() {
         c.execute(stmt, &[]).await.unwrap();
     }
     let ns = c.namespaces().await.unwrap();
-    assert!(ns.iter().any(|n| n.name == "t_catalog" && n.is_default), "{ns:?}");
+    assert!(
+        ns.iter().any(|n| n.name == "t_catalog" && n.is_default),
+        "{ns:?}"
+    );
     let tables = c.tables(None).await.unwrap();
     let kind = |n: &str| tables.iter().find(|t| t.table.name == n).map(|t| t.kind);
     assert_eq!(kind("customers"), Some(TableKind::Table));
     assert_eq!(kind("big_orders"), Some(TableKind::View));
     assert_eq!(kind("order_sums"), Some(TableKind::MaterializedView));
     assert_eq!(kind("events"), Some(TableKind::PartitionedTable));
-    let part = tables.iter().find(|t| t.table.name == "events_2024").unwrap();
-    assert_eq!(part.partition_of, Some(TableRef::qualified("t_catalog", "events")));
+    let part = tables
+        .iter()
+        .find(|t| t.table.name == "events_2024")
+        .unwrap();
+    assert_eq!(
+        part.partition_of,
+        Some(TableRef::qualified("t_catalog", "events"))
+    );
     let cust = tables.iter().find(|t| t.table.name == "customers").unwrap();
     assert_eq!(cust.rows, Some(qore_core::RowCount::Estimate(500)));
     assert_eq!(cust.comment.as_deref(), Some("who buys"));
@@ -352,14 +483,30 @@ async fn the_catalog_is_complete() {
     let id = d.column("id").unwrap();
     assert_eq!(id.default.as_deref(), Some("GENERATED ALWAYS AS IDENTITY"));
     assert_eq!(id.arrow_type, DataType::Int32);
-    assert_eq!(d.column("name").unwrap().default.as_deref(), Some("'anon'::text"));
-    assert_eq!(d.column("upper_name").unwrap().generated.as_deref(), Some("upper(name)"));
+    assert_eq!(
+        d.column("name").unwrap().default.as_deref(),
+        Some("'anon'::text")
+    );
+    assert_eq!(
+        d.column("upper_name").unwrap().generated.as_deref(),
+        Some("upper(name)")
+    );
     assert_eq!(d.column("email").unwrap().comment.as_deref(), Some("login"));
     assert!(!d.column("email").unwrap().nullable);
-    assert!(d.constraints.iter().any(|k| matches!(&k.kind, ConstraintKind::Unique { columns } if columns == &["email"])));
+    assert!(
+        d.constraints.iter().any(
+            |k| matches!(&k.kind, ConstraintKind::Unique { columns } if columns == &["email"])
+        )
+    );
 
-    let o = c.table(&TableRef::qualified("t_catalog", "orders")).await.unwrap();
-    assert_eq!(o.column("total").unwrap().arrow_type, DataType::Decimal128(10, 2));
+    let o = c
+        .table(&TableRef::qualified("t_catalog", "orders"))
+        .await
+        .unwrap();
+    assert_eq!(
+        o.column("total").unwrap().arrow_type,
+        DataType::Decimal128(10, 2)
+    );
     assert_eq!(o.column("total").unwrap().source_type, "numeric(10,2)");
     let fk = o.foreign_keys().next().unwrap();
     assert_eq!(fk.columns, ["customer_id"]);
@@ -373,7 +520,9 @@ async fn the_catalog_is_complete() {
     assert!(big.size_bytes.unwrap() > 0);
     let lower = o.indexes.iter().find(|i| i.name == "orders_lower").unwrap();
     assert_eq!(lower.method.as_deref(), Some("hash"));
-    assert!(matches!(&lower.parts[..], [qore_core::IndexPart::Expression(e)] if e.contains("placed + 1")));
+    assert!(
+        matches!(&lower.parts[..], [qore_core::IndexPart::Expression(e)] if e.contains("placed + 1"))
+    );
     assert!(o.indexes.iter().any(|i| i.primary && i.unique));
     assert_eq!(o.triggers, ["orders_touch"]);
 
@@ -384,7 +533,10 @@ async fn the_catalog_is_complete() {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 proptest! {

@@ -17,7 +17,10 @@ use qore_core::{
     SendableRecordBatchStream, Value,
 };
 use sqlx::mysql::{MySqlArguments, MySqlConnectOptions, MySqlRow, MySqlSslMode, MySqlStatement};
-use sqlx::{Arguments, AssertSqlSafe, Column, ConnectOptions, Connection as _, Executor, Row, SqlSafeStr, Statement, TypeInfo};
+use sqlx::{
+    Arguments, AssertSqlSafe, Column, ConnectOptions, Connection as _, Executor, Row, SqlSafeStr,
+    Statement, TypeInfo,
+};
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 
 use super::decode::{Kind, decode};
@@ -70,9 +73,11 @@ impl MySqlDialect {
 
     fn set_sql_mode(&self, mode: &str) {
         let has = |flag: &str| mode.split(',').any(|m| m.trim().eq_ignore_ascii_case(flag));
-        self.no_backslash_escapes.store(has("NO_BACKSLASH_ESCAPES"), Ordering::Relaxed);
+        self.no_backslash_escapes
+            .store(has("NO_BACKSLASH_ESCAPES"), Ordering::Relaxed);
         // ANSI is a combination mode that includes ANSI_QUOTES.
-        self.ansi_quotes.store(has("ANSI_QUOTES") || has("ANSI"), Ordering::Relaxed);
+        self.ansi_quotes
+            .store(has("ANSI_QUOTES") || has("ANSI"), Ordering::Relaxed);
     }
 
     /// Whether the session reads `"x"` as an identifier.
@@ -96,14 +101,18 @@ impl Dialect for MySqlDialect {
             return Err(Error::invalid("an identifier cannot be empty"));
         }
         if ident.contains('\0') {
-            return Err(Error::invalid("the identifier contains a NUL character (\\0), which SQL cannot hold"));
+            return Err(Error::invalid(
+                "the identifier contains a NUL character (\\0), which SQL cannot hold",
+            ));
         }
         Ok(format!("`{}`", ident.replace('`', "``")))
     }
 
     fn quote_string(&self, s: &str) -> Result<String> {
         if s.contains('\0') {
-            return Err(Error::invalid("the string literal contains a NUL character (\\0); bind it as a parameter"));
+            return Err(Error::invalid(
+                "the string literal contains a NUL character (\\0); bind it as a parameter",
+            ));
         }
         let mut out = String::with_capacity(s.len() + 2);
         out.push('\'');
@@ -138,7 +147,9 @@ pub(crate) fn map_err(e: sqlx::Error) -> Error {
             });
             match number {
                 Some(1045 | 1044 | 1698) => Error::Auth(message),
-                Some(1969 | 3024) => Error::Timeout(format!("{message}; raise it with ?statement_timeout=MS")),
+                Some(1969 | 3024) => {
+                    Error::Timeout(format!("{message}; raise it with ?statement_timeout=MS"))
+                }
                 Some(1317) => Error::Cancelled,
                 Some(2006 | 2013 | 1927 | 1053) => Error::connect(message, db.to_string()),
                 _ => Error::query(message, code),
@@ -181,7 +192,9 @@ fn options_from_spec(spec: &ConnectionSpec) -> Result<Settings> {
     let mut statement_timeout_ms = None;
     for (k, v) in &spec.options {
         let int = |what: &str| -> Result<u64> {
-            v.parse().map_err(|_| Error::invalid(format!("MySQL option `{k}` must be {what}, not `{v}`")))
+            v.parse().map_err(|_| {
+                Error::invalid(format!("MySQL option `{k}` must be {what}, not `{v}`"))
+            })
         };
         match k.to_ascii_lowercase().replace('-', "_").as_str() {
             "sslmode" | "ssl_mode" => {
@@ -202,10 +215,17 @@ fn options_from_spec(spec: &ConnectionSpec) -> Result<Settings> {
             }
         }
     }
-    Ok(Settings { options: o, connect_timeout, statement_timeout_ms })
+    Ok(Settings {
+        options: o,
+        connect_timeout,
+        statement_timeout_ms,
+    })
 }
 
-async fn connect_with(options: &MySqlConnectOptions, timeout: Duration) -> Result<sqlx::MySqlConnection> {
+async fn connect_with(
+    options: &MySqlConnectOptions,
+    timeout: Duration,
+) -> Result<sqlx::MySqlConnection> {
     match tokio::time::timeout(timeout, options.connect()).await {
         Ok(r) => r.map_err(map_err),
         Err(_) => Err(Error::Timeout(format!(
@@ -304,7 +324,8 @@ impl MySqlConnection {
     /// Re-reads the session's sql_mode after a statement that may change it.
     async fn refresh_sql_mode(&self, guard: &mut sqlx::MySqlConnection, sql: &str) -> Result<()> {
         if sql.to_ascii_lowercase().contains("sql_mode") {
-            let rows: Vec<(String,)> = text_query(guard, "SELECT @@SESSION.sql_mode".into()).await?;
+            let rows: Vec<(String,)> =
+                text_query(guard, "SELECT @@SESSION.sql_mode".into()).await?;
             if let Some((mode,)) = rows.first() {
                 self.dialect.set_sql_mode(mode);
             }
@@ -312,14 +333,28 @@ impl MySqlConnection {
         Ok(())
     }
 
-    async fn prepare(guard: &mut sqlx::MySqlConnection, sql: &str, params: &[Value]) -> Result<Option<(MySqlStatement, MySqlArguments)>> {
-        let stmt = match guard.prepare(AssertSqlSafe(sql.to_string()).into_sql_str()).await {
+    async fn prepare(
+        guard: &mut sqlx::MySqlConnection,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Option<(MySqlStatement, MySqlArguments)>> {
+        let stmt = match guard
+            .prepare(AssertSqlSafe(sql.to_string()).into_sql_str())
+            .await
+        {
             Ok(s) => s,
             // ER_UNSUPPORTED_PS: the statement cannot be prepared (USE, some
             // admin statements): the caller runs it as plain text.
-            Err(sqlx::Error::Database(db)) if db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().map(|m| m.number()) == Some(1295) => {
+            Err(sqlx::Error::Database(db))
+                if db
+                    .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                    .map(|m| m.number())
+                    == Some(1295) =>
+            {
                 if !params.is_empty() {
-                    return Err(Error::invalid("this statement cannot be prepared, so it cannot take parameters"));
+                    return Err(Error::invalid(
+                        "this statement cannot be prepared, so it cannot take parameters",
+                    ));
                 }
                 return Ok(None);
             }
@@ -346,9 +381,22 @@ impl MySqlConnection {
     /// The Arrow schema of a prepared statement's result. DECIMAL columns of
     /// a table get their precision and scale, and binary-looking columns
     /// their character set, from information_schema.
-    async fn result_schema(guard: &mut sqlx::MySqlConnection, stmt: &MySqlStatement, mariadb: bool, dialect: &MySqlDialect) -> Result<(SchemaRef, Vec<Kind>)> {
-        let mut kinds: Vec<Kind> = stmt.columns().iter().map(|c| Kind::from_type_name(c.type_info().name())).collect();
-        let mut source: Vec<String> = stmt.columns().iter().map(|c| c.type_info().name().to_lowercase()).collect();
+    async fn result_schema(
+        guard: &mut sqlx::MySqlConnection,
+        stmt: &MySqlStatement,
+        mariadb: bool,
+        dialect: &MySqlDialect,
+    ) -> Result<(SchemaRef, Vec<Kind>)> {
+        let mut kinds: Vec<Kind> = stmt
+            .columns()
+            .iter()
+            .map(|c| Kind::from_type_name(c.type_info().name()))
+            .collect();
+        let mut source: Vec<String> = stmt
+            .columns()
+            .iter()
+            .map(|c| c.type_info().name().to_lowercase())
+            .collect();
         let wanted: Vec<(usize, String, String, String)> = stmt
             .columns()
             .iter()
@@ -389,19 +437,30 @@ impl MySqlConnection {
                     dialect.quote_string(c)?
                 ));
             }
-            type Info = (String, String, String, String, String, Option<i64>, Option<i64>, Option<String>, i64);
+            type Info = (
+                String,
+                String,
+                String,
+                String,
+                String,
+                Option<i64>,
+                Option<i64>,
+                Option<String>,
+                i64,
+            );
             let rows: Vec<Info> = text_query(guard, sql).await?;
             for (i, s, t, c) in wanted {
-                let Some(r) = rows.iter().find(|r| r.0 == s && r.1 == t && r.2 == c) else { continue };
+                let Some(r) = rows.iter().find(|r| r.0 == s && r.1 == t && r.2 == c) else {
+                    continue;
+                };
                 source[i] = r.3.clone();
                 match kinds[i] {
                     Kind::DecimalText => {
-                        if let (Some(p), Some(sc)) = (r.5, r.6) {
-                            if let (Ok(p), Ok(sc)) = (u8::try_from(p), i8::try_from(sc)) {
-                                if p <= 38 {
-                                    kinds[i] = Kind::Decimal(p, sc);
-                                }
-                            }
+                        if let (Some(p), Some(sc)) = (r.5, r.6)
+                            && let (Ok(p), Ok(sc)) = (u8::try_from(p), i8::try_from(sc))
+                            && p <= 38
+                        {
+                            kinds[i] = Kind::Decimal(p, sc);
                         }
                     }
                     Kind::Text | Kind::Binary if r.8 == 1 => kinds[i] = Kind::Json,
@@ -430,7 +489,9 @@ impl MySqlConnection {
 
     async fn kill_query(options: &MySqlConnectOptions, timeout: Duration, id: u64) -> Result<()> {
         let mut side = connect_with(options, timeout).await?;
-        side.execute(AssertSqlSafe(format!("KILL QUERY {id}"))).await.map_err(map_err)?;
+        side.execute(AssertSqlSafe(format!("KILL QUERY {id}")))
+            .await
+            .map_err(map_err)?;
         let _ = side.close().await;
         Ok(())
     }
@@ -445,9 +506,17 @@ impl MySqlConnection {
         let Some(first) = rows.first() else {
             return Ok(RecordBatch::new_empty(Arc::new(Schema::empty())));
         };
-        let fields: Vec<Field> = first.columns().iter().map(|c| Field::new(c.name(), DataType::Utf8, true)).collect();
+        let fields: Vec<Field> = first
+            .columns()
+            .iter()
+            .map(|c| Field::new(c.name(), DataType::Utf8, true))
+            .collect();
         let schema = Arc::new(Schema::new(fields));
-        let mut cols: Vec<Col> = schema.fields().iter().map(|_| Col::new(&DataType::Utf8, rows.len())).collect::<Result<_>>()?;
+        let mut cols: Vec<Col> = schema
+            .fields()
+            .iter()
+            .map(|_| Col::new(&DataType::Utf8, rows.len()))
+            .collect::<Result<_>>()?;
         for row in &rows {
             for (i, col) in cols.iter_mut().enumerate() {
                 let v: Option<&[u8]> = row.try_get_unchecked(i).map_err(map_err)?;
@@ -457,7 +526,10 @@ impl MySqlConnection {
                 }
             }
         }
-        Ok(RecordBatch::try_new(schema, cols.iter_mut().map(Col::finish).collect())?)
+        Ok(RecordBatch::try_new(
+            schema,
+            cols.iter_mut().map(Col::finish).collect(),
+        )?)
     }
 }
 
@@ -470,14 +542,25 @@ async fn text_query<O>(conn: &mut sqlx::MySqlConnection, sql: String) -> Result<
 where
     O: Send + Unpin + for<'r> sqlx::FromRow<'r, MySqlRow>,
 {
-    let rows = sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(&mut *conn).await.map_err(map_err)?;
-    rows.iter().map(|r| O::from_row(r).map_err(map_err)).collect()
+    let rows = sqlx::raw_sql(AssertSqlSafe(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    rows.iter()
+        .map(|r| O::from_row(r).map_err(map_err))
+        .collect()
 }
 
 /// Whether a statement can change the result shape of cached statements.
 fn is_ddl(sql: &str) -> bool {
-    let first = sql.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
-    ["create", "alter", "drop", "rename", "truncate"].iter().any(|k| first.eq_ignore_ascii_case(k))
+    let first = sql
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("");
+    ["create", "alter", "drop", "rename", "truncate"]
+        .iter()
+        .any(|k| first.eq_ignore_ascii_case(k))
 }
 
 fn bind(args: &mut MySqlArguments, v: &Value) -> std::result::Result<(), sqlx::error::BoxDynError> {
@@ -502,7 +585,9 @@ fn bind(args: &mut MySqlArguments, v: &Value) -> std::result::Result<(), sqlx::e
         Value::Timestamp { value, unit, .. } => {
             args.add(crate::server::text::timestamp(micros(*value, *unit)))
         }
-        Value::Duration { value, unit } => args.add(crate::server::text::time(micros(*value, *unit))),
+        Value::Duration { value, unit } => {
+            args.add(crate::server::text::time(micros(*value, *unit)))
+        }
         other => Err(format!("{other} has no MySQL parameter form; pass it as text").into()),
     }
 }
@@ -518,8 +603,18 @@ struct BatchBuilder {
 
 impl BatchBuilder {
     fn new(schema: SchemaRef, kinds: Vec<Kind>) -> Result<Self> {
-        let cols = schema.fields().iter().map(|f| Col::new(f.data_type(), BATCH_ROWS)).collect::<Result<_>>()?;
-        Ok(BatchBuilder { schema, kinds, cols, rows: 0, bytes: 0 })
+        let cols = schema
+            .fields()
+            .iter()
+            .map(|f| Col::new(f.data_type(), BATCH_ROWS))
+            .collect::<Result<_>>()?;
+        Ok(BatchBuilder {
+            schema,
+            kinds,
+            cols,
+            rows: 0,
+            bytes: 0,
+        })
     }
 
     fn push(&mut self, row: &MySqlRow) -> Result<()> {
@@ -552,7 +647,11 @@ impl BatchBuilder {
         let opts = arrow::array::RecordBatchOptions::new().with_row_count(Some(self.rows));
         self.rows = 0;
         self.bytes = 0;
-        Ok(RecordBatch::try_new_with_options(self.schema.clone(), arrays, &opts)?)
+        Ok(RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            arrays,
+            &opts,
+        )?)
     }
 }
 
@@ -600,7 +699,11 @@ async fn pump(
     }
     if abandoned {
         let (options, timeout, id) = cancel;
-        if MySqlConnection::kill_query(&options, timeout, id).await.is_ok() && guard.ping().await.is_err() {
+        if MySqlConnection::kill_query(&options, timeout, id)
+            .await
+            .is_ok()
+            && guard.ping().await.is_err()
+        {
             let _ = guard.ping().await;
         }
     }
@@ -631,17 +734,25 @@ impl Connection for MySqlConnection {
                 futures::stream::iter([Ok(batch)]),
             )));
         };
-        let (schema, kinds) = Self::result_schema(&mut guard, &stmt, self.is_mariadb(), &self.dialect).await?;
+        let (schema, kinds) =
+            Self::result_schema(&mut guard, &stmt, self.is_mariadb(), &self.dialect).await?;
         if stmt.columns().is_empty() {
             // Not a row-returning statement: run it now so that its effect
             // (and a changed sql_mode) is there when this returns.
-            stmt.query_with(args).execute(&mut *guard).await.map_err(map_err)?;
+            stmt.query_with(args)
+                .execute(&mut *guard)
+                .await
+                .map_err(map_err)?;
             self.after_statement(&mut guard, sql).await?;
             return Ok(Box::pin(qore_core::EmptyRecordBatchStream::new(schema)));
         }
         let batch = BatchBuilder::new(schema.clone(), kinds)?;
         let (tx, rx) = mpsc::channel(1);
-        let cancel = (self.options.clone(), self.connect_timeout, self.connection_id);
+        let cancel = (
+            self.options.clone(),
+            self.connect_timeout,
+            self.connection_id,
+        );
         let task = SpawnedTask::spawn(pump(guard, stmt, args, batch, tx, cancel));
         Ok(Box::pin(ChannelStream::new(schema, rx, task)))
     }
@@ -649,8 +760,17 @@ impl Connection for MySqlConnection {
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<ExecuteOutcome> {
         let mut guard = self.lock().await?;
         let rows_affected = match Self::prepare(&mut guard, sql, params).await? {
-            Some((stmt, args)) => stmt.query_with(args).execute(&mut *guard).await.map_err(map_err)?.rows_affected(),
-            None => sqlx::raw_sql(AssertSqlSafe(sql.to_string())).execute(&mut *guard).await.map_err(map_err)?.rows_affected(),
+            Some((stmt, args)) => stmt
+                .query_with(args)
+                .execute(&mut *guard)
+                .await
+                .map_err(map_err)?
+                .rows_affected(),
+            None => sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
+                .execute(&mut *guard)
+                .await
+                .map_err(map_err)?
+                .rows_affected(),
         };
         self.after_statement(&mut guard, sql).await?;
         Ok(ExecuteOutcome { rows_affected })

@@ -87,7 +87,9 @@ impl Kind {
             "TIMESTAMP" => Kind::Timestamp,
             "TIME" => Kind::Time,
             "JSON" => Kind::Json,
-            "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB" => Kind::Binary,
+            "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB" => {
+                Kind::Binary
+            }
             "GEOMETRY" => Kind::Geometry,
             _ => Kind::Text,
         }
@@ -99,7 +101,9 @@ fn short(what: &str) -> Error {
 }
 
 fn le<const N: usize>(b: &[u8], what: &str) -> Result<[u8; N]> {
-    b.get(..N).and_then(|s| s.try_into().ok()).ok_or_else(|| short(what))
+    b.get(..N)
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(|| short(what))
 }
 
 /// Microseconds since 1970 of a binary DATE/DATETIME/TIMESTAMP (length byte first).
@@ -160,7 +164,9 @@ pub(crate) fn decode(kind: &Kind, b: &[u8], col: &mut Col) -> Result<()> {
             c.append_value(b.iter().fold(0u64, |a, x| (a << 8) | u64::from(*x)))
         }
         (Kind::Binary, Col::Binary(c)) => c.append_value(b),
-        (Kind::Geometry, Col::Binary(c)) => c.append_value(b.get(4..).ok_or_else(|| short("geometry"))?),
+        (Kind::Geometry, Col::Binary(c)) => {
+            c.append_value(b.get(4..).ok_or_else(|| short("geometry"))?)
+        }
         (Kind::Date, Col::Date(c)) => match datetime_micros(b)? {
             Some(m) => c.append_value(
                 i32::try_from(m.div_euclid(86_400_000_000)).map_err(|_| short("date"))?,
@@ -181,7 +187,8 @@ pub(crate) fn decode(kind: &Kind, b: &[u8], col: &mut Col) -> Result<()> {
                 }
                 let neg = p[0] == 1;
                 let days = i64::from(u32::from_le_bytes([p[1], p[2], p[3], p[4]]));
-                let secs = days * 86_400 + i64::from(p[5]) * 3600 + i64::from(p[6]) * 60 + i64::from(p[7]);
+                let secs =
+                    days * 86_400 + i64::from(p[5]) * 3600 + i64::from(p[6]) * 60 + i64::from(p[7]);
                 let mut micros = secs * 1_000_000;
                 if len >= 12 {
                     micros += i64::from(u32::from_le_bytes([p[8], p[9], p[10], p[11]]));
@@ -189,7 +196,11 @@ pub(crate) fn decode(kind: &Kind, b: &[u8], col: &mut Col) -> Result<()> {
                 c.append_value(if neg { -micros } else { micros })
             }
         }
-        (k, _) => return Err(Error::Internal(format!("no decoder for {k:?} into its column"))),
+        (k, _) => {
+            return Err(Error::Internal(format!(
+                "no decoder for {k:?} into its column"
+            )));
+        }
     }
     Ok(())
 }
@@ -207,7 +218,11 @@ pub(crate) fn parse_decimal(text: &str, scale: i8) -> Result<i128> {
         return Err(bad());
     }
     let digits = format!("{int}{frac}{}", "0".repeat(scale - frac.len()));
-    let v: i128 = if digits.is_empty() { 0 } else { digits.parse().map_err(|_| bad())? };
+    let v: i128 = if digits.is_empty() {
+        0
+    } else {
+        digits.parse().map_err(|_| bad())?
+    };
     Ok(if neg { -v } else { v })
 }
 

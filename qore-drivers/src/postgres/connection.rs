@@ -15,7 +15,10 @@ use qore_core::{
     Result, SendableRecordBatchStream, Value,
 };
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgSslMode, PgTypeInfo, PgTypeKind};
-use sqlx::{Arguments, AssertSqlSafe, Column, ConnectOptions, Connection as _, Executor, Row, SqlSafeStr, Statement, TypeInfo, ValueRef};
+use sqlx::{
+    Arguments, AssertSqlSafe, Column, ConnectOptions, Connection as _, Executor, Row, SqlSafeStr,
+    Statement, TypeInfo, ValueRef,
+};
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 
 use super::decode::{Kind, decode};
@@ -49,7 +52,8 @@ impl std::fmt::Debug for PostgresConnection {
 #[derive(Debug)]
 pub struct PostgresDialect;
 
-static ANSI: qore_core::AnsiDialect = qore_core::AnsiDialect::new("postgres", PlaceholderStyle::Dollar);
+static ANSI: qore_core::AnsiDialect =
+    qore_core::AnsiDialect::new("postgres", PlaceholderStyle::Dollar);
 
 impl Dialect for PostgresDialect {
     fn name(&self) -> &'static str {
@@ -101,8 +105,12 @@ pub(crate) fn map_err(e: sqlx::Error) -> Error {
                 _ => Error::query(message, code),
             }
         }
-        sqlx::Error::Io(io) => Error::connect("the PostgreSQL server is not reachable or went away", io),
-        sqlx::Error::Tls(t) => Error::connect("TLS with the PostgreSQL server failed", t.to_string()),
+        sqlx::Error::Io(io) => {
+            Error::connect("the PostgreSQL server is not reachable or went away", io)
+        }
+        sqlx::Error::Tls(t) => {
+            Error::connect("TLS with the PostgreSQL server failed", t.to_string())
+        }
         sqlx::Error::Protocol(p) => Error::connect(format!("protocol error: {p}"), p),
         sqlx::Error::Configuration(c) => Error::invalid(c.to_string()),
         other => Error::Internal(other.to_string()),
@@ -129,7 +137,9 @@ fn options_from_spec(spec: &ConnectionSpec) -> Result<(PgConnectOptions, Duratio
     let mut settings: Vec<(String, String)> = Vec::new();
     for (k, v) in &spec.options {
         let int = |what: &str| -> Result<u64> {
-            v.parse().map_err(|_| Error::invalid(format!("PostgreSQL option `{k}` must be {what}, not `{v}`")))
+            v.parse().map_err(|_| {
+                Error::invalid(format!("PostgreSQL option `{k}` must be {what}, not `{v}`"))
+            })
         };
         match k.to_ascii_lowercase().as_str() {
             "sslmode" => {
@@ -174,9 +184,13 @@ pub(crate) fn kind_of(ty: &PgTypeInfo) -> Kind {
             k => Kind::Array(Box::new(k)),
         },
         PgTypeKind::Range(elem) => match kind_of(elem) {
-            k @ (Kind::Int4 | Kind::Int8 | Kind::NumericText | Kind::Date | Kind::Timestamp | Kind::TimestampTz | Kind::Text) => {
-                Kind::Range(Box::new(k))
-            }
+            k @ (Kind::Int4
+            | Kind::Int8
+            | Kind::NumericText
+            | Kind::Date
+            | Kind::Timestamp
+            | Kind::TimestampTz
+            | Kind::Text) => Kind::Range(Box::new(k)),
             _ => Kind::Raw,
         },
         _ if ty.name() == "citext" => Kind::Text,
@@ -270,7 +284,11 @@ impl PostgresConnection {
         guard: &mut sqlx::PgConnection,
         stmt: &sqlx::postgres::PgStatement,
     ) -> Result<(SchemaRef, Vec<Kind>)> {
-        let mut kinds: Vec<Kind> = stmt.columns().iter().map(|c| kind_of(c.type_info())).collect();
+        let mut kinds: Vec<Kind> = stmt
+            .columns()
+            .iter()
+            .map(|c| kind_of(c.type_info()))
+            .collect();
         let numeric_origins: Vec<(usize, u32, i16)> = stmt
             .columns()
             .iter()
@@ -292,7 +310,9 @@ impl PostgresConnection {
             .await
             .map_err(map_err)?;
             for (i, rel, att) in numeric_origins {
-                if let Some((_, _, typmod)) = rows.iter().find(|r| r.0 == i64::from(rel) && r.1 == att) {
+                if let Some((_, _, typmod)) =
+                    rows.iter().find(|r| r.0 == i64::from(rel) && r.1 == att)
+                {
                     kinds[i] = Kind::numeric_with_typmod(*typmod);
                 }
             }
@@ -305,7 +325,9 @@ impl PostgresConnection {
                 let mut f = Field::new(c.name(), k.arrow_type(), true);
                 let mut md = std::collections::HashMap::new();
                 md.insert(SOURCE_TYPE.to_string(), c.type_info().name().to_lowercase());
-                if matches!(k, Kind::Json | Kind::VersionedText) && matches!(c.type_info().name(), "JSON" | "JSONB") {
+                if matches!(k, Kind::Json | Kind::VersionedText)
+                    && matches!(c.type_info().name(), "JSON" | "JSONB")
+                {
                     md.insert(qore_core::metadata::JSON.to_string(), "true".into());
                 }
                 f = f.with_metadata(md);
@@ -355,7 +377,13 @@ impl BatchBuilder {
             .iter()
             .map(|f| Col::new(f.data_type(), BATCH_ROWS))
             .collect::<Result<_>>()?;
-        Ok(BatchBuilder { schema, kinds, cols, rows: 0, bytes: 0 })
+        Ok(BatchBuilder {
+            schema,
+            kinds,
+            cols,
+            rows: 0,
+            bytes: 0,
+        })
     }
 
     fn push(&mut self, row: &sqlx::postgres::PgRow) -> Result<()> {
@@ -365,7 +393,9 @@ impl BatchBuilder {
                 col.append_null();
                 continue;
             }
-            let bytes = v.as_bytes().map_err(|e| Error::data(format!("column {}: {e}", i + 1)))?;
+            let bytes = v
+                .as_bytes()
+                .map_err(|e| Error::data(format!("column {}: {e}", i + 1)))?;
             self.bytes += bytes.len();
             decode(kind, bytes, col).map_err(|e| match e {
                 Error::Data { message, source } => Error::Data {
@@ -389,7 +419,11 @@ impl BatchBuilder {
         self.rows = 0;
         self.bytes = 0;
         let opts = arrow::array::RecordBatchOptions::new().with_row_count(Some(rows));
-        Ok(RecordBatch::try_new_with_options(self.schema.clone(), arrays, &opts)?)
+        Ok(RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            arrays,
+            &opts,
+        )?)
     }
 }
 
@@ -443,7 +477,10 @@ async fn pump(
     }
     if abandoned {
         let (options, timeout, pid) = cancel;
-        if PostgresConnection::cancel_backend(&options, timeout, pid).await.is_ok() {
+        if PostgresConnection::cancel_backend(&options, timeout, pid)
+            .await
+            .is_ok()
+        {
             // Reading up to ReadyForQuery; a cancel that arrived late may hit
             // this ping instead, so try once more.
             if guard.ping().await.is_err() {
@@ -482,11 +519,14 @@ impl Connection for PostgresConnection {
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<ExecuteOutcome> {
         let mut guard = self.lock().await?;
         let (stmt, args) = Self::prepare(&mut guard, sql, params).await?;
-        let done = stmt.query_with(args)
+        let done = stmt
+            .query_with(args)
             .execute(&mut *guard)
             .await
             .map_err(map_err)?;
-        Ok(ExecuteOutcome { rows_affected: done.rows_affected() })
+        Ok(ExecuteOutcome {
+            rows_affected: done.rows_affected(),
+        })
     }
 
     fn catalog(&self) -> Option<&dyn Catalog> {
@@ -513,6 +553,9 @@ impl PostgresConnection {
         O: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
     {
         let mut g = self.conn.lock().await;
-        q.persistent(false).fetch_all(&mut *g).await.map_err(map_err)
+        q.persistent(false)
+            .fetch_all(&mut *g)
+            .await
+            .map_err(map_err)
     }
 }

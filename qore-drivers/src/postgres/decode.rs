@@ -187,7 +187,8 @@ fn exact<const N: usize>(b: &[u8], what: &str) -> Result<[u8; N]> {
 }
 
 fn utf8<'a>(b: &'a [u8], what: &str) -> Result<&'a str> {
-    std::str::from_utf8(b).map_err(|_| Error::data(format!("the server sent {what} that is not UTF-8")))
+    std::str::from_utf8(b)
+        .map_err(|_| Error::data(format!("the server sent {what} that is not UTF-8")))
 }
 
 /// Appends one non-NULL value of `kind`, given its binary form, to `col`.
@@ -307,7 +308,14 @@ pub(crate) fn to_text(kind: &Kind, b: &[u8]) -> Result<String> {
         Kind::Uuid => {
             let u: [u8; 16] = exact(b, "uuid")?;
             let h: String = u.iter().map(|x| format!("{x:02x}")).collect();
-            format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+            format!(
+                "{}-{}-{}-{}-{}",
+                &h[0..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..32]
+            )
         }
         Kind::Inet => inet(b)?,
         Kind::MacAddr | Kind::MacAddr8 => b
@@ -322,13 +330,20 @@ pub(crate) fn to_text(kind: &Kind, b: &[u8]) -> Result<String> {
                 return Err(short("bit"));
             }
             (0..bits)
-                .map(|i| if data[i / 8] & (0x80 >> (i % 8)) != 0 { '1' } else { '0' })
+                .map(|i| {
+                    if data[i / 8] & (0x80 >> (i % 8)) != 0 {
+                        '1'
+                    } else {
+                        '0'
+                    }
+                })
                 .collect()
         }
         Kind::TsVector => tsvector(b)?,
         Kind::Point => {
             let x = f64::from_be_bytes(exact(b.get(0..8).ok_or_else(|| short("point"))?, "point")?);
-            let y = f64::from_be_bytes(exact(b.get(8..16).ok_or_else(|| short("point"))?, "point")?);
+            let y =
+                f64::from_be_bytes(exact(b.get(8..16).ok_or_else(|| short("point"))?, "point")?);
             format!("({x},{y})")
         }
         Kind::PgLsn => {
@@ -357,11 +372,13 @@ fn range(elem: &Kind, b: &[u8]) -> Result<String> {
         at += 4 + n;
         let t = to_text(elem, v)?;
         // Quoted like PostgreSQL's range_out does for bounds with separators.
-        Ok(if t.is_empty() || t.contains([' ', ',', '"', '(', ')', '[', ']', '\\']) {
-            format!("\"{}\"", t.replace('\\', "\\\\").replace('"', "\\\""))
-        } else {
-            t
-        })
+        Ok(
+            if t.is_empty() || t.contains([' ', ',', '"', '(', ')', '[', ']', '\\']) {
+                format!("\"{}\"", t.replace('\\', "\\\\").replace('"', "\\\""))
+            } else {
+                t
+            },
+        )
     };
     let lower = bound(flags & 0x08 != 0)?;
     let upper = bound(flags & 0x10 != 0)?;
@@ -379,11 +396,21 @@ fn inet(b: &[u8]) -> Result<String> {
     };
     let addr = b.get(4..4 + n).ok_or_else(|| short("inet"))?;
     let (text, full) = match (family, addr.len()) {
-        (2, 4) => (Ipv4Addr::new(addr[0], addr[1], addr[2], addr[3]).to_string(), 32),
-        (3, 16) => (Ipv6Addr::from(<[u8; 16]>::try_from(addr).map_err(|_| short("inet"))?).to_string(), 128),
+        (2, 4) => (
+            Ipv4Addr::new(addr[0], addr[1], addr[2], addr[3]).to_string(),
+            32,
+        ),
+        (3, 16) => (
+            Ipv6Addr::from(<[u8; 16]>::try_from(addr).map_err(|_| short("inet"))?).to_string(),
+            128,
+        ),
         _ => return Err(Error::data("unknown inet address family")),
     };
-    Ok(if is_cidr || bits != full { format!("{text}/{bits}") } else { text })
+    Ok(if is_cidr || bits != full {
+        format!("{text}/{bits}")
+    } else {
+        text
+    })
 }
 
 fn tsvector(b: &[u8]) -> Result<String> {
@@ -391,7 +418,10 @@ fn tsvector(b: &[u8]) -> Result<String> {
     let mut at = 4;
     let mut parts = Vec::with_capacity(count);
     for _ in 0..count {
-        let end = b[at..].iter().position(|&x| x == 0).ok_or_else(|| short("tsvector"))?;
+        let end = b[at..]
+            .iter()
+            .position(|&x| x == 0)
+            .ok_or_else(|| short("tsvector"))?;
         let lexeme = utf8(&b[at..at + end], "a lexeme")?;
         at += end + 1;
         let npos = be_i16(b, at)? as u16;
@@ -441,7 +471,10 @@ fn parse_numeric(b: &[u8]) -> Result<Numeric<'_>> {
 
 impl Numeric<'_> {
     fn digit(&self, i: usize) -> i128 {
-        i128::from(i16::from_be_bytes([self.digits[2 * i], self.digits[2 * i + 1]]))
+        i128::from(i16::from_be_bytes([
+            self.digits[2 * i],
+            self.digits[2 * i + 1],
+        ]))
     }
     fn ndigits(&self) -> usize {
         self.digits.len() / 2
@@ -480,7 +513,11 @@ pub(crate) fn numeric_to_string(b: &[u8]) -> Result<String> {
         let first = i32::from(n.weight) + 1; // index of the first fractional group
         let mut i = first;
         while frac.len() < usize::from(n.dscale) {
-            let d = if i >= 0 && (i as usize) < n.ndigits() { n.digit(i as usize) } else { 0 };
+            let d = if i >= 0 && (i as usize) < n.ndigits() {
+                n.digit(i as usize)
+            } else {
+                0
+            };
             frac.push_str(&format!("{d:04}"));
             i += 1;
         }
@@ -510,11 +547,16 @@ pub(crate) fn numeric_to_i128(b: &[u8], scale: i8) -> Result<i128> {
             let e = 4 * (i32::from(n.weight) - i as i32) + (3 - j as i32);
             if e + scale < 0 {
                 if d != 0 {
-                    return Err(Error::data("a numeric value has more decimals than its column's scale"));
+                    return Err(Error::data(
+                        "a numeric value has more decimals than its column's scale",
+                    ));
                 }
                 continue;
             }
-            acc = acc.checked_mul(10).and_then(|a| a.checked_add(d)).ok_or_else(overflow)?;
+            acc = acc
+                .checked_mul(10)
+                .and_then(|a| a.checked_add(d))
+                .ok_or_else(overflow)?;
             last = Some(e);
         }
     }
@@ -578,9 +620,17 @@ pub(crate) fn numeric_from_str(s: &str) -> Result<Vec<u8>> {
         weight = 0;
     }
     let mut out = Vec::with_capacity(8 + groups.len() * 2);
-    out.extend_from_slice(&i16::try_from(groups.len()).map_err(|_| bad())?.to_be_bytes());
+    out.extend_from_slice(
+        &i16::try_from(groups.len())
+            .map_err(|_| bad())?
+            .to_be_bytes(),
+    );
     out.extend_from_slice(&i16::try_from(weight).map_err(|_| bad())?.to_be_bytes());
-    let sign: u16 = if neg && !groups.is_empty() { NUMERIC_NEG } else { 0 };
+    let sign: u16 = if neg && !groups.is_empty() {
+        NUMERIC_NEG
+    } else {
+        0
+    };
     out.extend_from_slice(&sign.to_be_bytes());
     out.extend_from_slice(&dscale.to_be_bytes());
     for g in groups {
@@ -596,12 +646,27 @@ mod tests {
 
     #[test]
     fn numeric_text() {
-        for s in ["0", "1", "-1", "12345.6789", "0.0001", "10000", "-0.5", "123456789012345678901234567890.123456789"] {
+        for s in [
+            "0",
+            "1",
+            "-1",
+            "12345.6789",
+            "0.0001",
+            "10000",
+            "-0.5",
+            "123456789012345678901234567890.123456789",
+        ] {
             let b = numeric_from_str(s).unwrap();
             assert_eq!(numeric_to_string(&b).unwrap(), s);
         }
-        assert_eq!(numeric_to_i128(&numeric_from_str("-12.5").unwrap(), 3).unwrap(), -12_500);
-        assert_eq!(numeric_to_string(&numeric_from_str("NaN").unwrap()).unwrap(), "NaN");
+        assert_eq!(
+            numeric_to_i128(&numeric_from_str("-12.5").unwrap(), 3).unwrap(),
+            -12_500
+        );
+        assert_eq!(
+            numeric_to_string(&numeric_from_str("NaN").unwrap()).unwrap(),
+            "NaN"
+        );
         assert!(numeric_from_str("1e5").is_err());
         assert!(numeric_from_str("").is_err());
     }

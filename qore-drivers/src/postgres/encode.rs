@@ -23,7 +23,10 @@ impl sqlx::Type<Postgres> for PgParam {
 }
 
 impl sqlx::Encode<'_, Postgres> for PgParam {
-    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> std::result::Result<IsNull, BoxDynError> {
+    fn encode_by_ref(
+        &self,
+        buf: &mut PgArgumentBuffer,
+    ) -> std::result::Result<IsNull, BoxDynError> {
         match &self.bytes {
             Some(b) => {
                 buf.extend_from_slice(b);
@@ -92,30 +95,55 @@ pub(crate) fn encode(index: usize, value: &Value, ty: &PgTypeInfo) -> Result<PgP
             },
             _ => return Err(wrong()),
         },
-        Kind::Int2 => i16::try_from(int()?).map_err(|_| wrong())?.to_be_bytes().to_vec(),
-        Kind::Int4 => i32::try_from(int()?).map_err(|_| wrong())?.to_be_bytes().to_vec(),
-        Kind::Int8 => i64::try_from(int()?).map_err(|_| wrong())?.to_be_bytes().to_vec(),
-        Kind::Oid => u32::try_from(int()?).map_err(|_| wrong())?.to_be_bytes().to_vec(),
+        Kind::Int2 => i16::try_from(int()?)
+            .map_err(|_| wrong())?
+            .to_be_bytes()
+            .to_vec(),
+        Kind::Int4 => i32::try_from(int()?)
+            .map_err(|_| wrong())?
+            .to_be_bytes()
+            .to_vec(),
+        Kind::Int8 => i64::try_from(int()?)
+            .map_err(|_| wrong())?
+            .to_be_bytes()
+            .to_vec(),
+        Kind::Oid => u32::try_from(int()?)
+            .map_err(|_| wrong())?
+            .to_be_bytes()
+            .to_vec(),
         Kind::Float4 => (float()? as f32).to_be_bytes().to_vec(),
         Kind::Float8 => float()?.to_be_bytes().to_vec(),
         Kind::NumericText | Kind::Decimal(..) => {
             let text = match value {
                 Value::Float(f) if !f.is_finite() => {
-                    if f.is_nan() { "NaN".to_string() } else if *f > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+                    if f.is_nan() {
+                        "NaN".to_string()
+                    } else if *f > 0.0 {
+                        "Infinity".into()
+                    } else {
+                        "-Infinity".into()
+                    }
                 }
-                Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Decimal { .. } | Value::Text(_) => {
-                    value.to_string()
-                }
+                Value::Int(_)
+                | Value::UInt(_)
+                | Value::Float(_)
+                | Value::Decimal { .. }
+                | Value::Text(_) => value.to_string(),
                 _ => return Err(wrong()),
             };
             numeric_from_str(&text).map_err(|_| wrong())?
         }
         Kind::Money => {
             let cents = match value {
-                Value::Decimal { value, scale: 2, .. } => *value,
+                Value::Decimal {
+                    value, scale: 2, ..
+                } => *value,
                 _ => int()?.checked_mul(100).ok_or_else(wrong)?,
             };
-            i64::try_from(cents).map_err(|_| wrong())?.to_be_bytes().to_vec()
+            i64::try_from(cents)
+                .map_err(|_| wrong())?
+                .to_be_bytes()
+                .to_vec()
         }
         Kind::Text | Kind::Json => text_of(value).ok_or_else(wrong)?.into_bytes(),
         Kind::VersionedText => {
@@ -133,11 +161,18 @@ pub(crate) fn encode(index: usize, value: &Value, ty: &PgTypeInfo) -> Result<PgP
             _ => return Err(wrong()),
         },
         Kind::Date => match value {
-            Value::Date(d) => d.checked_sub(PG_EPOCH_DAYS).ok_or_else(wrong)?.to_be_bytes().to_vec(),
+            Value::Date(d) => d
+                .checked_sub(PG_EPOCH_DAYS)
+                .ok_or_else(wrong)?
+                .to_be_bytes()
+                .to_vec(),
             _ => return Err(wrong()),
         },
         Kind::Time => match value {
-            Value::Time { value, unit } => micros(*value, *unit).ok_or_else(wrong)?.to_be_bytes().to_vec(),
+            Value::Time { value, unit } => micros(*value, *unit)
+                .ok_or_else(wrong)?
+                .to_be_bytes()
+                .to_vec(),
             _ => return Err(wrong()),
         },
         Kind::Timestamp | Kind::TimestampTz => match value {
@@ -149,14 +184,21 @@ pub(crate) fn encode(index: usize, value: &Value, ty: &PgTypeInfo) -> Result<PgP
             _ => return Err(wrong()),
         },
         Kind::Interval => match value {
-            Value::Interval { months, days, nanos } => {
+            Value::Interval {
+                months,
+                days,
+                nanos,
+            } => {
                 let mut b = (nanos / 1000).to_be_bytes().to_vec();
                 b.extend_from_slice(&days.to_be_bytes());
                 b.extend_from_slice(&months.to_be_bytes());
                 b
             }
             Value::Duration { value, unit } => {
-                let mut b = micros(*value, *unit).ok_or_else(wrong)?.to_be_bytes().to_vec();
+                let mut b = micros(*value, *unit)
+                    .ok_or_else(wrong)?
+                    .to_be_bytes()
+                    .to_vec();
                 b.extend_from_slice(&[0; 8]);
                 b
             }
@@ -169,7 +211,10 @@ pub(crate) fn encode(index: usize, value: &Value, ty: &PgTypeInfo) -> Result<PgP
         },
         _ => return Err(wrong()),
     };
-    Ok(PgParam { oid, bytes: Some(bytes) })
+    Ok(PgParam {
+        oid,
+        bytes: Some(bytes),
+    })
 }
 
 fn text_of(value: &Value) -> Option<String> {
@@ -191,7 +236,12 @@ fn micros(value: i64, unit: arrow::datatypes::TimeUnit) -> Option<i64> {
 }
 
 fn parse_uuid(s: &str) -> Option<[u8; 16]> {
-    let hex: String = s.trim().trim_matches(['{', '}']).chars().filter(|c| *c != '-').collect();
+    let hex: String = s
+        .trim()
+        .trim_matches(['{', '}'])
+        .chars()
+        .filter(|c| *c != '-')
+        .collect();
     if hex.len() != 32 {
         return None;
     }

@@ -202,7 +202,9 @@ impl Col {
 }
 
 fn mismatch(_col: &Col, what: &str) -> Error {
-    Error::Internal(format!("a decoder wrote {what} into a column of another type"))
+    Error::Internal(format!(
+        "a decoder wrote {what} into a column of another type"
+    ))
 }
 
 /// A list field with nullable elements named `item`, as Arrow expects.
