@@ -194,10 +194,10 @@ fn bad_input_exits_2_with_a_clear_message() {
             &[
                 "query",
                 "--db",
-                "postgres://u:hunter2@localhost/db",
+                "postgres://u:hunter2@127.0.0.1:1/db",
                 "SELECT 1",
             ],
-            "feature `postgres`",
+            "not reachable",
         ),
         (
             &["query", "--db", "mongodb://localhost", "SELECT 1"],

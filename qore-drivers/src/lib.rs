@@ -98,6 +98,13 @@ pub async fn connect_spec(spec: &ConnectionSpec) -> Result<ConnectionRef> {
         Engine::Postgres => Ok(Arc::new(postgres::PostgresConnection::connect(spec).await?)),
         #[cfg(feature = "mysql")]
         Engine::MySql => Ok(Arc::new(mysql::MySqlConnection::connect(spec).await?)),
+        other if cfg!(feature = "mongodb") && other == Engine::MongoDb => {
+            Err(Error::NotSupported(format!(
+                "{} support is not written yet: the driver behind feature `{}` is still to come",
+                other.name(),
+                other.feature()
+            )))
+        }
         other => Err(Error::NotSupported(format!(
             "{} support is not in this build; rebuild with the cargo feature `{}` (for example \
              `cargo install qore-cli --features {}`)",
