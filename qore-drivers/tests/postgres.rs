@@ -610,3 +610,46 @@ async fn rows_with(c: &PostgresConnection, sql: &str, params: &[Value]) -> Recor
     let batches = collect(s).await.unwrap();
     arrow::compute::concat_batches(&schema, &batches).unwrap()
 }
+
+#[tokio::test]
+async fn copy_and_row_fetching_agree_and_errors_keep_the_session() {
+    let c = with_schema("t_copy").await;
+    let rows_conn = PostgresConnection::connect(
+        &ConnectionSpec::parse(&format!("{}?fetch=rows", url())).unwrap(),
+    )
+    .await
+    .unwrap();
+    rows_conn
+        .execute("SET search_path = t_copy", &[])
+        .await
+        .unwrap();
+    c.execute(
+        "CREATE TABLE mix AS SELECT g AS id, (g / 7.0)::numeric(12, 4) AS n, repeat('é', g % 50) AS t, \
+         CASE WHEN g % 3 = 0 THEN NULL ELSE g * 1.5 END AS f, ARRAY[g, NULL] AS arr, \
+         decode(repeat('ab', g % 4000), 'hex') AS big FROM generate_series(1, 30000) g",
+        &[],
+    )
+    .await
+    .unwrap();
+    // Wide rows (up to 4 kB) make tuples span COPY chunks.
+    let q = "SELECT * FROM mix ORDER BY id";
+    let a = rows(&c, q).await;
+    let b = rows(&rows_conn, q).await;
+    assert_eq!(a.num_rows(), 30_000);
+    assert_eq!(
+        a, b,
+        "COPY BINARY and the row protocol must give the same batches"
+    );
+    // A query that fails while planning or running: a clean error, and the
+    // session (its search_path) is still the same afterwards.
+    for bad in ["SELECT 1/0", "SELECT id / (id - 5) FROM mix"] {
+        let r = match c.query(bad, &[]).await {
+            Ok(s) => collect(s).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        let err = r.unwrap_err();
+        assert!(err.to_string().contains("division by zero"), "{err}");
+        let b = rows(&c, "SELECT current_schema()").await;
+        assert_eq!(text(&b, 0, 0), "t_copy");
+    }
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use arrow::array::RecordBatch;
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use async_trait::async_trait;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use qore_core::metadata::SOURCE_TYPE;
 use qore_core::{
     Catalog, Connection, ConnectionSpec, Dialect, Engine, Error, ExecuteOutcome, PlaceholderStyle,
@@ -33,8 +33,11 @@ pub struct PostgresConnection {
     conn: Arc<Mutex<sqlx::PgConnection>>,
     options: PgConnectOptions,
     connect_timeout: Duration,
-    backend_pid: i32,
+    /// Shared with stream tasks: a connection that had to be replaced gets a
+    /// new backend.
+    backend_pid: Arc<std::sync::atomic::AtomicI32>,
     server_version: String,
+    fetch_copy: bool,
 }
 
 impl std::fmt::Debug for PostgresConnection {
@@ -117,7 +120,7 @@ pub(crate) fn map_err(e: sqlx::Error) -> Error {
     }
 }
 
-fn options_from_spec(spec: &ConnectionSpec) -> Result<(PgConnectOptions, Duration)> {
+fn options_from_spec(spec: &ConnectionSpec) -> Result<(PgConnectOptions, Duration, bool)> {
     let mut o = PgConnectOptions::new_without_pgpass();
     let host = spec.hosts.first();
     o = o
@@ -134,6 +137,7 @@ fn options_from_spec(spec: &ConnectionSpec) -> Result<(PgConnectOptions, Duratio
         o = o.database(d);
     }
     let mut connect_timeout = DEFAULT_CONNECT_TIMEOUT;
+    let mut fetch_copy = true;
     let mut settings: Vec<(String, String)> = Vec::new();
     for (k, v) in &spec.options {
         let int = |what: &str| -> Result<u64> {
@@ -153,13 +157,20 @@ fn options_from_spec(spec: &ConnectionSpec) -> Result<(PgConnectOptions, Duratio
             "connect_timeout" => connect_timeout = Duration::from_secs(int("seconds")?),
             "statement_timeout" => settings.push(("statement_timeout".into(), int("milliseconds")?.to_string())),
             "application_name" => o = o.application_name(v),
+            "fetch" => {
+                fetch_copy = match v.as_str() {
+                    "copy" => true,
+                    "rows" => false,
+                    _ => return Err(Error::invalid(format!("fetch must be `copy` or `rows`, not `{v}`"))),
+                }
+            }
             "search_path" | "timezone" | "lock_timeout" | "idle_in_transaction_session_timeout" => {
                 settings.push((k.to_ascii_lowercase(), v.clone()))
             }
             other => {
                 return Err(Error::invalid(format!(
                     "unknown PostgreSQL option `{other}` (known: sslmode, sslrootcert, connect_timeout, \
-                     statement_timeout, application_name, search_path, timezone, lock_timeout)"
+                     statement_timeout, application_name, search_path, timezone, lock_timeout, fetch)"
                 )));
             }
         }
@@ -167,7 +178,7 @@ fn options_from_spec(spec: &ConnectionSpec) -> Result<(PgConnectOptions, Duratio
     if !settings.is_empty() {
         o = o.options(settings);
     }
-    Ok((o, connect_timeout))
+    Ok((o, connect_timeout, fetch_copy))
 }
 
 /// The decoding kind of a result or parameter type.
@@ -211,7 +222,7 @@ impl PostgresConnection {
     /// server that cannot be reached, [`Error::Timeout`] past the connect
     /// timeout, [`Error::InvalidInput`] for an unknown option.
     pub async fn connect(spec: &ConnectionSpec) -> Result<Self> {
-        let (options, connect_timeout) = options_from_spec(spec)?;
+        let (options, connect_timeout, fetch_copy) = options_from_spec(spec)?;
         let mut conn = connect_with(&options, connect_timeout).await?;
         let (pid, version): (i32, String) =
             sqlx::query_as("SELECT pg_backend_pid(), current_setting('server_version')")
@@ -222,8 +233,9 @@ impl PostgresConnection {
             conn: Arc::new(Mutex::new(conn)),
             options,
             connect_timeout,
-            backend_pid: pid,
+            backend_pid: Arc::new(std::sync::atomic::AtomicI32::new(pid)),
             server_version: version,
+            fetch_copy,
         })
     }
 
@@ -234,7 +246,7 @@ impl PostgresConnection {
 
     /// The backend process id of this connection (as in `pg_stat_activity.pid`).
     pub fn backend_pid(&self) -> i32 {
-        self.backend_pid
+        self.backend_pid.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Locks the connection for a statement, dropping statements prepared by
@@ -387,26 +399,87 @@ impl BatchBuilder {
     }
 
     fn push(&mut self, row: &sqlx::postgres::PgRow) -> Result<()> {
-        for (i, (kind, col)) in self.kinds.iter().zip(self.cols.iter_mut()).enumerate() {
+        for i in 0..self.kinds.len() {
             let v = row.try_get_raw(i).map_err(map_err)?;
             if v.is_null() {
-                col.append_null();
+                self.cols[i].append_null();
                 continue;
             }
             let bytes = v
                 .as_bytes()
                 .map_err(|e| Error::data(format!("column {}: {e}", i + 1)))?;
-            self.bytes += bytes.len();
-            decode(kind, bytes, col).map_err(|e| match e {
-                Error::Data { message, source } => Error::Data {
-                    message: format!("column `{}`: {message}", self.schema.field(i).name()),
-                    source,
-                },
-                other => other,
-            })?;
+            self.append(i, bytes)?;
         }
         self.rows += 1;
         Ok(())
+    }
+
+    fn append(&mut self, i: usize, bytes: &[u8]) -> Result<()> {
+        self.bytes += bytes.len();
+        decode(&self.kinds[i], bytes, &mut self.cols[i]).map_err(|e| match e {
+            Error::Data { message, source } => Error::Data {
+                message: format!("column `{}`: {message}", self.schema.field(i).name()),
+                source,
+            },
+            other => other,
+        })
+    }
+
+    /// Decodes up to `max_rows` tuples of binary COPY data from the start of
+    /// `data`; returns how many bytes it used (a tuple cut at the end waits
+    /// for more data) and whether the end-of-data marker was seen.
+    fn push_copy(&mut self, data: &[u8], max_rows: usize) -> Result<(usize, bool)> {
+        let mut at = 0;
+        let mut rows = 0;
+        while rows < max_rows {
+            let Some(count) = data.get(at..at + 2) else {
+                break;
+            };
+            let count = i16::from_be_bytes([count[0], count[1]]);
+            if count == -1 {
+                return Ok((at + 2, true));
+            }
+            if usize::try_from(count).ok() != Some(self.kinds.len()) {
+                return Err(Error::data(format!(
+                    "COPY sent a row of {count} fields for {} columns",
+                    self.kinds.len()
+                )));
+            }
+            // The whole tuple must be here before any of it is decoded.
+            let mut end = at + 2;
+            let mut complete = true;
+            for _ in 0..self.kinds.len() {
+                let Some(len) = data.get(end..end + 4) else {
+                    complete = false;
+                    break;
+                };
+                let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
+                end += 4 + usize::try_from(len).unwrap_or(0);
+                if end > data.len() {
+                    complete = false;
+                    break;
+                }
+            }
+            if !complete {
+                break;
+            }
+            let mut p = at + 2;
+            for i in 0..self.kinds.len() {
+                let len = i32::from_be_bytes([data[p], data[p + 1], data[p + 2], data[p + 3]]);
+                p += 4;
+                if len < 0 {
+                    self.cols[i].append_null();
+                } else {
+                    let n = len as usize;
+                    self.append(i, &data[p..p + n])?;
+                    p += n;
+                }
+            }
+            self.rows += 1;
+            rows += 1;
+            at = end;
+        }
+        Ok((at, false))
     }
 
     fn full(&self) -> bool {
@@ -436,7 +509,7 @@ async fn pump(
     args: PgArguments,
     mut batch: BatchBuilder,
     tx: mpsc::Sender<Result<RecordBatch>>,
-    cancel: (PgConnectOptions, Duration, i32),
+    cancel: Cancel,
 ) {
     let mut abandoned = false;
     {
@@ -477,6 +550,7 @@ async fn pump(
     }
     if abandoned {
         let (options, timeout, pid) = cancel;
+        let pid = pid.load(std::sync::atomic::Ordering::Relaxed);
         if PostgresConnection::cancel_backend(&options, timeout, pid)
             .await
             .is_ok()
@@ -488,6 +562,253 @@ async fn pump(
             }
         }
     }
+}
+
+/// What a stream task needs to stop its statement: how to open a second
+/// connection, and the backend to cancel.
+type Cancel = (
+    PgConnectOptions,
+    Duration,
+    Arc<std::sync::atomic::AtomicI32>,
+);
+
+/// The binary COPY header: signature, flags, header extension length.
+const COPY_SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+
+/// Like [`pump`], for `COPY (query) TO STDOUT (FORMAT binary)`: the same
+/// binary values without sqlx's per-row work. On abandon, the statement is
+/// cancelled and the rest of the COPY read and dropped (the connection must
+/// see the end of the COPY before it can run anything else).
+async fn pump_copy(
+    mut guard: OwnedMutexGuard<sqlx::PgConnection>,
+    copy_sql: String,
+    batch: BatchBuilder,
+    tx: mpsc::Sender<Result<RecordBatch>>,
+    cancel: Cancel,
+) {
+    let broken = copy_rows(&mut guard, copy_sql, batch, tx, &cancel).await;
+    if broken {
+        // sqlx leaves the server's ReadyForQuery unread when a COPY fails
+        // before it starts, and the connection cannot resync: replace it
+        // (settings made with SET are lost; the URL's options apply again).
+        let (options, timeout, pid_cell) = &cancel;
+        if let Ok(mut fresh) = connect_with(options, *timeout).await {
+            if let Ok((p,)) = sqlx::query_as::<_, (i32,)>("SELECT pg_backend_pid()")
+                .fetch_one(&mut fresh)
+                .await
+            {
+                pid_cell.store(p, std::sync::atomic::Ordering::Relaxed);
+                *guard = fresh;
+            }
+        }
+    }
+}
+
+/// The body of [`pump_copy`]; returns whether the connection is out of sync.
+async fn copy_rows(
+    guard: &mut sqlx::PgConnection,
+    copy_sql: String,
+    mut batch: BatchBuilder,
+    tx: mpsc::Sender<Result<RecordBatch>>,
+    cancel: &Cancel,
+) -> bool {
+    let (options, timeout, pid_cell) = cancel;
+    let (options, timeout) = (options.clone(), *timeout);
+    let pid = pid_cell.load(std::sync::atomic::Ordering::Relaxed);
+    // The server sends nothing until the first row (its CopyOutResponse
+    // waits in its output buffer), so a receiver that leaves now is
+    // noticed here: cancel, and go on waiting for the start, which then
+    // fails or starts and ends at once.
+    let mut cancelled = false;
+    let started = {
+        let start = guard.copy_out_raw(&copy_sql);
+        tokio::pin!(start);
+        let closed = tx.closed();
+        tokio::pin!(closed);
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut closed, if !cancelled => {
+                    cancelled = true;
+                    let _ = PostgresConnection::cancel_backend(&options, timeout, pid).await;
+                }
+                r = &mut start => break r,
+            }
+        }
+    };
+    let chunks = match started {
+        Ok(c) => Some(c),
+        Err(e) => {
+            let err = map_err(e);
+            if !cancelled {
+                let _ = tx.send(Err(err)).await;
+            }
+            None
+        }
+    };
+    let Some(mut chunks) = chunks else {
+        return true;
+    };
+    if cancelled {
+        while let Some(r) = chunks.next().await {
+            if r.is_err() {
+                break;
+            }
+        }
+        return false;
+    }
+    let mut parser = CopyParser::default();
+    let mut abandoned = false;
+    {
+        // One `closed` future for the whole COPY: a fresh one per message
+        // costs more than decoding the row.
+        let closed = tx.closed();
+        tokio::pin!(closed);
+        'read: loop {
+            let first = tokio::select! {
+                biased;
+                _ = &mut closed => { abandoned = true; break 'read; }
+                next = chunks.next() => next,
+            };
+            let mut next = first;
+            // Then every chunk that is already there, without going back
+            // through the select (a bounded number, to notice a dropped
+            // receiver in time).
+            let mut budget = 4096;
+            loop {
+                match next {
+                    Some(Ok(chunk)) => match parser.feed(&chunk, &mut batch, &tx).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            abandoned = true;
+                            break 'read;
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e)).await;
+                            abandoned = true;
+                            break 'read;
+                        }
+                    },
+                    Some(Err(e)) => {
+                        let _ = tx.send(Err(map_err(e))).await;
+                        return false;
+                    }
+                    None => break 'read,
+                }
+                budget -= 1;
+                if budget == 0 {
+                    continue 'read;
+                }
+                match chunks.next().now_or_never() {
+                    Some(n) => next = n,
+                    None => continue 'read,
+                }
+            }
+        }
+    }
+    if abandoned {
+        let _ = PostgresConnection::cancel_backend(&options, timeout, pid).await;
+        // Read the COPY to its end (the server stops at the cancel) so the
+        // connection is in sync again.
+        while let Some(r) = chunks.next().await {
+            if r.is_err() {
+                break;
+            }
+        }
+        return false;
+    }
+    if batch.rows > 0 {
+        let _ = tx.send(batch.finish()).await;
+    }
+    false
+}
+
+/// Splits binary COPY data into tuples, whatever the chunking.
+#[derive(Default)]
+struct CopyParser {
+    /// Bytes of a tuple (or the header) cut at the end of the last chunk.
+    pending: Vec<u8>,
+    header: bool,
+    finished: bool,
+}
+
+impl CopyParser {
+    /// Decodes what `chunk` completes into `batch`, sending full batches.
+    /// Returns `Ok(false)` when the receiver is gone.
+    async fn feed(
+        &mut self,
+        chunk: &[u8],
+        batch: &mut BatchBuilder,
+        tx: &mpsc::Sender<Result<RecordBatch>>,
+    ) -> Result<bool> {
+        if self.finished {
+            return Ok(true);
+        }
+        let joined;
+        let mut data: &[u8] = if self.pending.is_empty() {
+            chunk
+        } else {
+            self.pending.extend_from_slice(chunk);
+            joined = std::mem::take(&mut self.pending);
+            &joined
+        };
+        if !self.header {
+            if data.len() < COPY_SIGNATURE.len() + 8 {
+                self.pending.extend_from_slice(data);
+                return Ok(true);
+            }
+            if &data[..COPY_SIGNATURE.len()] != COPY_SIGNATURE {
+                return Err(Error::data("COPY did not start with the binary signature"));
+            }
+            let ext = u32::from_be_bytes([data[15], data[16], data[17], data[18]]) as usize;
+            if data.len() < 19 + ext {
+                self.pending.extend_from_slice(data);
+                return Ok(true);
+            }
+            data = &data[19 + ext..];
+            self.header = true;
+        }
+        loop {
+            let room = BATCH_ROWS.saturating_sub(batch.rows).max(1);
+            let (used, end) = batch.push_copy(data, room)?;
+            data = &data[used..];
+            if batch.full() && tx.send(batch.finish()).await.is_err() {
+                return Ok(false);
+            }
+            if end {
+                self.finished = true;
+                return Ok(true);
+            }
+            if used == 0 || data.is_empty() {
+                break;
+            }
+        }
+        self.pending.extend_from_slice(data);
+        Ok(true)
+    }
+}
+
+/// Whether `sql` is one read-only query that `COPY (...) TO STDOUT` accepts.
+fn copyable(sql: &str) -> Option<String> {
+    let body = sql
+        .trim()
+        .trim_end_matches(|c: char| c == ';' || c.is_whitespace());
+    let tokens = qore_core::sql::tokenize(body);
+    let first = tokens.first()?;
+    if !["SELECT", "VALUES", "TABLE", "WITH"]
+        .iter()
+        .any(|k| first.is_keyword(k))
+    {
+        return None;
+    }
+    // One statement, and not SELECT ... INTO (which COPY refuses).
+    if tokens
+        .iter()
+        .any(|t| t.kind == qore_core::sql::TokenKind::Punct(';') || t.is_keyword("INTO"))
+    {
+        return None;
+    }
+    Some(format!("COPY ({body}) TO STDOUT (FORMAT binary)"))
 }
 
 #[async_trait]
@@ -511,8 +832,37 @@ impl Connection for PostgresConnection {
         let (schema, kinds) = Self::result_schema(&mut guard, &stmt).await?;
         let batch = BatchBuilder::new(schema.clone(), kinds)?;
         let (tx, rx) = mpsc::channel(1);
-        let cancel = (self.options.clone(), self.connect_timeout, self.backend_pid);
-        let task = SpawnedTask::spawn(pump(guard, stmt, args, batch, tx, cancel));
+        let cancel = (
+            self.options.clone(),
+            self.connect_timeout,
+            self.backend_pid.clone(),
+        );
+        let mut copy = if self.fetch_copy && params.is_empty() && !schema.fields().is_empty() {
+            copyable(sql)
+        } else {
+            None
+        };
+        if copy.is_some() {
+            // Plan it once first: an error while planning (a constant folded
+            // to 1/0, say) would otherwise hit COPY before it starts, where
+            // sqlx cannot resync the connection. Such queries take the
+            // prepared path, which reports the error cleanly.
+            let body = sql
+                .trim()
+                .trim_end_matches(|c: char| c == ';' || c.is_whitespace());
+            let explain = format!("EXPLAIN (COSTS OFF) {body}");
+            if sqlx::raw_sql(AssertSqlSafe(explain))
+                .execute(&mut *guard)
+                .await
+                .is_err()
+            {
+                copy = None;
+            }
+        }
+        let task = match copy {
+            Some(copy_sql) => SpawnedTask::spawn(pump_copy(guard, copy_sql, batch, tx, cancel)),
+            None => SpawnedTask::spawn(pump(guard, stmt, args, batch, tx, cancel)),
+        };
         Ok(Box::pin(ChannelStream::new(schema, rx, task)))
     }
 

@@ -481,6 +481,17 @@ impl Numeric<'_> {
     }
 }
 
+/// Four decimal digits, zero-padded (a base-10000 digit of `numeric`).
+fn itoa_u16(d: u16) -> String {
+    let b = [
+        b'0' + (d / 1000 % 10) as u8,
+        b'0' + (d / 100 % 10) as u8,
+        b'0' + (d / 10 % 10) as u8,
+        b'0' + (d % 10) as u8,
+    ];
+    b.iter().map(|&c| char::from(c)).collect()
+}
+
 /// The exact decimal text of a binary `numeric`.
 pub(crate) fn numeric_to_string(b: &[u8]) -> Result<String> {
     let n = parse_numeric(b)?;
@@ -503,7 +514,7 @@ pub(crate) fn numeric_to_string(b: &[u8]) -> Result<String> {
             if i == 0 {
                 out.push_str(&d.to_string());
             } else {
-                out.push_str(&format!("{d:04}"));
+                out.push_str(&itoa_u16(d as u16));
             }
         }
     }
@@ -518,7 +529,7 @@ pub(crate) fn numeric_to_string(b: &[u8]) -> Result<String> {
             } else {
                 0
             };
-            frac.push_str(&format!("{d:04}"));
+            frac.push_str(&itoa_u16(d as u16));
             i += 1;
         }
         frac.truncate(usize::from(n.dscale));
@@ -541,29 +552,36 @@ pub(crate) fn numeric_to_i128(b: &[u8], scale: i8) -> Result<i128> {
     // Exponent (base 10) of the last digit taken into `acc`.
     let mut last: Option<i32> = None;
     for i in 0..n.ndigits() {
-        let group = n.digit(i);
-        for j in 0..4 {
-            let d = (group / 10i128.pow(3 - j)) % 10;
-            let e = 4 * (i32::from(n.weight) - i as i32) + (3 - j as i32);
-            if e + scale < 0 {
-                if d != 0 {
-                    return Err(Error::data(
-                        "a numeric value has more decimals than its column's scale",
-                    ));
-                }
-                continue;
+        let group = n.digit(i) as u32;
+        // Exponent of the group's last decimal digit.
+        let e = 4 * (i32::from(n.weight) - i as i32);
+        let dropped = (-scale - e).clamp(0, 4) as u32;
+        if dropped == 4 {
+            if group != 0 {
+                return Err(Error::data(
+                    "a numeric value has more decimals than its column's scale",
+                ));
             }
-            acc = acc
-                .checked_mul(10)
-                .and_then(|a| a.checked_add(d))
-                .ok_or_else(overflow)?;
-            last = Some(e);
+            continue;
         }
+        let div = 10u32.pow(dropped);
+        if group % div != 0 {
+            return Err(Error::data(
+                "a numeric value has more decimals than its column's scale",
+            ));
+        }
+        let keep = 4 - dropped;
+        acc = acc
+            .checked_mul(i128::from(10u32.pow(keep)))
+            .and_then(|a| a.checked_add(i128::from(group / div)))
+            .ok_or_else(overflow)?;
+        last = Some(e + dropped as i32);
     }
     if let Some(e) = last {
-        for _ in 0..(e + scale) {
-            acc = acc.checked_mul(10).ok_or_else(overflow)?;
-        }
+        let up = u32::try_from(e + scale).unwrap_or(0);
+        acc = acc
+            .checked_mul(10i128.checked_pow(up).ok_or_else(overflow)?)
+            .ok_or_else(overflow)?;
     }
     Ok(if n.sign == NUMERIC_NEG { -acc } else { acc })
 }
