@@ -64,7 +64,7 @@ fn is_binary(dt: &DataType) -> bool {
 #[allow(clippy::large_enum_variant)] // one per command run
 pub(crate) enum Writer<'a> {
     /// CSV or TSV.
-    Csv(arrow::csv::Writer<&'a mut dyn Write>),
+    Csv(qore_export::CsvEncoder, &'a mut dyn Write, SchemaRef),
     /// JSON array.
     Json(arrow::json::ArrayWriter<&'a mut dyn Write>),
     /// NDJSON.
@@ -93,17 +93,8 @@ impl<'a> Writer<'a> {
         types: bool,
     ) -> Writer<'a> {
         match format {
-            Format::Csv => Writer::Csv(
-                arrow::csv::WriterBuilder::new()
-                    .with_header(true)
-                    .build(out),
-            ),
-            Format::Tsv => Writer::Csv(
-                arrow::csv::WriterBuilder::new()
-                    .with_header(true)
-                    .with_delimiter(b'\t')
-                    .build(out),
-            ),
+            Format::Csv => Writer::Csv(qore_export::CsvEncoder::new(b',', true), out, schema),
+            Format::Tsv => Writer::Csv(qore_export::CsvEncoder::new(b'\t', true), out, schema),
             Format::Json => Writer::Json(
                 arrow::json::WriterBuilder::new()
                     .with_explicit_nulls(true)
@@ -129,7 +120,7 @@ impl<'a> Writer<'a> {
     /// Writes one batch.
     pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         match self {
-            Writer::Csv(w) => w.write(&textual(batch)?)?,
+            Writer::Csv(w, out, _) => w.write(batch, *out)?,
             Writer::Json(w) => w.write(&textual(batch)?)?,
             Writer::Ndjson(w) => w.write(&textual(batch)?)?,
             Writer::Table(t) => t.push(batch),
@@ -140,8 +131,9 @@ impl<'a> Writer<'a> {
     /// Finishes the output; returns (rows shown, rows seen) for the table format.
     pub(crate) fn finish(self) -> Result<(usize, usize)> {
         match self {
-            Writer::Csv(w) => {
-                w.into_inner().flush()?;
+            Writer::Csv(mut w, out, schema) => {
+                w.finish(&schema, out)?;
+                out.flush()?;
             }
             Writer::Json(mut w) => {
                 w.finish()?;

@@ -1,0 +1,264 @@
+//! A self-contained HTML page: the data compressed and embedded, a small
+//! interface in plain JavaScript (sort, filter, pages), no network at all.
+
+use std::io::Write;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, SchemaRef};
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use base64::engine::general_purpose::STANDARD;
+use flate2::Compression;
+use flate2::write::DeflateEncoder;
+use qore_core::{ColumnIndicators, Error, Result};
+
+use crate::Sink;
+
+/// Options of the HTML format.
+#[derive(Debug, Clone, Default)]
+pub struct HtmlOptions {
+    /// The page title (default "qore export").
+    pub title: Option<String>,
+    /// The query that produced the data, shown in the header.
+    pub query: Option<String>,
+    /// Where the data came from (a redacted URL, a saved connection name).
+    pub source: Option<String>,
+    /// When the export ran, as text (RFC 3339); the caller's clock.
+    pub exported_at: Option<String>,
+}
+
+type Enc = DeflateEncoder<base64::write::EncoderWriter<'static, base64::engine::GeneralPurpose, Box<dyn Write + Send>>>;
+
+pub(crate) struct HtmlSink {
+    enc: Option<Enc>,
+    line: Vec<u8>,
+    rows: u64,
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// JSON that can sit inside a `<script>` element: `<`, `>` and `&` escaped,
+/// so no `</script>` can end it early.
+fn script_json(v: &serde_json::Value) -> String {
+    v.to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+}
+
+fn numeric(dt: &DataType) -> bool {
+    dt.is_numeric()
+}
+
+impl HtmlSink {
+    pub(crate) fn new(schema: SchemaRef, mut out: Box<dyn Write + Send>, options: &HtmlOptions) -> Result<Self> {
+        let io = |e| Error::io("cannot write the HTML page", e);
+        let columns: Vec<serde_json::Value> = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let ind = ColumnIndicators::from_field(f);
+                serde_json::json!({
+                    "name": f.name(),
+                    "type": f.metadata().get(qore_core::metadata::SOURCE_TYPE).cloned().unwrap_or_else(|| f.data_type().to_string()),
+                    "numeric": numeric(f.data_type()),
+                    "tags": ind.tags(),
+                })
+            })
+            .collect();
+        let meta = serde_json::json!({
+            "title": options.title.clone().unwrap_or_else(|| "qore export".into()),
+            "query": options.query,
+            "source": options.source,
+            "exported_at": options.exported_at,
+            "columns": columns,
+        });
+        let title = escape(options.title.as_deref().unwrap_or("qore export"));
+        let head = format!(
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'\">\
+             <title>{title}</title><style>{CSS}</style></head><body>\
+             <header><h1 id=\"title\"></h1><div id=\"facts\"></div><pre id=\"query\"></pre></header>\
+             <div id=\"bar\"><input id=\"filter\" type=\"search\" placeholder=\"Filter all columns\" aria-label=\"Filter all columns\">\
+             <span id=\"count\">loading…</span><span id=\"pager\"><button id=\"prev\">‹ Prev</button>\
+             <span id=\"page\"></span><button id=\"next\">Next ›</button></span></div>\
+             <div id=\"wrap\"><table id=\"grid\"><thead></thead><tbody></tbody></table></div>\
+             <script type=\"application/json\" id=\"meta\">{}</script>\n\
+             <script type=\"application/octet-stream\" id=\"data\">",
+            script_json(&meta)
+        );
+        out.write_all(head.as_bytes()).map_err(io)?;
+        let b64 = base64::write::EncoderWriter::new(out, &STANDARD);
+        Ok(HtmlSink { enc: Some(DeflateEncoder::new(b64, Compression::new(6))), line: Vec::new(), rows: 0 })
+    }
+}
+
+impl Sink for HtmlSink {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let opts = FormatOptions::default();
+        let fmts: Vec<ArrayFormatter<'_>> = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
+            .collect::<std::result::Result<_, _>>()?;
+        let numeric: Vec<bool> = batch.schema().fields().iter().map(|f| numeric(f.data_type())).collect();
+        let Some(enc) = self.enc.as_mut() else { return Ok(()) };
+        for row in 0..batch.num_rows() {
+            self.line.clear();
+            self.line.push(b'[');
+            for (i, (f, col)) in fmts.iter().zip(batch.columns()).enumerate() {
+                if i > 0 {
+                    self.line.push(b',');
+                }
+                if col.is_null(row) {
+                    self.line.extend_from_slice(b"null");
+                    continue;
+                }
+                let text = f.value(row).to_string();
+                match text.parse::<f64>() {
+                    Ok(n) if numeric[i] && n.is_finite() => self.line.extend_from_slice(text.as_bytes()),
+                    _ => {
+                        serde_json::to_writer(&mut self.line, &text).map_err(|e| Error::data(e.to_string()))?;
+                    }
+                }
+            }
+            self.line.extend_from_slice(b"]\n");
+            enc.write_all(&self.line).map_err(|e| Error::io("cannot write the HTML page", e))?;
+            self.rows += 1;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        let io = |e| Error::io("cannot write the HTML page", e);
+        let Some(enc) = self.enc.take() else { return Ok(()) };
+        let mut b64 = enc.finish().map_err(io)?;
+        let mut out = b64.finish().map_err(io)?;
+        out.write_all(format!("</script>\n<script>{JS}</script></body></html>\n").as_bytes()).map_err(io)?;
+        out.flush().map_err(io)
+    }
+}
+
+const CSS: &str = r#"
+:root{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1d2330;background:#fff}
+body{margin:0}header{padding:12px 16px;background:#f4f6fa;border-bottom:1px solid #dde2ea}
+h1{font-size:18px;margin:0 0 4px}#facts{font-size:13px;color:#566}#query{font-size:12px;background:#fff;border:1px solid #dde2ea;padding:6px 8px;margin:8px 0 0;white-space:pre-wrap;max-height:6em;overflow:auto}
+#query:empty{display:none}#bar{display:flex;gap:12px;align-items:center;padding:8px 16px;border-bottom:1px solid #dde2ea;position:sticky;top:0;background:#fff;z-index:2}
+#filter{flex:0 1 320px;padding:5px 8px;font-size:14px}#count{font-size:13px;color:#445}#pager{margin-left:auto;font-size:13px;display:flex;gap:6px;align-items:center}
+#wrap{overflow:auto;max-height:calc(100vh - 150px)}table{border-collapse:collapse;font-size:13px}
+th,td{border:1px solid #e3e7ee;padding:3px 8px;text-align:left;vertical-align:top;white-space:pre;max-width:40em;overflow:hidden;text-overflow:ellipsis}
+th{background:#f8f9fb;position:sticky;top:0;z-index:1}th .name{cursor:pointer;font-weight:600;user-select:none}
+th .type{display:block;font-weight:400;font-size:11px;color:#778}th .tag{display:inline-block;font-size:10px;font-weight:600;padding:0 4px;margin:2px 2px 0 0;border-radius:3px;background:#e6ecf8;color:#2a4a8a}
+th input{display:block;width:100%;box-sizing:border-box;margin-top:3px;font-size:12px;padding:2px 4px}td.num{text-align:right;font-variant-numeric:tabular-nums}td.null{color:#aab;font-style:italic}
+tr:nth-child(even) td{background:#fbfcfe}
+"#;
+
+const JS: &str = r#"
+(function(){
+'use strict';
+const meta = JSON.parse(document.getElementById('meta').textContent);
+const cols = meta.columns;
+const PAGE = 100;
+let rows = [], view = [], page = 0, sortCol = -1, sortDir = 1;
+const colFilters = cols.map(() => '');
+let globalFilter = '';
+document.title = meta.title;
+document.getElementById('title').textContent = meta.title;
+const facts = [];
+if (meta.source) facts.push('Source: ' + meta.source);
+if (meta.exported_at) facts.push('Exported ' + meta.exported_at);
+document.getElementById('facts').textContent = facts.join(' · ');
+document.getElementById('query').textContent = meta.query || '';
+const thead = document.querySelector('#grid thead'), tbody = document.querySelector('#grid tbody');
+const hr = document.createElement('tr');
+cols.forEach(function(c, i){
+  const th = document.createElement('th');
+  const name = document.createElement('span');
+  name.className = 'name'; name.textContent = c.name; name.title = 'Sort by ' + c.name;
+  name.addEventListener('click', function(){ sortBy(i); });
+  th.appendChild(name);
+  const type = document.createElement('span'); type.className = 'type'; type.textContent = c.type; th.appendChild(type);
+  (c.tags || []).forEach(function(t){ const s = document.createElement('span'); s.className = 'tag'; s.textContent = t; th.appendChild(s); });
+  const f = document.createElement('input'); f.type = 'search'; f.placeholder = 'filter'; f.setAttribute('aria-label', 'Filter ' + c.name);
+  f.addEventListener('input', function(){ colFilters[i] = f.value.toLowerCase(); apply(); });
+  th.appendChild(f);
+  hr.appendChild(th);
+});
+thead.appendChild(hr);
+document.getElementById('filter').addEventListener('input', function(e){ globalFilter = e.target.value.toLowerCase(); apply(); });
+document.getElementById('prev').addEventListener('click', function(){ if (page > 0) { page--; render(); } });
+document.getElementById('next').addEventListener('click', function(){ if ((page + 1) * PAGE < view.length) { page++; render(); } });
+function cellText(v){ return v === null ? '' : String(v); }
+function sortBy(i){
+  if (sortCol === i) sortDir = -sortDir; else { sortCol = i; sortDir = 1; }
+  const num = cols[i].numeric;
+  const cmp = function(a, b){
+    const x = a[i], y = b[i];
+    if (x === null && y === null) return 0;
+    if (x === null) return 1;
+    if (y === null) return -1;
+    if (num) return (Number(x) - Number(y)) * sortDir;
+    return (x < y ? -1 : x > y ? 1 : 0) * sortDir;
+  };
+  rows.sort(cmp);
+  document.querySelectorAll('th .name').forEach(function(n, j){
+    n.textContent = cols[j].name + (j === sortCol ? (sortDir > 0 ? ' ▲' : ' ▼') : '');
+  });
+  apply();
+}
+function apply(){
+  view = rows.filter(function(r){
+    for (let i = 0; i < cols.length; i++) {
+      if (colFilters[i] && cellText(r[i]).toLowerCase().indexOf(colFilters[i]) < 0) return false;
+    }
+    if (!globalFilter) return true;
+    for (let i = 0; i < r.length; i++) if (cellText(r[i]).toLowerCase().indexOf(globalFilter) >= 0) return true;
+    return false;
+  });
+  page = 0;
+  render();
+}
+function render(){
+  const start = page * PAGE, end = Math.min(view.length, start + PAGE);
+  const frag = document.createDocumentFragment();
+  for (let k = start; k < end; k++) {
+    const tr = document.createElement('tr');
+    const r = view[k];
+    for (let i = 0; i < cols.length; i++) {
+      const td = document.createElement('td');
+      if (r[i] === null) { td.className = 'null'; td.textContent = 'NULL'; }
+      else { td.textContent = cellText(r[i]); if (cols[i].numeric) td.className = 'num'; }
+      tr.appendChild(td);
+    }
+    frag.appendChild(tr);
+  }
+  tbody.replaceChildren(frag);
+  const total = rows.length;
+  document.getElementById('count').textContent = (view.length === total ? total + ' rows' : view.length + ' of ' + total + ' rows');
+  const pages = Math.max(1, Math.ceil(view.length / PAGE));
+  document.getElementById('page').textContent = 'page ' + (view.length ? page + 1 : 0) + ' of ' + (view.length ? pages : 0);
+  document.body.dataset.ready = '1';
+}
+async function load(){
+  const b64 = document.getElementById('data').textContent.trim();
+  const bin = Uint8Array.from(atob(b64), function(c){ return c.charCodeAt(0); });
+  const stream = new Blob([bin]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
+  const text = await new Response(stream).text();
+  rows = text.split('\n').filter(function(l){ return l.length > 0; }).map(function(l){ return JSON.parse(l); });
+  view = rows;
+  render();
+}
+load().catch(function(e){ document.getElementById('count').textContent = 'could not read the data: ' + e; });
+})();
+"#;
