@@ -12,3 +12,6 @@ fi
 mkdir -p "$CARGO_TARGET_DIR"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 QORE="$CARGO_TARGET_DIR/debug/qore"
+# Test helpers installed by setup.sh (pyarrow venv, playwright-core).
+export QORE_TOOLS="${QORE_TOOLS:-$HOME/.cache/qoredb/tools}"
+

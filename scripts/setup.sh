@@ -16,6 +16,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v psql >/dev/null || need+=(postgresql-client)
 command -v mariadbd >/dev/null || need+=(mariadb-server)
 command -v mariadb >/dev/null || need+=(mariadb-client)
+# The HTML export is tested in a real browser.
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
@@ -26,3 +28,17 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 command -v cargo >/dev/null || { echo "setup: a Rust toolchain (cargo) is required" >&2; exit 2; }
+
+# Test helpers outside the system: pyarrow (reads exported Parquet/Arrow) in a
+# venv, and playwright-core (drives Debian's chromium; it downloads nothing).
+tools="${QORE_TOOLS:-$HOME/.cache/qoredb/tools}"
+mkdir -p "$tools"
+if [ ! -x "$tools/venv/bin/python" ] || ! "$tools/venv/bin/python" -c 'import pyarrow' 2>/dev/null; then
+  python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install -q 'pyarrow>=15'
+fi
+if [ ! -d "$tools/node/node_modules/playwright-core" ]; then
+  mkdir -p "$tools/node"
+  (cd "$tools/node" && npm install --silent --no-audit --no-fund playwright-core@1 >/dev/null)
+fi
+

@@ -18,6 +18,7 @@
 
 mod commands;
 pub mod connections;
+mod export;
 mod format;
 mod opts;
 

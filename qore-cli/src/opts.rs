@@ -80,6 +80,45 @@ pub enum Command {
         #[arg(long, default_value_t = 1000)]
         max_rows: usize,
     },
+    /// Export a query or a table to a file, streaming, in any format.
+    ///
+    /// The file is written under a temporary name and renamed when complete:
+    /// a failed or interrupted export (Ctrl-C) leaves no partial file.
+    Export {
+        /// Where to connect.
+        #[command(flatten)]
+        db: DbArg,
+        /// The SQL whose rows to export (or --table).
+        sql: Option<String>,
+        /// Export a whole table (`name` or `schema.name`).
+        #[arg(long, short = 't', conflicts_with = "sql")]
+        table: Option<String>,
+        /// Output file; `-` for standard output.
+        #[arg(long, short = 'o')]
+        output: String,
+        /// csv, tsv, json, ndjson, parquet, arrow (IPC file), arrows (IPC
+        /// stream), sql, html. Default: from the file extension.
+        #[arg(long)]
+        format: Option<String>,
+        /// Parquet compression: zstd (default), snappy, none.
+        #[arg(long, default_value = "zstd")]
+        compression: String,
+        /// SQL format: the table the INSERTs target (default: --table's).
+        #[arg(long)]
+        sql_table: Option<String>,
+        /// SQL format: start with a CREATE TABLE from the result's schema.
+        #[arg(long)]
+        create_table: bool,
+        /// SQL format: rows per INSERT statement.
+        #[arg(long, default_value_t = 500)]
+        rows_per_insert: usize,
+        /// HTML format: the page title.
+        #[arg(long)]
+        title: Option<String>,
+        /// No progress bar and no summary line.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
     /// Show a table's columns with indicators, then its indexes and constraints.
     Describe {
         /// Where to connect.

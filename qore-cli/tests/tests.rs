@@ -424,3 +424,205 @@ fn postgres_and_mysql_through_urls_and_saved_connections() {
         assert!(err.contains("42601") || err.contains("1064"), "{err}");
     }
 }
+
+fn tools() -> String {
+    std::env::var("QORE_TOOLS")
+        .unwrap_or_else(|_| format!("{}/.cache/qoredb/tools", std::env::var("HOME").unwrap()))
+}
+
+#[test]
+fn export_every_format_atomically_and_read_back_by_real_readers() {
+    let q = Qore::new();
+    let url = server_url("QORE_TEST_POSTGRES_URL");
+    for stmt in [
+        "DROP TABLE IF EXISTS exp_src, exp_copy",
+        "CREATE TABLE exp_src (id int PRIMARY KEY, label text NOT NULL, amount numeric(10, 2), \
+         at timestamptz, payload bytea, flag boolean)",
+        "INSERT INTO exp_src SELECT g, CASE WHEN g = 7 THEN '</script><script>window.__pwned=1</script><img src=x onerror=window.__pwned=1>' \
+              WHEN g % 50 = 0 THEN 'needle ' || g ELSE 'row ' || lpad(g::text, 4, '0') END, \
+              CASE WHEN g % 9 = 0 THEN NULL ELSE g * 1.25 END, \
+              timestamptz '2024-01-01 00:00+00' + g * interval '1 hour', decode(md5(g::text), 'hex'), g % 2 = 0 \
+         FROM generate_series(1, 250) g",
+    ] {
+        q.ok(&["query", "--db", &url, stmt]);
+    }
+    let files = [
+        "t.csv",
+        "t.tsv",
+        "t.json",
+        "t.ndjson",
+        "t.parquet",
+        "t.arrow",
+        "t.arrows",
+        "t.html",
+    ];
+    for f in files {
+        let out = q.run(&["export", "--db", &url, "--table", "exp_src", "-o", f]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{f}: {err}");
+        assert!(err.contains("exported 250 rows"), "{f}: {err}");
+        assert!(q.path(f).exists());
+    }
+    let csv = std::fs::read_to_string(q.path("t.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 251);
+    assert!(csv.starts_with("id,label,amount,at,payload,flag\n1,row 0001,1.25,2024-01-01T01:00:00Z,\\xc4ca4238a0b923820dcc509a6f75849b,false\n"), "{}", &csv[..200]);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(q.path("t.json")).unwrap()).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 250);
+    assert_eq!(json[8]["amount"], serde_json::Value::Null);
+    assert_eq!(
+        std::fs::read_to_string(q.path("t.ndjson"))
+            .unwrap()
+            .lines()
+            .count(),
+        250
+    );
+
+    // Parquet and Arrow: pyarrow reads both, DuckDB reads the Parquet file.
+    let out = std::process::Command::new(format!("{}/venv/bin/python", tools()))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/support/check_columnar.py"
+        ))
+        .arg(env!("CARGO_BIN_EXE_qore"))
+        .args(["t.parquet", "t.arrow", "t.arrows"].map(|f| q.path(f)))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(read["rows"], 250);
+    assert_eq!(read["types"][2], "decimal128(10, 2)");
+    assert_eq!(
+        read["metadata"]["id"]["qore.pk"], "1",
+        "structure travels in the field metadata"
+    );
+
+    // SQL: a script that recreates the rows in another table.
+    q.ok(&[
+        "export",
+        "--db",
+        &url,
+        "--table",
+        "exp_src",
+        "-o",
+        "t.sql",
+        "--sql-table",
+        "exp_copy",
+        "--create-table",
+        "--rows-per-insert",
+        "100",
+    ]);
+    let script = std::fs::read_to_string(q.path("t.sql")).unwrap();
+    assert_eq!(script.matches("INSERT INTO").count(), 3);
+    q.ok(&[
+        "query",
+        "--db",
+        &url,
+        "-f",
+        q.path("t.sql").to_str().unwrap(),
+    ]);
+    let same = q.ok(&[
+        "query",
+        "--db",
+        &url,
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM (SELECT * FROM exp_src EXCEPT SELECT * FROM exp_copy) d",
+    ]);
+    assert_eq!(same, "n\n0\n");
+
+    // HTML in a real browser: sorting, filtering, paging, hostile cells stay text, no network.
+    let out = std::process::Command::new("node")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/support/html_check.mjs"
+        ))
+        .arg(q.path("t.html"))
+        .env("QORE_TOOLS", tools())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(page["count"], "250 rows");
+    assert_eq!(page["headers"][0], "id");
+    assert!(
+        page["tags"][0]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "PK"),
+        "{page}"
+    );
+    assert_eq!(page["firstIds"], serde_json::json!(["1", "2", "3"]));
+    assert_eq!(page["rowsShown"], 100);
+    assert_eq!(page["sortedDesc"], serde_json::json!(["250", "249", "248"]));
+    assert_eq!(page["filteredCount"], "5 of 250 rows");
+    assert_eq!(page["filtered"][0], "needle 100");
+    assert_eq!(
+        page["hostile"],
+        serde_json::json!([
+            "</script><script>window.__pwned=1</script><img src=x onerror=window.__pwned=1>"
+        ])
+    );
+    assert_eq!(page["pwned"], false);
+    assert_eq!(page["dialogs"], serde_json::json!([]));
+    assert_eq!(page["requests"], serde_json::json!([]));
+    assert_eq!(page["page2"], "page 2 of 3");
+    assert_eq!(page["query"], "SELECT * FROM \"exp_src\"");
+
+    // A failing export leaves the previous file alone and no temporary file.
+    std::fs::write(q.path("keep.csv"), "old\n").unwrap();
+    let out = q.run(&[
+        "export",
+        "--db",
+        &url,
+        "-o",
+        "keep.csv",
+        "SELECT g, 1 / (g - 20000) FROM generate_series(1, 30000) g",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("division by zero"));
+    assert_eq!(
+        std::fs::read_to_string(q.path("keep.csv")).unwrap(),
+        "old\n"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(q.dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".part"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // Format from the extension, or an error that says what to do.
+    let out = q.run(&[
+        "export",
+        "--db",
+        &url,
+        "--table",
+        "exp_src",
+        "-o",
+        "t.unknown",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--format"));
+    // Standard output.
+    let out = q.ok(&[
+        "export",
+        "--db",
+        &url,
+        "-o",
+        "-",
+        "--format",
+        "tsv",
+        "SELECT 1 AS a, 'x y' AS b",
+    ]);
+    assert_eq!(out, "a\tb\n1\tx y\n");
+}

@@ -23,7 +23,9 @@ pub struct CsvEncoder {
 
 impl std::fmt::Debug for CsvEncoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CsvEncoder").field("delimiter", &self.delimiter).finish_non_exhaustive()
+        f.debug_struct("CsvEncoder")
+            .field("delimiter", &self.delimiter)
+            .finish_non_exhaustive()
     }
 }
 
@@ -55,11 +57,19 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 impl CsvEncoder {
     /// An encoder; `header` writes the column names first.
     pub fn new(delimiter: u8, header: bool) -> Self {
-        CsvEncoder { delimiter, header, wrote_header: false, line: Vec::with_capacity(256), buf: Vec::with_capacity(1 << 16) }
+        CsvEncoder {
+            delimiter,
+            header,
+            wrote_header: false,
+            line: Vec::with_capacity(256),
+            buf: Vec::with_capacity(1 << 16),
+        }
     }
 
     fn quoted(&self, s: &[u8], out: &mut Vec<u8>) {
-        let needs = s.iter().any(|&c| c == self.delimiter || c == b'"' || c == b'\n' || c == b'\r');
+        let needs = s
+            .iter()
+            .any(|&c| c == self.delimiter || c == b'"' || c == b'\n' || c == b'\r');
         if !needs {
             out.extend_from_slice(s);
             return;
@@ -108,7 +118,9 @@ impl CsvEncoder {
                 }
                 match col {
                     Col::Null => {}
-                    Col::Bool(a) => buf.extend_from_slice(if a.value(row) { b"true" } else { b"false" }),
+                    Col::Bool(a) => {
+                        buf.extend_from_slice(if a.value(row) { b"true" } else { b"false" })
+                    }
                     Col::I8(a) => int(&mut buf, a.value(row)),
                     Col::I16(a) => int(&mut buf, a.value(row)),
                     Col::I32(a) => int(&mut buf, a.value(row)),
@@ -165,7 +177,10 @@ impl CsvEncoder {
     /// Writes the header of an empty result (nothing was written yet).
     pub fn finish(&mut self, schema: &Schema, out: &mut dyn Write) -> Result<()> {
         if self.header && !self.wrote_header {
-            self.write(&RecordBatch::new_empty(std::sync::Arc::new(schema.clone())), out)?;
+            self.write(
+                &RecordBatch::new_empty(std::sync::Arc::new(schema.clone())),
+                out,
+            )?;
         }
         Ok(())
     }
@@ -189,10 +204,15 @@ fn column<'a>(c: &'a dyn Array, opts: &FormatOptions<'a>) -> Result<Col<'a>> {
         DataType::Utf8 => Col::Str(c.as_string()),
         DataType::LargeUtf8 => Col::LargeStr(c.as_string()),
         DataType::Utf8View => Col::StrView(c.as_string_view()),
-        DataType::Binary | DataType::LargeBinary | DataType::FixedSizeBinary(_) | DataType::BinaryView => Col::Bin(c),
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::FixedSizeBinary(_)
+        | DataType::BinaryView => Col::Bin(c),
         DataType::Date32 => Col::Date(c.as_primitive()),
         DataType::Timestamp(TimeUnit::Microsecond, None) => Col::TsUtc(c.as_primitive(), false),
-        DataType::Timestamp(TimeUnit::Microsecond, Some(tz)) if tz.as_ref() == "UTC" || tz.as_ref() == "+00:00" => {
+        DataType::Timestamp(TimeUnit::Microsecond, Some(tz))
+            if tz.as_ref() == "UTC" || tz.as_ref() == "+00:00" =>
+        {
             Col::TsUtc(c.as_primitive(), true)
         }
         _ => Col::Other(ArrayFormatter::try_new(c, opts)?),
@@ -313,7 +333,9 @@ mod tests {
 
     fn arrow_csv(batch: &RecordBatch) -> String {
         let mut out = Vec::new();
-        let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(&mut out);
+        let mut w = arrow::csv::WriterBuilder::new()
+            .with_header(true)
+            .build(&mut out);
         w.write(batch).unwrap();
         drop(w);
         String::from_utf8(out).unwrap()
@@ -351,8 +373,14 @@ mod tests {
     #[test]
     fn binary_is_hex_and_floats_are_shortest() {
         let batch = RecordBatch::try_from_iter(vec![
-            ("b", Arc::new(BinaryArray::from(vec![Some(&[0u8, 255][..]), None])) as ArrayRef),
-            ("f", Arc::new(Float64Array::from(vec![Some(0.1), Some(f64::NAN)])) as ArrayRef),
+            (
+                "b",
+                Arc::new(BinaryArray::from(vec![Some(&[0u8, 255][..]), None])) as ArrayRef,
+            ),
+            (
+                "f",
+                Arc::new(Float64Array::from(vec![Some(0.1), Some(f64::NAN)])) as ArrayRef,
+            ),
         ])
         .unwrap();
         assert_eq!(ours(&batch), "b,f\n\\x00ff,0.1\n,NaN\n");

@@ -26,7 +26,9 @@ pub struct HtmlOptions {
     pub exported_at: Option<String>,
 }
 
-type Enc = DeflateEncoder<base64::write::EncoderWriter<'static, base64::engine::GeneralPurpose, Box<dyn Write + Send>>>;
+type Enc = DeflateEncoder<
+    base64::write::EncoderWriter<'static, base64::engine::GeneralPurpose, Box<dyn Write + Send>>,
+>;
 
 pub(crate) struct HtmlSink {
     enc: Option<Enc>,
@@ -53,7 +55,10 @@ pub(crate) fn escape(s: &str) -> String {
 /// JSON that can sit inside a `<script>` element: `<`, `>` and `&` escaped,
 /// so no `</script>` can end it early.
 fn script_json(v: &serde_json::Value) -> String {
-    v.to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+    v.to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
 }
 
 fn numeric(dt: &DataType) -> bool {
@@ -61,7 +66,11 @@ fn numeric(dt: &DataType) -> bool {
 }
 
 impl HtmlSink {
-    pub(crate) fn new(schema: SchemaRef, mut out: Box<dyn Write + Send>, options: &HtmlOptions) -> Result<Self> {
+    pub(crate) fn new(
+        schema: SchemaRef,
+        mut out: Box<dyn Write + Send>,
+        options: &HtmlOptions,
+    ) -> Result<Self> {
         let io = |e| Error::io("cannot write the HTML page", e);
         let columns: Vec<serde_json::Value> = schema
             .fields()
@@ -100,7 +109,11 @@ impl HtmlSink {
         );
         out.write_all(head.as_bytes()).map_err(io)?;
         let b64 = base64::write::EncoderWriter::new(out, &STANDARD);
-        Ok(HtmlSink { enc: Some(DeflateEncoder::new(b64, Compression::new(6))), line: Vec::new(), rows: 0 })
+        Ok(HtmlSink {
+            enc: Some(DeflateEncoder::new(b64, Compression::new(6))),
+            line: Vec::new(),
+            rows: 0,
+        })
     }
 }
 
@@ -112,8 +125,15 @@ impl Sink for HtmlSink {
             .iter()
             .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
             .collect::<std::result::Result<_, _>>()?;
-        let numeric: Vec<bool> = batch.schema().fields().iter().map(|f| numeric(f.data_type())).collect();
-        let Some(enc) = self.enc.as_mut() else { return Ok(()) };
+        let numeric: Vec<bool> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| numeric(f.data_type()))
+            .collect();
+        let Some(enc) = self.enc.as_mut() else {
+            return Ok(());
+        };
         for row in 0..batch.num_rows() {
             self.line.clear();
             self.line.push(b'[');
@@ -127,14 +147,18 @@ impl Sink for HtmlSink {
                 }
                 let text = f.value(row).to_string();
                 match text.parse::<f64>() {
-                    Ok(n) if numeric[i] && n.is_finite() => self.line.extend_from_slice(text.as_bytes()),
+                    Ok(n) if numeric[i] && n.is_finite() => {
+                        self.line.extend_from_slice(text.as_bytes())
+                    }
                     _ => {
-                        serde_json::to_writer(&mut self.line, &text).map_err(|e| Error::data(e.to_string()))?;
+                        serde_json::to_writer(&mut self.line, &text)
+                            .map_err(|e| Error::data(e.to_string()))?;
                     }
                 }
             }
             self.line.extend_from_slice(b"]\n");
-            enc.write_all(&self.line).map_err(|e| Error::io("cannot write the HTML page", e))?;
+            enc.write_all(&self.line)
+                .map_err(|e| Error::io("cannot write the HTML page", e))?;
             self.rows += 1;
         }
         Ok(())
@@ -142,10 +166,13 @@ impl Sink for HtmlSink {
 
     fn finish(mut self: Box<Self>) -> Result<()> {
         let io = |e| Error::io("cannot write the HTML page", e);
-        let Some(enc) = self.enc.take() else { return Ok(()) };
+        let Some(enc) = self.enc.take() else {
+            return Ok(());
+        };
         let mut b64 = enc.finish().map_err(io)?;
         let mut out = b64.finish().map_err(io)?;
-        out.write_all(format!("</script>\n<script>{JS}</script></body></html>\n").as_bytes()).map_err(io)?;
+        out.write_all(format!("</script>\n<script>{JS}</script></body></html>\n").as_bytes())
+            .map_err(io)?;
         out.flush().map_err(io)
     }
 }

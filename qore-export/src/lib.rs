@@ -121,7 +121,10 @@ impl Format {
             })
             .ok_or_else(|| {
                 let names: Vec<_> = Format::ALL.iter().map(|f| f.name()).collect();
-                Error::invalid(format!("unknown export format `{name}` (known: {})", names.join(", ")))
+                Error::invalid(format!(
+                    "unknown export format `{name}` (known: {})",
+                    names.join(", ")
+                ))
             })
     }
 
@@ -220,7 +223,8 @@ struct Counting<W> {
 impl<W: Write> Write for Counting<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.bytes.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        self.bytes
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -250,7 +254,9 @@ impl Sink for CsvSink {
     }
     fn finish(mut self: Box<Self>) -> Result<()> {
         self.enc.finish(&self.schema, &mut self.out)?;
-        self.out.flush().map_err(|e| Error::io("cannot write the output", e))
+        self.out
+            .flush()
+            .map_err(|e| Error::io("cannot write the output", e))
     }
 }
 
@@ -272,11 +278,15 @@ impl Sink for JsonSink {
     fn finish(self: Box<Self>) -> Result<()> {
         if let Some(mut w) = self.array {
             w.finish()?;
-            w.into_inner().flush().map_err(|e| Error::io("cannot write the output", e))?;
+            w.into_inner()
+                .flush()
+                .map_err(|e| Error::io("cannot write the output", e))?;
         }
         if let Some(mut w) = self.lines {
             w.finish()?;
-            w.into_inner().flush().map_err(|e| Error::io("cannot write the output", e))?;
+            w.into_inner()
+                .flush()
+                .map_err(|e| Error::io("cannot write the output", e))?;
         }
         Ok(())
     }
@@ -287,9 +297,20 @@ fn hex_binary(batch: &RecordBatch) -> Result<RecordBatch> {
     use arrow::array::{Array, ArrayRef, StringArray};
     use arrow::datatypes::DataType;
     let binary = |dt: &DataType| {
-        matches!(dt, DataType::Binary | DataType::LargeBinary | DataType::FixedSizeBinary(_) | DataType::BinaryView)
+        matches!(
+            dt,
+            DataType::Binary
+                | DataType::LargeBinary
+                | DataType::FixedSizeBinary(_)
+                | DataType::BinaryView
+        )
     };
-    if !batch.schema().fields().iter().any(|f| binary(f.data_type())) {
+    if !batch
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| binary(f.data_type()))
+    {
         return Ok(batch.clone());
     }
     let mut fields = Vec::new();
@@ -297,7 +318,10 @@ fn hex_binary(batch: &RecordBatch) -> Result<RecordBatch> {
     for (f, col) in batch.schema().fields().iter().zip(batch.columns()) {
         if binary(f.data_type()) {
             let hex: StringArray = (0..col.len())
-                .map(|i| qore_core::Value::from_array(col.as_ref(), i).map(|v| (!v.is_null()).then(|| v.to_string())))
+                .map(|i| {
+                    qore_core::Value::from_array(col.as_ref(), i)
+                        .map(|v| (!v.is_null()).then(|| v.to_string()))
+                })
                 .collect::<Result<Vec<_>>>()?
                 .into_iter()
                 .collect();
@@ -308,7 +332,13 @@ fn hex_binary(batch: &RecordBatch) -> Result<RecordBatch> {
             cols.push(col.clone());
         }
     }
-    Ok(RecordBatch::try_new(Arc::new(Schema::new_with_metadata(fields, batch.schema().metadata().clone())), cols)?)
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new_with_metadata(
+            fields,
+            batch.schema().metadata().clone(),
+        )),
+        cols,
+    )?)
 }
 
 /// Parquet keeps a row group in memory until it is flushed: flush by size
@@ -329,12 +359,16 @@ impl Sink for ParquetSink {
     }
     fn finish(self: Box<Self>) -> Result<()> {
         let mut out = self.w.into_inner().map_err(parquet_err)?;
-        out.flush().map_err(|e| Error::io("cannot write the output", e))
+        out.flush()
+            .map_err(|e| Error::io("cannot write the output", e))
     }
 }
 
 fn parquet_err(e: parquet::errors::ParquetError) -> Error {
-    Error::Data { message: format!("Parquet: {e}"), source: Some(Box::new(e)) }
+    Error::Data {
+        message: format!("Parquet: {e}"),
+        source: Some(Box::new(e)),
+    }
 }
 
 struct IpcFileSink(arrow::ipc::writer::FileWriter<Out>);
@@ -346,7 +380,10 @@ impl Sink for IpcFileSink {
     }
     fn finish(mut self: Box<Self>) -> Result<()> {
         self.0.finish()?;
-        self.0.get_mut().flush().map_err(|e| Error::io("cannot write the output", e))
+        self.0
+            .get_mut()
+            .flush()
+            .map_err(|e| Error::io("cannot write the output", e))
     }
 }
 
@@ -356,7 +393,10 @@ impl Sink for IpcStreamSink {
     }
     fn finish(mut self: Box<Self>) -> Result<()> {
         self.0.finish()?;
-        self.0.get_mut().flush().map_err(|e| Error::io("cannot write the output", e))
+        self.0
+            .get_mut()
+            .flush()
+            .map_err(|e| Error::io("cannot write the output", e))
     }
 }
 
@@ -367,21 +407,40 @@ impl Sink for IpcStreamSink {
 /// [`Error::InvalidInput`] for options the format cannot take (a SQL script
 /// without a table name), [`Error::Data`] when the schema cannot be written
 /// in the format.
-pub fn sink(schema: SchemaRef, out: Box<dyn Write + Send>, options: &ExportOptions) -> Result<Box<dyn Sink>> {
+pub fn sink(
+    schema: SchemaRef,
+    out: Box<dyn Write + Send>,
+    options: &ExportOptions,
+) -> Result<Box<dyn Sink>> {
     let out: Out = Box::new(BufWriter::with_capacity(1 << 16, out));
     Ok(match options.format {
         Format::Csv | Format::Tsv => Box::new(CsvSink {
-            enc: CsvEncoder::new(if options.format == Format::Tsv { b'\t' } else { b',' }, options.header),
+            enc: CsvEncoder::new(
+                if options.format == Format::Tsv {
+                    b'\t'
+                } else {
+                    b','
+                },
+                options.header,
+            ),
             schema,
             out,
         }),
         Format::Json => Box::new(JsonSink {
-            array: Some(arrow::json::WriterBuilder::new().with_explicit_nulls(true).build(out)),
+            array: Some(
+                arrow::json::WriterBuilder::new()
+                    .with_explicit_nulls(true)
+                    .build(out),
+            ),
             lines: None,
         }),
         Format::Ndjson => Box::new(JsonSink {
             array: None,
-            lines: Some(arrow::json::WriterBuilder::new().with_explicit_nulls(true).build(out)),
+            lines: Some(
+                arrow::json::WriterBuilder::new()
+                    .with_explicit_nulls(true)
+                    .build(out),
+            ),
         }),
         Format::Parquet => {
             use parquet::basic::{Compression as C, ZstdLevel};
@@ -395,11 +454,16 @@ pub fn sink(schema: SchemaRef, out: Box<dyn Write + Send>, options: &ExportOptio
                 .set_created_by("qore".into())
                 .build();
             Box::new(ParquetSink {
-                w: parquet::arrow::ArrowWriter::try_new(out, schema, Some(props)).map_err(parquet_err)?,
+                w: parquet::arrow::ArrowWriter::try_new(out, schema, Some(props))
+                    .map_err(parquet_err)?,
             })
         }
-        Format::ArrowFile => Box::new(IpcFileSink(arrow::ipc::writer::FileWriter::try_new(out, &schema)?)),
-        Format::ArrowStream => Box::new(IpcStreamSink(arrow::ipc::writer::StreamWriter::try_new(out, &schema)?)),
+        Format::ArrowFile => Box::new(IpcFileSink(arrow::ipc::writer::FileWriter::try_new(
+            out, &schema,
+        )?)),
+        Format::ArrowStream => Box::new(IpcStreamSink(arrow::ipc::writer::StreamWriter::try_new(
+            out, &schema,
+        )?)),
         Format::Sql => Box::new(sql::SqlSink::new(schema, out, &options.sql)?),
         Format::Html => Box::new(html::HtmlSink::new(schema, out, &options.html)?),
     })
@@ -411,7 +475,12 @@ pub fn sink(schema: SchemaRef, out: Box<dyn Write + Send>, options: &ExportOptio
 ///
 /// Dropping the returned future stops reading (and so drops the stream,
 /// which stops the statement on the engine).
-pub async fn export<F>(mut stream: SendableRecordBatchStream, mut sink: Box<dyn Sink>, bytes: impl Fn() -> u64, mut progress: F) -> Result<Summary>
+pub async fn export<F>(
+    mut stream: SendableRecordBatchStream,
+    mut sink: Box<dyn Sink>,
+    bytes: impl Fn() -> u64,
+    mut progress: F,
+) -> Result<Summary>
 where
     F: FnMut(&Progress),
 {
@@ -421,10 +490,18 @@ where
         let batch = batch?;
         sink.write(&batch)?;
         rows += batch.num_rows() as u64;
-        progress(&Progress { rows, bytes: bytes(), elapsed: started.elapsed() });
+        progress(&Progress {
+            rows,
+            bytes: bytes(),
+            elapsed: started.elapsed(),
+        });
     }
     sink.finish()?;
-    Ok(Summary { rows, bytes: bytes(), duration: started.elapsed() })
+    Ok(Summary {
+        rows,
+        bytes: bytes(),
+        duration: started.elapsed(),
+    })
 }
 
 /// Exports `stream` to a writer (standard output, a socket, ...).
@@ -438,9 +515,18 @@ where
     F: FnMut(&Progress),
 {
     let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let counting = Counting { inner: out, bytes: counter.clone() };
+    let counting = Counting {
+        inner: out,
+        bytes: counter.clone(),
+    };
     let s = sink(stream.schema(), Box::new(counting), options)?;
-    export(stream, s, || counter.load(std::sync::atomic::Ordering::Relaxed), progress).await
+    export(
+        stream,
+        s,
+        || counter.load(std::sync::atomic::Ordering::Relaxed),
+        progress,
+    )
+    .await
 }
 
 /// Exports `stream` to `path`: written to a temporary file in the same
@@ -464,20 +550,36 @@ where
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("export");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("export");
     let tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".part")
         .tempfile_in(&dir)
         .map_err(|e| Error::io(format!("cannot create a file in {}", dir.display()), e))?;
-    let file = tmp.reopen().map_err(|e| Error::io(format!("cannot open {}", tmp.path().display()), e))?;
+    let file = tmp
+        .reopen()
+        .map_err(|e| Error::io(format!("cannot open {}", tmp.path().display()), e))?;
     let summary = export_to_writer(stream, Box::new(file), options, progress).await?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(format!("cannot sync {}", tmp.path().display()), e))?;
-    tmp.persist(path).map_err(|e| Error::io(format!("cannot move the export to {}", path.display()), e.error))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(format!("cannot sync {}", tmp.path().display()), e))?;
+    tmp.persist(path).map_err(|e| {
+        Error::io(
+            format!("cannot move the export to {}", path.display()),
+            e.error,
+        )
+    })?;
     Ok(summary)
 }
 
 /// A convenience for [`SqlOptions`]: INSERTs into `table` spelled by `dialect`.
 pub fn sql_options(table: TableRef, dialect: Arc<dyn Dialect>) -> SqlOptions {
-    SqlOptions { table: Some(table), dialect: Some(dialect), ..SqlOptions::default() }
+    SqlOptions {
+        table: Some(table),
+        dialect: Some(dialect),
+        ..SqlOptions::default()
+    }
 }

@@ -36,7 +36,12 @@ impl std::fmt::Debug for SqlOptions {
 
 impl Default for SqlOptions {
     fn default() -> Self {
-        SqlOptions { table: None, dialect: None, rows_per_insert: 500, create_table: false }
+        SqlOptions {
+            table: None,
+            dialect: None,
+            rows_per_insert: 500,
+            create_table: false,
+        }
     }
 }
 
@@ -90,9 +95,26 @@ fn sql_type(dt: &DataType, dialect: &str) -> String {
         DataType::Float64 if my => "DOUBLE".into(),
         DataType::Float64 => "DOUBLE PRECISION".into(),
         DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("DECIMAL({p}, {s})"),
-        DataType::Binary | DataType::LargeBinary | DataType::FixedSizeBinary(_) | DataType::BinaryView if pg => "BYTEA".into(),
-        DataType::Binary | DataType::LargeBinary | DataType::FixedSizeBinary(_) | DataType::BinaryView if my => "LONGBLOB".into(),
-        DataType::Binary | DataType::LargeBinary | DataType::FixedSizeBinary(_) | DataType::BinaryView => "BLOB".into(),
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::FixedSizeBinary(_)
+        | DataType::BinaryView
+            if pg =>
+        {
+            "BYTEA".into()
+        }
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::FixedSizeBinary(_)
+        | DataType::BinaryView
+            if my =>
+        {
+            "LONGBLOB".into()
+        }
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::FixedSizeBinary(_)
+        | DataType::BinaryView => "BLOB".into(),
         DataType::Date32 | DataType::Date64 => "DATE".into(),
         DataType::Time32(_) | DataType::Time64(_) if my => "TIME(6)".into(),
         DataType::Time32(_) | DataType::Time64(_) => "TIME".into(),
@@ -100,24 +122,34 @@ fn sql_type(dt: &DataType, dialect: &str) -> String {
         DataType::Timestamp(_, None) => "TIMESTAMP".into(),
         DataType::Timestamp(_, Some(_)) if my => "TIMESTAMP(6)".into(),
         DataType::Timestamp(_, Some(_)) if pg || dialect == "duckdb" => "TIMESTAMPTZ".into(),
-        DataType::Interval(_) | DataType::Duration(_) if pg || dialect == "duckdb" => "INTERVAL".into(),
+        DataType::Interval(_) | DataType::Duration(_) if pg || dialect == "duckdb" => {
+            "INTERVAL".into()
+        }
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View if my => "LONGTEXT".into(),
         _ => "TEXT".into(),
     }
 }
 
 impl SqlSink {
-    pub(crate) fn new(schema: SchemaRef, mut out: Box<dyn Write + Send>, options: &SqlOptions) -> Result<Self> {
-        let table = options
-            .table
-            .clone()
-            .ok_or_else(|| Error::invalid("a SQL export needs the name of the table to insert into (--sql-table)"))?;
-        let dialect: Arc<dyn Dialect> = options.dialect.clone().unwrap_or_else(|| Arc::new(AnsiArc));
+    pub(crate) fn new(
+        schema: SchemaRef,
+        mut out: Box<dyn Write + Send>,
+        options: &SqlOptions,
+    ) -> Result<Self> {
+        let table = options.table.clone().ok_or_else(|| {
+            Error::invalid("a SQL export needs the name of the table to insert into (--sql-table)")
+        })?;
+        let dialect: Arc<dyn Dialect> =
+            options.dialect.clone().unwrap_or_else(|| Arc::new(AnsiArc));
         if options.rows_per_insert == 0 {
             return Err(Error::invalid("rows per INSERT must be at least 1"));
         }
         let qtable = dialect.quote_table(&table)?;
-        let cols: Vec<String> = schema.fields().iter().map(|f| dialect.quote_identifier(f.name())).collect::<Result<_>>()?;
+        let cols: Vec<String> = schema
+            .fields()
+            .iter()
+            .map(|f| dialect.quote_identifier(f.name()))
+            .collect::<Result<_>>()?;
         let io = |e| Error::io("cannot write the SQL script", e);
         let mut head = String::from("-- written by qore export\n");
         match dialect.name() {
@@ -132,20 +164,38 @@ impl SqlSink {
                 .iter()
                 .zip(&cols)
                 .map(|(f, q)| {
-                    format!("  {q} {}{}", sql_type(f.data_type(), dialect.name()), if f.is_nullable() { "" } else { " NOT NULL" })
+                    format!(
+                        "  {q} {}{}",
+                        sql_type(f.data_type(), dialect.name()),
+                        if f.is_nullable() { "" } else { " NOT NULL" }
+                    )
                 })
                 .collect();
             let mut pk: Vec<(usize, &String)> = schema
                 .fields()
                 .iter()
                 .zip(&cols)
-                .filter_map(|(f, q)| f.metadata().get(PRIMARY_KEY).and_then(|p| p.parse().ok()).map(|p| (p, q)))
+                .filter_map(|(f, q)| {
+                    f.metadata()
+                        .get(PRIMARY_KEY)
+                        .and_then(|p| p.parse().ok())
+                        .map(|p| (p, q))
+                })
                 .collect();
             pk.sort();
             if !pk.is_empty() {
-                defs.push(format!("  PRIMARY KEY ({})", pk.iter().map(|p| p.1.as_str()).collect::<Vec<_>>().join(", ")));
+                defs.push(format!(
+                    "  PRIMARY KEY ({})",
+                    pk.iter()
+                        .map(|p| p.1.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
             }
-            head.push_str(&format!("CREATE TABLE {qtable} (\n{}\n);\n", defs.join(",\n")));
+            head.push_str(&format!(
+                "CREATE TABLE {qtable} (\n{}\n);\n",
+                defs.join(",\n")
+            ));
         }
         out.write_all(head.as_bytes()).map_err(io)?;
         Ok(SqlSink {
@@ -168,7 +218,13 @@ impl SqlSink {
         match col.data_type() {
             DataType::Date32 => {
                 line.push(b'\'');
-                crate::csv::date(line, i64::from(col.as_primitive::<arrow::datatypes::Date32Type>().value(row)));
+                crate::csv::date(
+                    line,
+                    i64::from(
+                        col.as_primitive::<arrow::datatypes::Date32Type>()
+                            .value(row),
+                    ),
+                );
                 line.push(b'\'');
             }
             DataType::Timestamp(unit, tz) => {
@@ -196,12 +252,20 @@ impl SqlSink {
                 }
                 line.push(b'\'');
             }
-            DataType::Decimal128(_, s) if *s >= 0 => {
-                crate::csv::decimal(line, col.as_primitive::<arrow::datatypes::Decimal128Type>().value(row), *s as u32)
-            }
-            DataType::Binary | DataType::LargeBinary | DataType::FixedSizeBinary(_) | DataType::BinaryView => {
+            DataType::Decimal128(_, s) if *s >= 0 => crate::csv::decimal(
+                line,
+                col.as_primitive::<arrow::datatypes::Decimal128Type>()
+                    .value(row),
+                *s as u32,
+            ),
+            DataType::Binary
+            | DataType::LargeBinary
+            | DataType::FixedSizeBinary(_)
+            | DataType::BinaryView => {
                 let v = Value::from_array(col, row)?;
-                let Value::Bytes(b) = v else { return Err(Error::Internal("binary value".into())) };
+                let Value::Bytes(b) = v else {
+                    return Err(Error::Internal("binary value".into()));
+                };
                 let lit = if d == "postgres" {
                     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
                     format!("'\\x{hex}'")
@@ -211,21 +275,39 @@ impl SqlSink {
                 line.extend_from_slice(lit.as_bytes());
             }
             DataType::Float32 | DataType::Float64 => {
-                let Value::Float(f) = Value::from_array(col, row)? else { return Err(Error::Internal("float value".into())) };
+                let Value::Float(f) = Value::from_array(col, row)? else {
+                    return Err(Error::Internal("float value".into()));
+                };
                 if f.is_finite() {
                     line.extend_from_slice(format!("{f:?}").as_bytes());
                 } else if d == "postgres" || d == "duckdb" {
-                    line.extend_from_slice(if f.is_nan() { b"'NaN'" as &[u8] } else if f > 0.0 { b"'Infinity'" } else { b"'-Infinity'" });
+                    line.extend_from_slice(if f.is_nan() {
+                        b"'NaN'" as &[u8]
+                    } else if f > 0.0 {
+                        b"'Infinity'"
+                    } else {
+                        b"'-Infinity'"
+                    });
                 } else {
                     line.extend_from_slice(b"NULL");
                 }
             }
-            DataType::Interval(_) | DataType::Duration(_) | DataType::Time32(_) | DataType::Time64(_) => {
-                let text = arrow::util::display::ArrayFormatter::try_new(col, &Default::default())?.value(row).to_string();
+            DataType::Interval(_)
+            | DataType::Duration(_)
+            | DataType::Time32(_)
+            | DataType::Time64(_) => {
+                let text = arrow::util::display::ArrayFormatter::try_new(col, &Default::default())?
+                    .value(row)
+                    .to_string();
                 line.extend_from_slice(self.dialect.quote_string(&text)?.as_bytes());
             }
-            DataType::List(_) | DataType::LargeList(_) | DataType::Struct(_) | DataType::Map(_, _) => {
-                let text = arrow::util::display::ArrayFormatter::try_new(col, &Default::default())?.value(row).to_string();
+            DataType::List(_)
+            | DataType::LargeList(_)
+            | DataType::Struct(_)
+            | DataType::Map(_, _) => {
+                let text = arrow::util::display::ArrayFormatter::try_new(col, &Default::default())?
+                    .value(row)
+                    .to_string();
                 line.extend_from_slice(self.dialect.quote_string(&text)?.as_bytes());
             }
             _ => {
@@ -252,10 +334,15 @@ impl Sink for SqlSink {
                 if i > 0 {
                     line.extend_from_slice(b", ");
                 }
-                self.literal(col.as_ref(), row, &mut line).map_err(|e| match e {
-                    Error::InvalidInput(m) => Error::data(format!("column `{}`, row {}: {m}", self.schema.field(i).name(), row + 1)),
-                    other => other,
-                })?;
+                self.literal(col.as_ref(), row, &mut line)
+                    .map_err(|e| match e {
+                        Error::InvalidInput(m) => Error::data(format!(
+                            "column `{}`, row {}: {m}",
+                            self.schema.field(i).name(),
+                            row + 1
+                        )),
+                        other => other,
+                    })?;
             }
             line.push(b')');
             self.in_statement += 1;

@@ -208,21 +208,41 @@ pub(crate) fn decode(kind: &Kind, b: &[u8], col: &mut Col) -> Result<()> {
 /// The unscaled integer of a decimal string at `scale`.
 pub(crate) fn parse_decimal(text: &str, scale: i8) -> Result<i128> {
     let bad = || Error::data(format!("`{text}` is not a decimal of scale {scale}"));
-    let (neg, body) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text),
+    let b = text.as_bytes();
+    let (neg, body) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
     };
-    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
     let scale = usize::try_from(scale).map_err(|_| bad())?;
-    if frac.len() > scale || !int.bytes().chain(frac.bytes()).all(|c| c.is_ascii_digit()) {
+    let mut v: i128 = 0;
+    let mut frac_digits = 0usize;
+    let mut seen_point = false;
+    let mut any = false;
+    for &c in body {
+        match c {
+            b'0'..=b'9' => {
+                if seen_point {
+                    frac_digits += 1;
+                    if frac_digits > scale {
+                        return Err(bad());
+                    }
+                }
+                v = v
+                    .checked_mul(10)
+                    .and_then(|v| v.checked_add(i128::from(c - b'0')))
+                    .ok_or_else(bad)?;
+                any = true;
+            }
+            b'.' if !seen_point => seen_point = true,
+            _ => return Err(bad()),
+        }
+    }
+    if !any && !body.is_empty() {
         return Err(bad());
     }
-    let digits = format!("{int}{frac}{}", "0".repeat(scale - frac.len()));
-    let v: i128 = if digits.is_empty() {
-        0
-    } else {
-        digits.parse().map_err(|_| bad())?
-    };
+    for _ in frac_digits..scale {
+        v = v.checked_mul(10).ok_or_else(bad)?;
+    }
     Ok(if neg { -v } else { v })
 }
 

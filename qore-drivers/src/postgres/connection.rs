@@ -514,36 +514,49 @@ async fn pump(
     let mut abandoned = false;
     {
         let mut rows = stmt.query_with(args).fetch(&mut *guard);
-        loop {
-            let next = tokio::select! {
+        // One `closed` future for the whole result, and the rows that are
+        // already buffered taken without going back through the select:
+        // per-row select overhead was a tenth of the decode time.
+        let closed = tx.closed();
+        tokio::pin!(closed);
+        'read: loop {
+            let mut next = tokio::select! {
                 biased;
-                _ = tx.closed() => { abandoned = true; break; }
+                _ = &mut closed => { abandoned = true; break 'read; }
                 next = rows.next() => next,
             };
-            match next {
-                Some(Ok(row)) => {
-                    if let Err(e) = batch.push(&row) {
-                        let _ = tx.send(Err(e)).await;
-                        abandoned = true;
-                        break;
-                    }
-                    if batch.full() {
-                        let b = batch.finish();
-                        if tx.send(b).await.is_err() {
+            let mut budget = 4096;
+            loop {
+                match next {
+                    Some(Ok(row)) => {
+                        if let Err(e) = batch.push(&row) {
+                            let _ = tx.send(Err(e)).await;
                             abandoned = true;
-                            break;
+                            break 'read;
+                        }
+                        if batch.full() && tx.send(batch.finish()).await.is_err() {
+                            abandoned = true;
+                            break 'read;
                         }
                     }
-                }
-                Some(Err(e)) => {
-                    let _ = tx.send(Err(map_err(e))).await;
-                    break;
-                }
-                None => {
-                    if batch.rows > 0 {
-                        let _ = tx.send(batch.finish()).await;
+                    Some(Err(e)) => {
+                        let _ = tx.send(Err(map_err(e))).await;
+                        break 'read;
                     }
-                    break;
+                    None => {
+                        if batch.rows > 0 {
+                            let _ = tx.send(batch.finish()).await;
+                        }
+                        break 'read;
+                    }
+                }
+                budget -= 1;
+                if budget == 0 {
+                    continue 'read;
+                }
+                match rows.next().now_or_never() {
+                    Some(n) => next = n,
+                    None => continue 'read,
                 }
             }
         }

@@ -1,0 +1,223 @@
+//! `qore export`: a query or a table into a file, with a progress bar.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use qore_core::{ConnectionRef, Dialect, RowCount, TableRef, WithSchema, annotate_schema};
+use qore_export::{Compression, ExportOptions, Format, Progress};
+
+/// The options of one export, as parsed.
+pub(crate) struct ExportArgs {
+    pub(crate) source: Option<String>,
+    pub(crate) sql: Option<String>,
+    pub(crate) table: Option<String>,
+    pub(crate) output: String,
+    pub(crate) format: Option<String>,
+    pub(crate) compression: String,
+    pub(crate) sql_table: Option<String>,
+    pub(crate) create_table: bool,
+    pub(crate) rows_per_insert: usize,
+    pub(crate) title: Option<String>,
+    pub(crate) quiet: bool,
+}
+
+/// The connection's dialect with a `'static` owner, for the SQL sink.
+#[derive(Debug)]
+struct ConnDialect(ConnectionRef);
+
+impl Dialect for ConnDialect {
+    fn name(&self) -> &'static str {
+        self.0.dialect().name()
+    }
+    fn quote_identifier(&self, ident: &str) -> qore_core::Result<String> {
+        self.0.dialect().quote_identifier(ident)
+    }
+    fn quote_string(&self, s: &str) -> qore_core::Result<String> {
+        self.0.dialect().quote_string(s)
+    }
+    fn quote_bytes(&self, bytes: &[u8]) -> String {
+        self.0.dialect().quote_bytes(bytes)
+    }
+    fn placeholder(&self, index: usize) -> String {
+        self.0.dialect().placeholder(index)
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    let n = n as f64;
+    if n >= 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2} GiB", n / 1024.0 / 1024.0 / 1024.0)
+    } else if n >= 1024.0 * 1024.0 {
+        format!("{:.1} MiB", n / 1024.0 / 1024.0)
+    } else if n >= 1024.0 {
+        format!("{:.1} KiB", n / 1024.0)
+    } else {
+        format!("{n} B")
+    }
+}
+
+pub(crate) async fn run(
+    conn: ConnectionRef,
+    a: ExportArgs,
+    err: &mut dyn Write,
+) -> Result<ExitCode> {
+    let to_stdout = a.output == "-";
+    let format = match (&a.format, to_stdout) {
+        (Some(f), _) => Format::parse(f)?,
+        (None, true) => Format::Csv,
+        (None, false) => Format::from_path(Path::new(&a.output)).with_context(|| {
+            format!(
+                "cannot tell the format from `{}`; pass --format (csv, parquet, arrow, html, ...)",
+                a.output
+            )
+        })?,
+    };
+    let table = a.table.as_deref().map(TableRef::parse).transpose()?;
+    let sql = match (&a.sql, &table) {
+        (Some(s), _) => s.clone(),
+        (None, Some(t)) => format!("SELECT * FROM {}", conn.dialect().quote_table(t)?),
+        (None, None) => bail!("give the SQL to export, or --table NAME"),
+    };
+    let statements = qore_core::sql::split_statements(&sql);
+    if statements.len() != 1 {
+        bail!("export takes one statement ({} given)", statements.len());
+    }
+    let mut options = ExportOptions::new(format);
+    options.compression = Compression::parse(&a.compression)?;
+    if format == Format::Sql {
+        let target = match (&a.sql_table, &table) {
+            (Some(t), _) => TableRef::parse(t)?,
+            (None, Some(t)) => t.clone(),
+            (None, None) => bail!(
+                "a SQL export of a query needs --sql-table NAME (the table the INSERTs target)"
+            ),
+        };
+        options.sql.table = Some(target);
+        options.sql.dialect = Some(Arc::new(ConnDialect(conn.clone())) as Arc<dyn Dialect>);
+        options.sql.create_table = a.create_table;
+        options.sql.rows_per_insert = a.rows_per_insert;
+    }
+    // The table's structure (indicators) and its row estimate, looked up
+    // before the query holds the connection.
+    let source_table = table
+        .clone()
+        .or_else(|| qore_core::sql::single_table_source(&sql));
+    let details = match (&source_table, conn.catalog()) {
+        (Some(t), Some(c)) => c.table(t).await.ok(),
+        _ => None,
+    };
+    let expected = match (&table, &details) {
+        (Some(_), Some(d)) => d.info.rows.map(|r| match r {
+            RowCount::Exact(n) | RowCount::Estimate(n) => n,
+        }),
+        _ => None,
+    };
+    options.html.title = a
+        .title
+        .clone()
+        .or_else(|| source_table.as_ref().map(|t| t.to_string()));
+    options.html.query = Some(sql.clone());
+    options.html.source = Some(
+        crate::connections::resolve(a.source.as_deref())
+            .map(|(s, _)| s.to_string())
+            .unwrap_or_default(),
+    );
+    options.html.exported_at = Some(now_rfc3339());
+
+    let mut stream = conn.query(&sql, &[]).await?;
+    if let Some(d) = &details {
+        let schema = Arc::new(annotate_schema(&stream.schema(), d));
+        stream = Box::pin(WithSchema::new(schema, stream)?);
+    }
+
+    let show = !a.quiet && std::io::stderr().is_terminal();
+    let bar = if show {
+        let bar = match expected {
+            Some(n) if n > 0 => indicatif::ProgressBar::new(n),
+            _ => indicatif::ProgressBar::new_spinner(),
+        };
+        let style = if expected.is_some_and(|n| n > 0) {
+            "{spinner} {human_pos}/{human_len} rows {bytes_msg} [{elapsed_precise}] {per_sec} ETA {eta}"
+        } else {
+            "{spinner} {human_pos} rows {bytes_msg} [{elapsed_precise}] {per_sec}"
+        };
+        let style = indicatif::ProgressStyle::with_template(&style.replace("{bytes_msg}", "{msg}"))
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Some(bar)
+    } else {
+        None
+    };
+    let progress = |p: &Progress| {
+        if let Some(b) = &bar {
+            b.set_position(p.rows);
+            b.set_message(human_bytes(p.bytes));
+        }
+    };
+    let job = async {
+        if to_stdout {
+            qore_export::export_to_writer(stream, Box::new(std::io::stdout()), &options, progress)
+                .await
+        } else {
+            qore_export::export_to_path(stream, Path::new(&a.output), &options, progress).await
+        }
+    };
+    let result = tokio::select! {
+        r = job => r,
+        _ = tokio::signal::ctrl_c() => {
+            if let Some(b) = &bar {
+                b.finish_and_clear();
+            }
+            bail!("cancelled (Ctrl-C); {} was not written", a.output);
+        }
+    };
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let summary =
+        result.with_context(|| format!("export to {} failed; nothing was written", a.output))?;
+    if !a.quiet {
+        let secs = summary.duration.as_secs_f64().max(1e-9);
+        writeln!(
+            err,
+            "qore: exported {} rows ({}) to {} as {} in {:.2} s ({:.0} rows/s)",
+            summary.rows,
+            human_bytes(summary.bytes),
+            if to_stdout { "stdout" } else { &a.output },
+            format.name(),
+            secs,
+            summary.rows as f64 / secs
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Now as RFC 3339 UTC, without a date library.
+fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let days = secs.div_euclid(86_400);
+    let rest = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
+}
