@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Starts throwaway PostgreSQL 15 and MariaDB servers on loopback (free ports,
-# a temp dir, password auth), runs a command with their URLs exported, then
-# stops them by PID and removes their data.
+# Starts throwaway PostgreSQL 15, MariaDB and SecantusDB (the MongoDB wire
+# protocol) servers on loopback (free ports, a temp dir, password auth), runs a
+# command with their URLs exported, then stops them by PID and removes their
+# data.
 #
 #   scripts/servers.sh run -- cargo nextest run --workspace
 #   scripts/servers.sh run -- bash        # a shell with the servers up
 #
-# Exported: QORE_TEST_POSTGRES_URL, QORE_TEST_MYSQL_URL (already set ones are
-# kept, and that server is not started: point them at a real MySQL 8, say).
-# Redis and MongoDB tests start their own servers per test.
+# Exported: QORE_TEST_POSTGRES_URL, QORE_TEST_MYSQL_URL, QORE_TEST_MONGODB_URL
+# (already set ones are kept, and that server is not started: point them at a
+# real MySQL 8 or mongod, say). Redis tests start their own servers per test.
 set -euo pipefail
 [ "${1:-}" = run ] || { echo "usage: $0 run -- COMMAND..." >&2; exit 2; }
 shift
@@ -78,6 +79,32 @@ if [ -z "${QORE_TEST_MYSQL_URL:-}" ]; then
     GRANT ALL PRIVILEGES ON *.* TO 'qore'@'127.0.0.1' WITH GRANT OPTION;"
   export QORE_TEST_MYSQL_URL="mysql://qore:$pw@127.0.0.1:$myport/qore_test"
   log "MariaDB on 127.0.0.1:$myport"
+fi
+
+if [ -z "${QORE_TEST_MONGODB_URL:-}" ]; then
+  tools="${QORE_TOOLS:-$HOME/.cache/qoredb/tools}"
+  [ -x "$tools/venv/bin/secantusd-py" ] || { log "SecantusDB missing: run scripts/setup.sh"; exit 1; }
+  moport=$(free_port)
+  mkdir "$root/mongo"
+  start_mongo() {
+    "$tools/venv/bin/secantusd-py" --host 127.0.0.1 --port "$moport" --storage-path "$root/mongo/data" \
+      --log-level WARNING "$@" >>"$root/mongo/log" 2>&1 &
+    mongo_pid=$!
+    wait_for SecantusDB 200 python3 -c "import socket; socket.create_connection(('127.0.0.1', $moport), 1)" \
+      || { cat "$root/mongo/log" >&2; exit 1; }
+  }
+  # Users are made without auth, then the server restarts with --auth.
+  start_mongo
+  "$tools/venv/bin/python" - "$moport" "$pw" <<'PY'
+import sys, pymongo
+c = pymongo.MongoClient("127.0.0.1", int(sys.argv[1]), serverSelectionTimeoutMS=10000)
+c.admin.command("createUser", "qore", pwd=sys.argv[2], roles=["root"])
+PY
+  kill "$mongo_pid"; wait "$mongo_pid" 2>/dev/null || true
+  start_mongo --auth
+  pids+=("$mongo_pid")
+  export QORE_TEST_MONGODB_URL="mongodb://qore:$pw@127.0.0.1:$moport/qore_test?authSource=admin"
+  log "SecantusDB (MongoDB protocol) on 127.0.0.1:$moport"
 fi
 
 set +e

@@ -37,6 +37,11 @@ if [ ! -x "$tools/venv/bin/python" ] || ! "$tools/venv/bin/python" -c 'import py
   python3 -m venv "$tools/venv"
   "$tools/venv/bin/pip" install -q 'pyarrow>=15'
 fi
+# SecantusDB: a single-node server speaking the MongoDB wire protocol (no
+# mongod can be installed here); scripts/servers.sh starts it.
+if [ ! -x "$tools/venv/bin/secantusd-py" ]; then
+  "$tools/venv/bin/pip" install -q SecantusDB
+fi
 if [ ! -d "$tools/node/node_modules/playwright-core" ]; then
   mkdir -p "$tools/node"
   (cd "$tools/node" && npm install --silent --no-audit --no-fund playwright-core@1 >/dev/null)

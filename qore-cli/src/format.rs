@@ -71,6 +71,104 @@ pub(crate) enum Writer<'a> {
     Ndjson(arrow::json::LineDelimitedWriter<&'a mut dyn Write>),
     /// Table: rows are buffered up to a limit, then rendered once.
     Table(TableWriter<'a>),
+    /// JSON or NDJSON of results whose columns need more than Arrow's JSON
+    /// writer: MongoDB documents (rebuilt exactly, as canonical Extended
+    /// JSON) and text columns that hold JSON (embedded, not quoted).
+    Structured(StructuredWriter<'a>),
+}
+
+/// How [`StructuredWriter`] renders a row.
+enum RowMode {
+    /// MongoDB documents: canonical Extended JSON of the original document.
+    #[cfg(feature = "mongodb")]
+    Documents,
+    /// Arrow's JSON, with these columns' text parsed and embedded.
+    EmbedJson(Vec<String>),
+}
+
+/// Writes rows one JSON value at a time (NDJSON) or as one array (JSON).
+pub(crate) struct StructuredWriter<'a> {
+    out: &'a mut dyn Write,
+    array: bool,
+    rows: usize,
+    mode: RowMode,
+}
+
+impl StructuredWriter<'_> {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let values: Vec<serde_json::Value> = match &self.mode {
+            #[cfg(feature = "mongodb")]
+            RowMode::Documents => (0..batch.num_rows())
+                .map(|i| qore_drivers::mongodb::row_to_extjson(batch, i))
+                .collect::<qore_core::Result<_>>()?,
+            RowMode::EmbedJson(cols) => {
+                let mut buf = Vec::new();
+                {
+                    let mut w = arrow::json::WriterBuilder::new()
+                        .with_explicit_nulls(true)
+                        .build::<_, arrow::json::writer::LineDelimited>(&mut buf);
+                    w.write(&textual(batch)?)?;
+                    w.finish()?;
+                }
+                let mut out = Vec::with_capacity(batch.num_rows());
+                for line in buf.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                    let mut v: serde_json::Value = serde_json::from_slice(line)?;
+                    if let Some(obj) = v.as_object_mut() {
+                        for c in cols {
+                            if let Some(serde_json::Value::String(s)) = obj.get(c) {
+                                if let Ok(parsed) = serde_json::from_str::<serde_json::Value>(s) {
+                                    obj.insert(c.clone(), parsed);
+                                }
+                            }
+                        }
+                    }
+                    out.push(v);
+                }
+                out
+            }
+        };
+        for v in values {
+            if self.array {
+                self.out
+                    .write_all(if self.rows == 0 { b"[" } else { b"," })?;
+            }
+            serde_json::to_writer(&mut *self.out, &v)?;
+            if !self.array {
+                self.out.write_all(b"\n")?;
+            }
+            self.rows += 1;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<()> {
+        if self.array {
+            self.out
+                .write_all(if self.rows == 0 { b"[]\n" } else { b"]\n" })?;
+        }
+        self.out.flush()?;
+        Ok(())
+    }
+}
+
+/// The structured mode a schema needs for JSON output, if any.
+fn structured_mode(schema: &Schema) -> Option<RowMode> {
+    #[cfg(feature = "mongodb")]
+    if qore_drivers::mongodb::is_document_schema(schema) {
+        return Some(RowMode::Documents);
+    }
+    let cols: Vec<String> = schema
+        .fields()
+        .iter()
+        .filter(|f| {
+            f.metadata()
+                .get(qore_core::metadata::JSON)
+                .map(String::as_str)
+                == Some("true")
+        })
+        .map(|f| f.name().clone())
+        .collect();
+    (!cols.is_empty()).then_some(RowMode::EmbedJson(cols))
 }
 
 impl<'a> Writer<'a> {
@@ -95,6 +193,14 @@ impl<'a> Writer<'a> {
         match format {
             Format::Csv => Writer::Csv(qore_export::CsvEncoder::new(b',', true), out, schema),
             Format::Tsv => Writer::Csv(qore_export::CsvEncoder::new(b'\t', true), out, schema),
+            Format::Json | Format::Ndjson if structured_mode(&schema).is_some() => {
+                Writer::Structured(StructuredWriter {
+                    out,
+                    array: format == Format::Json,
+                    rows: 0,
+                    mode: structured_mode(&schema).unwrap_or(RowMode::EmbedJson(Vec::new())),
+                })
+            }
             Format::Json => Writer::Json(
                 arrow::json::WriterBuilder::new()
                     .with_explicit_nulls(true)
@@ -123,6 +229,7 @@ impl<'a> Writer<'a> {
             Writer::Csv(w, out, _) => w.write(batch, *out)?,
             Writer::Json(w) => w.write(&textual(batch)?)?,
             Writer::Ndjson(w) => w.write(&textual(batch)?)?,
+            Writer::Structured(w) => w.write(batch)?,
             Writer::Table(t) => t.push(batch),
         }
         Ok(())
@@ -141,6 +248,7 @@ impl<'a> Writer<'a> {
                 writeln!(out)?;
             }
             Writer::Ndjson(mut w) => w.finish()?,
+            Writer::Structured(w) => w.finish()?,
             Writer::Table(t) => return t.finish(),
         }
         Ok((0, 0))

@@ -28,7 +28,7 @@ use qore_core::{ConnectionRef, ConnectionSpec, Engine, Error, Result};
 
 mod ddl;
 pub mod demo;
-#[cfg(any(feature = "postgres", feature = "mysql"))]
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "mongodb"))]
 mod server;
 #[cfg(any(feature = "sqlite", feature = "duckdb"))]
 mod worker;
@@ -36,6 +36,9 @@ mod worker;
 #[cfg(feature = "duckdb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "duckdb")))]
 pub mod duckdb;
+#[cfg(feature = "mongodb")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mongodb")))]
+pub mod mongodb;
 #[cfg(feature = "mysql")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
 pub mod mysql;
@@ -63,6 +66,7 @@ pub fn is_built(engine: Engine) -> bool {
         Engine::Redis => cfg!(feature = "redis"),
         Engine::Postgres => cfg!(feature = "postgres"),
         Engine::MySql => cfg!(feature = "mysql"),
+        Engine::MongoDb => cfg!(feature = "mongodb"),
         _ => false,
     }
 }
@@ -98,13 +102,8 @@ pub async fn connect_spec(spec: &ConnectionSpec) -> Result<ConnectionRef> {
         Engine::Postgres => Ok(Arc::new(postgres::PostgresConnection::connect(spec).await?)),
         #[cfg(feature = "mysql")]
         Engine::MySql => Ok(Arc::new(mysql::MySqlConnection::connect(spec).await?)),
-        other if cfg!(feature = "mongodb") && other == Engine::MongoDb => {
-            Err(Error::NotSupported(format!(
-                "{} support is not written yet: the driver behind feature `{}` is still to come",
-                other.name(),
-                other.feature()
-            )))
-        }
+        #[cfg(feature = "mongodb")]
+        Engine::MongoDb => Ok(Arc::new(mongodb::MongoConnection::connect(spec).await?)),
         other => Err(Error::NotSupported(format!(
             "{} support is not in this build; rebuild with the cargo feature `{}` (for example \
              `cargo install qore-cli --features {}`)",

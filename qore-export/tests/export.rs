@@ -7,15 +7,26 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use proptest::prelude::*;
-use qore_core::{AnsiDialect, Dialect, Error, PlaceholderStyle, RecordBatchStreamAdapter, SendableRecordBatchStream, TableRef};
+use qore_core::{
+    AnsiDialect, Dialect, Error, PlaceholderStyle, RecordBatchStreamAdapter,
+    SendableRecordBatchStream, TableRef,
+};
 use qore_export::{ExportOptions, Format, export_to_path, export_to_writer};
 
-fn stream_of(batches: Vec<qore_core::Result<RecordBatch>>, schema: arrow::datatypes::SchemaRef) -> SendableRecordBatchStream {
-    Box::pin(RecordBatchStreamAdapter::new(schema, futures::stream::iter(batches)))
+fn stream_of(
+    batches: Vec<qore_core::Result<RecordBatch>>,
+    schema: arrow::datatypes::SchemaRef,
+) -> SendableRecordBatchStream {
+    Box::pin(RecordBatchStreamAdapter::new(
+        schema,
+        futures::stream::iter(batches),
+    ))
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
 }
 
 #[derive(Debug)]
@@ -118,21 +129,41 @@ proptest! {
 
 #[test]
 fn a_failed_export_leaves_no_file_and_keeps_the_old_one() {
-    let batch = RecordBatch::try_from_iter(vec![("n", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef)]).unwrap();
+    let batch = RecordBatch::try_from_iter(vec![(
+        "n",
+        Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef,
+    )])
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     for format in Format::ALL {
         let path = dir.path().join(format!("out.{}", format.name()));
         std::fs::write(&path, b"previous").unwrap();
         let mut options = ExportOptions::new(format);
         options.sql.table = Some(TableRef::new("t"));
-        let stream = stream_of(vec![Ok(batch.clone()), Err(Error::query("boom", None))], batch.schema());
-        let err = rt().block_on(export_to_path(stream, &path, &options, |_| {})).unwrap_err();
+        let stream = stream_of(
+            vec![Ok(batch.clone()), Err(Error::query("boom", None))],
+            batch.schema(),
+        );
+        let err = rt()
+            .block_on(export_to_path(stream, &path, &options, |_| {}))
+            .unwrap_err();
         assert!(err.to_string().contains("boom"), "{format:?}: {err}");
         assert_eq!(std::fs::read(&path).unwrap(), b"previous", "{format:?}");
-        let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         assert!(!names.iter().any(|n| n.ends_with(".part")), "{names:?}");
     }
     // Unknown names are errors that list the known ones.
-    assert!(Format::parse("xlsx").unwrap_err().to_string().contains("parquet"));
-    assert_eq!(Format::from_path(std::path::Path::new("a/b.PARQUET")), Some(Format::Parquet));
+    assert!(
+        Format::parse("xlsx")
+            .unwrap_err()
+            .to_string()
+            .contains("parquet")
+    );
+    assert_eq!(
+        Format::from_path(std::path::Path::new("a/b.PARQUET")),
+        Some(Format::Parquet)
+    );
 }

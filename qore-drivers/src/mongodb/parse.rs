@@ -35,7 +35,11 @@ struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     fn new(src: &'a str) -> Self {
-        Lexer { src, b: src.as_bytes(), pos: 0 }
+        Lexer {
+            src,
+            b: src.as_bytes(),
+            pos: 0,
+        }
     }
 
     fn err(&self, msg: impl std::fmt::Display) -> Error {
@@ -87,7 +91,9 @@ impl<'a> Lexer<'a> {
     fn ident(&mut self) -> Option<&'a str> {
         self.ws();
         let start = self.pos;
-        while self.pos < self.b.len() && (self.b[self.pos].is_ascii_alphanumeric() || matches!(self.b[self.pos], b'_' | b'$')) {
+        while self.pos < self.b.len()
+            && (self.b[self.pos].is_ascii_alphanumeric() || matches!(self.b[self.pos], b'_' | b'$'))
+        {
             self.pos += 1;
         }
         (self.pos > start).then(|| &self.src[start..self.pos])
@@ -119,17 +125,28 @@ impl<'a> Lexer<'a> {
                         'f' => out.push('\u{c}'),
                         '0' => out.push('\0'),
                         'u' => {
-                            let hex = self.src.get(self.pos..self.pos + 4).ok_or_else(|| self.err("bad \\u escape"))?;
-                            let mut code = u32::from_str_radix(hex, 16).map_err(|_| self.err("bad \\u escape"))?;
+                            let hex = self
+                                .src
+                                .get(self.pos..self.pos + 4)
+                                .ok_or_else(|| self.err("bad \\u escape"))?;
+                            let mut code = u32::from_str_radix(hex, 16)
+                                .map_err(|_| self.err("bad \\u escape"))?;
                             self.pos += 4;
-                            if (0xD800..0xDC00).contains(&code) && self.src[self.pos..].starts_with("\\u") {
-                                let lo = self.src.get(self.pos + 2..self.pos + 6).and_then(|h| u32::from_str_radix(h, 16).ok());
+                            if (0xD800..0xDC00).contains(&code)
+                                && self.src[self.pos..].starts_with("\\u")
+                            {
+                                let lo = self
+                                    .src
+                                    .get(self.pos + 2..self.pos + 6)
+                                    .and_then(|h| u32::from_str_radix(h, 16).ok());
                                 if let Some(lo @ 0xDC00..=0xDFFF) = lo {
                                     code = 0x10000 + ((code - 0xD800) << 10) + (lo - 0xDC00);
                                     self.pos += 6;
                                 }
                             }
-                            out.push(char::from_u32(code).ok_or_else(|| self.err("bad \\u escape"))?);
+                            out.push(
+                                char::from_u32(code).ok_or_else(|| self.err("bad \\u escape"))?,
+                            );
                         }
                         other => out.push(other),
                     }
@@ -161,7 +178,9 @@ impl<'a> Lexer<'a> {
                 return Ok(i32::try_from(i).map(Bson::Int32).unwrap_or(Bson::Int64(i)));
             }
         }
-        text.parse::<f64>().map(Bson::Double).map_err(|_| err_at(self.src, start, format!("`{text}` is not a number")))
+        text.parse::<f64>()
+            .map(Bson::Double)
+            .map_err(|_| err_at(self.src, start, format!("`{text}` is not a number")))
     }
 
     fn value(&mut self) -> Result<Bson> {
@@ -211,11 +230,16 @@ impl<'a> Lexer<'a> {
                 }
                 let mut flags: Vec<char> = self.src[fstart..self.pos].chars().collect();
                 flags.sort_unstable();
-                Ok(Bson::RegularExpression(bson::Regex { pattern, options: flags.into_iter().collect() }))
+                Ok(Bson::RegularExpression(bson::Regex {
+                    pattern,
+                    options: flags.into_iter().collect(),
+                }))
             }
             Some(_) => {
                 let start = self.pos;
-                let word = self.ident().ok_or_else(|| self.err("unexpected character"))?;
+                let word = self
+                    .ident()
+                    .ok_or_else(|| self.err("unexpected character"))?;
                 match word {
                     "true" => Ok(Bson::Boolean(true)),
                     "false" => Ok(Bson::Boolean(false)),
@@ -226,7 +250,9 @@ impl<'a> Lexer<'a> {
                     "MinKey" => self.call_empty(Bson::MinKey),
                     "MaxKey" => self.call_empty(Bson::MaxKey),
                     "new" => {
-                        let Some(ctor) = self.ident() else { return Err(self.err("expected a constructor after `new`")) };
+                        let Some(ctor) = self.ident() else {
+                            return Err(self.err("expected a constructor after `new`"));
+                        };
                         self.constructor(ctor, start)
                     }
                     other => self.constructor(other, start),
@@ -244,27 +270,55 @@ impl<'a> Lexer<'a> {
 
     fn constructor(&mut self, name: &str, start: usize) -> Result<Bson> {
         self.expect(b'(')?;
-        let arg = if self.peek() == Some(b')') { None } else { Some(self.value()?) };
+        let arg = if self.peek() == Some(b')') {
+            None
+        } else {
+            Some(self.value()?)
+        };
         self.expect(b')')?;
         let bad = |what: &str| err_at(self.src, start, format!("{name}(...) needs {what}"));
         Ok(match (name, arg) {
-            ("ObjectId", Some(Bson::String(s))) => Bson::ObjectId(bson::oid::ObjectId::parse_str(&s).map_err(|_| bad("24 hex digits"))?),
+            ("ObjectId", Some(Bson::String(s))) => Bson::ObjectId(
+                bson::oid::ObjectId::parse_str(&s).map_err(|_| bad("24 hex digits"))?,
+            ),
             ("ObjectId", None) => Bson::ObjectId(bson::oid::ObjectId::new()),
-            ("ISODate" | "Date", Some(Bson::String(s))) => {
-                Bson::DateTime(bson::DateTime::parse_rfc3339_str(&s).or_else(|_| bson::DateTime::parse_rfc3339_str(format!("{s}T00:00:00Z"))).map_err(|_| bad("an ISO 8601 date"))?)
+            ("ISODate" | "Date", Some(Bson::String(s))) => Bson::DateTime(
+                bson::DateTime::parse_rfc3339_str(&s)
+                    .or_else(|_| bson::DateTime::parse_rfc3339_str(format!("{s}T00:00:00Z")))
+                    .map_err(|_| bad("an ISO 8601 date"))?,
+            ),
+            ("ISODate" | "Date", Some(Bson::Int32(ms))) => {
+                Bson::DateTime(bson::DateTime::from_millis(i64::from(ms)))
             }
-            ("ISODate" | "Date", Some(Bson::Int32(ms))) => Bson::DateTime(bson::DateTime::from_millis(i64::from(ms))),
-            ("ISODate" | "Date", Some(Bson::Int64(ms))) => Bson::DateTime(bson::DateTime::from_millis(ms)),
+            ("ISODate" | "Date", Some(Bson::Int64(ms))) => {
+                Bson::DateTime(bson::DateTime::from_millis(ms))
+            }
             ("ISODate" | "Date", None) => Bson::DateTime(bson::DateTime::now()),
-            ("NumberLong", Some(Bson::String(s))) => Bson::Int64(s.parse().map_err(|_| bad("an integer"))?),
+            ("NumberLong", Some(Bson::String(s))) => {
+                Bson::Int64(s.parse().map_err(|_| bad("an integer"))?)
+            }
             ("NumberLong", Some(Bson::Int32(i))) => Bson::Int64(i64::from(i)),
             ("NumberLong", Some(Bson::Int64(i))) => Bson::Int64(i),
-            ("NumberInt", Some(Bson::String(s))) => Bson::Int32(s.parse().map_err(|_| bad("a 32-bit integer"))?),
+            ("NumberInt", Some(Bson::String(s))) => {
+                Bson::Int32(s.parse().map_err(|_| bad("a 32-bit integer"))?)
+            }
             ("NumberInt", Some(Bson::Int32(i))) => Bson::Int32(i),
-            ("NumberDecimal", Some(Bson::String(s))) => Bson::Decimal128(s.parse().map_err(|_| bad("a decimal string"))?),
-            ("NumberDecimal", Some(Bson::Int32(i))) => Bson::Decimal128(i.to_string().parse().map_err(|_| bad("a decimal"))?),
-            ("UUID", Some(Bson::String(s))) => Bson::Binary(bson::Binary::from_uuid(bson::Uuid::parse_str(&s).map_err(|_| bad("a UUID"))?)),
-            _ => return Err(err_at(self.src, start, format!("`{name}(...)` is not understood here (no JavaScript is evaluated)"))),
+            ("NumberDecimal", Some(Bson::String(s))) => {
+                Bson::Decimal128(s.parse().map_err(|_| bad("a decimal string"))?)
+            }
+            ("NumberDecimal", Some(Bson::Int32(i))) => {
+                Bson::Decimal128(i.to_string().parse().map_err(|_| bad("a decimal"))?)
+            }
+            ("UUID", Some(Bson::String(s))) => Bson::Binary(bson::Binary::from_uuid(
+                bson::Uuid::parse_str(&s).map_err(|_| bad("a UUID"))?,
+            )),
+            _ => {
+                return Err(err_at(
+                    self.src,
+                    start,
+                    format!("`{name}(...)` is not understood here (no JavaScript is evaluated)"),
+                ));
+            }
         })
     }
 
@@ -277,7 +331,10 @@ impl<'a> Lexer<'a> {
             }
             let key = match self.peek() {
                 Some(b'"' | b'\'') => self.string()?,
-                _ => self.ident().map(str::to_string).ok_or_else(|| self.err("expected a key"))?,
+                _ => self
+                    .ident()
+                    .map(str::to_string)
+                    .ok_or_else(|| self.err("expected a key"))?,
             };
             self.expect(b':')?;
             let v = self.value()?;
@@ -302,14 +359,32 @@ impl<'a> Lexer<'a> {
 /// `{"$numberLong": ...}`, ...) into their BSON values, everywhere.
 fn ejson(v: Bson) -> Result<Bson> {
     const WRAPPERS: [&str; 15] = [
-        "$oid", "$date", "$numberLong", "$numberInt", "$numberDouble", "$numberDecimal", "$binary", "$uuid",
-        "$timestamp", "$regularExpression", "$minKey", "$maxKey", "$undefined", "$symbol", "$code",
+        "$oid",
+        "$date",
+        "$numberLong",
+        "$numberInt",
+        "$numberDouble",
+        "$numberDecimal",
+        "$binary",
+        "$uuid",
+        "$timestamp",
+        "$regularExpression",
+        "$minKey",
+        "$maxKey",
+        "$undefined",
+        "$symbol",
+        "$code",
     ];
     Ok(match v {
         Bson::Document(d) => {
-            if d.len() <= 2 && d.keys().next().is_some_and(|k| WRAPPERS.contains(&k.as_str())) {
+            if d.len() <= 2
+                && d.keys()
+                    .next()
+                    .is_some_and(|k| WRAPPERS.contains(&k.as_str()))
+            {
                 let json = Bson::Document(d).into_relaxed_extjson();
-                return Bson::try_from(json).map_err(|e| Error::invalid(format!("bad Extended JSON value: {e}")));
+                return Bson::try_from(json)
+                    .map_err(|e| Error::invalid(format!("bad Extended JSON value: {e}")));
             }
             let mut out = Document::new();
             for (k, v) in d {
@@ -329,7 +404,13 @@ fn ejson_doc(d: Document) -> Result<Document> {
     }
 }
 
-const CURSOR_COMMANDS: [&str; 5] = ["find", "aggregate", "listCollections", "listIndexes", "listSearchIndexes"];
+const CURSOR_COMMANDS: [&str; 5] = [
+    "find",
+    "aggregate",
+    "listCollections",
+    "listIndexes",
+    "listSearchIndexes",
+];
 
 /// Parses what the user typed.
 ///
@@ -349,10 +430,19 @@ pub(crate) fn parse(input: &str) -> Result<Request> {
         if name == "aggregate" && !command.contains_key("cursor") {
             command.insert("cursor", doc! {});
         }
-        return Ok(Request { cursor: CURSOR_COMMANDS.contains(&name.as_str()), distinct: name == "distinct", one: false, command });
+        return Ok(Request {
+            cursor: CURSOR_COMMANDS.contains(&name.as_str()),
+            distinct: name == "distinct",
+            one: false,
+            command,
+        });
     }
     if !t.starts_with("db.") && !t.starts_with("db[") {
-        return Err(err_at(input, offset, "expected a command document `{...}` or `db.collection.method(...)`"));
+        return Err(err_at(
+            input,
+            offset,
+            "expected a command document `{...}` or `db.collection.method(...)`",
+        ));
     }
     lx.pos += 2;
     // db.runCommand({...}) / db.getCollectionNames() / db.coll.method(...)
@@ -362,7 +452,10 @@ pub(crate) fn parse(input: &str) -> Result<Request> {
         name
     } else {
         lx.expect(b'.')?;
-        let first = lx.ident().ok_or_else(|| lx.err("expected a collection name"))?.to_string();
+        let first = lx
+            .ident()
+            .ok_or_else(|| lx.err("expected a collection name"))?
+            .to_string();
         if lx.peek() == Some(b'(') {
             return db_method(&mut lx, &first);
         }
@@ -377,18 +470,30 @@ pub(crate) fn parse(input: &str) -> Result<Request> {
     };
     lx.expect(b'.')?;
     let method_pos = lx.pos;
-    let method = lx.ident().ok_or_else(|| lx.err("expected a method name"))?.to_string();
+    let method = lx
+        .ident()
+        .ok_or_else(|| lx.err("expected a method name"))?
+        .to_string();
     let args = call_args(&mut lx)?;
     let arg = |i: usize| -> Result<Option<Bson>> { args.get(i).cloned().map(ejson).transpose() };
     let doc_arg = |i: usize, what: &str| -> Result<Document> {
         match arg(i)? {
             None => Ok(Document::new()),
             Some(Bson::Document(d)) => Ok(d),
-            Some(_) => Err(err_at(input, method_pos, format!("{method}: {what} must be a document"))),
+            Some(_) => Err(err_at(
+                input,
+                method_pos,
+                format!("{method}: {what} must be a document"),
+            )),
         }
     };
     let c = collection.as_str();
-    let mut req = Request { command: Document::new(), cursor: false, distinct: false, one: false };
+    let mut req = Request {
+        command: Document::new(),
+        cursor: false,
+        distinct: false,
+        one: false,
+    };
     match method.as_str() {
         "find" | "findOne" => {
             let mut cmd = doc! { "find": c, "filter": doc_arg(0, "the filter")? };
@@ -408,7 +513,13 @@ pub(crate) fn parse(input: &str) -> Result<Request> {
             let pipeline = match arg(0)? {
                 Some(Bson::Array(p)) => p,
                 None => Vec::new(),
-                Some(_) => return Err(err_at(input, method_pos, "aggregate: the pipeline must be an array")),
+                Some(_) => {
+                    return Err(err_at(
+                        input,
+                        method_pos,
+                        "aggregate: the pipeline must be an array",
+                    ));
+                }
             };
             req.command = doc! { "aggregate": c, "pipeline": pipeline, "cursor": {} };
             req.cursor = true;
@@ -419,15 +530,25 @@ pub(crate) fn parse(input: &str) -> Result<Request> {
         "estimatedDocumentCount" => req.command = doc! { "count": c },
         "distinct" => {
             let Some(Bson::String(key)) = arg(0)? else {
-                return Err(err_at(input, method_pos, "distinct: the first argument is the field name"));
+                return Err(err_at(
+                    input,
+                    method_pos,
+                    "distinct: the first argument is the field name",
+                ));
             };
             req.command = doc! { "distinct": c, "key": key, "query": doc_arg(1, "the filter")? };
             req.distinct = true;
         }
-        "insertOne" => req.command = doc! { "insert": c, "documents": [doc_arg(0, "the document")?] },
+        "insertOne" => {
+            req.command = doc! { "insert": c, "documents": [doc_arg(0, "the document")?] }
+        }
         "insertMany" => {
             let Some(Bson::Array(docs)) = arg(0)? else {
-                return Err(err_at(input, method_pos, "insertMany: the argument is an array of documents"));
+                return Err(err_at(
+                    input,
+                    method_pos,
+                    "insertMany: the argument is an array of documents",
+                ));
             };
             req.command = doc! { "insert": c, "documents": docs };
         }
@@ -458,12 +579,21 @@ pub(crate) fn parse(input: &str) -> Result<Request> {
             index.insert("key", keys);
             req.command = doc! { "createIndexes": c, "indexes": [index] };
         }
-        other => return Err(err_at(input, method_pos, format!("`{other}` is not a collection method qore understands"))),
+        other => {
+            return Err(err_at(
+                input,
+                method_pos,
+                format!("`{other}` is not a collection method qore understands"),
+            ));
+        }
     }
     // Cursor modifiers: .sort() .limit() .skip() .projection() .batchSize()
     while lx.eat(b'.') {
         let pos = lx.pos;
-        let m = lx.ident().ok_or_else(|| lx.err("expected a method name"))?.to_string();
+        let m = lx
+            .ident()
+            .ok_or_else(|| lx.err("expected a method name"))?
+            .to_string();
         let a = call_args(&mut lx)?;
         let first = a.into_iter().next().map(ejson).transpose()?;
         let find = req.command.contains_key("find");
@@ -485,7 +615,13 @@ pub(crate) fn parse(input: &str) -> Result<Request> {
                 req.command.insert("batchSize", n);
             }
             ("toArray" | "pretty", None) if find || agg => {}
-            (m, _) => return Err(err_at(input, pos, format!("`.{m}(...)` cannot follow this call (or has the wrong argument)"))),
+            (m, _) => {
+                return Err(err_at(
+                    input,
+                    pos,
+                    format!("`.{m}(...)` cannot follow this call (or has the wrong argument)"),
+                ));
+            }
         }
     }
     lx.end()?;
@@ -514,9 +650,19 @@ fn db_method(lx: &mut Lexer<'_>, name: &str) -> Result<Request> {
         "runCommand" | "adminCommand" => match args.into_iter().next().map(ejson).transpose()? {
             Some(Bson::Document(d)) => {
                 let n = d.keys().next().cloned().unwrap_or_default();
-                Request { cursor: CURSOR_COMMANDS.contains(&n.as_str()), distinct: n == "distinct", one: false, command: d }
+                Request {
+                    cursor: CURSOR_COMMANDS.contains(&n.as_str()),
+                    distinct: n == "distinct",
+                    one: false,
+                    command: d,
+                }
             }
-            Some(Bson::String(s)) => Request { command: doc! { s: 1 }, cursor: false, distinct: false, one: false },
+            Some(Bson::String(s)) => Request {
+                command: doc! { s: 1 },
+                cursor: false,
+                distinct: false,
+                one: false,
+            },
             _ => return Err(lx.err("runCommand takes a command document")),
         },
         "getCollectionNames" | "getCollectionInfos" => Request {
@@ -525,8 +671,19 @@ fn db_method(lx: &mut Lexer<'_>, name: &str) -> Result<Request> {
             distinct: false,
             one: false,
         },
-        "stats" => Request { command: doc! { "dbStats": 1 }, cursor: false, distinct: false, one: false },
-        other => return Err(err_at(lx.src, pos, format!("`db.{other}()` is not a database method qore understands"))),
+        "stats" => Request {
+            command: doc! { "dbStats": 1 },
+            cursor: false,
+            distinct: false,
+            one: false,
+        },
+        other => {
+            return Err(err_at(
+                lx.src,
+                pos,
+                format!("`db.{other}()` is not a database method qore understands"),
+            ));
+        }
     };
     lx.end()?;
     Ok(req)
@@ -539,7 +696,10 @@ mod tests {
 
     #[test]
     fn shorthand_becomes_commands() {
-        let r = parse("db.users.find({age: {$gt: 30}, name: 'ann'}, {_id: 0}).sort({age: -1}).limit(5)").unwrap();
+        let r = parse(
+            "db.users.find({age: {$gt: 30}, name: 'ann'}, {_id: 0}).sort({age: -1}).limit(5)",
+        )
+        .unwrap();
         assert_eq!(
             r.command,
             doc! { "find": "users", "filter": { "age": { "$gt": 30 }, "name": "ann" }, "projection": { "_id": 0 }, "sort": { "age": -1 }, "limit": 5 }
@@ -552,10 +712,18 @@ mod tests {
         assert!(matches!(f.get("_id"), Some(Bson::ObjectId(_))));
         assert!(matches!(f.get("at"), Some(Bson::DateTime(_))));
         let r = parse("db.t.insertOne({_id: ObjectId('65a1b2c3d4e5f60718293a4b'), n: NumberLong(5), d: ISODate('2024-01-02'), re: /ab+c/i})").unwrap();
-        let d = r.command.get_array("documents").unwrap()[0].as_document().unwrap().clone();
+        let d = r.command.get_array("documents").unwrap()[0]
+            .as_document()
+            .unwrap()
+            .clone();
         assert_eq!(d.get("n"), Some(&Bson::Int64(5)));
         assert!(matches!(d.get("re"), Some(Bson::RegularExpression(_))));
-        assert!(parse("db.t.countDocuments({})").unwrap().command.contains_key("count"));
+        assert!(
+            parse("db.t.countDocuments({})")
+                .unwrap()
+                .command
+                .contains_key("count")
+        );
         assert!(parse("db.t.distinct('x')").unwrap().distinct);
         assert!(parse("db.runCommand({ping: 1})").is_ok());
     }
@@ -568,9 +736,24 @@ mod tests {
         assert!(e.contains("frobnicate") && e.contains("position 10"), "{e}");
         let e = parse("db.users.find({}).sort(1)").unwrap_err().to_string();
         assert!(e.contains(".sort"), "{e}");
-        assert!(parse("SELECT 1").unwrap_err().to_string().contains("db.collection"));
-        assert!(parse("db.t.find({a: eval('x')})").unwrap_err().to_string().contains("no JavaScript"));
-        assert!(parse("{find: 't'} trailing").unwrap_err().to_string().contains("after the end"));
+        assert!(
+            parse("SELECT 1")
+                .unwrap_err()
+                .to_string()
+                .contains("db.collection")
+        );
+        assert!(
+            parse("db.t.find({a: eval('x')})")
+                .unwrap_err()
+                .to_string()
+                .contains("no JavaScript")
+        );
+        assert!(
+            parse("{find: 't'} trailing")
+                .unwrap_err()
+                .to_string()
+                .contains("after the end")
+        );
     }
 
     proptest! {

@@ -1,0 +1,348 @@
+//! `MongoConnection`: commands in, documents out as Arrow batches.
+
+use std::any::Any;
+use std::time::Duration;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use futures::StreamExt;
+use mongodb::bson::{Bson, Document, doc};
+use qore_core::{
+    AnsiDialect, Catalog, Connection, ConnectionSpec, Dialect, Engine, Error, ExecuteOutcome,
+    PlaceholderStyle, Result, SendableRecordBatchStream, Value,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use super::arrow::{Shape, batch, infer, schema_of};
+use super::parse::{Request, parse};
+use crate::server::{BATCH_BYTES, BATCH_ROWS, ChannelStream, SpawnedTask};
+
+/// Documents sampled to infer a result's schema, unless `?sample=N` says otherwise.
+pub const DEFAULT_SAMPLE: usize = 1000;
+
+static MONGO_DIALECT: AnsiDialect = AnsiDialect::new("mongodb", PlaceholderStyle::Dollar);
+
+/// A connection to a MongoDB deployment, on one database.
+#[derive(Clone)]
+pub struct MongoConnection {
+    client: mongodb::Client,
+    db: mongodb::Database,
+    sample: usize,
+}
+
+impl std::fmt::Debug for MongoConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MongoConnection")
+            .field("db", &self.db.name())
+            .field("sample", &self.sample)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Maps a driver error to QoreDB's, keeping the server's code name.
+pub(crate) fn map_err(e: mongodb::error::Error) -> Error {
+    use mongodb::error::ErrorKind as K;
+    let msg = e.to_string();
+    match *e.kind {
+        K::Authentication { .. } => Error::Auth(msg),
+        K::ServerSelection { .. } => Error::connect("the MongoDB server is not reachable", msg),
+        K::Io(_) | K::ConnectionPoolCleared { .. } | K::DnsResolve { .. } => {
+            Error::connect("the MongoDB server went away", msg)
+        }
+        K::InvalidArgument { .. } => Error::invalid(msg),
+        K::Command(ref c) => {
+            if c.code == 18 || c.code == 13 && c.message.contains("authenticat") {
+                return Error::Auth(c.message.clone());
+            }
+            if c.code == 50 {
+                return Error::Timeout(c.message.clone());
+            }
+            Error::query(
+                c.message.clone(),
+                Some(format!("{} {}", c.code, c.code_name)),
+            )
+        }
+        K::Write(ref w) => Error::query(
+            msg.clone(),
+            match w {
+                mongodb::error::WriteFailure::WriteError(we) => Some(we.code.to_string()),
+                mongodb::error::WriteFailure::WriteConcernError(wc) => Some(wc.code.to_string()),
+                _ => None,
+            },
+        ),
+        _ => Error::query(msg, None),
+    }
+}
+
+impl MongoConnection {
+    /// Connects to the deployment of a `mongodb://` or `mongodb+srv://` URL.
+    ///
+    /// The URL's path names the database (default `test`); its options are
+    /// the driver's own (`authSource`, `tls`, `replicaSet`, ...) plus
+    /// `sample=N`, the documents sampled to infer a result's schema
+    /// (default 1000). A server that does not answer within 10 s
+    /// (`serverSelectionTimeoutMS`) is an error.
+    ///
+    /// # Error handling
+    ///
+    /// [`Error::Auth`] for wrong credentials, [`Error::Connect`] when no
+    /// server answers, [`Error::InvalidInput`] for a malformed URL.
+    pub async fn connect(spec: &ConnectionSpec) -> Result<Self> {
+        let mut sample = DEFAULT_SAMPLE;
+        let mut passed = spec.clone();
+        passed.options.retain(|(k, v)| {
+            if k.eq_ignore_ascii_case("sample") {
+                if let Ok(n) = v.parse::<usize>() {
+                    sample = n.max(1);
+                }
+                false
+            } else {
+                true
+            }
+        });
+        if !passed
+            .options
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("serverSelectionTimeoutMS"))
+        {
+            passed
+                .options
+                .push(("serverSelectionTimeoutMS".into(), "10000".into()));
+        }
+        let db_name = passed
+            .database
+            .clone()
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| "test".into());
+        // The driver takes the database in the URL as the default auth source.
+        let url = passed.expose_url();
+        let options = mongodb::options::ClientOptions::parse(&url)
+            .await
+            .map_err(map_err)?;
+        let client = mongodb::Client::with_options(options).map_err(map_err)?;
+        let db = client.database(&db_name);
+        // Connect (and authenticate) now, not at the first query.
+        db.run_command(doc! { "ping": 1 }).await.map_err(map_err)?;
+        Ok(MongoConnection { client, db, sample })
+    }
+
+    /// The database commands run against.
+    pub fn database(&self) -> &mongodb::Database {
+        &self.db
+    }
+
+    /// Documents sampled to infer a schema.
+    pub fn sample_size(&self) -> usize {
+        self.sample
+    }
+
+    /// The driver client, for what this crate does not wrap.
+    pub fn client(&self) -> &mongodb::Client {
+        &self.client
+    }
+
+    /// Runs a request and streams its documents as Arrow batches.
+    async fn run(&self, req: Request) -> Result<SendableRecordBatchStream> {
+        if !req.cursor {
+            let reply = self.db.run_command(req.command).await.map_err(map_err)?;
+            let docs: Vec<Document> = if req.distinct {
+                match reply.get("values") {
+                    Some(Bson::Array(values)) => {
+                        values.iter().map(|v| doc! { "value": v.clone() }).collect()
+                    }
+                    _ => Vec::new(),
+                }
+            } else {
+                let mut reply = reply;
+                reply.remove("$clusterTime");
+                reply.remove("operationTime");
+                vec![reply]
+            };
+            let shape = infer(&docs);
+            let schema = schema_of(&shape);
+            let b = batch(&shape, &schema, &docs)?;
+            return Ok(Box::pin(qore_core::RecordBatchStreamAdapter::new(
+                schema,
+                futures::stream::iter([Ok(b)]),
+            )));
+        }
+        let cursor = self
+            .db
+            .run_cursor_command(req.command)
+            .await
+            .map_err(map_err)?;
+        let (schema_tx, schema_rx) = oneshot::channel();
+        let (tx, rx) = mpsc::channel(1);
+        let task = SpawnedTask::spawn(pump(cursor, self.sample, req.one, schema_tx, tx));
+        let schema = schema_rx
+            .await
+            .map_err(|_| Error::Internal("the MongoDB reader stopped".into()))??;
+        Ok(Box::pin(ChannelStream::new(schema, rx, task)))
+    }
+}
+
+/// Reads the sample, announces the schema, then sends batches. Dropping the
+/// receiver ends the task; dropping the cursor kills it on the server.
+async fn pump(
+    mut cursor: mongodb::Cursor<Document>,
+    sample: usize,
+    one: bool,
+    schema_tx: oneshot::Sender<Result<SchemaRef>>,
+    tx: mpsc::Sender<Result<RecordBatch>>,
+) {
+    let limit = if one { 1 } else { usize::MAX };
+    let mut buffered: Vec<Document> = Vec::new();
+    let mut done = false;
+    while buffered.len() < sample.min(limit) {
+        match cursor.next().await {
+            Some(Ok(d)) => buffered.push(d),
+            Some(Err(e)) => {
+                let _ = schema_tx.send(Err(map_err(e)));
+                return;
+            }
+            None => {
+                done = true;
+                break;
+            }
+        }
+    }
+    let shape: Vec<(String, Shape)> = infer(&buffered);
+    let schema = schema_of(&shape);
+    if schema_tx.send(Ok(schema.clone())).is_err() {
+        return;
+    }
+    let mut sent = 0usize;
+    let mut bytes = 0usize;
+    let mut pending: Vec<Document> = Vec::new();
+    let flush = |docs: &mut Vec<Document>| -> Result<RecordBatch> {
+        let b = batch(&shape, &schema, docs);
+        docs.clear();
+        b
+    };
+    for d in buffered {
+        pending.push(d);
+        if pending.len() >= BATCH_ROWS {
+            sent += pending.len();
+            if tx.send(flush(&mut pending)).await.is_err() {
+                return;
+            }
+        }
+    }
+    if !done && sent + pending.len() < limit {
+        let closed = tx.closed();
+        tokio::pin!(closed);
+        loop {
+            let next = tokio::select! {
+                biased;
+                _ = &mut closed => return,
+                n = cursor.next() => n,
+            };
+            match next {
+                Some(Ok(d)) => {
+                    bytes += d.len() * 16;
+                    pending.push(d);
+                    if pending.len() >= BATCH_ROWS || bytes >= BATCH_BYTES {
+                        sent += pending.len();
+                        bytes = 0;
+                        if tx.send(flush(&mut pending)).await.is_err() {
+                            return;
+                        }
+                    }
+                    if sent + pending.len() >= limit {
+                        break;
+                    }
+                }
+                Some(Err(e)) => {
+                    let _ = tx.send(Err(map_err(e))).await;
+                    return;
+                }
+                None => break,
+            }
+        }
+    }
+    if !pending.is_empty() || sent == 0 {
+        let _ = tx.send(flush(&mut pending)).await;
+    }
+}
+
+#[async_trait]
+impl Connection for MongoConnection {
+    fn engine(&self) -> Engine {
+        Engine::MongoDb
+    }
+
+    fn dialect(&self) -> &dyn Dialect {
+        &MONGO_DIALECT
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.db
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map_err(map_err)
+            .map(|_| ())
+    }
+
+    /// Runs a command document (`{"find": "users", ...}`, Extended JSON) or
+    /// the mongosh shorthand (`db.users.find({...}).limit(5)`).
+    async fn query(&self, text: &str, params: &[Value]) -> Result<SendableRecordBatchStream> {
+        if !params.is_empty() {
+            return Err(Error::NotSupported(
+                "MongoDB commands take no bound parameters; put the values in the command".into(),
+            ));
+        }
+        self.run(parse(text)?).await
+    }
+
+    async fn execute(&self, text: &str, params: &[Value]) -> Result<ExecuteOutcome> {
+        if !params.is_empty() {
+            return Err(Error::NotSupported(
+                "MongoDB commands take no bound parameters".into(),
+            ));
+        }
+        let req = parse(text)?;
+        if req.cursor {
+            let mut s = self.run(req).await?;
+            let mut n = 0u64;
+            while let Some(b) = s.next().await {
+                n += b?.num_rows() as u64;
+            }
+            return Ok(ExecuteOutcome { rows_affected: n });
+        }
+        let reply = self.db.run_command(req.command).await.map_err(map_err)?;
+        let n = reply
+            .get("nModified")
+            .or_else(|| reply.get("n"))
+            .and_then(|v| match v {
+                Bson::Int32(i) => u64::try_from(*i).ok(),
+                Bson::Int64(i) => u64::try_from(*i).ok(),
+                _ => None,
+            });
+        Ok(ExecuteOutcome {
+            rows_affected: n.unwrap_or(0),
+        })
+    }
+
+    fn catalog(&self) -> Option<&dyn Catalog> {
+        Some(self)
+    }
+
+    async fn close(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Waits at most `d` for a future (catalog helpers on slow servers).
+pub(crate) async fn within<T>(
+    d: Duration,
+    f: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::time::timeout(d, f)
+        .await
+        .map_err(|_| Error::Timeout(format!("no answer from MongoDB within {} s", d.as_secs())))?
+}

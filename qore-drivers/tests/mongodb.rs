@@ -1,0 +1,390 @@
+//! MongoDB driver against a real server speaking the MongoDB wire protocol:
+//! `scripts/servers.sh run -- ...` starts SecantusDB and exports
+//! QORE_TEST_MONGODB_URL (set it yourself to use a real mongod).
+
+#![allow(clippy::unwrap_used)]
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::DataType;
+use futures::StreamExt;
+use mongodb::bson::{self, Bson, Document, doc};
+use qore_core::{
+    Catalog, Connection, ConnectionSpec, ConstraintKind, Error, TableKind, TableRef, collect,
+};
+use qore_drivers::mongodb::{MongoConnection, row_to_extjson};
+
+fn url() -> String {
+    std::env::var("QORE_TEST_MONGODB_URL")
+        .expect("QORE_TEST_MONGODB_URL is not set: run the tests through scripts/servers.sh (scripts/test.sh does)")
+}
+
+async fn connect() -> MongoConnection {
+    MongoConnection::connect(&ConnectionSpec::parse(&url()).unwrap())
+        .await
+        .unwrap()
+}
+
+/// Deterministic documents of varied, nested, partly inconsistent shapes,
+/// with fields that appear only after the first thousand.
+fn document(i: i32) -> Document {
+    let mut d = doc! { "_id": i, "name": format!("user {i}") };
+    if i % 3 != 0 {
+        d.insert(
+            "age",
+            if i % 97 == 0 {
+                Bson::String("unknown".into())
+            } else {
+                Bson::Int32(i % 90)
+            },
+        );
+    }
+    if i % 5 == 0 {
+        d.insert("score", Bson::Null);
+    } else {
+        d.insert("score", Bson::Double(f64::from(i) / 7.0));
+    }
+    d.insert("big", Bson::Int64(i64::from(i) * 10_000_000_000));
+    d.insert(
+        "when",
+        Bson::DateTime(bson::DateTime::from_millis(
+            1_700_000_000_000 + i64::from(i) * 1000,
+        )),
+    );
+    d.insert(
+        "price",
+        Bson::Decimal128(format!("{}.{:02}", i, i % 100).parse().unwrap()),
+    );
+    d.insert(
+        "oid",
+        Bson::ObjectId(bson::oid::ObjectId::from_bytes([(i % 256) as u8; 12])),
+    );
+    let city = ["Oslo", "Lima", "Pune"][(i % 3) as usize];
+    let mut addr = doc! { "city": city, "zip": i % 1000 };
+    if i % 11 == 0 {
+        addr.insert("geo", doc! { "lat": 1.5, "lon": -2.25 });
+    }
+    if i % 13 == 0 {
+        addr.insert("zip", "none");
+    }
+    d.insert("addr", addr);
+    let tags: Vec<Bson> = (0..(i % 4))
+        .map(|k| Bson::String(format!("t{k}")))
+        .collect();
+    d.insert("tags", tags);
+    if i % 17 == 0 {
+        d.insert(
+            "tags",
+            Bson::Array(vec![
+                Bson::Int32(1),
+                Bson::String("mixed".into()),
+                Bson::Null,
+            ]),
+        );
+    }
+    if i % 7 == 0 {
+        d.insert(
+            "blob",
+            Bson::Binary(bson::Binary {
+                subtype: bson::spec::BinarySubtype::Generic,
+                bytes: vec![i as u8, 0, 255],
+            }),
+        );
+    }
+    if i % 19 == 0 {
+        d.insert(
+            "uuid",
+            Bson::Binary(bson::Binary {
+                subtype: bson::spec::BinarySubtype::Uuid,
+                bytes: vec![7; 16],
+            }),
+        );
+    }
+    if i > 2000 && i % 10 == 1 {
+        d.insert("late", doc! { "flag": true, "n": i });
+    }
+    if i % 23 == 0 {
+        d.insert(
+            "items",
+            vec![
+                Bson::Document(doc! { "sku": "a", "qty": 1 }),
+                Bson::Document(doc! { "sku": "b", "qty": Bson::Null }),
+            ],
+        );
+    } else if i % 2 == 0 {
+        d.insert(
+            "items",
+            vec![Bson::Document(doc! { "sku": "c", "qty": i % 9 })],
+        );
+    }
+    d
+}
+
+#[tokio::test]
+async fn a_hundred_thousand_documents_round_trip_exactly() {
+    let c = connect().await;
+    let coll = c.database().collection::<Document>("roundtrip");
+    coll.drop().await.ok();
+    let n = 100_000;
+    let docs: Vec<Document> = (0..n).map(document).collect();
+    for chunk in docs.chunks(10_000) {
+        coll.insert_many(chunk.to_vec()).await.unwrap();
+    }
+    let mut s = c
+        .query(r#"{"find": "roundtrip", "sort": {"_id": 1}}"#, &[])
+        .await
+        .unwrap();
+    let schema = s.schema();
+    assert!(matches!(
+        schema.field_with_name("addr").unwrap().data_type(),
+        DataType::Struct(_)
+    ));
+    assert!(matches!(
+        schema.field_with_name("items").unwrap().data_type(),
+        DataType::List(_)
+    ));
+    assert_eq!(
+        schema.field_with_name("when").unwrap().data_type(),
+        &DataType::Timestamp(arrow::datatypes::TimeUnit::Millisecond, Some("UTC".into()))
+    );
+    assert_eq!(schema.fields().last().unwrap().name(), "_extra");
+    let mut i = 0usize;
+    let mut batches = 0;
+    while let Some(b) = s.next().await {
+        let b = b.unwrap();
+        assert!(b.num_rows() <= 8192);
+        batches += 1;
+        for r in 0..b.num_rows() {
+            let got = row_to_extjson(&b, r).unwrap();
+            let want = Bson::Document(docs[i].clone()).into_canonical_extjson();
+            assert_eq!(got, want, "document {i}");
+            i += 1;
+        }
+    }
+    assert_eq!(i, n as usize);
+    assert!(batches >= 13);
+}
+
+#[tokio::test]
+async fn shorthand_and_commands() {
+    let c = connect().await;
+    c.execute("db.people.drop()", &[]).await.ok();
+    let done = c
+        .execute("db.people.insertMany([{_id: 1, name: 'ann', age: 31, team: 'a'}, {_id: 2, name: 'bob', age: 25, team: 'b'}, {_id: 3, name: \"cy\", age: 40, team: 'a'}])", &[])
+        .await
+        .unwrap();
+    assert_eq!(done.rows_affected, 3);
+    let b = collect(
+        c.query(
+            "db.people.find({age: {$gt: 26}}, {name: 1}).sort({age: -1}).limit(5)",
+            &[],
+        )
+        .await
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let names: Vec<&str> = b
+        .iter()
+        .flat_map(|b| {
+            let col = b.column_by_name("name").unwrap().as_string::<i32>().clone();
+            (0..col.len())
+                .map(move |i| col.value(i).to_string())
+                .collect::<Vec<_>>()
+        })
+        .map(|s| Box::leak(s.into_boxed_str()) as &str)
+        .collect();
+    assert_eq!(names, ["cy", "ann"]);
+    let b = collect(
+        c.query(
+            "db.people.aggregate([{$group: {_id: '$team', n: {$sum: 1}}}, {$sort: {_id: 1}}])",
+            &[],
+        )
+        .await
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(b[0].num_rows(), 2);
+    let b = collect(
+        c.query("db.people.countDocuments({team: 'a'})", &[])
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        b[0].column_by_name("n")
+            .unwrap()
+            .as_primitive::<arrow::datatypes::Int32Type>()
+            .value(0),
+        2
+    );
+    let b = collect(c.query("db.people.distinct('team')", &[]).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(b[0].num_rows(), 2);
+    assert_eq!(
+        c.execute(
+            "db.people.updateMany({team: 'a'}, {$set: {senior: true}})",
+            &[]
+        )
+        .await
+        .unwrap()
+        .rows_affected,
+        2
+    );
+    assert_eq!(
+        c.execute("db.people.deleteOne({_id: 2})", &[])
+            .await
+            .unwrap()
+            .rows_affected,
+        1
+    );
+    let b = collect(c.query(r#"{"count": "people"}"#, &[]).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        b[0].column_by_name("n")
+            .unwrap()
+            .as_primitive::<arrow::datatypes::Int32Type>()
+            .value(0),
+        2
+    );
+    let one = collect(c.query("db.people.findOne({_id: 3})", &[]).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(one.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+    // Late fields (after the sample) still arrive.
+    let small =
+        MongoConnection::connect(&ConnectionSpec::parse(&format!("{}&sample=1", url())).unwrap())
+            .await
+            .unwrap();
+    let b = collect(
+        small
+            .query("db.people.find({}).sort({_id: 1})", &[])
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let extra = b[0].column_by_name("_extra").unwrap();
+    assert!(extra.is_null(0) || b[0].num_rows() == 2);
+    assert_eq!(
+        row_to_extjson(&b[0], 1).unwrap()["senior"],
+        serde_json::json!(true)
+    );
+}
+
+#[tokio::test]
+async fn the_catalog_is_complete() {
+    let c = connect().await;
+    let db = c.database();
+    for name in ["cat_items", "cat_valid", "cat_view"] {
+        db.collection::<Document>(name).drop().await.ok();
+    }
+    db.run_command(doc! { "create": "cat_valid", "validator": { "$jsonSchema": { "bsonType": "object", "required": ["sku"] } } }).await.unwrap();
+    c.execute("db.cat_items.insertMany([{sku: 'a', qty: 1, at: ISODate('2024-01-01')}, {sku: 'b', qty: 'two'}, {sku: 'c'}])", &[]).await.unwrap();
+    c.execute(
+        "db.cat_items.createIndex({sku: 1}, {unique: true, name: 'sku_u'})",
+        &[],
+    )
+    .await
+    .unwrap();
+    c.execute(
+        "db.cat_items.createIndex({qty: -1}, {sparse: true, name: 'qty_sparse'})",
+        &[],
+    )
+    .await
+    .unwrap();
+    c.execute(
+        "db.cat_items.createIndex({at: 1}, {expireAfterSeconds: 3600, name: 'at_ttl'})",
+        &[],
+    )
+    .await
+    .unwrap();
+    c.execute("db.cat_items.createIndex({qty: 1}, {partialFilterExpression: {qty: {$exists: true}}, name: 'qty_partial'})", &[]).await.unwrap();
+    db.run_command(doc! { "create": "cat_view", "viewOn": "cat_items", "pipeline": [ { "$match": { "qty": { "$exists": true } } } ] }).await.unwrap();
+
+    assert!(
+        c.namespaces()
+            .await
+            .unwrap()
+            .iter()
+            .any(|n| n.name == "qore_test" && n.is_default)
+    );
+    let tables = c.tables(None).await.unwrap();
+    let kind = |n: &str| tables.iter().find(|t| t.table.name == n).map(|t| t.kind);
+    assert_eq!(kind("cat_items"), Some(TableKind::Collection));
+    assert_eq!(kind("cat_view"), Some(TableKind::View));
+    let d = c.table(&TableRef::new("cat_items")).await.unwrap();
+    assert_eq!(d.primary_key(), ["_id"]);
+    let qty = d.column("qty").unwrap();
+    assert!(
+        qty.source_type.contains("int") && qty.source_type.contains("string"),
+        "{qty:?}"
+    );
+    assert!(
+        qty.comment.as_deref().unwrap().contains("missing 33%"),
+        "{qty:?}"
+    );
+    let ix = |n: &str| {
+        d.indexes
+            .iter()
+            .find(|i| i.name == n)
+            .unwrap_or_else(|| panic!("{n}: {:?}", d.indexes))
+    };
+    assert!(ix("sku_u").unique);
+    assert!(
+        ix("qty_sparse")
+            .method
+            .as_deref()
+            .unwrap()
+            .contains("sparse")
+    );
+    assert!(ix("at_ttl").method.as_deref().unwrap().contains("ttl"));
+    assert!(
+        ix("qty_partial")
+            .predicate
+            .as_deref()
+            .unwrap()
+            .contains("$exists")
+    );
+    let v = c.table(&TableRef::new("cat_valid")).await.unwrap();
+    assert!(v.constraints.iter().any(|k| matches!(&k.kind, ConstraintKind::Check { expression, .. } if expression.contains("required"))), "{:?}", v.constraints);
+    let view = c.table(&TableRef::new("cat_view")).await.unwrap();
+    assert!(view.view_definition.unwrap().contains("cat_items"));
+    assert!(matches!(
+        c.table(&TableRef::new("nope")).await.unwrap_err(),
+        Error::NotFound(_)
+    ));
+}
+
+#[tokio::test]
+async fn bad_input_gives_clear_errors() {
+    let c = connect().await;
+    let e = c.query("db.people.find({age: })", &[]).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::InvalidInput(m) if m.contains("position")),
+        "{e}"
+    );
+    let e = c.query(r#"{"noSuchCommand": 1}"#, &[]).await.unwrap_err();
+    assert!(matches!(&e, Error::Query(_)), "{e}");
+    let mut spec = ConnectionSpec::parse(&url()).unwrap();
+    spec.password = Some(qore_core::Secret::new("wrong"));
+    let e = MongoConnection::connect(&spec).await.unwrap_err();
+    assert!(matches!(&e, Error::Auth(_)), "{e}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let e = MongoConnection::connect(
+        &ConnectionSpec::parse(&format!(
+            "mongodb://127.0.0.1:{port}/x?serverSelectionTimeoutMS=500"
+        ))
+        .unwrap(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(&e, Error::Connect { .. }), "{e}");
+}
