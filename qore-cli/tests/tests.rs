@@ -633,18 +633,48 @@ fn mongodb_shorthand_documents_and_extended_json() {
     let url = server_url("QORE_TEST_MONGODB_URL");
     let _ = q.run(&["query", "--db", &url, "db.cli_docs.drop()"]);
     q.ok(&["query", "--db", &url, "db.cli_docs.insertMany([{_id: 1, n: NumberLong(5), at: ISODate('2024-01-01T00:00:00Z'), tags: ['x'], note: null}, {_id: 2, n: 'five', nested: {a: {b: 1.5}}}])"]);
-    let out = q.ok(&["query", "--db", &url, "--format", "ndjson", "db.cli_docs.find({}).sort({_id: 1})"]);
-    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines[0], serde_json::json!({"_id": {"$numberInt": "1"}, "n": {"$numberLong": "5"}, "at": {"$date": {"$numberLong": "1704067200000"}}, "tags": ["x"], "note": null}));
-    assert_eq!(lines[1], serde_json::json!({"_id": {"$numberInt": "2"}, "n": "five", "nested": {"a": {"b": {"$numberDouble": "1.5"}}}}));
+    let out = q.ok(&[
+        "query",
+        "--db",
+        &url,
+        "--format",
+        "ndjson",
+        "db.cli_docs.find({}).sort({_id: 1})",
+    ]);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines[0],
+        serde_json::json!({"_id": {"$numberInt": "1"}, "n": {"$numberLong": "5"}, "at": {"$date": {"$numberLong": "1704067200000"}}, "tags": ["x"], "note": null})
+    );
+    assert_eq!(
+        lines[1],
+        serde_json::json!({"_id": {"$numberInt": "2"}, "n": "five", "nested": {"a": {"b": {"$numberDouble": "1.5"}}}})
+    );
     let table = q.ok(&["query", "--db", &url, "db.cli_docs.find({_id: 2})"]);
     assert!(table.contains("five"), "{table}");
     assert!(q.ok(&["ls", "--db", &url]).contains("cli_docs"));
-    assert!(q.ok(&["describe", "--db", &url, "cli_docs"]).contains("_id"));
+    assert!(
+        q.ok(&["describe", "--db", &url, "cli_docs"])
+            .contains("_id")
+    );
     let out = q.run(&["query", "--db", &url, "db.cli_docs.find({a: })"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("position 22"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("position 22"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // And to a file, through the export pipeline.
-    q.ok(&["export", "--db", &url, "-o", "docs.parquet", "db.cli_docs.find({})"]);
+    q.ok(&[
+        "export",
+        "--db",
+        &url,
+        "-o",
+        "docs.parquet",
+        "db.cli_docs.find({})",
+    ]);
     assert!(q.path("docs.parquet").exists());
 }

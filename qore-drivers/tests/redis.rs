@@ -23,8 +23,13 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
+        Self::start_with(&[])
+    }
+
+    /// A server started with extra arguments (never the QORE_TEST_REDIS_URL one).
+    fn start_with(extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        if let Ok(url) = std::env::var("QORE_TEST_REDIS_URL") {
+        if let (Ok(url), true) = (std::env::var("QORE_TEST_REDIS_URL"), extra.is_empty()) {
             return Server {
                 url,
                 child: None,
@@ -45,6 +50,7 @@ impl Server {
                 "--requirepass",
                 PASSWORD,
             ])
+            .args(extra)
             .args(["--save", "", "--appendonly", "no", "--dir"])
             .arg(dir.path())
             .arg("--logfile")
@@ -267,5 +273,213 @@ fn bad_input_is_a_clear_error() {
             let refused = qore_drivers::connect(&server.url).await.unwrap_err();
             assert!(matches!(refused, Error::Connect { .. }), "{refused:?}");
         }
+    });
+}
+
+#[test]
+fn a_million_keys_are_listed_by_scan_and_every_type_is_rendered() {
+    let server = Server::start_with(&["--enable-debug-command", "yes"]);
+    rt().block_on(async {
+        let conn = qore_drivers::connect(&server.url).await.unwrap();
+        conn.execute("FLUSHDB", &[]).await.unwrap();
+        conn.execute("DEBUG POPULATE 1000000 key 10", &[])
+            .await
+            .unwrap();
+        let redis = conn.as_any().downcast_ref::<RedisConnection>().unwrap();
+        let mut s = redis.browse(BrowseOptions::default());
+        let mut seen = HashSet::with_capacity(1_000_000);
+        let mut largest = 0;
+        while let Some(b) = s.next().await {
+            let b = b.unwrap();
+            largest = largest.max(b.num_rows());
+            let keys = b.column(0).as_string::<i32>();
+            for i in 0..b.num_rows() {
+                seen.insert(keys.value(i).to_string());
+            }
+        }
+        assert_eq!(seen.len(), 1_000_000);
+        assert!(largest < 5000, "pages stay small: {largest}");
+        for (setup, read, rows) in [
+            ("SET s v", "GET s", 1),
+            ("HSET h a 1 b 2", "HGETALL h", 2),
+            ("RPUSH l x y z", "LRANGE l 0 -1", 3),
+            ("SADD st m1 m2", "SMEMBERS st", 2),
+            ("ZADD z 1 a 2.5 b", "ZRANGE z 0 -1 WITHSCORES", 2),
+            ("XADD x 1-1 f v", "XRANGE x - +", 1),
+        ] {
+            conn.execute(setup, &[]).await.unwrap();
+            let b = collect(conn.query(read, &[]).await.unwrap()).await.unwrap();
+            assert_eq!(
+                b.iter().map(RecordBatch::num_rows).sum::<usize>(),
+                rows,
+                "{read}"
+            );
+        }
+    });
+}
+
+#[test]
+fn acl_users_and_databases_as_namespaces() {
+    let server = Server::start();
+    rt().block_on(async {
+        let admin = qore_drivers::connect(&server.url).await.unwrap();
+        admin
+            .execute("ACL SETUSER app on >app-pw ~app:* +@all", &[])
+            .await
+            .unwrap();
+        let port = server
+            .url
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let app = qore_drivers::connect(&format!("redis://app:app-pw@127.0.0.1:{port}/0"))
+            .await
+            .unwrap();
+        app.execute("SET app:1 yes", &[]).await.unwrap();
+        let e = app.execute("SET other:1 no", &[]).await.unwrap_err();
+        assert!(
+            e.to_string().contains("NOPERM") || e.to_string().to_lowercase().contains("permission"),
+            "{e}"
+        );
+        let e = qore_drivers::connect(&format!("redis://app:wrong@127.0.0.1:{port}/0"))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Auth(_)), "{e}");
+        let db3 = qore_drivers::connect(&server.url.replace("/0", "/3"))
+            .await
+            .unwrap();
+        let ns = db3.catalog().unwrap().namespaces().await.unwrap();
+        assert_eq!(ns.len(), 16);
+        assert!(ns.iter().any(|n| n.name == "3" && n.is_default));
+        assert!(matches!(
+            db3.catalog().unwrap().tables(None).await.unwrap_err(),
+            Error::NotSupported(_)
+        ));
+    });
+}
+
+#[test]
+fn rediss_with_a_private_certificate_authority() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sh = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(d)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    sh(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=qore test CA",
+    ]);
+    sh(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        d.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    sh(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let p = |f: &str| d.join(f).to_string_lossy().into_owned();
+    let (cert, key, ca) = (p("server.pem"), p("server.key"), p("ca.pem"));
+    let server = Server::start_with(&[
+        "--tls-port",
+        &port,
+        "--tls-cert-file",
+        &cert,
+        "--tls-key-file",
+        &key,
+        "--tls-ca-cert-file",
+        &ca,
+        "--tls-auth-clients",
+        "no",
+    ]);
+    let _server = server;
+    rt().block_on(async {
+        let url = format!(
+            "rediss://:{PASSWORD}@127.0.0.1:{port}/0?tls_ca={}",
+            p("ca.pem")
+        );
+        // The TLS port comes up with the server; give it a moment.
+        let mut conn = None;
+        for _ in 0..50 {
+            match qore_drivers::connect(&url).await {
+                Ok(c) => {
+                    conn = Some(c);
+                    break;
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+        let conn = conn.expect("rediss with the CA connects");
+        let b = one(&conn, "PING").await;
+        assert_eq!(strings(&b, 0), ["PONG"]);
+        // Without the CA the certificate is not trusted.
+        let e = qore_drivers::connect(&format!("rediss://:{PASSWORD}@127.0.0.1:{port}/0"))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Connect { .. }), "{e}");
+        // TLS options on a plain URL are an error that says so.
+        let e = qore_drivers::connect(&format!("redis://127.0.0.1:{port}/0?tls_ca=x"))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("rediss"), "{e}");
     });
 }

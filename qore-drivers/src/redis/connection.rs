@@ -112,14 +112,15 @@ impl RedisConnection {
     /// # Error handling
     ///
     /// [`Error::Auth`] for a wrong user or password, [`Error::Connect`] when
-    /// the server cannot be reached within 10 s, [`Error::NotSupported`] for
-    /// `rediss://` (TLS is not in this build yet).
+    /// the server cannot be reached within 10 s (or its TLS certificate is not
+    /// trusted).
+    ///
+    /// `rediss://` connects with TLS (rustls): the server's certificate is
+    /// checked against the web PKI roots, or against `?tls_ca=PATH` (PEM);
+    /// `tls_cert=PATH&tls_key=PATH` add a client certificate. (There is no
+    /// switch to skip verification: trust a self-signed server with
+    /// `tls_ca`.) An ACL user goes in the URL (`redis://user:pw@...`).
     pub async fn connect(spec: &ConnectionSpec) -> Result<Self> {
-        if spec.scheme == "rediss" {
-            return Err(Error::NotSupported(
-                "rediss:// (TLS) is not in this build of the Redis driver yet".into(),
-            ));
-        }
         let db: u8 = spec
             .database
             .as_deref()
@@ -130,7 +131,33 @@ impl RedisConnection {
         let mut response_timeout = None;
         let mut passed = spec.clone();
         passed.options.clear();
+        let tls = spec.scheme == "rediss";
+        let mut root_cert: Option<Vec<u8>> = None;
+        let mut client_cert: Option<Vec<u8>> = None;
+        let mut client_key: Option<Vec<u8>> = None;
+        let read = |what: &str, path: &str| -> Result<Vec<u8>> {
+            if !tls {
+                return Err(Error::invalid(format!(
+                    "`{what}` needs a rediss:// (TLS) URL"
+                )));
+            }
+            std::fs::read(path)
+                .map_err(|e| Error::io(format!("cannot read the {what} file {path}"), e))
+        };
         for (k, v) in &spec.options {
+            let key = k.to_ascii_lowercase();
+            if key == "tls_ca" {
+                root_cert = Some(read("tls_ca", v)?);
+                continue;
+            }
+            if key == "tls_cert" {
+                client_cert = Some(read("tls_cert", v)?);
+                continue;
+            }
+            if key == "tls_key" {
+                client_key = Some(read("tls_key", v)?);
+                continue;
+            }
             if k.eq_ignore_ascii_case("timeout_ms") {
                 let ms: u64 = v.parse().map_err(|_| {
                     Error::invalid(format!(
@@ -145,12 +172,37 @@ impl RedisConnection {
         let config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(response_timeout);
-        let client = redis::Client::open(passed.expose_url()).map_err(|e| {
+        let bad_url = |e: redis::RedisError| {
             Error::invalid(format!(
                 "bad Redis URL {spec}: {}",
                 e.detail().unwrap_or("invalid")
             ))
-        })?;
+        };
+        let url = passed.expose_url();
+        let client = if root_cert.is_some() || client_cert.is_some() {
+            let client_tls = match (client_cert, client_key) {
+                (Some(client_cert), Some(client_key)) => Some(redis::ClientTlsConfig {
+                    client_cert,
+                    client_key,
+                }),
+                (None, None) => None,
+                _ => {
+                    return Err(Error::invalid(
+                        "tls_cert and tls_key go together (a client certificate and its key)",
+                    ));
+                }
+            };
+            redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls,
+                    root_cert,
+                },
+            )
+            .map_err(bad_url)?
+        } else {
+            redis::Client::open(url).map_err(bad_url)?
+        };
         let conn = tokio::time::timeout(
             CONNECT_TIMEOUT,
             client.get_multiplexed_async_connection_with_config(&config),
@@ -531,6 +583,10 @@ impl Connection for RedisConnection {
         Engine::Redis
     }
 
+    fn catalog(&self) -> Option<&dyn qore_core::Catalog> {
+        Some(self)
+    }
+
     fn dialect(&self) -> &dyn Dialect {
         &REDIS_DIALECT
     }
@@ -579,5 +635,54 @@ impl Connection for RedisConnection {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+}
+
+/// Redis databases are the namespaces: `0` to `databases - 1` (16 unless the
+/// server says otherwise). Keys are not tables: they are listed with SCAN
+/// through [`RedisConnection::browse`] (`qore ls`).
+#[async_trait]
+impl qore_core::Catalog for RedisConnection {
+    async fn namespaces(&self) -> Result<Vec<qore_core::Namespace>> {
+        let count = match self
+            .raw(&[b"CONFIG".to_vec(), b"GET".to_vec(), b"databases".to_vec()])
+            .await
+        {
+            Ok(R::Array(items)) => items
+                .get(1)
+                .and_then(|v| match v {
+                    R::BulkString(b) => std::str::from_utf8(b).ok()?.parse::<u32>().ok(),
+                    _ => None,
+                })
+                .unwrap_or(16),
+            Ok(R::Map(pairs)) => pairs
+                .first()
+                .and_then(|(_, v)| match v {
+                    R::BulkString(b) => std::str::from_utf8(b).ok()?.parse::<u32>().ok(),
+                    _ => None,
+                })
+                .unwrap_or(16),
+            // CONFIG may be denied by ACL: assume the default.
+            _ => 16,
+        };
+        Ok((0..count)
+            .map(|n| qore_core::Namespace {
+                name: n.to_string(),
+                is_default: n == u32::from(self.db),
+            })
+            .collect())
+    }
+
+    async fn tables(&self, _namespace: Option<&str>) -> Result<Vec<qore_core::TableInfo>> {
+        Err(Error::NotSupported(
+            "Redis has keys, not tables: list them with SCAN through `qore ls` (RedisConnection::browse)".into(),
+        ))
+    }
+
+    async fn table(&self, table: &qore_core::TableRef) -> Result<qore_core::TableDetails> {
+        Err(Error::NotSupported(format!(
+            "Redis has keys, not tables: read `{}` with a command (GET, HGETALL, ...)",
+            table.name
+        )))
     }
 }
