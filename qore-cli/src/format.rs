@@ -115,10 +115,10 @@ impl StructuredWriter<'_> {
                     let mut v: serde_json::Value = serde_json::from_slice(line)?;
                     if let Some(obj) = v.as_object_mut() {
                         for c in cols {
-                            if let Some(serde_json::Value::String(s)) = obj.get(c) {
-                                if let Ok(parsed) = serde_json::from_str::<serde_json::Value>(s) {
-                                    obj.insert(c.clone(), parsed);
-                                }
+                            if let Some(serde_json::Value::String(s)) = obj.get(c)
+                                && let Ok(parsed) = serde_json::from_str::<serde_json::Value>(s)
+                            {
+                                obj.insert(c.clone(), parsed);
                             }
                         }
                     }

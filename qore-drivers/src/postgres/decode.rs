@@ -565,7 +565,7 @@ pub(crate) fn numeric_to_i128(b: &[u8], scale: i8) -> Result<i128> {
             continue;
         }
         let div = 10u32.pow(dropped);
-        if group % div != 0 {
+        if !group.is_multiple_of(div) {
             return Err(Error::data(
                 "a numeric value has more decimals than its column's scale",
             ));
