@@ -60,7 +60,7 @@ def main():
     coll.create_index("i")
     rows = []
     for size in sizes:
-        q = '{"find": "bench", "filter": {"i": {"$lt": %d}}, "batchSize": 10000}' % size
+        q = '{"find": "bench", "filter": {"i": {"$lt": %d}}}' % size
         t_q, m_q = run([args.qore, "query", "--db", url, "--format", "ndjson", q])
         t_r, m_r = run([sys.executable, "-c", REF, url, str(size)])
         rows.append((size, t_q, m_q, t_r, m_r))

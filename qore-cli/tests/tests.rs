@@ -200,8 +200,13 @@ fn bad_input_exits_2_with_a_clear_message() {
             "not reachable",
         ),
         (
-            &["query", "--db", "mongodb://localhost", "SELECT 1"],
-            "feature `mongodb`",
+            &[
+                "query",
+                "--db",
+                "mongodb://u:hunter2@127.0.0.1:1/x?serverSelectionTimeoutMS=300",
+                "db.t.find()",
+            ],
+            "not reachable",
         ),
         (
             &["query", "--db", "sqlite:missing.db?mode=ro", "SELECT 1"],
@@ -677,4 +682,57 @@ fn mongodb_shorthand_documents_and_extended_json() {
         "db.cli_docs.find({})",
     ]);
     assert!(q.path("docs.parquet").exists());
+}
+
+#[test]
+fn ctrl_c_stops_an_export_and_leaves_no_file() {
+    let q = Qore::new();
+    let url = server_url("QORE_TEST_POSTGRES_URL");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_qore"))
+        .args([
+            "export",
+            "--db",
+            &url,
+            "-o",
+            "slow.csv",
+            "SELECT g, pg_sleep(0.01) FROM generate_series(1, 100000) g",
+        ])
+        .current_dir(q.dir())
+        .env("XDG_CONFIG_HOME", q.dir().join("config"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let part_exists = std::fs::read_dir(q.dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name().to_string_lossy().ends_with(".part"));
+    assert!(
+        part_exists,
+        "the export writes to a temporary file while it runs"
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cancelled"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let names: Vec<String> = std::fs::read_dir(q.dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n == "slow.csv" || n.ends_with(".part")),
+        "{names:?}"
+    );
 }

@@ -388,3 +388,66 @@ async fn bad_input_gives_clear_errors() {
     .unwrap_err();
     assert!(matches!(&e, Error::Connect { .. }), "{e}");
 }
+
+#[tokio::test]
+async fn a_server_that_goes_away_mid_stream_is_an_error_not_a_hang() {
+    let tools = std::env::var("QORE_TOOLS")
+        .unwrap_or_else(|_| format!("{}/.cache/qoredb/tools", std::env::var("HOME").unwrap()));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = std::process::Command::new(format!("{tools}/venv/bin/secantusd-py"))
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--storage-path",
+            ":memory:",
+            "--log-level",
+            "ERROR",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("mongodb://127.0.0.1:{port}/gone");
+    let mut conn = None;
+    for _ in 0..100 {
+        if let Ok(c) = MongoConnection::connect(&ConnectionSpec::parse(&url).unwrap()).await {
+            conn = Some(c);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let c = conn.expect("a private SecantusDB starts");
+    let docs: Vec<Document> = (0..30_000)
+        .map(|i| doc! { "i": i, "pad": "x".repeat(100) })
+        .collect();
+    c.database()
+        .collection::<Document>("big")
+        .insert_many(docs)
+        .await
+        .unwrap();
+    let mut s = c
+        .query(r#"{"find": "big", "batchSize": 1000}"#, &[])
+        .await
+        .unwrap();
+    s.next().await.unwrap().unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let r = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Some(item) = s.next().await {
+            if let Err(e) = item {
+                return Some(e);
+            }
+        }
+        None
+    })
+    .await
+    .expect("the stream ends instead of hanging");
+    let e = r.expect("the stream ends in an error");
+    assert!(matches!(e, Error::Connect { .. } | Error::Query(_)), "{e}");
+}

@@ -18,6 +18,9 @@ use super::arrow::{Shape, batch, infer, schema_of};
 use super::parse::{Request, parse};
 use crate::server::{BATCH_BYTES, BATCH_ROWS, ChannelStream, SpawnedTask};
 
+/// Documents per cursor batch asked of the server.
+const CURSOR_BATCH: u32 = 2000;
+
 /// Documents sampled to infer a result's schema, unless `?sample=N` says otherwise.
 pub const DEFAULT_SAMPLE: usize = 1000;
 
@@ -167,9 +170,30 @@ impl MongoConnection {
                 futures::stream::iter([Ok(b)]),
             )));
         }
+        // Bounded batches from the server: without a batch size a server may
+        // answer a getMore with up to 16 MiB of documents (SecantusDB with
+        // far more), which the driver holds while we convert it.
+        let mut command = req.command;
+        let name = command.keys().next().cloned().unwrap_or_default();
+        if name == "find" && !command.contains_key("batchSize") {
+            command.insert("batchSize", CURSOR_BATCH as i32);
+        }
+        if name == "aggregate" {
+            if let Ok(c) = command.get_document_mut("cursor") {
+                if !c.contains_key("batchSize") {
+                    c.insert("batchSize", CURSOR_BATCH as i32);
+                }
+            }
+        }
+        let batch_size = match command.get("batchSize") {
+            Some(Bson::Int32(n)) if *n > 0 => *n as u32,
+            Some(Bson::Int64(n)) if *n > 0 => u32::try_from(*n).unwrap_or(CURSOR_BATCH),
+            _ => CURSOR_BATCH,
+        };
         let cursor = self
             .db
-            .run_cursor_command(req.command)
+            .run_cursor_command(command)
+            .batch_size(batch_size)
             .await
             .map_err(map_err)?;
         let (schema_tx, schema_rx) = oneshot::channel();
