@@ -17,3 +17,9 @@ run query --db demo/shop.duckdb --format csv "SELECT c.country, count(*) AS orde
 # DuckDB, the embedded default, reads local files directly.
 "$QORE" query --db demo/shop.db --format csv "SELECT * FROM products" > demo/products.csv
 run query --max-rows 5 "SELECT name, count(*) AS n, avg(price) AS avg_price FROM 'demo/products.csv' GROUP BY name ORDER BY n DESC"
+# Exports stream into any format; files appear only when complete.
+run export --db demo/shop.db --table order_items -o demo/order_items.parquet
+run export --db demo/shop.db --table customers -o demo/customers.html --title "Shop customers"
+run export --db demo/shop.db -o demo/reviews.sql --sql-table reviews_copy --create-table "SELECT * FROM reviews WHERE rating >= 4"
+run query --format csv "SELECT count(*) AS order_items, round(sum(quantity * unit_price), 2) AS revenue FROM 'demo/order_items.parquet'"
+printf '\nOpen demo/customers.html in a browser: it sorts, filters and pages offline.\n'
