@@ -61,33 +61,8 @@ pub(crate) async fn dispatch(
             }
             ls(&conn, namespace.as_deref(), format, out).await
         }
-        Command::Export {
-            db,
-            sql,
-            table,
-            output,
-            format,
-            compression,
-            sql_table,
-            create_table,
-            rows_per_insert,
-            title,
-            quiet,
-        } => {
-            let conn = open(db.db.as_deref()).await?;
-            let args = crate::export::ExportArgs {
-                source: db.db.clone(),
-                sql,
-                table,
-                output,
-                format,
-                compression,
-                sql_table,
-                create_table,
-                rows_per_insert,
-                title,
-                quiet,
-            };
+        Command::Export(args) => {
+            let conn = open(args.db.db.as_deref()).await?;
             crate::export::run(conn, args, err).await
         }
         Command::Describe { db, table, format } => {

@@ -10,20 +10,7 @@ use anyhow::{Context, Result, bail};
 use qore_core::{ConnectionRef, Dialect, RowCount, TableRef, WithSchema, annotate_schema};
 use qore_export::{Compression, ExportOptions, Format, Progress};
 
-/// The options of one export, as parsed.
-pub(crate) struct ExportArgs {
-    pub(crate) source: Option<String>,
-    pub(crate) sql: Option<String>,
-    pub(crate) table: Option<String>,
-    pub(crate) output: String,
-    pub(crate) format: Option<String>,
-    pub(crate) compression: String,
-    pub(crate) sql_table: Option<String>,
-    pub(crate) create_table: bool,
-    pub(crate) rows_per_insert: usize,
-    pub(crate) title: Option<String>,
-    pub(crate) quiet: bool,
-}
+use crate::opts::ExportArgs;
 
 /// The connection's dialect with a `'static` owner, for the SQL sink.
 #[derive(Debug)]
@@ -122,7 +109,7 @@ pub(crate) async fn run(
         .or_else(|| source_table.as_ref().map(|t| t.to_string()));
     options.html.query = Some(sql.clone());
     options.html.source = Some(
-        crate::connections::resolve(a.source.as_deref())
+        crate::connections::resolve(a.db.db.as_deref())
             .map(|(s, _)| s.to_string())
             .unwrap_or_default(),
     );
@@ -197,27 +184,11 @@ pub(crate) async fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Now as RFC 3339 UTC, without a date library.
+/// Now as RFC 3339 UTC.
 fn now_rfc3339() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let days = secs.div_euclid(86_400);
-    let rest = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
-    )
+    qore_core::calendar::rfc3339_utc(secs)
 }

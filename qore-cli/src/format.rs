@@ -3,61 +3,17 @@
 use std::io::Write;
 
 use anyhow::Result;
-use arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::array::RecordBatch;
+use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use comfy_table::{Cell, ContentArrangement, Table, presets};
 use qore_core::ColumnIndicators;
-use std::sync::Arc;
 
 use crate::opts::Format;
 
 /// Text formats cannot hold bytes: binary columns become `\x` hex text.
 fn textual(batch: &RecordBatch) -> Result<RecordBatch> {
-    if !batch
-        .schema()
-        .fields()
-        .iter()
-        .any(|f| is_binary(f.data_type()))
-    {
-        return Ok(batch.clone());
-    }
-    let mut fields = Vec::new();
-    let mut cols: Vec<ArrayRef> = Vec::new();
-    for (f, col) in batch.schema().fields().iter().zip(batch.columns()) {
-        if is_binary(f.data_type()) {
-            let hex: StringArray = (0..col.len())
-                .map(|i| {
-                    qore_core::Value::from_array(col.as_ref(), i)
-                        .map(|v| (!v.is_null()).then(|| v.to_string()))
-                })
-                .collect::<qore_core::Result<Vec<_>>>()?
-                .into_iter()
-                .collect();
-            fields.push(f.as_ref().clone().with_data_type(DataType::Utf8));
-            cols.push(Arc::new(hex));
-        } else {
-            fields.push(f.as_ref().clone());
-            cols.push(col.clone());
-        }
-    }
-    Ok(RecordBatch::try_new(
-        Arc::new(Schema::new_with_metadata(
-            fields,
-            batch.schema().metadata().clone(),
-        )),
-        cols,
-    )?)
-}
-
-fn is_binary(dt: &DataType) -> bool {
-    matches!(
-        dt,
-        DataType::Binary
-            | DataType::LargeBinary
-            | DataType::BinaryView
-            | DataType::FixedSizeBinary(_)
-    )
+    Ok(qore_export::binary_as_hex(batch)?)
 }
 
 /// A streaming writer for one output format.

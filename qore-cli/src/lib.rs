@@ -25,7 +25,7 @@ mod opts;
 use std::io::Write;
 use std::process::ExitCode;
 
-pub use opts::{Command, ConnAction, DbArg, EnvLabel, Format, Opts};
+pub use opts::{Command, ConnAction, DbArg, EnvLabel, ExportArgs, Format, Opts};
 
 /// Runs one command.
 ///

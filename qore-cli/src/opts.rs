@@ -84,41 +84,7 @@ pub enum Command {
     ///
     /// The file is written under a temporary name and renamed when complete:
     /// a failed or interrupted export (Ctrl-C) leaves no partial file.
-    Export {
-        /// Where to connect.
-        #[command(flatten)]
-        db: DbArg,
-        /// The SQL whose rows to export (or --table).
-        sql: Option<String>,
-        /// Export a whole table (`name` or `schema.name`).
-        #[arg(long, short = 't', conflicts_with = "sql")]
-        table: Option<String>,
-        /// Output file; `-` for standard output.
-        #[arg(long, short = 'o')]
-        output: String,
-        /// csv, tsv, json, ndjson, parquet, arrow (IPC file), arrows (IPC
-        /// stream), sql, html. Default: from the file extension.
-        #[arg(long)]
-        format: Option<String>,
-        /// Parquet compression: zstd (default), snappy, none.
-        #[arg(long, default_value = "zstd")]
-        compression: String,
-        /// SQL format: the table the INSERTs target (default: --table's).
-        #[arg(long)]
-        sql_table: Option<String>,
-        /// SQL format: start with a CREATE TABLE from the result's schema.
-        #[arg(long)]
-        create_table: bool,
-        /// SQL format: rows per INSERT statement.
-        #[arg(long, default_value_t = 500)]
-        rows_per_insert: usize,
-        /// HTML format: the page title.
-        #[arg(long)]
-        title: Option<String>,
-        /// No progress bar and no summary line.
-        #[arg(long, short = 'q')]
-        quiet: bool,
-    },
+    Export(ExportArgs),
     /// Show a table's columns with indicators, then its indexes and constraints.
     Describe {
         /// Where to connect.
@@ -189,4 +155,42 @@ pub enum ConnAction {
         /// Its name.
         name: String,
     },
+}
+
+/// Options of `qore export`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExportArgs {
+    /// Where to connect.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// The SQL whose rows to export (or --table).
+    pub sql: Option<String>,
+    /// Export a whole table (`name` or `schema.name`).
+    #[arg(long, short = 't', conflicts_with = "sql")]
+    pub table: Option<String>,
+    /// Output file; `-` for standard output.
+    #[arg(long, short = 'o')]
+    pub output: String,
+    /// csv, tsv, json, ndjson, parquet, arrow (IPC file), arrows (IPC
+    /// stream), sql, html. Default: from the file extension.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Parquet compression: zstd (default), snappy, none.
+    #[arg(long, default_value = "zstd")]
+    pub compression: String,
+    /// SQL format: the table the INSERTs target (default: --table's).
+    #[arg(long)]
+    pub sql_table: Option<String>,
+    /// SQL format: start with a CREATE TABLE from the result's schema.
+    #[arg(long)]
+    pub create_table: bool,
+    /// SQL format: rows per INSERT statement.
+    #[arg(long, default_value_t = 500)]
+    pub rows_per_insert: usize,
+    /// HTML format: the page title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// No progress bar and no summary line.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }

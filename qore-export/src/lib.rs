@@ -267,7 +267,7 @@ struct JsonSink {
 
 impl Sink for JsonSink {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        let batch = hex_binary(batch)?;
+        let batch = binary_as_hex(batch)?;
         match (&mut self.array, &mut self.lines) {
             (Some(w), _) => w.write(&batch)?,
             (_, Some(w)) => w.write(&batch)?,
@@ -292,8 +292,13 @@ impl Sink for JsonSink {
     }
 }
 
-/// JSON has no bytes: binary columns are written as lower-case hex text.
-fn hex_binary(batch: &RecordBatch) -> Result<RecordBatch> {
+/// Text formats have no bytes: binary columns become `\x`-prefixed
+/// lower-case hex text (PostgreSQL's bytea spelling).
+///
+/// # Error handling
+///
+/// [`Error::Data`] when a binary value cannot be read.
+pub fn binary_as_hex(batch: &RecordBatch) -> Result<RecordBatch> {
     use arrow::array::{Array, ArrayRef, StringArray};
     use arrow::datatypes::DataType;
     let binary = |dt: &DataType| {

@@ -178,12 +178,11 @@ impl MongoConnection {
         if name == "find" && !command.contains_key("batchSize") {
             command.insert("batchSize", CURSOR_BATCH as i32);
         }
-        if name == "aggregate" {
-            if let Ok(c) = command.get_document_mut("cursor") {
-                if !c.contains_key("batchSize") {
-                    c.insert("batchSize", CURSOR_BATCH as i32);
-                }
-            }
+        if name == "aggregate"
+            && let Ok(c) = command.get_document_mut("cursor")
+            && !c.contains_key("batchSize")
+        {
+            c.insert("batchSize", CURSOR_BATCH as i32);
         }
         let batch_size = match command.get("batchSize") {
             Some(Bson::Int32(n)) if *n > 0 => *n as u32,
