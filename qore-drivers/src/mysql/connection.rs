@@ -10,7 +10,6 @@ use std::time::Duration;
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
-use futures::{FutureExt, StreamExt};
 use qore_core::metadata::SOURCE_TYPE;
 use qore_core::{
     Catalog, Connection, ConnectionSpec, Dialect, Engine, Error, ExecuteOutcome, Result,
@@ -25,7 +24,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 
 use super::decode::{Kind, decode};
 use crate::server::builder::Col;
-use crate::server::{BATCH_BYTES, BATCH_ROWS, ChannelStream, SpawnedTask};
+use crate::server::{BATCH_BYTES, BATCH_ROWS, ChannelStream, RowBatcher, SpawnedTask, stream_rows};
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -601,6 +600,21 @@ struct BatchBuilder {
     bytes: usize,
 }
 
+impl RowBatcher<MySqlRow> for BatchBuilder {
+    fn push(&mut self, row: &MySqlRow) -> Result<()> {
+        self.push_row(row)
+    }
+    fn full(&self) -> bool {
+        self.rows >= BATCH_ROWS || self.bytes >= BATCH_BYTES
+    }
+    fn len(&self) -> usize {
+        self.rows
+    }
+    fn finish(&mut self) -> Result<RecordBatch> {
+        self.finish_batch()
+    }
+}
+
 impl BatchBuilder {
     fn new(schema: SchemaRef, kinds: Vec<Kind>) -> Result<Self> {
         let cols = schema
@@ -617,7 +631,7 @@ impl BatchBuilder {
         })
     }
 
-    fn push(&mut self, row: &MySqlRow) -> Result<()> {
+    fn push_row(&mut self, row: &MySqlRow) -> Result<()> {
         for (i, (kind, col)) in self.kinds.iter().zip(self.cols.iter_mut()).enumerate() {
             let v: Option<&[u8]> = row.try_get_unchecked(i).map_err(map_err)?;
             match v {
@@ -638,11 +652,7 @@ impl BatchBuilder {
         Ok(())
     }
 
-    fn full(&self) -> bool {
-        self.rows >= BATCH_ROWS || self.bytes >= BATCH_BYTES
-    }
-
-    fn finish(&mut self) -> Result<RecordBatch> {
+    fn finish_batch(&mut self) -> Result<RecordBatch> {
         let arrays = self.cols.iter_mut().map(Col::finish).collect();
         let opts = arrow::array::RecordBatchOptions::new().with_row_count(Some(self.rows));
         self.rows = 0;
@@ -663,56 +673,8 @@ async fn pump(
     tx: mpsc::Sender<Result<RecordBatch>>,
     cancel: (MySqlConnectOptions, Duration, u64),
 ) {
-    let mut abandoned = false;
-    {
-        let mut rows = stmt.query_with(args).fetch(&mut *guard);
-        // One `closed` future for the whole result, and the rows that are
-        // already buffered taken without going back through the select:
-        // per-row select overhead was a tenth of the decode time.
-        let closed = tx.closed();
-        tokio::pin!(closed);
-        'read: loop {
-            let mut next = tokio::select! {
-                biased;
-                _ = &mut closed => { abandoned = true; break 'read; }
-                next = rows.next() => next,
-            };
-            let mut budget = 4096;
-            loop {
-                match next {
-                    Some(Ok(row)) => {
-                        if let Err(e) = batch.push(&row) {
-                            let _ = tx.send(Err(e)).await;
-                            abandoned = true;
-                            break 'read;
-                        }
-                        if batch.full() && tx.send(batch.finish()).await.is_err() {
-                            abandoned = true;
-                            break 'read;
-                        }
-                    }
-                    Some(Err(e)) => {
-                        let _ = tx.send(Err(map_err(e))).await;
-                        break 'read;
-                    }
-                    None => {
-                        if batch.rows > 0 {
-                            let _ = tx.send(batch.finish()).await;
-                        }
-                        break 'read;
-                    }
-                }
-                budget -= 1;
-                if budget == 0 {
-                    continue 'read;
-                }
-                match rows.next().now_or_never() {
-                    Some(n) => next = n,
-                    None => continue 'read,
-                }
-            }
-        }
-    }
+    let rows = stmt.query_with(args).fetch(&mut *guard);
+    let abandoned = stream_rows(rows, &mut batch, &tx, map_err).await;
     if abandoned {
         let (options, timeout, id) = cancel;
         if MySqlConnection::kill_query(&options, timeout, id)

@@ -24,7 +24,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 use super::decode::{Kind, decode};
 use super::encode::encode;
 use crate::server::builder::Col;
-use crate::server::{BATCH_BYTES, BATCH_ROWS, ChannelStream, SpawnedTask};
+use crate::server::{BATCH_BYTES, BATCH_ROWS, ChannelStream, RowBatcher, SpawnedTask, stream_rows};
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -382,6 +382,21 @@ struct BatchBuilder {
     bytes: usize,
 }
 
+impl RowBatcher<sqlx::postgres::PgRow> for BatchBuilder {
+    fn push(&mut self, row: &sqlx::postgres::PgRow) -> Result<()> {
+        self.push_row(row)
+    }
+    fn full(&self) -> bool {
+        self.rows >= BATCH_ROWS || self.bytes >= BATCH_BYTES
+    }
+    fn len(&self) -> usize {
+        self.rows
+    }
+    fn finish(&mut self) -> Result<RecordBatch> {
+        self.finish_batch()
+    }
+}
+
 impl BatchBuilder {
     fn new(schema: SchemaRef, kinds: Vec<Kind>) -> Result<Self> {
         let cols = schema
@@ -398,7 +413,7 @@ impl BatchBuilder {
         })
     }
 
-    fn push(&mut self, row: &sqlx::postgres::PgRow) -> Result<()> {
+    fn push_row(&mut self, row: &sqlx::postgres::PgRow) -> Result<()> {
         for i in 0..self.kinds.len() {
             let v = row.try_get_raw(i).map_err(map_err)?;
             if v.is_null() {
@@ -482,11 +497,7 @@ impl BatchBuilder {
         Ok((at, false))
     }
 
-    fn full(&self) -> bool {
-        self.rows >= BATCH_ROWS || self.bytes >= BATCH_BYTES
-    }
-
-    fn finish(&mut self) -> Result<RecordBatch> {
+    fn finish_batch(&mut self) -> Result<RecordBatch> {
         let arrays = self.cols.iter_mut().map(Col::finish).collect();
         let rows = self.rows;
         self.rows = 0;
@@ -511,56 +522,8 @@ async fn pump(
     tx: mpsc::Sender<Result<RecordBatch>>,
     cancel: Cancel,
 ) {
-    let mut abandoned = false;
-    {
-        let mut rows = stmt.query_with(args).fetch(&mut *guard);
-        // One `closed` future for the whole result, and the rows that are
-        // already buffered taken without going back through the select:
-        // per-row select overhead was a tenth of the decode time.
-        let closed = tx.closed();
-        tokio::pin!(closed);
-        'read: loop {
-            let mut next = tokio::select! {
-                biased;
-                _ = &mut closed => { abandoned = true; break 'read; }
-                next = rows.next() => next,
-            };
-            let mut budget = 4096;
-            loop {
-                match next {
-                    Some(Ok(row)) => {
-                        if let Err(e) = batch.push(&row) {
-                            let _ = tx.send(Err(e)).await;
-                            abandoned = true;
-                            break 'read;
-                        }
-                        if batch.full() && tx.send(batch.finish()).await.is_err() {
-                            abandoned = true;
-                            break 'read;
-                        }
-                    }
-                    Some(Err(e)) => {
-                        let _ = tx.send(Err(map_err(e))).await;
-                        break 'read;
-                    }
-                    None => {
-                        if batch.rows > 0 {
-                            let _ = tx.send(batch.finish()).await;
-                        }
-                        break 'read;
-                    }
-                }
-                budget -= 1;
-                if budget == 0 {
-                    continue 'read;
-                }
-                match rows.next().now_or_never() {
-                    Some(n) => next = n,
-                    None => continue 'read,
-                }
-            }
-        }
-    }
+    let rows = stmt.query_with(args).fetch(&mut *guard);
+    let abandoned = stream_rows(rows, &mut batch, &tx, map_err).await;
     if abandoned {
         let (options, timeout, pid) = cancel;
         let pid = pid.load(std::sync::atomic::Ordering::Relaxed);
