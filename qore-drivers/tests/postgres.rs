@@ -640,6 +640,9 @@ async fn copy_and_row_fetching_agree_and_errors_keep_the_session() {
         a, b,
         "COPY BINARY and the row protocol must give the same batches"
     );
+    // A trailing line comment does not swallow the COPY's closing parenthesis.
+    let b = rows(&c, "SELECT count(*) AS n FROM mix -- how many?").await;
+    assert_eq!(text(&b, 0, 0), "30000");
     // A query that fails while planning or running: a clean error, and the
     // session (its search_path) is still the same afterwards.
     for bad in ["SELECT 1/0", "SELECT id / (id - 5) FROM mix"] {

@@ -783,7 +783,8 @@ fn copyable(sql: &str) -> Option<String> {
     {
         return None;
     }
-    Some(format!("COPY ({body}) TO STDOUT (FORMAT binary)"))
+    // The newline ends a trailing `-- comment` before the closing parenthesis.
+    Some(format!("COPY ({body}\n) TO STDOUT (FORMAT binary)"))
 }
 
 #[async_trait]
