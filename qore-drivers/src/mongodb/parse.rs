@@ -22,9 +22,15 @@ pub(crate) struct Request {
     pub(crate) one: bool,
 }
 
+/// An error at byte offset `pos`, reported as a 1-based character position.
 fn err_at(input: &str, pos: usize, msg: impl std::fmt::Display) -> Error {
-    let shown: String = input.chars().skip(pos.saturating_sub(0)).take(20).collect();
-    Error::invalid(format!("{msg} at position {} (near `{shown}`)", pos + 1))
+    let pos = pos.min(input.len());
+    let before = input.get(..pos).unwrap_or(input);
+    let shown: String = input.get(pos..).unwrap_or("").chars().take(20).collect();
+    Error::invalid(format!(
+        "{msg} at position {} (near `{shown}`)",
+        before.chars().count() + 1
+    ))
 }
 
 struct Lexer<'a> {
