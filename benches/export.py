@@ -20,6 +20,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import run  # noqa: E402
+
 ADBC = """
 import sys, adbc_driver_postgresql.dbapi as d, pyarrow.parquet as pq
 with d.connect(sys.argv[1]) as c, c.cursor() as cur:
@@ -33,15 +36,6 @@ pq.write_table(t, sys.argv[3], compression="zstd")
 """
 
 
-def run(cmd, stdout=subprocess.DEVNULL):
-    start = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.monotonic() - start
-    err = proc.stderr.read().decode(errors="replace")
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"benchmark command failed: {' '.join(cmd[:4])}...\n{err}")
-    return elapsed, usage.ru_maxrss / 1024.0
 
 
 def main():

@@ -11,6 +11,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import run  # noqa: E402
+
 import pymongo
 
 REF = """
@@ -25,15 +28,6 @@ for d in c.get_default_database()["bench"].find({"i": {"$lt": int(sys.argv[2])}}
 """
 
 
-def run(cmd):
-    start = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.monotonic() - start
-    err = proc.stderr.read().decode(errors="replace")
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed: {' '.join(cmd[:3])}\n{err}")
-    return elapsed, usage.ru_maxrss / 1024.0
 
 
 def main():

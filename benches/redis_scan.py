@@ -14,7 +14,8 @@ import sys
 import tempfile
 import time
 
-from query_csv import run
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import run  # noqa: E402
 
 
 def free_port():

@@ -4,10 +4,13 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{Array, AsArray};
 use arrow::datatypes::*;
+use common::{rows, runtime, server_url, text};
 use futures::StreamExt;
 use proptest::prelude::*;
 use qore_core::{
@@ -16,8 +19,7 @@ use qore_core::{
 use qore_drivers::mysql::MySqlConnection;
 
 fn url() -> String {
-    std::env::var("QORE_TEST_MYSQL_URL")
-        .expect("QORE_TEST_MYSQL_URL is not set: run the tests through scripts/servers.sh (scripts/test.sh does)")
+    server_url("QORE_TEST_MYSQL_URL")
 }
 
 async fn connect() -> MySqlConnection {
@@ -37,24 +39,6 @@ async fn with_db(name: &str) -> MySqlConnection {
         .unwrap();
     c.execute(&format!("USE {name}"), &[]).await.unwrap();
     c
-}
-
-async fn rows_with(c: &MySqlConnection, sql: &str, params: &[Value]) -> RecordBatch {
-    let s = c.query(sql, params).await.unwrap();
-    let schema = s.schema();
-    let batches = collect(s).await.unwrap();
-    arrow::compute::concat_batches(&schema, &batches).unwrap()
-}
-
-async fn rows(c: &MySqlConnection, sql: &str) -> RecordBatch {
-    rows_with(c, sql, &[]).await
-}
-
-fn text(b: &RecordBatch, col: usize, row: usize) -> String {
-    arrow::util::display::ArrayFormatter::try_new(b.column(col).as_ref(), &Default::default())
-        .unwrap()
-        .value(row)
-        .to_string()
 }
 
 #[tokio::test]
@@ -428,13 +412,6 @@ async fn the_catalog_is_complete() {
         c.table(&TableRef::new("nope")).await.unwrap_err(),
         Error::NotFound(_)
     ));
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 proptest! {

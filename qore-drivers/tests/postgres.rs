@@ -4,10 +4,13 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{Array, AsArray};
 use arrow::datatypes::*;
+use common::{rows, rows_with, runtime, server_url, text};
 use futures::StreamExt;
 use proptest::prelude::*;
 use qore_core::{
@@ -16,8 +19,7 @@ use qore_core::{
 use qore_drivers::postgres::PostgresConnection;
 
 fn url() -> String {
-    std::env::var("QORE_TEST_POSTGRES_URL")
-        .expect("QORE_TEST_POSTGRES_URL is not set: run the tests through scripts/servers.sh (scripts/test.sh does)")
+    server_url("QORE_TEST_POSTGRES_URL")
 }
 
 async fn connect() -> PostgresConnection {
@@ -40,20 +42,6 @@ async fn with_schema(name: &str) -> PostgresConnection {
         .await
         .unwrap();
     c
-}
-
-async fn rows(c: &PostgresConnection, sql: &str) -> RecordBatch {
-    let s = c.query(sql, &[]).await.unwrap();
-    let schema = s.schema();
-    let batches = collect(s).await.unwrap();
-    arrow::compute::concat_batches(&schema, &batches).unwrap()
-}
-
-fn text(b: &RecordBatch, col: usize, row: usize) -> String {
-    arrow::util::display::ArrayFormatter::try_new(b.column(col).as_ref(), &Default::default())
-        .unwrap()
-        .value(row)
-        .to_string()
 }
 
 #[tokio::test]
@@ -532,13 +520,6 @@ async fn the_catalog_is_complete() {
     assert!(matches!(err, Error::NotFound(_)), "{err}");
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
@@ -602,13 +583,6 @@ proptest! {
             assert_eq!(b.column(0).as_string::<i32>().value(0), lit);
         });
     }
-}
-
-async fn rows_with(c: &PostgresConnection, sql: &str, params: &[Value]) -> RecordBatch {
-    let s = c.query(sql, params).await.unwrap();
-    let schema = s.schema();
-    let batches = collect(s).await.unwrap();
-    arrow::compute::concat_batches(&schema, &batches).unwrap()
 }
 
 #[tokio::test]

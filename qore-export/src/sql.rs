@@ -56,27 +56,6 @@ pub(crate) struct SqlSink {
     schema: SchemaRef,
 }
 
-struct AnsiArc;
-impl std::fmt::Debug for AnsiArc {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ansi")
-    }
-}
-impl Dialect for AnsiArc {
-    fn name(&self) -> &'static str {
-        "ansi"
-    }
-    fn quote_identifier(&self, ident: &str) -> Result<String> {
-        ANSI.quote_identifier(ident)
-    }
-    fn quote_string(&self, s: &str) -> Result<String> {
-        ANSI.quote_string(s)
-    }
-    fn placeholder(&self, index: usize) -> String {
-        ANSI.placeholder(index)
-    }
-}
-
 /// The column type a CREATE TABLE gets for an Arrow type, per dialect.
 fn sql_type(dt: &DataType, dialect: &str) -> String {
     let my = dialect == "mysql";
@@ -139,8 +118,7 @@ impl SqlSink {
         let table = options.table.clone().ok_or_else(|| {
             Error::invalid("a SQL export needs the name of the table to insert into (--sql-table)")
         })?;
-        let dialect: Arc<dyn Dialect> =
-            options.dialect.clone().unwrap_or_else(|| Arc::new(AnsiArc));
+        let dialect: Arc<dyn Dialect> = options.dialect.clone().unwrap_or_else(|| Arc::new(ANSI));
         if options.rows_per_insert == 0 {
             return Err(Error::invalid("rows per INSERT must be at least 1"));
         }

@@ -24,7 +24,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 
 use super::decode::{Kind, decode};
 use crate::server::builder::Col;
-use crate::server::{BATCH_BYTES, BATCH_ROWS, ChannelStream, RowBatcher, SpawnedTask, stream_rows};
+use crate::server::{Batch, ChannelStream, Decoder, SpawnedTask, stream_rows};
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -592,77 +592,22 @@ fn bind(args: &mut MySqlArguments, v: &Value) -> std::result::Result<(), sqlx::e
 }
 
 /// Decodes rows into Arrow columns, one batch at a time.
-struct BatchBuilder {
-    schema: SchemaRef,
-    kinds: Vec<Kind>,
-    cols: Vec<Col>,
-    rows: usize,
-    bytes: usize,
-}
+type BatchBuilder = Batch<Kind>;
 
-impl RowBatcher<MySqlRow> for BatchBuilder {
-    fn push(&mut self, row: &MySqlRow) -> Result<()> {
-        self.push_row(row)
-    }
-    fn full(&self) -> bool {
-        self.rows >= BATCH_ROWS || self.bytes >= BATCH_BYTES
-    }
-    fn len(&self) -> usize {
-        self.rows
-    }
-    fn finish(&mut self) -> Result<RecordBatch> {
-        self.finish_batch()
+impl Decoder for Kind {
+    fn decode(&self, bytes: &[u8], col: &mut Col) -> Result<()> {
+        decode(self, bytes, col)
     }
 }
 
-impl BatchBuilder {
-    fn new(schema: SchemaRef, kinds: Vec<Kind>) -> Result<Self> {
-        let cols = schema
-            .fields()
-            .iter()
-            .map(|f| Col::new(f.data_type(), BATCH_ROWS))
-            .collect::<Result<_>>()?;
-        Ok(BatchBuilder {
-            schema,
-            kinds,
-            cols,
-            rows: 0,
-            bytes: 0,
-        })
+/// One row of a result.
+fn push_row(batch: &mut BatchBuilder, row: &MySqlRow) -> Result<()> {
+    for i in 0..batch.width() {
+        let v: Option<&[u8]> = row.try_get_unchecked(i).map_err(map_err)?;
+        batch.append(i, v)?;
     }
-
-    fn push_row(&mut self, row: &MySqlRow) -> Result<()> {
-        for (i, (kind, col)) in self.kinds.iter().zip(self.cols.iter_mut()).enumerate() {
-            let v: Option<&[u8]> = row.try_get_unchecked(i).map_err(map_err)?;
-            match v {
-                None => col.append_null(),
-                Some(b) => {
-                    self.bytes += b.len();
-                    decode(kind, b, col).map_err(|e| match e {
-                        Error::Data { message, source } => Error::Data {
-                            message: format!("column `{}`: {message}", self.schema.field(i).name()),
-                            source,
-                        },
-                        other => other,
-                    })?;
-                }
-            }
-        }
-        self.rows += 1;
-        Ok(())
-    }
-
-    fn finish_batch(&mut self) -> Result<RecordBatch> {
-        let arrays = self.cols.iter_mut().map(Col::finish).collect();
-        let opts = arrow::array::RecordBatchOptions::new().with_row_count(Some(self.rows));
-        self.rows = 0;
-        self.bytes = 0;
-        Ok(RecordBatch::try_new_with_options(
-            self.schema.clone(),
-            arrays,
-            &opts,
-        )?)
-    }
+    batch.end_row();
+    Ok(())
 }
 
 async fn pump(
@@ -674,7 +619,7 @@ async fn pump(
     cancel: (MySqlConnectOptions, Duration, u64),
 ) {
     let rows = stmt.query_with(args).fetch(&mut *guard);
-    let abandoned = stream_rows(rows, &mut batch, &tx, map_err).await;
+    let abandoned = stream_rows(rows, &mut batch, push_row, &tx, map_err).await;
     if abandoned {
         let (options, timeout, id) = cancel;
         if MySqlConnection::kill_query(&options, timeout, id)

@@ -10,6 +10,10 @@ use super::connection::PostgresConnection;
 use super::decode::Kind;
 
 const TABLE_KINDS: &str = "('r','v','m','p','f')";
+/// `schema.table` of the partitioned table a relation `c` is a partition of.
+const PARENT: &str = "(SELECT pn.nspname || '.' || pc.relname FROM pg_inherits i \
+     JOIN pg_class pc ON pc.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = pc.relnamespace \
+     WHERE i.inhrelid = c.oid AND c.relispartition)";
 
 fn kind_of_relkind(k: &str) -> TableKind {
     match k {
@@ -92,10 +96,7 @@ impl PostgresConnection {
                 sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT c.oid::int8, n.nspname::text, c.relname::text, c.relkind::text, c.reltuples::int8, \
                             obj_description(c.oid, 'pg_class'), \
-                            (SELECT pn.nspname || '.' || pc.relname FROM pg_inherits i \
-                               JOIN pg_class pc ON pc.oid = i.inhparent \
-                               JOIN pg_namespace pn ON pn.oid = pc.relnamespace \
-                              WHERE i.inhrelid = c.oid AND c.relispartition) \
+                            {PARENT} \
                        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
                       WHERE c.relname = $1 AND c.relkind IN {TABLE_KINDS} \
                         AND (n.nspname = $2 OR ($2 IS NULL AND pg_table_is_visible(c.oid)))"
@@ -145,10 +146,7 @@ impl Catalog for PostgresConnection {
                 sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT n.nspname::text, c.relname::text, c.relkind::text, c.reltuples::int8, \
                             obj_description(c.oid, 'pg_class'), \
-                            (SELECT pn.nspname || '.' || pc.relname FROM pg_inherits i \
-                               JOIN pg_class pc ON pc.oid = i.inhparent \
-                               JOIN pg_namespace pn ON pn.oid = pc.relnamespace \
-                              WHERE i.inhrelid = c.oid AND c.relispartition) \
+                            {PARENT} \
                        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
                       WHERE n.nspname = coalesce($1, current_schema()) AND c.relkind IN {TABLE_KINDS} \
                       ORDER BY 2"

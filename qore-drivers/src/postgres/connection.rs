@@ -24,7 +24,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 use super::decode::{Kind, decode};
 use super::encode::encode;
 use crate::server::builder::Col;
-use crate::server::{BATCH_BYTES, BATCH_ROWS, ChannelStream, RowBatcher, SpawnedTask, stream_rows};
+use crate::server::{BATCH_ROWS, Batch, ChannelStream, Decoder, SpawnedTask, stream_rows};
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -374,72 +374,32 @@ async fn connect_with(options: &PgConnectOptions, timeout: Duration) -> Result<s
 }
 
 /// Decodes rows into Arrow columns, one batch at a time.
-struct BatchBuilder {
-    schema: SchemaRef,
-    kinds: Vec<Kind>,
-    cols: Vec<Col>,
-    rows: usize,
-    bytes: usize,
-}
+type BatchBuilder = Batch<Kind>;
 
-impl RowBatcher<sqlx::postgres::PgRow> for BatchBuilder {
-    fn push(&mut self, row: &sqlx::postgres::PgRow) -> Result<()> {
-        self.push_row(row)
-    }
-    fn full(&self) -> bool {
-        self.rows >= BATCH_ROWS || self.bytes >= BATCH_BYTES
-    }
-    fn len(&self) -> usize {
-        self.rows
-    }
-    fn finish(&mut self) -> Result<RecordBatch> {
-        self.finish_batch()
+impl Decoder for Kind {
+    fn decode(&self, bytes: &[u8], col: &mut Col) -> Result<()> {
+        decode(self, bytes, col)
     }
 }
 
-impl BatchBuilder {
-    fn new(schema: SchemaRef, kinds: Vec<Kind>) -> Result<Self> {
-        let cols = schema
-            .fields()
-            .iter()
-            .map(|f| Col::new(f.data_type(), BATCH_ROWS))
-            .collect::<Result<_>>()?;
-        Ok(BatchBuilder {
-            schema,
-            kinds,
-            cols,
-            rows: 0,
-            bytes: 0,
-        })
-    }
-
-    fn push_row(&mut self, row: &sqlx::postgres::PgRow) -> Result<()> {
-        for i in 0..self.kinds.len() {
-            let v = row.try_get_raw(i).map_err(map_err)?;
-            if v.is_null() {
-                self.cols[i].append_null();
-                continue;
-            }
+/// One row of the row protocol.
+fn push_row(batch: &mut BatchBuilder, row: &sqlx::postgres::PgRow) -> Result<()> {
+    for i in 0..batch.width() {
+        let v = row.try_get_raw(i).map_err(map_err)?;
+        if v.is_null() {
+            batch.append(i, None)?;
+        } else {
             let bytes = v
                 .as_bytes()
                 .map_err(|e| Error::data(format!("column {}: {e}", i + 1)))?;
-            self.append(i, bytes)?;
+            batch.append(i, Some(bytes))?;
         }
-        self.rows += 1;
-        Ok(())
     }
+    batch.end_row();
+    Ok(())
+}
 
-    fn append(&mut self, i: usize, bytes: &[u8]) -> Result<()> {
-        self.bytes += bytes.len();
-        decode(&self.kinds[i], bytes, &mut self.cols[i]).map_err(|e| match e {
-            Error::Data { message, source } => Error::Data {
-                message: format!("column `{}`: {message}", self.schema.field(i).name()),
-                source,
-            },
-            other => other,
-        })
-    }
-
+impl BatchBuilder {
     /// Decodes up to `max_rows` tuples of binary COPY data from the start of
     /// `data`; returns how many bytes it used (a tuple cut at the end waits
     /// for more data) and whether the end-of-data marker was seen.
@@ -454,16 +414,16 @@ impl BatchBuilder {
             if count == -1 {
                 return Ok((at + 2, true));
             }
-            if usize::try_from(count).ok() != Some(self.kinds.len()) {
+            if usize::try_from(count).ok() != Some(self.width()) {
                 return Err(Error::data(format!(
                     "COPY sent a row of {count} fields for {} columns",
-                    self.kinds.len()
+                    self.width()
                 )));
             }
             // The whole tuple must be here before any of it is decoded.
             let mut end = at + 2;
             let mut complete = true;
-            for _ in 0..self.kinds.len() {
+            for _ in 0..self.width() {
                 let Some(len) = data.get(end..end + 4) else {
                     complete = false;
                     break;
@@ -479,35 +439,22 @@ impl BatchBuilder {
                 break;
             }
             let mut p = at + 2;
-            for i in 0..self.kinds.len() {
+            for i in 0..self.width() {
                 let len = i32::from_be_bytes([data[p], data[p + 1], data[p + 2], data[p + 3]]);
                 p += 4;
                 if len < 0 {
-                    self.cols[i].append_null();
+                    self.append(i, None)?;
                 } else {
                     let n = len as usize;
-                    self.append(i, &data[p..p + n])?;
+                    self.append(i, Some(&data[p..p + n]))?;
                     p += n;
                 }
             }
-            self.rows += 1;
+            self.end_row();
             rows += 1;
             at = end;
         }
         Ok((at, false))
-    }
-
-    fn finish_batch(&mut self) -> Result<RecordBatch> {
-        let arrays = self.cols.iter_mut().map(Col::finish).collect();
-        let rows = self.rows;
-        self.rows = 0;
-        self.bytes = 0;
-        let opts = arrow::array::RecordBatchOptions::new().with_row_count(Some(rows));
-        Ok(RecordBatch::try_new_with_options(
-            self.schema.clone(),
-            arrays,
-            &opts,
-        )?)
     }
 }
 
@@ -523,7 +470,7 @@ async fn pump(
     cancel: Cancel,
 ) {
     let rows = stmt.query_with(args).fetch(&mut *guard);
-    let abandoned = stream_rows(rows, &mut batch, &tx, map_err).await;
+    let abandoned = stream_rows(rows, &mut batch, push_row, &tx, map_err).await;
     if abandoned {
         let (options, timeout, pid) = cancel;
         let pid = pid.load(std::sync::atomic::Ordering::Relaxed);
@@ -692,7 +639,7 @@ async fn copy_rows(
         }
         return false;
     }
-    if batch.rows > 0 {
+    if batch.len() > 0 {
         let _ = tx.send(batch.finish()).await;
     }
     false
@@ -744,7 +691,7 @@ impl CopyParser {
             self.header = true;
         }
         loop {
-            let room = BATCH_ROWS.saturating_sub(batch.rows).max(1);
+            let room = BATCH_ROWS.saturating_sub(batch.len()).max(1);
             let (used, end) = batch.push_copy(data, room)?;
             data = &data[used..];
             if batch.full() && tx.send(batch.finish()).await.is_err() {
