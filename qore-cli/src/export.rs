@@ -66,6 +66,10 @@ pub(crate) async fn run(
     let table = a.table.as_deref().map(TableRef::parse).transpose()?;
     let sql = match (&a.sql, &table) {
         (Some(s), _) => s.clone(),
+        // A collection is read with MongoDB's own find command.
+        (None, Some(t)) if conn.engine() == qore_core::Engine::MongoDb => {
+            serde_json::json!({ "find": t.name }).to_string()
+        }
         (None, Some(t)) => format!("SELECT * FROM {}", conn.dialect().quote_table(t)?),
         (None, None) => bail!("give the SQL to export, or --table NAME"),
     };

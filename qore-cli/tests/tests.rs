@@ -682,6 +682,24 @@ fn mongodb_shorthand_documents_and_extended_json() {
         "db.cli_docs.find({})",
     ]);
     assert!(q.path("docs.parquet").exists());
+    // --table on MongoDB reads the collection with find.
+    let err = q.ok_err(&[
+        "export",
+        "--db",
+        &url,
+        "--table",
+        "cli_docs",
+        "-o",
+        "docs.ndjson",
+    ]);
+    assert!(err.contains("exported 2 rows"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(q.path("docs.ndjson"))
+            .unwrap()
+            .lines()
+            .count(),
+        2
+    );
 }
 
 #[test]

@@ -71,6 +71,14 @@ impl Qore {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Runs and expects success; returns stderr (where summaries go).
+    pub(crate) fn ok_err(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?} failed: {err}");
+        err
+    }
+
     #[allow(dead_code)]
     pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
