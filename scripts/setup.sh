@@ -18,6 +18,10 @@ command -v mariadbd >/dev/null || need+=(mariadb-server)
 command -v mariadb >/dev/null || need+=(mariadb-client)
 # The HTML export is tested in a real browser.
 command -v chromium >/dev/null || need+=(chromium)
+# The Redis TLS test makes its own certificate authority; the export test
+# interrupts qore with kill -INT.
+command -v openssl >/dev/null || need+=(openssl)
+command -v kill >/dev/null || need+=(procps)
 command -v node >/dev/null || need+=(nodejs npm)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
