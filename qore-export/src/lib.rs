@@ -34,6 +34,7 @@
 
 mod csv;
 mod html;
+mod parquet_sink;
 mod sql;
 
 use std::io::{BufWriter, Write};
@@ -346,33 +347,14 @@ pub fn binary_as_hex(batch: &RecordBatch) -> Result<RecordBatch> {
     )?)
 }
 
-/// Parquet keeps a row group in memory until it is flushed: flush by size
-/// so memory stays bounded whatever the row count.
-const PARQUET_ROW_GROUP_BYTES: usize = 64 << 20;
-
-struct ParquetSink {
-    w: parquet::arrow::ArrowWriter<Out>,
-}
-
-impl Sink for ParquetSink {
+impl Sink for parquet_sink::ParquetSink<Out> {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.w.write(batch).map_err(parquet_err)?;
-        if self.w.in_progress_size() >= PARQUET_ROW_GROUP_BYTES {
-            self.w.flush().map_err(parquet_err)?;
-        }
-        Ok(())
+        parquet_sink::ParquetSink::write(self, batch)
     }
     fn finish(self: Box<Self>) -> Result<()> {
-        let mut out = self.w.into_inner().map_err(parquet_err)?;
+        let mut out = (*self).finish()?;
         out.flush()
             .map_err(|e| Error::io("cannot write the output", e))
-    }
-}
-
-fn parquet_err(e: parquet::errors::ParquetError) -> Error {
-    Error::Data {
-        message: format!("Parquet: {e}"),
-        source: Some(Box::new(e)),
     }
 }
 
@@ -452,16 +434,13 @@ pub fn sink(
             let codec = match options.compression {
                 Compression::None => C::UNCOMPRESSED,
                 Compression::Snappy => C::SNAPPY,
-                Compression::Zstd => C::ZSTD(ZstdLevel::try_new(3).map_err(parquet_err)?),
+                Compression::Zstd => C::ZSTD(ZstdLevel::try_new(3).map_err(parquet_sink::parquet_err)?),
             };
             let props = parquet::file::properties::WriterProperties::builder()
                 .set_compression(codec)
                 .set_created_by("qore".into())
                 .build();
-            Box::new(ParquetSink {
-                w: parquet::arrow::ArrowWriter::try_new(out, schema, Some(props))
-                    .map_err(parquet_err)?,
-            })
+            Box::new(parquet_sink::ParquetSink::new(out, schema, props)?)
         }
         Format::ArrowFile => Box::new(IpcFileSink(arrow::ipc::writer::FileWriter::try_new(
             out, &schema,
