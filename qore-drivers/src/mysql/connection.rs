@@ -1,5 +1,5 @@
-//! `MySqlConnection`: one sqlx connection to MySQL or MariaDB, owned by a
-//! task while a result streams.
+//! `MySqlConnection`: one connection to MySQL or MariaDB (our own wire
+//! protocol, `wire.rs`), owned by a task while a result streams.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -15,24 +15,20 @@ use qore_core::{
     Catalog, Connection, ConnectionSpec, Dialect, Engine, Error, ExecuteOutcome, Result,
     SendableRecordBatchStream, Value,
 };
-use sqlx::mysql::{MySqlArguments, MySqlConnectOptions, MySqlRow, MySqlSslMode, MySqlStatement};
-use sqlx::{
-    Arguments, AssertSqlSafe, Column, ConnectOptions, Connection as _, Executor, Row, SqlSafeStr,
-    Statement, TypeInfo,
-};
+use futures::FutureExt;
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 
 use super::decode::{Kind, decode};
+use super::wire::{Conn, Options, Param, SslMode, Statement, WireError};
 use crate::server::builder::Col;
-use crate::server::{Batch, ChannelStream, Decoder, SpawnedTask, stream_rows};
+use crate::server::{Batch, ChannelStream, Decoder, SpawnedTask};
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A connection to one MySQL or MariaDB database.
 pub struct MySqlConnection {
-    conn: Arc<Mutex<sqlx::MySqlConnection>>,
-    options: MySqlConnectOptions,
-    connect_timeout: Duration,
+    conn: Arc<Mutex<Conn>>,
+    options: Options,
     connection_id: u64,
     server_version: String,
     dialect: MySqlDialect,
@@ -132,62 +128,53 @@ impl Dialect for MySqlDialect {
     }
 }
 
-/// Maps a sqlx error to QoreDB's, keeping the server's error number.
-pub(crate) fn map_err(e: sqlx::Error) -> Error {
+/// Maps a protocol error to QoreDB's, keeping the server's error number.
+pub(crate) fn map_err(e: WireError) -> Error {
     match e {
-        sqlx::Error::Database(db) => {
-            let number = db
-                .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
-                .map(|m| m.number());
-            let message = db.message().to_string();
-            let code = number.map(|n| {
-                let state = db.code().map(|c| format!("/{c}")).unwrap_or_default();
-                format!("{n}{state}")
-            });
-            match number {
-                Some(1045 | 1044 | 1698) => Error::Auth(message),
-                Some(1969 | 3024) => {
-                    Error::Timeout(format!("{message}; raise it with ?statement_timeout=MS"))
-                }
-                Some(1317) => Error::Cancelled,
-                Some(2006 | 2013 | 1927 | 1053) => Error::connect(message, db.to_string()),
-                _ => Error::query(message, code),
+        WireError::Server {
+            code,
+            state,
+            message,
+        } => match code {
+            1045 | 1044 | 1698 => Error::Auth(message),
+            1969 | 3024 => {
+                Error::Timeout(format!("{message}; raise it with ?statement_timeout=MS"))
             }
-        }
-        sqlx::Error::Io(io) => Error::connect("the MySQL server is not reachable or went away", io),
-        sqlx::Error::Tls(t) => Error::connect("TLS with the MySQL server failed", t.to_string()),
-        sqlx::Error::Protocol(p) => Error::connect(format!("protocol error: {p}"), p),
-        sqlx::Error::Configuration(c) => Error::invalid(c.to_string()),
-        other => Error::Internal(other.to_string()),
+            1317 => Error::Cancelled,
+            2006 | 2013 | 1927 | 1053 => Error::connect(message.clone(), message),
+            _ => {
+                let state = if state.is_empty() {
+                    String::new()
+                } else {
+                    format!("/{state}")
+                };
+                Error::query(message, Some(format!("{code}{state}")))
+            }
+        },
+        WireError::Other(e) => e,
     }
 }
 
 struct Settings {
-    options: MySqlConnectOptions,
-    connect_timeout: Duration,
+    options: Options,
     statement_timeout_ms: Option<u64>,
 }
 
 fn options_from_spec(spec: &ConnectionSpec) -> Result<Settings> {
     let host = spec.hosts.first();
-    let mut o = MySqlConnectOptions::new()
-        .host(host.map(|h| h.host.as_str()).unwrap_or("localhost"))
-        .port(host.and_then(|h| h.port).unwrap_or(3306))
-        .charset("utf8mb4")
-        // Keep the server's own sql_mode: sqlx would add PIPES_AS_CONCAT,
-        // which changes what `||` means in the user's statements.
-        .pipes_as_concat(false)
-        .no_engine_substitution(false);
-    if let Some(u) = &spec.user {
-        o = o.username(u);
-    }
-    if let Some(p) = &spec.password {
-        o = o.password(p.expose());
-    }
-    if let Some(d) = &spec.database {
-        o = o.database(d);
-    }
-    let mut connect_timeout = DEFAULT_CONNECT_TIMEOUT;
+    let mut o = Options {
+        host: host
+            .map(|h| h.host.clone())
+            .unwrap_or_else(|| "localhost".into()),
+        port: host.and_then(|h| h.port).unwrap_or(3306),
+        socket: None,
+        user: spec.user.clone().unwrap_or_else(|| "root".into()),
+        password: spec.password.as_ref().map(|p| p.expose().to_string()),
+        database: spec.database.clone(),
+        ssl_mode: SslMode::Preferred,
+        ssl_ca: None,
+        connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+    };
     let mut statement_timeout_ms = None;
     for (k, v) in &spec.options {
         let int = |what: &str| -> Result<u64> {
@@ -197,16 +184,16 @@ fn options_from_spec(spec: &ConnectionSpec) -> Result<Settings> {
         };
         match k.to_ascii_lowercase().replace('-', "_").as_str() {
             "sslmode" | "ssl_mode" => {
-                o = o.ssl_mode(v.parse::<MySqlSslMode>().map_err(|_| {
+                o.ssl_mode = SslMode::parse(v).ok_or_else(|| {
                     Error::invalid(format!(
                         "ssl-mode `{v}` is not one of disabled, preferred, required, verify_ca, verify_identity"
                     ))
-                })?)
+                })?
             }
-            "ssl_ca" | "sslrootcert" => o = o.ssl_ca(v),
-            "connect_timeout" => connect_timeout = Duration::from_secs(int("seconds")?),
+            "ssl_ca" | "sslrootcert" => o.ssl_ca = Some(v.into()),
+            "connect_timeout" => o.connect_timeout = Duration::from_secs(int("seconds")?),
             "statement_timeout" => statement_timeout_ms = Some(int("milliseconds")?),
-            "socket" => o = o.socket(v),
+            "socket" => o.socket = Some(v.into()),
             other => {
                 return Err(Error::invalid(format!(
                     "unknown MySQL option `{other}` (known: ssl-mode, ssl-ca, connect_timeout, statement_timeout, socket)"
@@ -214,32 +201,108 @@ fn options_from_spec(spec: &ConnectionSpec) -> Result<Settings> {
             }
         }
     }
+    if o.ssl_ca.is_some() && matches!(o.ssl_mode, SslMode::Preferred) {
+        // A CA given means the user wants the server checked against it.
+        o.ssl_mode = SslMode::VerifyCa;
+    }
     Ok(Settings {
         options: o,
-        connect_timeout,
         statement_timeout_ms,
     })
 }
 
-async fn connect_with(
-    options: &MySqlConnectOptions,
-    timeout: Duration,
-) -> Result<sqlx::MySqlConnection> {
-    match tokio::time::timeout(timeout, options.connect()).await {
-        Ok(r) => r.map_err(map_err),
-        Err(_) => Err(Error::Timeout(format!(
-            "the MySQL server did not answer within {} s; raise it with ?connect_timeout=S",
-            timeout.as_secs()
-        ))),
+/// A value of a text-protocol row, typed.
+pub(crate) trait FromText: Sized {
+    /// Converts one value (None: NULL).
+    fn from_text(v: Option<&[u8]>) -> Result<Self>;
+}
+
+impl FromText for String {
+    fn from_text(v: Option<&[u8]>) -> Result<Self> {
+        let v = v.ok_or_else(|| Error::data("unexpected NULL in a catalog row"))?;
+        Ok(String::from_utf8_lossy(v).into_owned())
     }
 }
+
+impl FromText for i64 {
+    fn from_text(v: Option<&[u8]>) -> Result<Self> {
+        let v = v.ok_or_else(|| Error::data("unexpected NULL in a catalog row"))?;
+        std::str::from_utf8(v)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or_else(|| {
+                Error::data(format!(
+                    "`{}` is not an integer",
+                    String::from_utf8_lossy(v)
+                ))
+            })
+    }
+}
+
+impl FromText for u64 {
+    fn from_text(v: Option<&[u8]>) -> Result<Self> {
+        let v = v.ok_or_else(|| Error::data("unexpected NULL in a catalog row"))?;
+        std::str::from_utf8(v)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or_else(|| {
+                Error::data(format!(
+                    "`{}` is not an unsigned integer",
+                    String::from_utf8_lossy(v)
+                ))
+            })
+    }
+}
+
+impl<T: FromText> FromText for Option<T> {
+    fn from_text(v: Option<&[u8]>) -> Result<Self> {
+        v.map(|b| T::from_text(Some(b))).transpose()
+    }
+}
+
+/// A typed text-protocol row (tuples of [`FromText`] values).
+pub(crate) trait FromTextRow: Sized {
+    /// Converts one row.
+    fn from_row(row: &[Option<Vec<u8>>]) -> Result<Self>;
+}
+
+macro_rules! tuple_row {
+    ($n:literal; $($t:ident $i:tt),+) => {
+        impl<$($t: FromText),+> FromTextRow for ($($t,)+) {
+            fn from_row(row: &[Option<Vec<u8>>]) -> Result<Self> {
+                if row.len() != $n {
+                    return Err(Error::Internal(format!(
+                        "a catalog query returned {} columns, not {}", row.len(), $n
+                    )));
+                }
+                Ok(($($t::from_text(row[$i].as_deref())?,)+))
+            }
+        }
+    };
+}
+
+tuple_row!(1; A 0);
+tuple_row!(2; A 0, B 1);
+tuple_row!(3; A 0, B 1, C 2);
+tuple_row!(4; A 0, B 1, C 2, D 3);
+tuple_row!(5; A 0, B 1, C 2, D 3, E 4);
+tuple_row!(6; A 0, B 1, C 2, D 3, E 4, F 5);
+tuple_row!(7; A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple_row!(8; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+tuple_row!(9; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+tuple_row!(10; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+tuple_row!(11; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
+tuple_row!(12; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
+tuple_row!(13; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12);
 
 impl MySqlConnection {
     /// Connects to the server of a `mysql://` or `mariadb://` URL.
     ///
-    /// URL options: `ssl-mode`, `ssl-ca`, `connect_timeout` (seconds, default
-    /// 10), `statement_timeout` (milliseconds: MariaDB's `max_statement_time`,
-    /// MySQL's `max_execution_time`), `socket`.
+    /// URL options: `ssl-mode` (disabled, preferred (default), required,
+    /// verify_ca, verify_identity), `ssl-ca` (PEM file; implies verify_ca),
+    /// `connect_timeout` (seconds, default 10), `statement_timeout`
+    /// (milliseconds: MariaDB's `max_statement_time`, MySQL's
+    /// `max_execution_time`), `socket` (a Unix socket path).
     ///
     /// # Error handling
     ///
@@ -248,24 +311,33 @@ impl MySqlConnection {
     /// timeout, [`Error::InvalidInput`] for an unknown option.
     pub async fn connect(spec: &ConnectionSpec) -> Result<Self> {
         let settings = options_from_spec(spec)?;
-        let mut conn = connect_with(&settings.options, settings.connect_timeout).await?;
-        let (id, version, mode): (u64, String, String) =
-            sqlx::query_as("SELECT CONNECTION_ID(), VERSION(), @@SESSION.sql_mode")
-                .fetch_one(&mut conn)
-                .await
-                .map_err(map_err)?;
+        let mut conn = Conn::connect(&settings.options).await.map_err(map_err)?;
+        // TIMESTAMP values arrive in the session time zone: UTC makes them
+        // instants. The server's sql_mode is kept as it is.
+        let r = conn
+            .query_text(
+                "SET time_zone = '+00:00', NAMES utf8mb4; \
+                 SELECT CONNECTION_ID(), VERSION(), @@SESSION.sql_mode",
+            )
+            .await
+            .map_err(map_err)?;
+        let (id, version, mode) = r
+            .rows
+            .first()
+            .map(|row| <(u64, String, String)>::from_row(row))
+            .transpose()?
+            .ok_or_else(|| Error::Internal("the session query returned no row".into()))?;
         if let Some(ms) = settings.statement_timeout_ms {
             let sql = if version.contains("MariaDB") {
                 format!("SET SESSION max_statement_time = {}", ms as f64 / 1000.0)
             } else {
                 format!("SET SESSION max_execution_time = {ms}")
             };
-            conn.execute(AssertSqlSafe(sql)).await.map_err(map_err)?;
+            conn.query_text(&sql).await.map_err(map_err)?;
         }
         Ok(MySqlConnection {
             conn: Arc::new(Mutex::new(conn)),
             options: settings.options,
-            connect_timeout: settings.connect_timeout,
             connection_id: id,
             server_version: version,
             dialect: MySqlDialect::for_sql_mode(&mode),
@@ -307,24 +379,14 @@ impl MySqlConnection {
         self.connection_id
     }
 
-    async fn lock(&self) -> Result<OwnedMutexGuard<sqlx::MySqlConnection>> {
-        Ok(self.conn.clone().lock_owned().await)
-    }
-
-    /// After DDL, statements cached by sqlx would keep the column list they
-    /// had when prepared: drop them.
-    async fn after_statement(&self, guard: &mut sqlx::MySqlConnection, sql: &str) -> Result<()> {
-        if is_ddl(sql) && guard.cached_statements_size() > 0 {
-            guard.clear_cached_statements().await.map_err(map_err)?;
-        }
-        self.refresh_sql_mode(guard, sql).await
+    async fn lock(&self) -> OwnedMutexGuard<Conn> {
+        self.conn.clone().lock_owned().await
     }
 
     /// Re-reads the session's sql_mode after a statement that may change it.
-    async fn refresh_sql_mode(&self, guard: &mut sqlx::MySqlConnection, sql: &str) -> Result<()> {
+    async fn after_statement(&self, guard: &mut Conn, sql: &str) -> Result<()> {
         if sql.to_ascii_lowercase().contains("sql_mode") {
-            let rows: Vec<(String,)> =
-                text_query(guard, "SELECT @@SESSION.sql_mode".into()).await?;
+            let rows: Vec<(String,)> = text_query(guard, "SELECT @@SESSION.sql_mode").await?;
             if let Some((mode,)) = rows.first() {
                 self.dialect.set_sql_mode(mode);
             }
@@ -333,23 +395,15 @@ impl MySqlConnection {
     }
 
     async fn prepare(
-        guard: &mut sqlx::MySqlConnection,
+        guard: &mut Conn,
         sql: &str,
         params: &[Value],
-    ) -> Result<Option<(MySqlStatement, MySqlArguments)>> {
-        let stmt = match guard
-            .prepare(AssertSqlSafe(sql.to_string()).into_sql_str())
-            .await
-        {
+    ) -> Result<Option<(Statement, Vec<Param>)>> {
+        let stmt = match guard.prepare(sql).await {
             Ok(s) => s,
             // ER_UNSUPPORTED_PS: the statement cannot be prepared (USE, some
             // admin statements): the caller runs it as plain text.
-            Err(sqlx::Error::Database(db))
-                if db
-                    .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
-                    .map(|m| m.number())
-                    == Some(1295) =>
-            {
+            Err(WireError::Server { code: 1295, .. }) => {
                 if !params.is_empty() {
                     return Err(Error::invalid(
                         "this statement cannot be prepared, so it cannot take parameters",
@@ -359,20 +413,23 @@ impl MySqlConnection {
             }
             Err(e) => return Err(map_err(e)),
         };
-        let count = match stmt.parameters() {
-            Some(sqlx::Either::Right(n)) => n,
-            Some(sqlx::Either::Left(t)) => t.len(),
-            None => 0,
-        };
-        if count != params.len() {
+        if stmt.params != params.len() {
+            let n = stmt.params;
+            let _ = guard.close_statement(stmt.id).await;
             return Err(Error::invalid(format!(
-                "the statement has {count} parameter(s) but {} value(s) were given",
+                "the statement has {n} parameter(s) but {} value(s) were given",
                 params.len()
             )));
         }
-        let mut args = MySqlArguments::default();
+        let mut args = Vec::with_capacity(params.len());
         for (i, v) in params.iter().enumerate() {
-            bind(&mut args, v).map_err(|e| Error::invalid(format!("parameter {}: {e}", i + 1)))?;
+            match bind(v) {
+                Ok(p) => args.push(p),
+                Err(e) => {
+                    let _ = guard.close_statement(stmt.id).await;
+                    return Err(Error::invalid(format!("parameter {}: {e}", i + 1)));
+                }
+            }
         }
         Ok(Some((stmt, args)))
     }
@@ -381,33 +438,28 @@ impl MySqlConnection {
     /// a table get their precision and scale, and binary-looking columns
     /// their character set, from information_schema.
     async fn result_schema(
-        guard: &mut sqlx::MySqlConnection,
-        stmt: &MySqlStatement,
+        guard: &mut Conn,
+        stmt: &Statement,
         mariadb: bool,
         dialect: &MySqlDialect,
     ) -> Result<(SchemaRef, Vec<Kind>)> {
         let mut kinds: Vec<Kind> = stmt
-            .columns()
+            .columns
             .iter()
-            .map(|c| Kind::from_type_name(c.type_info().name()))
+            .map(|c| Kind::from_type_name(c.type_name()))
             .collect();
         let mut source: Vec<String> = stmt
-            .columns()
+            .columns
             .iter()
-            .map(|c| c.type_info().name().to_lowercase())
+            .map(|c| c.type_name().to_lowercase())
             .collect();
         let wanted: Vec<(usize, String, String, String)> = stmt
-            .columns()
+            .columns
             .iter()
             .enumerate()
             .filter(|(i, _)| matches!(kinds[*i], Kind::DecimalText | Kind::Binary | Kind::Text))
-            .filter_map(|(i, c)| match c.origin() {
-                sqlx::ColumnOrigin::Table(t) => {
-                    let (schema, table) = t.table.split_once('.')?;
-                    Some((i, schema.to_string(), table.to_string(), t.name.to_string()))
-                }
-                _ => None,
-            })
+            .filter(|(_, c)| !c.schema.is_empty() && !c.org_table.is_empty() && !c.org_name.is_empty())
+            .map(|(i, c)| (i, c.schema.clone(), c.org_table.clone(), c.org_name.clone()))
             .collect();
         if !wanted.is_empty() {
             let mut sql = String::from(
@@ -447,7 +499,7 @@ impl MySqlConnection {
                 Option<String>,
                 i64,
             );
-            let rows: Vec<Info> = text_query(guard, sql).await?;
+            let rows: Vec<Info> = text_query(guard, &sql).await?;
             for (i, s, t, c) in wanted {
                 let Some(r) = rows.iter().find(|r| r.0 == s && r.1 == t && r.2 == c) else {
                     continue;
@@ -470,7 +522,7 @@ impl MySqlConnection {
             }
         }
         let fields: Vec<Field> = stmt
-            .columns()
+            .columns
             .iter()
             .zip(&kinds)
             .zip(source)
@@ -480,46 +532,42 @@ impl MySqlConnection {
                 if *k == Kind::Json {
                     md.insert(qore_core::metadata::JSON.to_string(), "true".into());
                 }
-                Field::new(c.name(), k.arrow_type(), true).with_metadata(md)
+                Field::new(&c.name, k.arrow_type(), true).with_metadata(md)
             })
             .collect();
         Ok((Arc::new(Schema::new(fields)), kinds))
     }
 
-    async fn kill_query(options: &MySqlConnectOptions, timeout: Duration, id: u64) -> Result<()> {
-        let mut side = connect_with(options, timeout).await?;
-        side.execute(AssertSqlSafe(format!("KILL QUERY {id}")))
+    async fn kill_query(options: &Options, id: u64) -> Result<()> {
+        let mut side = Conn::connect(options).await.map_err(map_err)?;
+        side.query_text(&format!("KILL QUERY {id}"))
             .await
             .map_err(map_err)?;
-        let _ = side.close().await;
+        side.quit().await;
         Ok(())
     }
 
     /// Runs a statement that cannot be prepared, as text; its result (small:
     /// such statements are administrative) is read whole, every column as text.
-    async fn run_unprepared(guard: &mut sqlx::MySqlConnection, sql: &str) -> Result<RecordBatch> {
-        let rows: Vec<MySqlRow> = sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
-            .fetch_all(&mut *guard)
-            .await
-            .map_err(map_err)?;
-        let Some(first) = rows.first() else {
+    async fn run_unprepared(guard: &mut Conn, sql: &str) -> Result<RecordBatch> {
+        let result = guard.query_text(sql).await.map_err(map_err)?;
+        if result.columns.is_empty() {
             return Ok(RecordBatch::new_empty(Arc::new(Schema::empty())));
-        };
-        let fields: Vec<Field> = first
-            .columns()
+        }
+        let fields: Vec<Field> = result
+            .columns
             .iter()
-            .map(|c| Field::new(c.name(), DataType::Utf8, true))
+            .map(|c| Field::new(&c.name, DataType::Utf8, true))
             .collect();
         let schema = Arc::new(Schema::new(fields));
         let mut cols: Vec<Col> = schema
             .fields()
             .iter()
-            .map(|_| Col::new(&DataType::Utf8, rows.len()))
+            .map(|_| Col::new(&DataType::Utf8, result.rows.len()))
             .collect::<Result<_>>()?;
-        for row in &rows {
+        for row in &result.rows {
             for (i, col) in cols.iter_mut().enumerate() {
-                let v: Option<&[u8]> = row.try_get_unchecked(i).map_err(map_err)?;
-                match v {
+                match row.get(i).and_then(|v| v.as_deref()) {
                     None => col.append_null(),
                     Some(b) => col.append_str(&String::from_utf8_lossy(b))?,
                 }
@@ -532,37 +580,13 @@ impl MySqlConnection {
     }
 }
 
-/// Runs `sql` in the text protocol and decodes its rows.
-///
-/// One request, one reply: sqlx does not set TCP_NODELAY, and a one-off
-/// prepared statement is followed by a reply-less COM_STMT_CLOSE, so the
-/// next request would wait for the server's delayed ACK (40 ms each).
-async fn text_query<O>(conn: &mut sqlx::MySqlConnection, sql: String) -> Result<Vec<O>>
-where
-    O: Send + Unpin + for<'r> sqlx::FromRow<'r, MySqlRow>,
-{
-    let rows = sqlx::raw_sql(AssertSqlSafe(sql))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(map_err)?;
-    rows.iter()
-        .map(|r| O::from_row(r).map_err(map_err))
-        .collect()
+/// Runs `sql` in the text protocol and types its rows.
+async fn text_query<O: FromTextRow>(conn: &mut Conn, sql: &str) -> Result<Vec<O>> {
+    let result = conn.query_text(sql).await.map_err(map_err)?;
+    result.rows.iter().map(|r| O::from_row(r)).collect()
 }
 
-/// Whether a statement can change the result shape of cached statements.
-fn is_ddl(sql: &str) -> bool {
-    let first = sql
-        .trim_start()
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or("");
-    ["create", "alter", "drop", "rename", "truncate"]
-        .iter()
-        .any(|k| first.eq_ignore_ascii_case(k))
-}
-
-fn bind(args: &mut MySqlArguments, v: &Value) -> std::result::Result<(), sqlx::error::BoxDynError> {
+fn bind(v: &Value) -> std::result::Result<Param, String> {
     use arrow::datatypes::TimeUnit;
     let micros = |value: i64, unit: TimeUnit| match unit {
         TimeUnit::Second => value.saturating_mul(1_000_000),
@@ -570,25 +594,25 @@ fn bind(args: &mut MySqlArguments, v: &Value) -> std::result::Result<(), sqlx::e
         TimeUnit::Microsecond => value,
         TimeUnit::Nanosecond => value.div_euclid(1000),
     };
-    match v {
-        Value::Null => args.add(None::<String>),
-        Value::Bool(b) => args.add(*b),
-        Value::Int(i) => args.add(*i),
-        Value::UInt(u) => args.add(*u),
-        Value::Float(f) => args.add(*f),
-        Value::Text(s) => args.add(s.clone()),
-        Value::Bytes(b) => args.add(b.clone()),
-        Value::Decimal { .. } => args.add(v.to_string()),
-        Value::Date(d) => args.add(crate::server::text::date(i64::from(*d))),
-        Value::Time { value, unit } => args.add(crate::server::text::time(micros(*value, *unit))),
+    Ok(match v {
+        Value::Null => Param::Null,
+        Value::Bool(b) => Param::I64(i64::from(*b)),
+        Value::Int(i) => Param::I64(*i),
+        Value::UInt(u) => Param::U64(*u),
+        Value::Float(f) => Param::F64(*f),
+        Value::Text(s) => Param::Text(s.clone()),
+        Value::Bytes(b) => Param::Bytes(b.clone()),
+        Value::Decimal { .. } => Param::Text(v.to_string()),
+        Value::Date(d) => Param::Text(crate::server::text::date(i64::from(*d))),
+        Value::Time { value, unit } => Param::Text(crate::server::text::time(micros(*value, *unit))),
         Value::Timestamp { value, unit, .. } => {
-            args.add(crate::server::text::timestamp(micros(*value, *unit)))
+            Param::Text(crate::server::text::timestamp(micros(*value, *unit)))
         }
         Value::Duration { value, unit } => {
-            args.add(crate::server::text::time(micros(*value, *unit)))
+            Param::Text(crate::server::text::time(micros(*value, *unit)))
         }
-        other => Err(format!("{other} has no MySQL parameter form; pass it as text").into()),
-    }
+        other => return Err(format!("{other} has no MySQL parameter form; pass it as text")),
+    })
 }
 
 /// Decodes rows into Arrow columns, one batch at a time.
@@ -600,36 +624,87 @@ impl Decoder for Kind {
     }
 }
 
-/// One row of a result.
-fn push_row(batch: &mut BatchBuilder, row: &MySqlRow) -> Result<()> {
-    for i in 0..batch.width() {
-        let v: Option<&[u8]> = row.try_get_unchecked(i).map_err(map_err)?;
-        batch.append(i, v)?;
+/// Reads the executing statement's rows into batches until the end, an
+/// error, or the consumer going away. True when abandoned.
+async fn read_rows(
+    conn: &mut Conn,
+    batch: &mut BatchBuilder,
+    tx: &mpsc::Sender<Result<RecordBatch>>,
+) -> bool {
+    let closed = tx.closed();
+    tokio::pin!(closed);
+    loop {
+        // Rows already buffered come without a trip through the scheduler;
+        // only a wait for the socket also watches for the consumer leaving.
+        let next = match conn.next_row().now_or_never() {
+            Some(r) => r,
+            None => tokio::select! {
+                biased;
+                _ = &mut closed => return true,
+                r = conn.next_row() => r,
+            },
+        };
+        match next {
+            Ok(true) => {
+                for i in 0..batch.width() {
+                    if let Err(e) = batch.append(i, conn.value(i)) {
+                        let _ = tx.send(Err(e)).await;
+                        return true;
+                    }
+                }
+                batch.end_row();
+                if batch.full() && tx.send(batch.finish()).await.is_err() {
+                    return true;
+                }
+            }
+            Ok(false) => {
+                if batch.len() > 0 {
+                    let _ = tx.send(batch.finish()).await;
+                }
+                return false;
+            }
+            Err(e) => {
+                let _ = tx.send(Err(map_err(e))).await;
+                return false;
+            }
+        }
     }
-    batch.end_row();
-    Ok(())
 }
 
 async fn pump(
-    mut guard: OwnedMutexGuard<sqlx::MySqlConnection>,
-    stmt: MySqlStatement,
-    args: MySqlArguments,
+    mut guard: OwnedMutexGuard<Conn>,
+    stmt: Statement,
+    args: Vec<Param>,
     mut batch: BatchBuilder,
     tx: mpsc::Sender<Result<RecordBatch>>,
-    cancel: (MySqlConnectOptions, Duration, u64),
+    cancel: (Options, u64),
 ) {
-    let rows = stmt.query_with(args).fetch(&mut *guard);
-    let abandoned = stream_rows(rows, &mut batch, push_row, &tx, map_err).await;
-    if abandoned {
-        let (options, timeout, id) = cancel;
-        if MySqlConnection::kill_query(&options, timeout, id)
-            .await
-            .is_ok()
-            && guard.ping().await.is_err()
-        {
-            let _ = guard.ping().await;
+    // The server answers only when the first row is ready (a long query
+    // sends nothing for a while): wait for it here, watching the consumer.
+    let abandoned = {
+        let closed = tx.closed();
+        tokio::pin!(closed);
+        tokio::select! {
+            biased;
+            _ = &mut closed => true,
+            r = guard.execute(&stmt, &args) => match r {
+                Ok(Some(_)) => read_rows(&mut guard, &mut batch, &tx).await,
+                Ok(None) => false,
+                Err(e) => {
+                    let _ = tx.send(Err(map_err(e))).await;
+                    false
+                }
+            },
         }
+    };
+    if abandoned && guard.in_result() {
+        let (options, id) = cancel;
+        let _ = MySqlConnection::kill_query(&options, id).await;
     }
+    // Whatever is left of the result (up to KILL QUERY's error) is read
+    // before the statement is freed, so the connection is ready again.
+    let _ = guard.drain().await;
+    let _ = guard.close_statement(stmt.id).await;
 }
 
 #[async_trait]
@@ -647,7 +722,7 @@ impl Connection for MySqlConnection {
     }
 
     async fn query(&self, sql: &str, params: &[Value]) -> Result<SendableRecordBatchStream> {
-        let mut guard = self.lock().await?;
+        let mut guard = self.lock().await;
         let Some((stmt, args)) = Self::prepare(&mut guard, sql, params).await? else {
             let batch = Self::run_unprepared(&mut guard, sql).await?;
             self.after_statement(&mut guard, sql).await?;
@@ -657,43 +732,53 @@ impl Connection for MySqlConnection {
                 futures::stream::iter([Ok(batch)]),
             )));
         };
-        let (schema, kinds) =
-            Self::result_schema(&mut guard, &stmt, self.is_mariadb(), &self.dialect).await?;
-        if stmt.columns().is_empty() {
-            // Not a row-returning statement: run it now so that its effect
+        let schema = match Self::result_schema(&mut guard, &stmt, self.is_mariadb(), &self.dialect).await {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = guard.close_statement(stmt.id).await;
+                return Err(e);
+            }
+        };
+        let (schema, kinds) = schema;
+        if stmt.columns.is_empty() {
+            // Not a row-returning statement: run it now, so that its effect
             // (and a changed sql_mode) is there when this returns.
-            stmt.query_with(args)
-                .execute(&mut *guard)
-                .await
-                .map_err(map_err)?;
+            let r = guard.execute(&stmt, &args).await;
+            let r = match r {
+                Ok(_) => guard.drain().await,
+                Err(e) => Err(e),
+            };
+            let _ = guard.close_statement(stmt.id).await;
+            r.map_err(map_err)?;
             self.after_statement(&mut guard, sql).await?;
             return Ok(Box::pin(qore_core::EmptyRecordBatchStream::new(schema)));
         }
         let batch = BatchBuilder::new(schema.clone(), kinds)?;
         let (tx, rx) = mpsc::channel(1);
-        let cancel = (
-            self.options.clone(),
-            self.connect_timeout,
-            self.connection_id,
-        );
+        let cancel = (self.options.clone(), self.connection_id);
         let task = SpawnedTask::spawn(pump(guard, stmt, args, batch, tx, cancel));
         Ok(Box::pin(ChannelStream::new(schema, rx, task)))
     }
 
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<ExecuteOutcome> {
-        let mut guard = self.lock().await?;
+        let mut guard = self.lock().await;
         let rows_affected = match Self::prepare(&mut guard, sql, params).await? {
-            Some((stmt, args)) => stmt
-                .query_with(args)
-                .execute(&mut *guard)
-                .await
-                .map_err(map_err)?
-                .rows_affected(),
-            None => sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
-                .execute(&mut *guard)
-                .await
-                .map_err(map_err)?
-                .rows_affected(),
+            Some((stmt, args)) => {
+                let r = guard.execute(&stmt, &args).await;
+                let r = match r {
+                    Ok(_) => guard.drain().await.map(|_| guard.affected_rows()),
+                    Err(e) => Err(e),
+                };
+                let _ = guard.close_statement(stmt.id).await;
+                r.map_err(map_err)?
+            }
+            None => {
+                guard
+                    .query_text(sql)
+                    .await
+                    .map_err(map_err)?
+                    .affected_rows
+            }
         };
         self.after_statement(&mut guard, sql).await?;
         Ok(ExecuteOutcome { rows_affected })
@@ -714,11 +799,8 @@ impl Connection for MySqlConnection {
 
 impl MySqlConnection {
     /// Runs a catalog query (typed rows, no streaming) on this connection.
-    pub(crate) async fn fetch_all<O>(&self, sql: String) -> Result<Vec<O>>
-    where
-        O: Send + Unpin + for<'r> sqlx::FromRow<'r, MySqlRow>,
-    {
+    pub(crate) async fn fetch_all<O: FromTextRow>(&self, sql: String) -> Result<Vec<O>> {
         let mut g = self.conn.lock().await;
-        text_query(&mut g, sql).await
+        text_query(&mut g, &sql).await
     }
 }

@@ -36,6 +36,7 @@
 
 mod catalog;
 mod connection;
+mod wire;
 pub(crate) mod decode;
 
 pub use connection::{MySqlConnection, MySqlDialect};
