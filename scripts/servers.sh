@@ -69,7 +69,7 @@ if [ -z "${QORE_TEST_MYSQL_URL:-}" ]; then
   mariadbd --no-defaults --user=root --datadir="$root/my" --bind-address=127.0.0.1 --port="$myport" \
     --socket="$root/my/sock" --pid-file="$root/my/pid" --log-error="$root/my/err.log" --skip-name-resolve \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci --event-scheduler=ON \
-    --max-connections=300 --innodb-flush-log-at-trx-commit=0 >/dev/null 2>&1 &
+    --max-connections=300 --innodb-flush-log-at-trx-commit=0 --max-allowed-packet=64M >/dev/null 2>&1 &
   pids+=($!)
   wait_for MariaDB 150 mariadb-admin --no-defaults --socket="$root/my/sock" -uroot ping \
     || { cat "$root/my/err.log" >&2; exit 1; }

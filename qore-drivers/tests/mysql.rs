@@ -484,3 +484,43 @@ async fn with_db_cached() -> MySqlConnection {
     .unwrap();
     c
 }
+
+/// Values of 16 MiB and more travel in several protocol packets, both ways
+/// (the server's max_allowed_packet is raised by scripts/servers.sh).
+#[tokio::test]
+async fn values_larger_than_one_packet_round_trip() {
+    let c = with_db("t_big").await;
+    let max: i64 = {
+        let b = rows(&c, "SELECT @@max_allowed_packet").await;
+        text(&b, 0, 0).parse().unwrap()
+    };
+    if max < 40 << 20 {
+        eprintln!("skipped: max_allowed_packet is {max}, below 40 MiB");
+        return;
+    }
+    c.execute("CREATE TABLE t (id INT, b LONGBLOB, s LONGTEXT)", &[])
+        .await
+        .unwrap();
+    // 16 MiB - 1 is the exact size of a full packet: also the edge case.
+    for (id, len) in [(1, 0xFF_FFFF - 20), (2, 0xFF_FFFF), (3, 20 << 20)] {
+        let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        c.execute(
+            "INSERT INTO t VALUES (?, ?, REPEAT('é', ?))",
+            &[Value::Int(id), Value::Bytes(bytes), Value::Int(len as i64 / 2)],
+        )
+        .await
+        .unwrap();
+    }
+    let b = rows(&c, "SELECT id, b, s, LENGTH(b) FROM t ORDER BY id").await;
+    assert_eq!(b.num_rows(), 3);
+    for (row, len) in [0xFF_FFFF - 20usize, 0xFF_FFFF, 20 << 20].into_iter().enumerate() {
+        let got = b.column(1).as_binary::<i32>().value(row);
+        assert_eq!(got.len(), len);
+        assert!(got.iter().enumerate().all(|(i, &x)| x == (i % 251) as u8));
+        let s = b.column(2).as_string::<i32>().value(row);
+        assert_eq!(s.chars().count(), len / 2);
+        assert!(s.chars().all(|ch| ch == 'é'));
+    }
+    // The connection is in step afterwards.
+    assert_eq!(text(&rows(&c, "SELECT 'after'").await, 0, 0), "after");
+}

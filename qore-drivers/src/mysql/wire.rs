@@ -57,37 +57,37 @@ pub(crate) const FLAG_SET: u16 = 0x800;
 /// Column type codes.
 #[allow(missing_docs)]
 pub(crate) mod types {
-    pub const DECIMAL: u8 = 0;
-    pub const TINY: u8 = 1;
-    pub const SHORT: u8 = 2;
-    pub const LONG: u8 = 3;
-    pub const FLOAT: u8 = 4;
-    pub const DOUBLE: u8 = 5;
-    pub const NULL: u8 = 6;
-    pub const TIMESTAMP: u8 = 7;
-    pub const LONGLONG: u8 = 8;
-    pub const INT24: u8 = 9;
-    pub const DATE: u8 = 10;
-    pub const TIME: u8 = 11;
-    pub const DATETIME: u8 = 12;
-    pub const YEAR: u8 = 13;
-    pub const NEWDATE: u8 = 14;
-    pub const VARCHAR: u8 = 15;
-    pub const BIT: u8 = 16;
-    pub const TIMESTAMP2: u8 = 17;
-    pub const DATETIME2: u8 = 18;
-    pub const TIME2: u8 = 19;
-    pub const JSON: u8 = 245;
-    pub const NEWDECIMAL: u8 = 246;
-    pub const ENUM: u8 = 247;
-    pub const SET: u8 = 248;
-    pub const TINY_BLOB: u8 = 249;
-    pub const MEDIUM_BLOB: u8 = 250;
-    pub const LONG_BLOB: u8 = 251;
-    pub const BLOB: u8 = 252;
-    pub const VAR_STRING: u8 = 253;
-    pub const STRING: u8 = 254;
-    pub const GEOMETRY: u8 = 255;
+    pub(crate) const DECIMAL: u8 = 0;
+    pub(crate) const TINY: u8 = 1;
+    pub(crate) const SHORT: u8 = 2;
+    pub(crate) const LONG: u8 = 3;
+    pub(crate) const FLOAT: u8 = 4;
+    pub(crate) const DOUBLE: u8 = 5;
+    pub(crate) const NULL: u8 = 6;
+    pub(crate) const TIMESTAMP: u8 = 7;
+    pub(crate) const LONGLONG: u8 = 8;
+    pub(crate) const INT24: u8 = 9;
+    pub(crate) const DATE: u8 = 10;
+    pub(crate) const TIME: u8 = 11;
+    pub(crate) const DATETIME: u8 = 12;
+    pub(crate) const YEAR: u8 = 13;
+    pub(crate) const NEWDATE: u8 = 14;
+    pub(crate) const VARCHAR: u8 = 15;
+    pub(crate) const BIT: u8 = 16;
+    pub(crate) const TIMESTAMP2: u8 = 17;
+    pub(crate) const DATETIME2: u8 = 18;
+    pub(crate) const TIME2: u8 = 19;
+    pub(crate) const JSON: u8 = 245;
+    pub(crate) const NEWDECIMAL: u8 = 246;
+    pub(crate) const ENUM: u8 = 247;
+    pub(crate) const SET: u8 = 248;
+    pub(crate) const TINY_BLOB: u8 = 249;
+    pub(crate) const MEDIUM_BLOB: u8 = 250;
+    pub(crate) const LONG_BLOB: u8 = 251;
+    pub(crate) const BLOB: u8 = 252;
+    pub(crate) const VAR_STRING: u8 = 253;
+    pub(crate) const STRING: u8 = 254;
+    pub(crate) const GEOMETRY: u8 = 255;
 }
 
 /// TLS wanted by the user (`ssl-mode`).
@@ -271,12 +271,6 @@ pub(crate) enum Param {
     /// Text, sent as VAR_STRING.
     Text(String),
     Bytes(Vec<u8>),
-}
-
-/// The end of a statement that returns no rows.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Done {
-    pub(crate) affected_rows: u64,
 }
 
 /// A small result read whole, every value as its text-protocol bytes.
@@ -1310,5 +1304,80 @@ impl Conn {
     /// Says goodbye (the server closes the connection).
     pub(crate) async fn quit(&mut self) {
         let _ = self.command(COM_QUIT, &[]).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn length_encoded_integers_round_trip(v in prop_oneof![
+            0u64..0xfb, 0xfbu64..0x1_0000, 0x1_0000u64..0x100_0000, any::<u64>()
+        ]) {
+            let mut b = Vec::new();
+            put_lenenc(&mut b, v);
+            let mut c = Cur { b: &b };
+            prop_assert_eq!(c.lenenc().unwrap(), v);
+            prop_assert!(c.b.is_empty());
+        }
+
+        #[test]
+        fn truncated_packets_are_errors_not_panics(b in proptest::collection::vec(any::<u8>(), 0..40)) {
+            let _ = parse_column(&b);
+            let _ = parse_ok(&b);
+            let _ = parse_err(&b);
+            let mut c = Cur { b: &b };
+            let _ = c.lenenc_bytes();
+        }
+    }
+
+    #[test]
+    fn native_password_scramble() {
+        // SHA1(pw) XOR SHA1(scramble + SHA1(SHA1(pw))), computed by hand
+        // from the definition for a 20-byte scramble of 1..=20.
+        let scramble: Vec<u8> = (1..=20).collect();
+        let r = auth_response("mysql_native_password", Some("secret"), &scramble, false).unwrap();
+        assert_eq!(r.len(), 20);
+        use sha1::{Digest, Sha1};
+        let h1 = Sha1::digest(b"secret");
+        let h2 = Sha1::digest(h1);
+        let mut h = Sha1::new();
+        h.update(&scramble);
+        h.update(h2);
+        let h3 = h.finalize();
+        // XOR back: r ^ h3 must be SHA1(pw), whose SHA1 is h2.
+        let back: Vec<u8> = r.iter().zip(h3.iter()).map(|(a, b)| a ^ b).collect();
+        assert_eq!(Sha1::digest(&back).as_slice(), h2.as_slice());
+        assert!(auth_response("mysql_native_password", None, &scramble, false).unwrap().is_empty());
+        assert!(matches!(
+            auth_response("client_ed25519", Some("x"), &scramble, false),
+            Err(WireError::Other(Error::Auth(_)))
+        ));
+        assert!(auth_response("mysql_clear_password", Some("x"), &scramble, false).is_err());
+    }
+
+    #[test]
+    fn type_names_follow_flags_and_charset() {
+        let col = |ty, flags, charset, length| ColumnDef {
+            schema: String::new(),
+            org_table: String::new(),
+            name: String::new(),
+            org_name: String::new(),
+            charset,
+            length,
+            ty,
+            flags,
+        };
+        assert_eq!(col(types::TINY, 0, 63, 1).type_name(), "BOOLEAN");
+        assert_eq!(col(types::LONGLONG, FLAG_UNSIGNED, 63, 20).type_name(), "BIGINT UNSIGNED");
+        assert_eq!(col(types::VAR_STRING, FLAG_BINARY, 63, 8).type_name(), "VARBINARY");
+        // utf8mb4_bin text is flagged BINARY but keeps its character set.
+        assert_eq!(col(types::VAR_STRING, FLAG_BINARY, 46, 40).type_name(), "VARCHAR");
+        assert_eq!(col(types::BLOB, FLAG_BINARY, 63, 65535).type_name(), "BLOB");
+        assert_eq!(col(types::BLOB, 0, 45, 65535).type_name(), "TEXT");
+        assert_eq!(col(types::STRING, FLAG_ENUM, 45, 4).type_name(), "ENUM");
     }
 }
