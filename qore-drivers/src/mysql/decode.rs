@@ -66,7 +66,7 @@ impl Kind {
         }
     }
 
-    /// The kind of a type as sqlx names it (`INT UNSIGNED`, `VARBINARY`, ...).
+    /// The kind of a type by its name (`INT UNSIGNED`, `VARBINARY`, ...).
     pub(crate) fn from_type_name(name: &str) -> Kind {
         match name {
             "BOOLEAN" | "TINYINT" => Kind::I8,
@@ -119,7 +119,7 @@ fn datetime_micros(b: &[u8]) -> Result<Option<i64>> {
     let (month, day) = (u32::from(p[2]), u32::from(p[3]));
     if month == 0 || day == 0 {
         // A zero date ('2024-00-00'): MySQL's "no date". There is no calendar
-        // day to give; sqlx already reads the all-zero one as NULL.
+        // day to give.
         return Ok(None);
     }
     let mut micros = days_from_civil(year, month, day) * 86_400_000_000;
