@@ -506,14 +506,21 @@ async fn values_larger_than_one_packet_round_trip() {
         let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
         c.execute(
             "INSERT INTO t VALUES (?, ?, REPEAT('é', ?))",
-            &[Value::Int(id), Value::Bytes(bytes), Value::Int(len as i64 / 2)],
+            &[
+                Value::Int(id),
+                Value::Bytes(bytes),
+                Value::Int(len as i64 / 2),
+            ],
         )
         .await
         .unwrap();
     }
     let b = rows(&c, "SELECT id, b, s, LENGTH(b) FROM t ORDER BY id").await;
     assert_eq!(b.num_rows(), 3);
-    for (row, len) in [0xFF_FFFF - 20usize, 0xFF_FFFF, 20 << 20].into_iter().enumerate() {
+    for (row, len) in [0xFF_FFFF - 20usize, 0xFF_FFFF, 20 << 20]
+        .into_iter()
+        .enumerate()
+    {
         let got = b.column(1).as_binary::<i32>().value(row);
         assert_eq!(got.len(), len);
         assert!(got.iter().enumerate().all(|(i, &x)| x == (i % 251) as u8));
@@ -523,4 +530,41 @@ async fn values_larger_than_one_packet_round_trip() {
     }
     // The connection is in step afterwards.
     assert_eq!(text(&rows(&c, "SELECT 'after'").await, 0, 0), "after");
+}
+
+/// ssl-mode=required either gets an encrypted session (the server's
+/// Ssl_cipher says so) or a clear refusal: never a silent plain connection.
+#[tokio::test]
+async fn ssl_mode_required_is_encrypted_or_refused() {
+    let tls_url = format!("{}?ssl-mode=required", url());
+    match MySqlConnection::connect(&ConnectionSpec::parse(&tls_url).unwrap()).await {
+        Ok(c) => {
+            let b = rows(&c, "SHOW SESSION STATUS LIKE 'Ssl_cipher'").await;
+            assert!(!text(&b, 1, 0).is_empty(), "connected without TLS");
+        }
+        Err(e) => {
+            assert!(matches!(e, Error::Connect { .. }), "{e:?}");
+            let chain = format!(
+                "{e}: {}",
+                std::error::Error::source(&e)
+                    .map(|s| s.to_string())
+                    .unwrap_or_default()
+            );
+            assert!(
+                chain.contains("ssl-mode=required but the server does not offer TLS"),
+                "{chain}"
+            );
+        }
+    }
+    // ssl-mode=disabled is plain, and an unknown mode is named.
+    let plain = format!("{}?ssl-mode=disabled", url());
+    let c = MySqlConnection::connect(&ConnectionSpec::parse(&plain).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(text(&rows(&c, "SELECT 'plain'").await, 0, 0), "plain");
+    let bad = format!("{}?ssl-mode=sometimes", url());
+    let e = MySqlConnection::connect(&ConnectionSpec::parse(&bad).unwrap())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("sometimes"), "{e}");
 }

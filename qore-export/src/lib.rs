@@ -434,7 +434,9 @@ pub fn sink(
             let codec = match options.compression {
                 Compression::None => C::UNCOMPRESSED,
                 Compression::Snappy => C::SNAPPY,
-                Compression::Zstd => C::ZSTD(ZstdLevel::try_new(3).map_err(parquet_sink::parquet_err)?),
+                Compression::Zstd => {
+                    C::ZSTD(ZstdLevel::try_new(3).map_err(parquet_sink::parquet_err)?)
+                }
             };
             let props = parquet::file::properties::WriterProperties::builder()
                 .set_compression(codec)

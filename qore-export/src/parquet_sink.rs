@@ -18,9 +18,7 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use parquet::arrow::arrow_writer::{
-    ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves,
-};
+use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
 use parquet::basic::{Encoding, PageType};
 use parquet::file::metadata::ColumnChunkMetaData;
@@ -138,8 +136,7 @@ impl<W: Write + Send> ParquetSink<W> {
             let mut builder = self.props.clone().into_builder();
             for (i, plain) in self.plain.iter().enumerate() {
                 if *plain {
-                    builder = builder
-                        .set_column_dictionary_enabled(self.column_path(i), false);
+                    builder = builder.set_column_dictionary_enabled(self.column_path(i), false);
                 }
             }
             self.factory = factory(&self.descr, &self.schema, builder.build())?;
@@ -166,8 +163,9 @@ fn factory(
     schema: &SchemaRef,
     props: WriterProperties,
 ) -> Result<ArrowRowGroupWriterFactory> {
-    let shell = SerializedFileWriter::new(std::io::sink(), descr.root_schema_ptr(), Arc::new(props))
-        .map_err(parquet_err)?;
+    let shell =
+        SerializedFileWriter::new(std::io::sink(), descr.root_schema_ptr(), Arc::new(props))
+            .map_err(parquet_err)?;
     Ok(ArrowRowGroupWriterFactory::new(&shell, schema.clone()))
 }
 
@@ -177,10 +175,15 @@ fn dictionary_fell_back(meta: &ColumnChunkMetaData) -> bool {
     let Some(stats) = meta.page_encoding_stats() else {
         return false;
     };
-    let had_dictionary = stats.iter().any(|s| s.page_type == PageType::DICTIONARY_PAGE);
+    let had_dictionary = stats
+        .iter()
+        .any(|s| s.page_type == PageType::DICTIONARY_PAGE);
     let plain_data = stats.iter().any(|s| {
         matches!(s.page_type, PageType::DATA_PAGE | PageType::DATA_PAGE_V2)
-            && !matches!(s.encoding, Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY)
+            && !matches!(
+                s.encoding,
+                Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY
+            )
     });
     had_dictionary && plain_data
 }
@@ -195,9 +198,7 @@ pub(crate) fn parquet_err(e: parquet::errors::ParquetError) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{
-        Array, ArrayRef, Int64Array, ListArray, StringArray, StructArray,
-    };
+    use arrow::array::{Array, ArrayRef, Int64Array, ListArray, StringArray, StructArray};
     use arrow::datatypes::{DataType, Field, Fields, Int64Type, Schema};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
@@ -258,14 +259,24 @@ mod tests {
         let (meta, output) = read(write(&input));
         assert_eq!(meta.num_row_groups(), 3);
         let sizes: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
-        assert_eq!(sizes, [ROW_GROUP_ROWS as i64, ROW_GROUP_ROWS as i64, 12_345]);
+        assert_eq!(
+            sizes,
+            [ROW_GROUP_ROWS as i64, ROW_GROUP_ROWS as i64, 12_345]
+        );
         // Row group 0 tries a dictionary everywhere; the ids overflow it.
         let first = meta.row_group(0);
         assert!(first.column(0).dictionary_page_offset().is_some());
         assert!(dictionary_fell_back(first.column(0)));
         for group in &meta.row_groups()[1..] {
-            assert_eq!(group.column(0).dictionary_page_offset(), None, "ids go plain");
-            assert!(group.column(1).dictionary_page_offset().is_some(), "labels keep theirs");
+            assert_eq!(
+                group.column(0).dictionary_page_offset(),
+                None,
+                "ids go plain"
+            );
+            assert!(
+                group.column(1).dictionary_page_offset().is_some(),
+                "labels keep theirs"
+            );
             assert!(group.column(1).page_encoding_stats().is_some());
             assert!(!dictionary_fell_back(group.column(1)));
         }
@@ -288,7 +299,11 @@ mod tests {
             })
             .collect();
         let (meta, output) = read(write(&batches));
-        assert!(meta.num_row_groups() >= 2, "{} row groups", meta.num_row_groups());
+        assert!(
+            meta.num_row_groups() >= 2,
+            "{} row groups",
+            meta.num_row_groups()
+        );
         assert!(meta.row_groups().iter().all(|g| g.num_rows() <= 9000));
         assert_eq!(output.iter().map(|b| b.num_rows()).sum::<usize>(), 4 * 4096);
     }
@@ -317,15 +332,19 @@ mod tests {
                 let tags = ListArray::from_iter_primitive::<Int64Type, _, _>(
                     (start..end).map(|i| (i % 5 != 0).then(|| (0..i % 4).map(|j| Some(j as i64)))),
                 );
-                let names: StringArray =
-                    (start..end).map(|i| (i % 3 != 0).then(|| format!("n{i}"))).collect();
+                let names: StringArray = (start..end)
+                    .map(|i| (i % 3 != 0).then(|| format!("n{i}")))
+                    .collect();
                 let doc = StructArray::new(
                     inner.clone(),
                     vec![Arc::new(tags) as ArrayRef, Arc::new(names)],
                     Some((start..end).map(|i| i % 11 != 0).collect()),
                 );
-                RecordBatch::try_new(schema.clone(), vec![Arc::new(ids) as ArrayRef, Arc::new(doc)])
-                    .expect("batch")
+                RecordBatch::try_new(
+                    schema.clone(),
+                    vec![Arc::new(ids) as ArrayRef, Arc::new(doc)],
+                )
+                .expect("batch")
             })
             .collect();
         let (meta, output) = read(write(&batches));

@@ -10,12 +10,12 @@ use std::time::Duration;
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
+use futures::FutureExt;
 use qore_core::metadata::SOURCE_TYPE;
 use qore_core::{
     Catalog, Connection, ConnectionSpec, Dialect, Engine, Error, ExecuteOutcome, Result,
     SendableRecordBatchStream, Value,
 };
-use futures::FutureExt;
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 
 use super::decode::{Kind, decode};
@@ -458,7 +458,9 @@ impl MySqlConnection {
             .iter()
             .enumerate()
             .filter(|(i, _)| matches!(kinds[*i], Kind::DecimalText | Kind::Binary | Kind::Text))
-            .filter(|(_, c)| !c.schema.is_empty() && !c.org_table.is_empty() && !c.org_name.is_empty())
+            .filter(|(_, c)| {
+                !c.schema.is_empty() && !c.org_table.is_empty() && !c.org_name.is_empty()
+            })
             .map(|(i, c)| (i, c.schema.clone(), c.org_table.clone(), c.org_name.clone()))
             .collect();
         if !wanted.is_empty() {
@@ -604,14 +606,20 @@ fn bind(v: &Value) -> std::result::Result<Param, String> {
         Value::Bytes(b) => Param::Bytes(b.clone()),
         Value::Decimal { .. } => Param::Text(v.to_string()),
         Value::Date(d) => Param::Text(crate::server::text::date(i64::from(*d))),
-        Value::Time { value, unit } => Param::Text(crate::server::text::time(micros(*value, *unit))),
+        Value::Time { value, unit } => {
+            Param::Text(crate::server::text::time(micros(*value, *unit)))
+        }
         Value::Timestamp { value, unit, .. } => {
             Param::Text(crate::server::text::timestamp(micros(*value, *unit)))
         }
         Value::Duration { value, unit } => {
             Param::Text(crate::server::text::time(micros(*value, *unit)))
         }
-        other => return Err(format!("{other} has no MySQL parameter form; pass it as text")),
+        other => {
+            return Err(format!(
+                "{other} has no MySQL parameter form; pass it as text"
+            ));
+        }
     })
 }
 
@@ -732,13 +740,14 @@ impl Connection for MySqlConnection {
                 futures::stream::iter([Ok(batch)]),
             )));
         };
-        let schema = match Self::result_schema(&mut guard, &stmt, self.is_mariadb(), &self.dialect).await {
-            Ok(s) => s,
-            Err(e) => {
-                let _ = guard.close_statement(stmt.id).await;
-                return Err(e);
-            }
-        };
+        let schema =
+            match Self::result_schema(&mut guard, &stmt, self.is_mariadb(), &self.dialect).await {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = guard.close_statement(stmt.id).await;
+                    return Err(e);
+                }
+            };
         let (schema, kinds) = schema;
         if stmt.columns.is_empty() {
             // Not a row-returning statement: run it now, so that its effect
@@ -772,13 +781,7 @@ impl Connection for MySqlConnection {
                 let _ = guard.close_statement(stmt.id).await;
                 r.map_err(map_err)?
             }
-            None => {
-                guard
-                    .query_text(sql)
-                    .await
-                    .map_err(map_err)?
-                    .affected_rows
-            }
+            None => guard.query_text(sql).await.map_err(map_err)?.affected_rows,
         };
         self.after_statement(&mut guard, sql).await?;
         Ok(ExecuteOutcome { rows_affected })

@@ -44,7 +44,7 @@
 
 mod catalog;
 mod connection;
-mod wire;
 pub(crate) mod decode;
+mod wire;
 
 pub use connection::{MySqlConnection, MySqlDialect};

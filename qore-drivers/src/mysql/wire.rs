@@ -101,6 +101,17 @@ pub(crate) enum SslMode {
 }
 
 impl SslMode {
+    /// The spelling of the URL option.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            SslMode::Disabled => "disabled",
+            SslMode::Preferred => "preferred",
+            SslMode::Required => "required",
+            SslMode::VerifyCa => "verify_ca",
+            SslMode::VerifyIdentity => "verify_identity",
+        }
+    }
+
     pub(crate) fn parse(s: &str) -> Option<SslMode> {
         Some(match s.to_ascii_lowercase().replace('-', "_").as_str() {
             "disabled" | "disable" => SslMode::Disabled,
@@ -480,7 +491,9 @@ impl Conn {
         let (io, tcp): (Pin<Box<dyn Io>>, Option<tokio::net::TcpStream>) = match &o.socket {
             #[cfg(unix)]
             Some(path) => {
-                let s = tokio::net::UnixStream::connect(path).await.map_err(io_err)?;
+                let s = tokio::net::UnixStream::connect(path)
+                    .await
+                    .map_err(io_err)?;
                 (Box::pin(s), None)
             }
             #[cfg(not(unix))]
@@ -581,8 +594,8 @@ impl Conn {
             return Err(WireError::Other(Error::connect(
                 "TLS with the MySQL server failed",
                 format!(
-                    "ssl-mode={:?} but the server does not offer TLS",
-                    o.ssl_mode
+                    "ssl-mode={} but the server does not offer TLS",
+                    o.ssl_mode.name()
                 ),
             )));
         }
@@ -621,9 +634,8 @@ impl Conn {
     }
 
     async fn start_tls(&mut self, o: &Options) -> WResult<()> {
-        let tls_err = |m: String| {
-            WireError::Other(Error::connect("TLS with the MySQL server failed", m))
-        };
+        let tls_err =
+            |m: String| WireError::Other(Error::connect("TLS with the MySQL server failed", m));
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -635,7 +647,9 @@ impl Conn {
                     Some(path) => {
                         use rustls::pki_types::pem::PemObject;
                         let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
-                            .map_err(|e| tls_err(format!("cannot read ssl-ca {}: {e}", path.display())))?;
+                            .map_err(|e| {
+                                tls_err(format!("cannot read ssl-ca {}: {e}", path.display()))
+                            })?;
                         for cert in certs {
                             let cert = cert.map_err(|e| {
                                 tls_err(format!("cannot read ssl-ca {}: {e}", path.display()))
@@ -797,8 +811,7 @@ impl Conn {
         let mut last_len = 0;
         while let Some(chunk) = chunks.next() {
             let n = chunk.len();
-            self.wbuf
-                .extend_from_slice(&(n as u32).to_le_bytes()[..3]);
+            self.wbuf.extend_from_slice(&(n as u32).to_le_bytes()[..3]);
             self.wbuf.push(self.seq);
             self.seq = self.seq.wrapping_add(1);
             self.wbuf.extend_from_slice(chunk);
@@ -965,7 +978,12 @@ impl Conn {
 }
 
 /// Answers the server's challenge for `plugin`.
-fn auth_response(plugin: &str, password: Option<&str>, scramble: &[u8], tls: bool) -> WResult<Vec<u8>> {
+fn auth_response(
+    plugin: &str,
+    password: Option<&str>,
+    scramble: &[u8],
+    tls: bool,
+) -> WResult<Vec<u8>> {
     let pw = password.unwrap_or("");
     match plugin {
         "mysql_native_password" => {
@@ -1351,7 +1369,11 @@ mod tests {
         // XOR back: r ^ h3 must be SHA1(pw), whose SHA1 is h2.
         let back: Vec<u8> = r.iter().zip(h3.iter()).map(|(a, b)| a ^ b).collect();
         assert_eq!(Sha1::digest(&back).as_slice(), h2.as_slice());
-        assert!(auth_response("mysql_native_password", None, &scramble, false).unwrap().is_empty());
+        assert!(
+            auth_response("mysql_native_password", None, &scramble, false)
+                .unwrap()
+                .is_empty()
+        );
         assert!(matches!(
             auth_response("client_ed25519", Some("x"), &scramble, false),
             Err(WireError::Other(Error::Auth(_)))
@@ -1372,10 +1394,19 @@ mod tests {
             flags,
         };
         assert_eq!(col(types::TINY, 0, 63, 1).type_name(), "BOOLEAN");
-        assert_eq!(col(types::LONGLONG, FLAG_UNSIGNED, 63, 20).type_name(), "BIGINT UNSIGNED");
-        assert_eq!(col(types::VAR_STRING, FLAG_BINARY, 63, 8).type_name(), "VARBINARY");
+        assert_eq!(
+            col(types::LONGLONG, FLAG_UNSIGNED, 63, 20).type_name(),
+            "BIGINT UNSIGNED"
+        );
+        assert_eq!(
+            col(types::VAR_STRING, FLAG_BINARY, 63, 8).type_name(),
+            "VARBINARY"
+        );
         // utf8mb4_bin text is flagged BINARY but keeps its character set.
-        assert_eq!(col(types::VAR_STRING, FLAG_BINARY, 46, 40).type_name(), "VARCHAR");
+        assert_eq!(
+            col(types::VAR_STRING, FLAG_BINARY, 46, 40).type_name(),
+            "VARCHAR"
+        );
         assert_eq!(col(types::BLOB, FLAG_BINARY, 63, 65535).type_name(), "BLOB");
         assert_eq!(col(types::BLOB, 0, 45, 65535).type_name(), "TEXT");
         assert_eq!(col(types::STRING, FLAG_ENUM, 45, 4).type_name(), "ENUM");
