@@ -7,7 +7,7 @@
 #   scripts/servers.sh run -- cargo nextest run --workspace
 #   scripts/servers.sh run -- bash        # a shell with the servers up
 #
-# Exported: QORE_TEST_POSTGRES_URL, QORE_TEST_MYSQL_URL, QORE_TEST_MONGODB_URL
+# Exported: QORE_TEST_POSTGRES_URL, QORE_TEST_MYSQL_URL (+ QORE_TEST_MYSQL_TLS_CA), QORE_TEST_MONGODB_URL
 # (already set ones are kept, and that server is not started: point them at a
 # real MySQL 8 or mongod, say). Redis tests start their own servers per test.
 set -euo pipefail
@@ -66,7 +66,21 @@ if [ -z "${QORE_TEST_MYSQL_URL:-}" ]; then
   mariadb-install-db --no-defaults --user=root --datadir="$root/my" \
     --auth-root-authentication-method=socket --skip-test-db >"$root/my-init.log" 2>&1 \
     || { cat "$root/my-init.log" >&2; exit 1; }
+  # A private CA and a server certificate for 127.0.0.1, so that the TLS
+  # path (ssl-mode, ssl-ca) is tested against the real server.
+  mkdir "$root/tls"
+  (
+    cd "$root/tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key \
+      -out ca.pem -days 2 -subj "/CN=qore test CA"
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key \
+      -out server.csr -subj "/CN=127.0.0.1"
+    printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > ext.cnf
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
+      -days 2 -extfile ext.cnf
+  ) >"$root/tls.log" 2>&1 || { cat "$root/tls.log" >&2; exit 1; }
   mariadbd --no-defaults --user=root --datadir="$root/my" --bind-address=127.0.0.1 --port="$myport" \
+    --ssl-ca="$root/tls/ca.pem" --ssl-cert="$root/tls/server.pem" --ssl-key="$root/tls/server.key" \
     --socket="$root/my/sock" --pid-file="$root/my/pid" --log-error="$root/my/err.log" --skip-name-resolve \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci --event-scheduler=ON \
     --max-connections=300 --innodb-flush-log-at-trx-commit=0 --max-allowed-packet=64M >/dev/null 2>&1 &
@@ -78,6 +92,7 @@ if [ -z "${QORE_TEST_MYSQL_URL:-}" ]; then
     CREATE USER 'qore'@'127.0.0.1' IDENTIFIED BY '$pw';
     GRANT ALL PRIVILEGES ON *.* TO 'qore'@'127.0.0.1' WITH GRANT OPTION;"
   export QORE_TEST_MYSQL_URL="mysql://qore:$pw@127.0.0.1:$myport/qore_test"
+  export QORE_TEST_MYSQL_TLS_CA="$root/tls/ca.pem"
   log "MariaDB on 127.0.0.1:$myport"
 fi
 

@@ -568,3 +568,76 @@ async fn ssl_mode_required_is_encrypted_or_refused() {
         .unwrap_err();
     assert!(e.to_string().contains("sometimes"), "{e}");
 }
+
+/// TLS against the throwaway server, whose certificate (IP 127.0.0.1) is
+/// signed by a private CA made by scripts/servers.sh.
+#[tokio::test]
+async fn tls_verifies_the_server_against_the_given_ca() {
+    let Ok(ca) = std::env::var("QORE_TEST_MYSQL_TLS_CA") else {
+        eprintln!("skipped: QORE_TEST_MYSQL_TLS_CA is not set");
+        return;
+    };
+    let with = |opts: &str, host: Option<&str>| {
+        let mut u = url();
+        if let Some(h) = host {
+            u = u.replace("127.0.0.1", h);
+        }
+        format!("{u}?{opts}")
+    };
+    let open = |u: String| async move {
+        MySqlConnection::connect(&ConnectionSpec::parse(&u).unwrap()).await
+    };
+    let chain = |e: &Error| {
+        format!(
+            "{e}: {}",
+            std::error::Error::source(e).map(|s| s.to_string()).unwrap_or_default()
+        )
+    };
+
+    // The full check passes, and the session is encrypted: a large result
+    // streams through it intact.
+    let c = open(with(&format!("ssl-mode=verify_identity&ssl-ca={ca}"), None))
+        .await
+        .unwrap();
+    let b = rows(&c, "SHOW SESSION STATUS LIKE 'Ssl_cipher'").await;
+    assert!(!text(&b, 1, 0).is_empty());
+    let all = collect(
+        c.query("SELECT seq, REPEAT('t', seq % 100) FROM seq_1_to_200000", &[])
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let n: usize = all.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(n, 200_000);
+    let last = all.last().unwrap();
+    // seq_1_to_N yields BIGINT UNSIGNED.
+    let sum: u64 = all
+        .iter()
+        .map(|b| b.column(0).as_primitive::<UInt64Type>().iter().flatten().sum::<u64>())
+        .sum();
+    assert_eq!(sum, 200_000 * 200_001 / 2);
+    assert_eq!(last.num_columns(), 2);
+
+    // Without the private CA the chain is not trusted.
+    let e = open(with("ssl-mode=verify_identity", None)).await.unwrap_err();
+    assert!(matches!(e, Error::Connect { .. }), "{e:?}");
+    assert!(chain(&e).contains("TLS"), "{}", chain(&e));
+
+    // By another name the certificate does not match; verify_ca does not
+    // check the name, verify_identity does.
+    let e = open(with(&format!("ssl-mode=verify_identity&ssl-ca={ca}"), Some("localhost")))
+        .await
+        .unwrap_err();
+    assert!(chain(&e).to_lowercase().contains("name"), "{}", chain(&e));
+    let c = open(with(&format!("ssl-mode=verify_ca&ssl-ca={ca}"), Some("localhost")))
+        .await
+        .unwrap();
+    assert_eq!(text(&rows(&c, "SELECT 'by name'").await, 0, 0), "by name");
+
+    // A missing CA file is named.
+    let e = open(with("ssl-mode=verify_ca&ssl-ca=/nonexistent/ca.pem", None))
+        .await
+        .unwrap_err();
+    assert!(chain(&e).contains("/nonexistent/ca.pem"), "{}", chain(&e));
+}
