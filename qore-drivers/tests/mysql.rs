@@ -590,7 +590,9 @@ async fn tls_verifies_the_server_against_the_given_ca() {
     let chain = |e: &Error| {
         format!(
             "{e}: {}",
-            std::error::Error::source(e).map(|s| s.to_string()).unwrap_or_default()
+            std::error::Error::source(e)
+                .map(|s| s.to_string())
+                .unwrap_or_default()
         )
     };
 
@@ -602,9 +604,12 @@ async fn tls_verifies_the_server_against_the_given_ca() {
     let b = rows(&c, "SHOW SESSION STATUS LIKE 'Ssl_cipher'").await;
     assert!(!text(&b, 1, 0).is_empty());
     let all = collect(
-        c.query("SELECT seq, REPEAT('t', seq % 100) FROM seq_1_to_200000", &[])
-            .await
-            .unwrap(),
+        c.query(
+            "SELECT seq, REPEAT('t', seq % 100) FROM seq_1_to_200000",
+            &[],
+        )
+        .await
+        .unwrap(),
     )
     .await
     .unwrap();
@@ -614,25 +619,39 @@ async fn tls_verifies_the_server_against_the_given_ca() {
     // seq_1_to_N yields BIGINT UNSIGNED.
     let sum: u64 = all
         .iter()
-        .map(|b| b.column(0).as_primitive::<UInt64Type>().iter().flatten().sum::<u64>())
+        .map(|b| {
+            b.column(0)
+                .as_primitive::<UInt64Type>()
+                .iter()
+                .flatten()
+                .sum::<u64>()
+        })
         .sum();
     assert_eq!(sum, 200_000 * 200_001 / 2);
     assert_eq!(last.num_columns(), 2);
 
     // Without the private CA the chain is not trusted.
-    let e = open(with("ssl-mode=verify_identity", None)).await.unwrap_err();
+    let e = open(with("ssl-mode=verify_identity", None))
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::Connect { .. }), "{e:?}");
     assert!(chain(&e).contains("TLS"), "{}", chain(&e));
 
     // By another name the certificate does not match; verify_ca does not
     // check the name, verify_identity does.
-    let e = open(with(&format!("ssl-mode=verify_identity&ssl-ca={ca}"), Some("localhost")))
-        .await
-        .unwrap_err();
+    let e = open(with(
+        &format!("ssl-mode=verify_identity&ssl-ca={ca}"),
+        Some("localhost"),
+    ))
+    .await
+    .unwrap_err();
     assert!(chain(&e).to_lowercase().contains("name"), "{}", chain(&e));
-    let c = open(with(&format!("ssl-mode=verify_ca&ssl-ca={ca}"), Some("localhost")))
-        .await
-        .unwrap();
+    let c = open(with(
+        &format!("ssl-mode=verify_ca&ssl-ca={ca}"),
+        Some("localhost"),
+    ))
+    .await
+    .unwrap();
     assert_eq!(text(&rows(&c, "SELECT 'by name'").await, 0, 0), "by name");
 
     // A missing CA file is named.
@@ -640,4 +659,36 @@ async fn tls_verifies_the_server_against_the_given_ca() {
         .await
         .unwrap_err();
     assert!(chain(&e).contains("/nonexistent/ca.pem"), "{}", chain(&e));
+}
+
+/// A CALL learns its columns only when it runs: its first result set is
+/// the stream, the rest is read and dropped, and the connection goes on.
+#[tokio::test]
+async fn call_streams_the_first_result_set() {
+    let c = with_db("t_call").await;
+    c.execute(
+        "CREATE PROCEDURE two(x INT) BEGIN \
+           SELECT seq AS n, x AS x FROM seq_1_to_20000; SELECT 'second' AS s; END",
+        &[],
+    )
+    .await
+    .unwrap();
+    c.execute("CREATE PROCEDURE none() BEGIN DO 1; END", &[])
+        .await
+        .unwrap();
+    let all = collect(c.query("CALL two(?)", &[Value::Int(7)]).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(all[0].schema().field(0).name(), "n");
+    assert_eq!(all.iter().map(|b| b.num_rows()).sum::<usize>(), 20_000);
+    assert_eq!(text(&rows(&c, "SELECT 'then'").await, 0, 0), "then");
+    let empty = collect(c.query("CALL none()", &[]).await.unwrap())
+        .await
+        .unwrap();
+    assert!(empty.iter().all(|b| b.num_rows() == 0));
+    // Dropped after one batch: the rest of both result sets is drained.
+    let mut s = c.query("CALL two(1)", &[]).await.unwrap();
+    assert!(s.next().await.unwrap().unwrap().num_rows() > 0);
+    drop(s);
+    assert_eq!(text(&rows(&c, "SELECT 'still'").await, 0, 0), "still");
 }

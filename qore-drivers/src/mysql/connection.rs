@@ -19,7 +19,7 @@ use qore_core::{
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 
 use super::decode::{Kind, decode};
-use super::wire::{Conn, Options, Param, SslMode, Statement, WireError};
+use super::wire::{ColumnDef, Conn, Options, Param, SslMode, Statement, WireError};
 use crate::server::builder::Col;
 use crate::server::{Batch, ChannelStream, Decoder, SpawnedTask};
 
@@ -439,22 +439,19 @@ impl MySqlConnection {
     /// their character set, from information_schema.
     async fn result_schema(
         guard: &mut Conn,
-        stmt: &Statement,
+        columns: &[ColumnDef],
         mariadb: bool,
         dialect: &MySqlDialect,
     ) -> Result<(SchemaRef, Vec<Kind>)> {
-        let mut kinds: Vec<Kind> = stmt
-            .columns
+        let mut kinds: Vec<Kind> = columns
             .iter()
             .map(|c| Kind::from_type_name(c.type_name()))
             .collect();
-        let mut source: Vec<String> = stmt
-            .columns
+        let mut source: Vec<String> = columns
             .iter()
             .map(|c| c.type_name().to_lowercase())
             .collect();
-        let wanted: Vec<(usize, String, String, String)> = stmt
-            .columns
+        let wanted: Vec<(usize, String, String, String)> = columns
             .iter()
             .enumerate()
             .filter(|(i, _)| matches!(kinds[*i], Kind::DecimalText | Kind::Binary | Kind::Text))
@@ -523,8 +520,7 @@ impl MySqlConnection {
                 }
             }
         }
-        let fields: Vec<Field> = stmt
-            .columns
+        let fields: Vec<Field> = columns
             .iter()
             .zip(&kinds)
             .zip(source)
@@ -538,6 +534,26 @@ impl MySqlConnection {
             })
             .collect();
         Ok((Arc::new(Schema::new(fields)), kinds))
+    }
+
+    /// The schema of a result whose rows are already coming (a CALL): the
+    /// connection is busy, so there are no information_schema lookups and
+    /// DECIMALs stay exact text.
+    fn result_schema_after(columns: &[ColumnDef]) -> (SchemaRef, Vec<Kind>) {
+        let kinds: Vec<Kind> = columns
+            .iter()
+            .map(|c| Kind::from_type_name(c.type_name()))
+            .collect();
+        let fields: Vec<Field> = columns
+            .iter()
+            .zip(&kinds)
+            .map(|(c, k)| {
+                let mut md = HashMap::new();
+                md.insert(SOURCE_TYPE.to_string(), c.type_name().to_lowercase());
+                Field::new(&c.name, k.arrow_type(), true).with_metadata(md)
+            })
+            .collect();
+        (Arc::new(Schema::new(fields)), kinds)
     }
 
     async fn kill_query(options: &Options, id: u64) -> Result<()> {
@@ -682,7 +698,7 @@ async fn read_rows(
 async fn pump(
     mut guard: OwnedMutexGuard<Conn>,
     stmt: Statement,
-    args: Vec<Param>,
+    args: Option<Vec<Param>>,
     mut batch: BatchBuilder,
     tx: mpsc::Sender<Result<RecordBatch>>,
     cancel: (Options, u64),
@@ -692,16 +708,20 @@ async fn pump(
     let abandoned = {
         let closed = tx.closed();
         tokio::pin!(closed);
-        tokio::select! {
-            biased;
-            _ = &mut closed => true,
-            r = guard.execute(&stmt, &args) => match r {
-                Ok(Some(_)) => read_rows(&mut guard, &mut batch, &tx).await,
-                Ok(None) => false,
-                Err(e) => {
-                    let _ = tx.send(Err(map_err(e))).await;
-                    false
-                }
+        match args {
+            // Executed already (its columns were learnt from the reply).
+            None => read_rows(&mut guard, &mut batch, &tx).await,
+            Some(args) => tokio::select! {
+                biased;
+                _ = &mut closed => true,
+                r = guard.execute(&stmt, &args) => match r {
+                    Ok(Some(_)) => read_rows(&mut guard, &mut batch, &tx).await,
+                    Ok(None) => false,
+                    Err(e) => {
+                        let _ = tx.send(Err(map_err(e))).await;
+                        false
+                    }
+                },
             },
         }
     };
@@ -740,32 +760,49 @@ impl Connection for MySqlConnection {
                 futures::stream::iter([Ok(batch)]),
             )));
         };
-        let schema =
-            match Self::result_schema(&mut guard, &stmt, self.is_mariadb(), &self.dialect).await {
+        if stmt.columns.is_empty() {
+            // No result columns when prepared: run it now, so that its
+            // effect (and a changed sql_mode) is there when this returns. A
+            // CALL learns its columns only now: its first result set is
+            // the stream (the others are read and dropped).
+            let r = guard.execute(&stmt, &args).await;
+            let columns = match r {
+                Ok(Some(columns)) => columns,
+                Ok(None) => {
+                    let r = guard.drain().await;
+                    let _ = guard.close_statement(stmt.id).await;
+                    r.map_err(map_err)?;
+                    self.after_statement(&mut guard, sql).await?;
+                    return Ok(Box::pin(qore_core::EmptyRecordBatchStream::new(Arc::new(
+                        Schema::empty(),
+                    ))));
+                }
+                Err(e) => {
+                    let _ = guard.close_statement(stmt.id).await;
+                    return Err(map_err(e));
+                }
+            };
+            let (schema, kinds) = Self::result_schema_after(&columns);
+            let batch = BatchBuilder::new(schema.clone(), kinds)?;
+            let (tx, rx) = mpsc::channel(1);
+            let cancel = (self.options.clone(), self.connection_id);
+            let task = SpawnedTask::spawn(pump(guard, stmt, None, batch, tx, cancel));
+            return Ok(Box::pin(ChannelStream::new(schema, rx, task)));
+        }
+        let (schema, kinds) =
+            match Self::result_schema(&mut guard, &stmt.columns, self.is_mariadb(), &self.dialect)
+                .await
+            {
                 Ok(s) => s,
                 Err(e) => {
                     let _ = guard.close_statement(stmt.id).await;
                     return Err(e);
                 }
             };
-        let (schema, kinds) = schema;
-        if stmt.columns.is_empty() {
-            // Not a row-returning statement: run it now, so that its effect
-            // (and a changed sql_mode) is there when this returns.
-            let r = guard.execute(&stmt, &args).await;
-            let r = match r {
-                Ok(_) => guard.drain().await,
-                Err(e) => Err(e),
-            };
-            let _ = guard.close_statement(stmt.id).await;
-            r.map_err(map_err)?;
-            self.after_statement(&mut guard, sql).await?;
-            return Ok(Box::pin(qore_core::EmptyRecordBatchStream::new(schema)));
-        }
         let batch = BatchBuilder::new(schema.clone(), kinds)?;
         let (tx, rx) = mpsc::channel(1);
         let cancel = (self.options.clone(), self.connection_id);
-        let task = SpawnedTask::spawn(pump(guard, stmt, args, batch, tx, cancel));
+        let task = SpawnedTask::spawn(pump(guard, stmt, Some(args), batch, tx, cancel));
         Ok(Box::pin(ChannelStream::new(schema, rx, task)))
     }
 
