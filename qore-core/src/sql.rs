@@ -211,31 +211,41 @@ fn dollar_quote_end(sql: &str, i: usize) -> Option<usize> {
 }
 
 /// Splits a script into statements at top-level semicolons, keeping
-/// `CREATE TRIGGER ... BEGIN ...; END` bodies whole. Empty statements are dropped;
-/// each statement is trimmed and has no trailing semicolon.
+/// compound bodies whole: `CREATE TRIGGER ... BEGIN ...; END` (SQLite,
+/// MySQL), MySQL/MariaDB `CREATE PROCEDURE | FUNCTION | EVENT ... BEGIN
+/// ...; END`, MariaDB's `BEGIN NOT ATOMIC ... END` and the standard
+/// `BEGIN ATOMIC ... END` bodies (PostgreSQL). A plain `BEGIN;` is a
+/// transaction and splits as usual. Empty statements are dropped; each
+/// statement is trimmed and has no trailing semicolon.
 pub fn split_statements(sql: &str) -> Vec<&str> {
     let tokens = tokenize(sql);
     let mut out = Vec::new();
     let mut stmt_start: Option<usize> = None;
-    let mut first_idx = 0;
     let mut depth = 0usize;
+    let mut compound = false;
     for (idx, t) in tokens.iter().enumerate() {
         if stmt_start.is_none() {
             if t.kind == TokenKind::Punct(';') {
                 continue;
             }
             stmt_start = Some(t.start);
-            first_idx = idx;
+            compound = is_compound(&tokens[idx..]);
         }
-        let in_trigger = tokens[first_idx..idx]
-            .iter()
-            .take(4)
-            .any(|x| x.is_keyword("TRIGGER"))
-            && tokens[first_idx].is_keyword("CREATE");
-        if in_trigger && (t.is_keyword("BEGIN") || t.is_keyword("CASE")) {
+        let after_end = idx > 0 && tokens[idx - 1].is_keyword("END");
+        if compound && (t.is_keyword("BEGIN") || (t.is_keyword("CASE") && !after_end)) {
+            // (`END CASE` closes a CASE; its CASE opens nothing.)
             depth += 1;
-        } else if in_trigger && t.is_keyword("END") {
-            depth = depth.saturating_sub(1);
+        } else if compound && t.is_keyword("END") {
+            // `END IF`, `END LOOP`, `END WHILE` and `END REPEAT` close
+            // blocks that were not counted (IF is also a function).
+            let next = tokens.get(idx + 1);
+            if !next.is_some_and(|n| {
+                ["IF", "LOOP", "WHILE", "REPEAT"]
+                    .iter()
+                    .any(|k| n.is_keyword(k))
+            }) {
+                depth = depth.saturating_sub(1);
+            }
         } else if t.kind == TokenKind::Punct(';')
             && depth == 0
             && let Some(s) = stmt_start.take()
@@ -250,6 +260,25 @@ pub fn split_statements(sql: &str) -> Vec<&str> {
         }
     }
     out
+}
+
+/// Whether a statement (its tokens from the first) can hold a body of
+/// statements between BEGIN and END.
+fn is_compound(t: &[Token]) -> bool {
+    let Some(first) = t.first() else {
+        return false;
+    };
+    if first.is_keyword("BEGIN") {
+        // MariaDB's anonymous block; `BEGIN;` and `BEGIN WORK` are
+        // transactions.
+        return t.get(1).is_some_and(|n| n.is_keyword("NOT"));
+    }
+    first.is_keyword("CREATE")
+        && t.iter().skip(1).take(12).any(|x| {
+            ["TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"]
+                .iter()
+                .any(|k| x.is_keyword(k))
+        })
 }
 
 /// The table a plain `SELECT` reads, when the result's columns are that
@@ -361,6 +390,37 @@ mod tests {
         assert_eq!(parts.len(), 4, "{parts:?}");
         assert!(parts[2].ends_with("END"), "{}", parts[2]);
         assert_eq!(parts[3], "SELECT $$;$$, \"x;\" FROM a");
+    }
+
+    #[test]
+    fn keeps_routine_bodies_whole() {
+        let s = "BEGIN; \
+                 CREATE DEFINER=`me`@`%` PROCEDURE p(x INT) BEGIN \
+                   DECLARE i INT DEFAULT 0; \
+                   IF x > 0 THEN SET i = IF(x > 5, 1, 2); ELSE SET i = 3; END IF; \
+                   WHILE i < 3 DO SET i = i + 1; END WHILE; \
+                   CASE i WHEN 1 THEN SELECT 1; ELSE BEGIN SELECT 2; END; END CASE; \
+                   lbl: LOOP LEAVE lbl; END LOOP lbl; \
+                   SELECT CASE WHEN i > 1 THEN 'a' ELSE 'b' END; \
+                 END; \
+                 CREATE FUNCTION f(x INT) RETURNS INT DETERMINISTIC RETURN x * 2; \
+                 CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO BEGIN DELETE FROM t; INSERT INTO t VALUES (1); END; \
+                 BEGIN NOT ATOMIC SELECT 1; SELECT 2; END; \
+                 CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END; \
+                 COMMIT";
+        let parts = split_statements(s);
+        assert_eq!(parts.len(), 7, "{parts:#?}");
+        assert_eq!(parts[0], "BEGIN");
+        assert!(
+            parts[1].starts_with("CREATE DEFINER") && parts[1].ends_with("END"),
+            "{}",
+            parts[1]
+        );
+        assert!(parts[2].ends_with("RETURN x * 2"));
+        assert!(parts[3].starts_with("CREATE EVENT") && parts[3].ends_with("END"));
+        assert!(parts[4].starts_with("BEGIN NOT ATOMIC") && parts[4].ends_with("END"));
+        assert!(parts[5].ends_with("END"));
+        assert_eq!(parts[6], "COMMIT");
     }
 
     #[test]
