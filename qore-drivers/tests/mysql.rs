@@ -692,3 +692,32 @@ async fn call_streams_the_first_result_set() {
     drop(s);
     assert_eq!(text(&rows(&c, "SELECT 'still'").await, 0, 0), "still");
 }
+
+/// close() says goodbye: the session leaves the server's process list and
+/// the handle then refuses work with a clear error.
+#[tokio::test]
+async fn close_ends_the_session() {
+    let admin = connect().await;
+    let c = connect().await;
+    let id = c.connection_id();
+    let sql = format!("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {id}");
+    let listed = async |admin: &MySqlConnection| {
+        rows(admin, &sql)
+            .await
+            .column(0)
+            .as_primitive::<Int64Type>()
+            .value(0)
+    };
+    assert_eq!(listed(&admin).await, 1);
+    c.close().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while listed(&admin).await > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the session stayed after close()"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let e = c.query("SELECT 1", &[]).await.unwrap_err();
+    assert!(e.to_string().contains("closed"), "{e}");
+}

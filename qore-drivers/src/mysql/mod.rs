@@ -45,6 +45,7 @@
 mod catalog;
 mod connection;
 pub(crate) mod decode;
+mod tls;
 mod wire;
 
 pub use connection::{MySqlConnection, MySqlDialect};

@@ -447,6 +447,8 @@ pub(crate) struct Conn {
     last_affected: u64,
     /// The transport failed: every later command fails at once.
     broken: bool,
+    /// `quit` was sent.
+    closed: bool,
     /// The server's thread id and version, from the handshake.
     pub(crate) connection_id: u32,
     pub(crate) server_version: String,
@@ -524,6 +526,7 @@ impl Conn {
             row_values: Vec::new(),
             last_affected: 0,
             broken: false,
+            closed: false,
             connection_id: 0,
             server_version: String::new(),
         };
@@ -636,50 +639,7 @@ impl Conn {
     async fn start_tls(&mut self, o: &Options) -> WResult<()> {
         let tls_err =
             |m: String| WireError::Other(Error::connect("TLS with the MySQL server failed", m));
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| tls_err(e.to_string()))?;
-        let config = match o.ssl_mode {
-            SslMode::VerifyCa | SslMode::VerifyIdentity => {
-                let mut roots = rustls::RootCertStore::empty();
-                match &o.ssl_ca {
-                    Some(path) => {
-                        use rustls::pki_types::pem::PemObject;
-                        let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
-                            .map_err(|e| {
-                                tls_err(format!("cannot read ssl-ca {}: {e}", path.display()))
-                            })?;
-                        for cert in certs {
-                            let cert = cert.map_err(|e| {
-                                tls_err(format!("cannot read ssl-ca {}: {e}", path.display()))
-                            })?;
-                            roots.add(cert).map_err(|e| tls_err(e.to_string()))?;
-                        }
-                    }
-                    None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-                }
-                let verifier = rustls::client::WebPkiServerVerifier::builder(Arc::new(roots))
-                    .build()
-                    .map_err(|e| tls_err(e.to_string()))?;
-                let verifier: Arc<dyn rustls::client::danger::ServerCertVerifier> =
-                    if o.ssl_mode == SslMode::VerifyCa {
-                        Arc::new(NoHostname(verifier))
-                    } else {
-                        verifier
-                    };
-                builder
-                    .dangerous()
-                    .with_custom_certificate_verifier(verifier)
-                    .with_no_client_auth()
-            }
-            // preferred / required: encrypted, not authenticated (as the
-            // mysql client does for these modes).
-            _ => builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AcceptAny))
-                .with_no_client_auth(),
-        };
+        let config = super::tls::client_config(o.ssl_mode, o.ssl_ca.as_deref()).map_err(tls_err)?;
         let name = rustls::pki_types::ServerName::try_from(o.host.clone())
             .map_err(|e| tls_err(format!("host `{}`: {e}", o.host)))?;
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
@@ -833,6 +793,11 @@ impl Conn {
 
     /// Starts a command: drains what a dropped result left, then sends.
     async fn command(&mut self, cmd: u8, body: &[u8]) -> WResult<()> {
+        if self.closed {
+            return Err(WireError::Other(Error::invalid(
+                "the MySQL connection was closed",
+            )));
+        }
         if self.broken {
             return Err(WireError::Other(Error::connect(
                 "the connection to the MySQL server was lost mid-reply; connect again",
@@ -1026,99 +991,6 @@ fn auth_response(
     }
 }
 
-/// ssl-mode=preferred/required: encryption without authentication.
-#[derive(Debug)]
-struct AcceptAny;
-
-impl rustls::client::danger::ServerCertVerifier for AcceptAny {
-    fn verify_server_cert(
-        &self,
-        _: &rustls::pki_types::CertificateDer<'_>,
-        _: &[rustls::pki_types::CertificateDer<'_>],
-        _: &rustls::pki_types::ServerName<'_>,
-        _: &[u8],
-        _: rustls::pki_types::UnixTime,
-    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &rustls::crypto::ring::default_provider().signature_verification_algorithms,
-        )
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &rustls::crypto::ring::default_provider().signature_verification_algorithms,
-        )
-    }
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        rustls::crypto::ring::default_provider()
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
-/// ssl-mode=verify_ca: the chain must lead to the CA; the name may differ.
-#[derive(Debug)]
-struct NoHostname(Arc<rustls::client::WebPkiServerVerifier>);
-
-impl rustls::client::danger::ServerCertVerifier for NoHostname {
-    fn verify_server_cert(
-        &self,
-        end_entity: &rustls::pki_types::CertificateDer<'_>,
-        intermediates: &[rustls::pki_types::CertificateDer<'_>],
-        server_name: &rustls::pki_types::ServerName<'_>,
-        ocsp: &[u8],
-        now: rustls::pki_types::UnixTime,
-    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
-            Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::NotValidForName
-                | rustls::CertificateError::NotValidForNameContext { .. },
-            )) => Ok(rustls::client::danger::ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
 // Commands.
 const COM_QUIT: u8 = 0x01;
 const COM_QUERY: u8 = 0x03;
@@ -1130,12 +1002,17 @@ const COM_STMT_CLOSE: u8 = 0x19;
 impl Conn {
     /// Runs `sql` (one or more statements) in the text protocol and reads
     /// every result whole: for small results (catalog, administration).
+    /// The rows are those of the first result set; affected rows add up.
     pub(crate) async fn query_text(&mut self, sql: &str) -> WResult<TextResult> {
         self.command(COM_QUERY, sql.as_bytes()).await?;
         let mut out = TextResult::default();
         loop {
             match self.read_result_head().await? {
                 None => out.affected_rows += self.last_affected,
+                Some(_) if !out.columns.is_empty() => {
+                    // A later result set: read and dropped.
+                    while self.next_row_raw().await? {}
+                }
                 Some(cols) => {
                     while self.next_row_raw().await? {
                         let n = cols.len();
@@ -1151,9 +1028,7 @@ impl Conn {
                         }
                         out.rows.push(row);
                     }
-                    if out.columns.is_empty() {
-                        out.columns = cols;
-                    }
+                    out.columns = cols;
                 }
             }
             if self.pending != Pending::MoreResults {
@@ -1319,9 +1194,17 @@ impl Conn {
         }
     }
 
-    /// Says goodbye (the server closes the connection).
+    /// Says goodbye (the server closes the connection); later commands
+    /// fail with a clear error.
     pub(crate) async fn quit(&mut self) {
-        let _ = self.command(COM_QUIT, &[]).await;
+        if self.closed {
+            return;
+        }
+        if !self.broken {
+            let _ = self.command(COM_QUIT, &[]).await;
+            let _ = self.io.shutdown().await;
+        }
+        self.closed = true;
     }
 }
 
