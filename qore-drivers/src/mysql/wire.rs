@@ -125,7 +125,7 @@ impl SslMode {
 }
 
 /// Where and how to connect.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Options {
     pub(crate) host: String,
     pub(crate) port: u16,
@@ -136,6 +136,20 @@ pub(crate) struct Options {
     pub(crate) ssl_mode: SslMode,
     pub(crate) ssl_ca: Option<PathBuf>,
     pub(crate) connect_timeout: Duration,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the password.
+        f.debug_struct("Options")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("socket", &self.socket)
+            .field("user", &self.user)
+            .field("database", &self.database)
+            .field("ssl_mode", &self.ssl_mode)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An error packet, or the transport failing.
@@ -629,8 +643,10 @@ impl Conn {
             p.extend_from_slice(db.as_bytes());
             p.push(0);
         }
-        p.extend_from_slice(plugin.as_bytes());
-        p.push(0);
+        if caps & PLUGIN_AUTH != 0 {
+            p.extend_from_slice(plugin.as_bytes());
+            p.push(0);
+        }
         conn.write_packet(&p).await?;
         conn.finish_auth(o, plugin).await?;
         Ok(conn)
