@@ -317,6 +317,15 @@ async fn bad_input_gives_clear_errors() {
         }
     }
     assert!(failed.is_some(), "the stream must end in an error");
+    drop(s);
+    // The handle now answers with a connection error, at once.
+    let started = Instant::now();
+    let e = match c.query("SELECT 1", &[]).await {
+        Err(e) => e,
+        Ok(s) => collect(s).await.unwrap_err(),
+    };
+    assert!(matches!(e, Error::Connect { .. }), "{e:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
 }
 
 #[tokio::test]
