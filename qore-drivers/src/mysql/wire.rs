@@ -48,6 +48,11 @@ pub(crate) const BINARY_CHARSET: u16 = 63;
 
 const MAX_PACKET: usize = 0xFF_FFFF;
 
+/// The read buffer: many rows per read system call.
+const READ_BUFFER: usize = 1 << 16;
+/// Buffers grown past this for a huge value are released afterwards.
+const BIG_BUFFER: usize = 4 << 20;
+
 // Column flags.
 pub(crate) const FLAG_UNSIGNED: u16 = 0x20;
 pub(crate) const FLAG_BINARY: u16 = 0x80;
@@ -526,7 +531,7 @@ impl Conn {
         };
         let mut conn = Conn {
             io,
-            rbuf: vec![0; 1 << 16],
+            rbuf: vec![0; READ_BUFFER],
             start: 0,
             end: 0,
             big: Vec::new(),
@@ -721,6 +726,10 @@ impl Conn {
                 self.start = 0;
                 if n > self.rbuf.len() {
                     self.rbuf.resize(n.next_power_of_two(), 0);
+                } else if self.rbuf.len() > BIG_BUFFER && n.max(self.end) <= READ_BUFFER {
+                    // Back to the usual size after a huge value.
+                    self.rbuf.truncate(READ_BUFFER);
+                    self.rbuf.shrink_to_fit();
                 }
             }
             let read = self
@@ -776,6 +785,9 @@ impl Conn {
                 }
             } else {
                 self.cur = Some(body);
+                if self.big.capacity() > BIG_BUFFER {
+                    self.big = Vec::new();
+                }
                 return Ok(());
             }
         }
