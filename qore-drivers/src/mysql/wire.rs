@@ -509,14 +509,13 @@ impl Conn {
     }
 
     async fn connect_inner(o: &Options) -> WResult<Conn> {
-        let (io, tcp): (Pin<Box<dyn Io>>, Option<tokio::net::TcpStream>) = match &o.socket {
+        let io: Pin<Box<dyn Io>> = match &o.socket {
             #[cfg(unix)]
-            Some(path) => {
-                let s = tokio::net::UnixStream::connect(path)
+            Some(path) => Box::pin(
+                tokio::net::UnixStream::connect(path)
                     .await
-                    .map_err(io_err)?;
-                (Box::pin(s), None)
-            }
+                    .map_err(io_err)?,
+            ),
             #[cfg(not(unix))]
             Some(_) => return Err(Error::invalid("socket= needs a Unix system").into()),
             None => {
@@ -526,7 +525,7 @@ impl Conn {
                 // Requests are single small packets: without this, a request
                 // that follows one with no reply waits for a delayed ACK.
                 s.set_nodelay(true).map_err(io_err)?;
-                (Box::pin(tokio::io::empty()), Some(s))
+                Box::pin(s)
             }
         };
         let mut conn = Conn {
@@ -549,10 +548,6 @@ impl Conn {
             connection_id: 0,
             server_version: String::new(),
         };
-        let mut tcp = tcp;
-        if let Some(s) = tcp.take() {
-            conn.io = Box::pin(s);
-        }
         // Handshake v10.
         conn.read_packet().await?;
         let hs = conn.payload().to_vec();
@@ -665,7 +660,7 @@ impl Conn {
             .map_err(|e| tls_err(format!("host `{}`: {e}", o.host)))?;
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
         let io = std::mem::replace(&mut self.io, Box::pin(tokio::io::empty()));
-        // The stream is a TcpStream boxed a moment ago: TLS wraps the box.
+        // TLS wraps the plain stream; an empty reader holds its place.
         let tls = connector
             .connect(name, io)
             .await
