@@ -790,22 +790,19 @@ impl Conn {
 
     async fn write_packet(&mut self, payload: &[u8]) -> WResult<()> {
         self.wbuf.clear();
-        let mut chunks = payload.chunks(MAX_PACKET).peekable();
-        let mut last_len = 0;
-        while let Some(chunk) = chunks.next() {
-            let n = chunk.len();
+        // Packets of at most 16 MiB - 1; a full one is always followed by
+        // another, empty if need be, so the server knows where it ends.
+        let mut rest = payload;
+        loop {
+            let n = rest.len().min(MAX_PACKET);
             self.wbuf.extend_from_slice(&(n as u32).to_le_bytes()[..3]);
             self.wbuf.push(self.seq);
             self.seq = self.seq.wrapping_add(1);
-            self.wbuf.extend_from_slice(chunk);
-            last_len = n;
-            if chunks.peek().is_none() {
+            self.wbuf.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            if n < MAX_PACKET {
                 break;
             }
-        }
-        if payload.is_empty() || last_len == MAX_PACKET {
-            self.wbuf.extend_from_slice(&[0, 0, 0, self.seq]);
-            self.seq = self.seq.wrapping_add(1);
         }
         let buf = std::mem::take(&mut self.wbuf);
         let r = self.io.write_all(&buf).await;
@@ -936,10 +933,9 @@ impl Conn {
         }
         let p = self.payload();
         match p.first() {
-            Some(0xfe) if p.len() < MAX_PACKET && self.cur.is_some() && p.len() < 0xff_ffff => {
-                // EOF / OK terminator (rows never start with 0xFE: binary
-                // rows start with 0x00, and a text row's first value would
-                // need a length of 2^64).
+            Some(0xfe) if self.cur.is_some() => {
+                // EOF / OK terminator. A row can start with 0xFE only as a
+                // text value of 16 MiB or more, so in a joined payload.
                 let status = if self.caps & DEPRECATE_EOF != 0 {
                     parse_ok(p)?.1
                 } else {
