@@ -508,6 +508,30 @@ impl Conn {
         }
     }
 
+    /// A connection object over a transport, before the handshake.
+    fn over(io: Pin<Box<dyn Io>>) -> Conn {
+        Conn {
+            io,
+            rbuf: vec![0; READ_BUFFER],
+            start: 0,
+            end: 0,
+            big: Vec::new(),
+            cur: None,
+            wbuf: Vec::with_capacity(1024),
+            seq: 0,
+            caps: 0,
+            tls: false,
+            pending: Pending::None,
+            row_layout: Vec::new(),
+            row_values: Vec::new(),
+            last_affected: 0,
+            broken: false,
+            closed: false,
+            connection_id: 0,
+            server_version: String::new(),
+        }
+    }
+
     async fn connect_inner(o: &Options) -> WResult<Conn> {
         let io: Pin<Box<dyn Io>> = match &o.socket {
             #[cfg(unix)]
@@ -528,26 +552,7 @@ impl Conn {
                 Box::pin(s)
             }
         };
-        let mut conn = Conn {
-            io,
-            rbuf: vec![0; READ_BUFFER],
-            start: 0,
-            end: 0,
-            big: Vec::new(),
-            cur: None,
-            wbuf: Vec::with_capacity(1024),
-            seq: 0,
-            caps: 0,
-            tls: false,
-            pending: Pending::None,
-            row_layout: Vec::new(),
-            row_values: Vec::new(),
-            last_affected: 0,
-            broken: false,
-            closed: false,
-            connection_id: 0,
-            server_version: String::new(),
-        };
+        let mut conn = Conn::over(io);
         // Handshake v10.
         conn.read_packet().await?;
         let hs = conn.payload().to_vec();
@@ -1252,6 +1257,47 @@ mod tests {
             let mut c = Cur { b: &b };
             let _ = c.lenenc_bytes();
         }
+    }
+
+    /// Packet framing both ways, across the 16 MiB boundary (our writer
+    /// against our reader over an in-memory pipe).
+    #[test]
+    fn payloads_split_and_join_across_packets() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let (a, b) = tokio::io::duplex(1 << 20);
+            let mut tx = Conn::over(Box::pin(a));
+            let mut rx = Conn::over(Box::pin(b));
+            let sizes = [
+                0,
+                1,
+                250,
+                READ_BUFFER + 7,
+                MAX_PACKET - 1,
+                MAX_PACKET,
+                MAX_PACKET + 1,
+                2 * MAX_PACKET,
+                10,
+            ];
+            let writer = tokio::spawn(async move {
+                for n in sizes {
+                    let payload: Vec<u8> = (0..n).map(|i| (i % 253) as u8).collect();
+                    tx.write_packet(&payload).await.expect("write");
+                }
+                tx
+            });
+            for n in sizes {
+                rx.read_packet().await.expect("read");
+                let got = rx.payload();
+                assert_eq!(got.len(), n);
+                assert!(got.iter().enumerate().all(|(i, &x)| x == (i % 253) as u8));
+            }
+            let _tx = writer.await.expect("writer");
+            // After the huge ones, the buffers are back to their usual size.
+            assert!(rx.big.capacity() <= BIG_BUFFER);
+        });
     }
 
     #[test]
