@@ -1281,20 +1281,21 @@ mod tests {
                 2 * MAX_PACKET,
                 10,
             ];
-            let writer = tokio::spawn(async move {
+            let write = async {
                 for n in sizes {
                     let payload: Vec<u8> = (0..n).map(|i| (i % 253) as u8).collect();
                     tx.write_packet(&payload).await.expect("write");
                 }
-                tx
-            });
-            for n in sizes {
-                rx.read_packet().await.expect("read");
-                let got = rx.payload();
-                assert_eq!(got.len(), n);
-                assert!(got.iter().enumerate().all(|(i, &x)| x == (i % 253) as u8));
-            }
-            let _tx = writer.await.expect("writer");
+            };
+            let read = async {
+                for n in sizes {
+                    rx.read_packet().await.expect("read");
+                    let got = rx.payload();
+                    assert_eq!(got.len(), n);
+                    assert!(got.iter().enumerate().all(|(i, &x)| x == (i % 253) as u8));
+                }
+            };
+            tokio::join!(write, read);
             // After the huge ones, the buffers are back to their usual size.
             assert!(rx.big.capacity() <= BIG_BUFFER);
         });
