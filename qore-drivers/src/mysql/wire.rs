@@ -693,9 +693,11 @@ impl Conn {
                 Some(0x01) if plugin == "caching_sha2_password" => match p.get(1) {
                     Some(3) => {} // fast auth succeeded; OK follows
                     Some(4) => {
-                        if !self.tls {
+                        // The password goes in clear: only over TLS or a
+                        // Unix socket (as the server itself requires).
+                        if !self.tls && o.socket.is_none() {
                             return Err(WireError::Other(Error::Auth(
-                                "caching_sha2_password needs a full authentication, which QoreDB only sends over TLS: connect once with ssl-mode=required (the server then caches the password), or use mysql_native_password".into(),
+                                "caching_sha2_password needs a full authentication, which QoreDB only sends over TLS or a Unix socket: connect once with ssl-mode=required (the server then caches the password), or use mysql_native_password".into(),
                             )));
                         }
                         let mut pw = o.password.clone().unwrap_or_default().into_bytes();
@@ -1299,6 +1301,29 @@ mod tests {
             // After the huge ones, the buffers are back to their usual size.
             assert!(rx.big.capacity() <= BIG_BUFFER);
         });
+    }
+
+    /// caching_sha2_password against another client's published vectors
+    /// (go-sql-driver/mysql's auth tests): no MySQL 8 server runs here.
+    #[test]
+    fn caching_sha2_scramble_matches_an_independent_client() {
+        let scramble = [
+            10, 47, 74, 111, 75, 73, 34, 48, 88, 76, 114, 74, 37, 13, 3, 80, 82, 2, 23, 21,
+        ];
+        for (pw, hex) in [
+            (
+                "secret",
+                "f490e76f66d9d86665ce54d98c78d0acfe2fb0b08b423da807144873d30b312c",
+            ),
+            (
+                "secret2",
+                "abc3934a012cf342e876071c8ee202de51785b430258a7a0138bc79c4d800bc6",
+            ),
+        ] {
+            let r = auth_response("caching_sha2_password", Some(pw), &scramble, false).unwrap();
+            let got: String = r.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(got, hex, "{pw}");
+        }
     }
 
     #[test]
