@@ -17,3 +17,18 @@ def run(cmd, stdout=subprocess.DEVNULL, env=None):
     if code != 0:
         sys.exit(f"benchmark command failed ({code}): {' '.join(str(c) for c in cmd[:4])} ...\n{err}")
     return elapsed, usage.ru_maxrss / 1024.0
+
+
+def run_pair(a, b, repeat, env_a=None, env_b=None):
+    """Runs two commands alternately `repeat` times (so that both see the
+    same machine state); returns ((median s, max RSS) of a, same of b)."""
+    ta, ma, tb, mb = [], [], [], []
+    for _ in range(repeat):
+        t, m = run(a, env=env_a)
+        ta.append(t)
+        ma.append(m)
+        t, m = run(b, env=env_b)
+        tb.append(t)
+        mb.append(m)
+    med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+    return (med(ta), max(ma)), (med(tb), max(mb))

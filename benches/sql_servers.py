@@ -8,8 +8,9 @@ Run it with the project's servers up:
 
     scripts/servers.sh run -- benches/sql_servers.py [--rows 1000000,10000000]
 
-Prints rows/s, the ratio qore/reference, and each process's peak RSS
-(ru_maxrss from wait4(2)).
+Prints rows/s (the median of --repeat runs, 3 by default, the two tools
+alternating), the ratio qore/reference, and each process's peak RSS
+(ru_maxrss from wait4(2), the largest of the runs).
 """
 import argparse
 import os
@@ -18,7 +19,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import run  # noqa: E402
+from common import run, run_pair  # noqa: E402
 import urllib.parse
 
 
@@ -30,6 +31,7 @@ def main():
     ap.add_argument("--qore", default=os.path.join(target, "debug", "qore"))
     ap.add_argument("--rows", default="1000000,10000000")
     ap.add_argument("--only", default="postgres,mysql")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per command (the median is shown)")
     args = ap.parse_args()
     sizes = [int(x) for x in args.rows.split(",")]
     n = max(sizes)
@@ -48,8 +50,9 @@ def main():
             FROM generate_series(1::int8, {n}) g"""])
         for size in sizes:
             sql = f"SELECT * FROM bench WHERE id <= {size}"
-            t_q, m_q = run([args.qore, "query", "--db", url, "--format", "csv", sql])
-            t_p, m_p = run(["psql", url, "-X", "-q", "-c", f"\\copy ({sql}) to stdout csv header"])
+            (t_q, m_q), (t_p, m_p) = run_pair(
+                [args.qore, "query", "--db", url, "--format", "csv", sql],
+                ["psql", url, "-X", "-q", "-c", f"\\copy ({sql}) to stdout csv header"], args.repeat)
             results.append(("PostgreSQL", size, "psql \\copy csv", t_q, m_q, t_p, m_p))
 
     if "mysql" in args.only:
@@ -71,9 +74,11 @@ def main():
             sql = f"SELECT * FROM bench WHERE id <= {size}"
             for label, qore_url, extra in (("MariaDB TLS", url, []),
                                            ("MariaDB", url + "?ssl-mode=disabled", ["--skip-ssl"])):
-                t_q, m_q = run([args.qore, "query", "--db", qore_url, "--format", "csv", sql])
-                t_m, m_m = run(["mariadb", "--no-defaults", *extra, "-h", p.hostname, "-P", str(p.port),
-                                "-u", p.username, "--batch", "--quick", p.path.lstrip("/"), "-e", sql], env=env)
+                (t_q, m_q), (t_m, m_m) = run_pair(
+                    [args.qore, "query", "--db", qore_url, "--format", "csv", sql],
+                    ["mariadb", "--no-defaults", *extra, "-h", p.hostname, "-P", str(p.port),
+                     "-u", p.username, "--batch", "--quick", p.path.lstrip("/"), "-e", sql],
+                    args.repeat, env_b=env)
                 results.append((label, size, "mariadb --batch --quick", t_q, m_q, t_m, m_m))
 
     print()
