@@ -32,3 +32,17 @@ def run_pair(a, b, repeat, env_a=None, env_b=None):
         mb.append(m)
     med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
     return (med(ta), max(ma)), (med(tb), max(mb))
+
+
+def pg_bench_table(qore, url, n):
+    """Creates `bench` in PostgreSQL: `n` rows of bigint, bigint,
+    numeric(12,2), text, timestamptz and a nullable double (10% NULL)."""
+    run([qore, "query", "--db", url, "DROP TABLE IF EXISTS bench"])
+    run([qore, "query", "--db", url, f"""
+        CREATE TABLE bench AS SELECT g AS id, (g * 7919) % 1000003 AS qty,
+          round(((g * 104729) % 10000000) / 100.0, 2)::numeric(12, 2) AS amount,
+          'customer ' || (g % 50000) AS customer,
+          timestamptz '2024-01-01 00:00+00' + (g % 31536000) * interval '1 second' AS at,
+          CASE WHEN g % 10 = 0 THEN NULL ELSE (g % 97) * 1.5 END::float8 AS score
+        FROM generate_series(1::int8, {n}) g"""])
+    run([qore, "query", "--db", url, "VACUUM ANALYZE bench"])

@@ -21,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import run  # noqa: E402
+from common import pg_bench_table, run  # noqa: E402
 
 ADBC = """
 import sys, adbc_driver_postgresql.dbapi as d, pyarrow.parquet as pq
@@ -50,15 +50,7 @@ def main():
     url = os.environ["QORE_TEST_POSTGRES_URL"]
     n = max(sizes)
     print(f"generating {n:,} rows ...", file=sys.stderr)
-    run([args.qore, "query", "--db", url, "DROP TABLE IF EXISTS bench"])
-    run([args.qore, "query", "--db", url, f"""
-        CREATE TABLE bench AS SELECT g AS id, (g * 7919) % 1000003 AS qty,
-          round(((g * 104729) % 10000000) / 100.0, 2)::numeric(12, 2) AS amount,
-          'customer ' || (g % 50000) AS customer,
-          timestamptz '2024-01-01 00:00+00' + (g % 31536000) * interval '1 second' AS at,
-          CASE WHEN g % 10 = 0 THEN NULL ELSE (g % 97) * 1.5 END::float8 AS score
-        FROM generate_series(1::int8, {n}) g"""])
-    run([args.qore, "query", "--db", url, "VACUUM ANALYZE bench"])
+    pg_bench_table(args.qore, url, n)
     work = tempfile.mkdtemp(prefix="qore-export-bench-")
     py = sys.executable
     speed, memory = [], []

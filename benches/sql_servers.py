@@ -19,7 +19,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import run, run_pair  # noqa: E402
+from common import pg_bench_table, run, run_pair  # noqa: E402
 import urllib.parse
 
 
@@ -40,14 +40,7 @@ def main():
     if "postgres" in args.only:
         url = os.environ["QORE_TEST_POSTGRES_URL"]
         print(f"PostgreSQL: generating {n:,} rows ...", file=sys.stderr)
-        run([args.qore, "query", "--db", url, "DROP TABLE IF EXISTS bench"])
-        run([args.qore, "query", "--db", url, f"""
-            CREATE TABLE bench AS SELECT g AS id, (g * 7919) % 1000003 AS qty,
-              round(((g * 104729) % 10000000) / 100.0, 2)::numeric(12, 2) AS amount,
-              'customer ' || (g % 50000) AS customer,
-              timestamptz '2024-01-01 00:00+00' + (g % 31536000) * interval '1 second' AS at,
-              CASE WHEN g % 10 = 0 THEN NULL ELSE (g % 97) * 1.5 END AS score
-            FROM generate_series(1::int8, {n}) g"""])
+        pg_bench_table(args.qore, url, n)
         for size in sizes:
             sql = f"SELECT * FROM bench WHERE id <= {size}"
             (t_q, m_q), (t_p, m_p) = run_pair(

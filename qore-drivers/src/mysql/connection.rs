@@ -28,7 +28,8 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A connection to one MySQL or MariaDB database.
 pub struct MySqlConnection {
     conn: Arc<Mutex<Conn>>,
-    options: Options,
+    /// Shared with streaming tasks, which may open a side connection.
+    options: Arc<Options>,
     connection_id: u64,
     server_version: String,
     dialect: MySqlDialect,
@@ -224,33 +225,24 @@ impl FromText for String {
     }
 }
 
+/// An integer from its decimal text.
+fn integer<T: std::str::FromStr>(v: Option<&[u8]>, what: &str) -> Result<T> {
+    let v = v.ok_or_else(|| Error::data("unexpected NULL in a catalog row"))?;
+    std::str::from_utf8(v)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .ok_or_else(|| Error::data(format!("`{}` is not {what}", String::from_utf8_lossy(v))))
+}
+
 impl FromText for i64 {
     fn from_text(v: Option<&[u8]>) -> Result<Self> {
-        let v = v.ok_or_else(|| Error::data("unexpected NULL in a catalog row"))?;
-        std::str::from_utf8(v)
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .ok_or_else(|| {
-                Error::data(format!(
-                    "`{}` is not an integer",
-                    String::from_utf8_lossy(v)
-                ))
-            })
+        integer(v, "an integer")
     }
 }
 
 impl FromText for u64 {
     fn from_text(v: Option<&[u8]>) -> Result<Self> {
-        let v = v.ok_or_else(|| Error::data("unexpected NULL in a catalog row"))?;
-        std::str::from_utf8(v)
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .ok_or_else(|| {
-                Error::data(format!(
-                    "`{}` is not an unsigned integer",
-                    String::from_utf8_lossy(v)
-                ))
-            })
+        integer(v, "an unsigned integer")
     }
 }
 
@@ -337,7 +329,7 @@ impl MySqlConnection {
         }
         Ok(MySqlConnection {
             conn: Arc::new(Mutex::new(conn)),
-            options: settings.options,
+            options: Arc::new(settings.options),
             connection_id: id,
             server_version: version,
             dialect: MySqlDialect::for_sql_mode(&mode),
@@ -443,14 +435,7 @@ impl MySqlConnection {
         mariadb: bool,
         dialect: &MySqlDialect,
     ) -> Result<(SchemaRef, Vec<Kind>)> {
-        let mut kinds: Vec<Kind> = columns
-            .iter()
-            .map(|c| Kind::from_type_name(c.type_name()))
-            .collect();
-        let mut source: Vec<String> = columns
-            .iter()
-            .map(|c| c.type_name().to_lowercase())
-            .collect();
+        let (mut kinds, mut source) = wire_types(columns);
         let wanted: Vec<(usize, String, String, String)> = columns
             .iter()
             .enumerate()
@@ -520,40 +505,15 @@ impl MySqlConnection {
                 }
             }
         }
-        let fields: Vec<Field> = columns
-            .iter()
-            .zip(&kinds)
-            .zip(source)
-            .map(|((c, k), src)| {
-                let mut md = HashMap::new();
-                md.insert(SOURCE_TYPE.to_string(), src);
-                if *k == Kind::Json {
-                    md.insert(qore_core::metadata::JSON.to_string(), "true".into());
-                }
-                Field::new(&c.name, k.arrow_type(), true).with_metadata(md)
-            })
-            .collect();
-        Ok((Arc::new(Schema::new(fields)), kinds))
+        Ok((schema_of(columns, &kinds, source), kinds))
     }
 
     /// The schema of a result whose rows are already coming (a CALL): the
     /// connection is busy, so there are no information_schema lookups and
     /// DECIMALs stay exact text.
     fn result_schema_after(columns: &[ColumnDef]) -> (SchemaRef, Vec<Kind>) {
-        let kinds: Vec<Kind> = columns
-            .iter()
-            .map(|c| Kind::from_type_name(c.type_name()))
-            .collect();
-        let fields: Vec<Field> = columns
-            .iter()
-            .zip(&kinds)
-            .map(|(c, k)| {
-                let mut md = HashMap::new();
-                md.insert(SOURCE_TYPE.to_string(), c.type_name().to_lowercase());
-                Field::new(&c.name, k.arrow_type(), true).with_metadata(md)
-            })
-            .collect();
-        (Arc::new(Schema::new(fields)), kinds)
+        let (kinds, source) = wire_types(columns);
+        (schema_of(columns, &kinds, source), kinds)
     }
 
     async fn kill_query(options: &Options, id: u64) -> Result<()> {
@@ -596,6 +556,35 @@ impl MySqlConnection {
             cols.iter_mut().map(Col::finish).collect(),
         )?)
     }
+}
+
+/// Each column's kind and source type name as the wire describes them.
+fn wire_types(columns: &[ColumnDef]) -> (Vec<Kind>, Vec<String>) {
+    columns
+        .iter()
+        .map(|c| {
+            let name = c.type_name();
+            (Kind::from_type_name(name), name.to_lowercase())
+        })
+        .unzip()
+}
+
+/// The Arrow schema of result columns of these kinds and source types.
+fn schema_of(columns: &[ColumnDef], kinds: &[Kind], source: Vec<String>) -> SchemaRef {
+    let fields: Vec<Field> = columns
+        .iter()
+        .zip(kinds)
+        .zip(source)
+        .map(|((c, k), src)| {
+            let mut md = HashMap::new();
+            md.insert(SOURCE_TYPE.to_string(), src);
+            if *k == Kind::Json {
+                md.insert(qore_core::metadata::JSON.to_string(), "true".into());
+            }
+            Field::new(&c.name, k.arrow_type(), true).with_metadata(md)
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
 }
 
 /// Runs `sql` in the text protocol and types its rows.
@@ -701,7 +690,7 @@ async fn pump(
     args: Option<Vec<Param>>,
     mut batch: BatchBuilder,
     tx: mpsc::Sender<Result<RecordBatch>>,
-    cancel: (Options, u64),
+    cancel: (Arc<Options>, u64),
 ) {
     // The server answers only when the first row is ready (a long query
     // sends nothing for a while): wait for it here, watching the consumer.
@@ -785,7 +774,7 @@ impl Connection for MySqlConnection {
             let (schema, kinds) = Self::result_schema_after(&columns);
             let batch = BatchBuilder::new(schema.clone(), kinds)?;
             let (tx, rx) = mpsc::channel(1);
-            let cancel = (self.options.clone(), self.connection_id);
+            let cancel = (Arc::clone(&self.options), self.connection_id);
             let task = SpawnedTask::spawn(pump(guard, stmt, None, batch, tx, cancel));
             return Ok(Box::pin(ChannelStream::new(schema, rx, task)));
         }
@@ -801,7 +790,7 @@ impl Connection for MySqlConnection {
             };
         let batch = BatchBuilder::new(schema.clone(), kinds)?;
         let (tx, rx) = mpsc::channel(1);
-        let cancel = (self.options.clone(), self.connection_id);
+        let cancel = (Arc::clone(&self.options), self.connection_id);
         let task = SpawnedTask::spawn(pump(guard, stmt, Some(args), batch, tx, cancel));
         Ok(Box::pin(ChannelStream::new(schema, rx, task)))
     }

@@ -121,6 +121,29 @@ impl PostgresConnection {
     }
 }
 
+/// A relation's summary from its pg_class facts.
+fn table_info(
+    ns: String,
+    name: String,
+    relkind: &str,
+    tuples: i64,
+    comment: Option<String>,
+    parent: Option<String>,
+) -> TableInfo {
+    let kind = kind_of_relkind(relkind);
+    TableInfo {
+        table: TableRef::qualified(ns, name),
+        rows: if matches!(kind, TableKind::View) {
+            None
+        } else {
+            rows_of(tuples)
+        },
+        kind,
+        comment,
+        partition_of: parent_ref(parent),
+    }
+}
+
 fn parent_ref(p: Option<String>) -> Option<TableRef> {
     p.and_then(|p| p.split_once('.').map(|(n, t)| TableRef::qualified(n, t)))
 }
@@ -157,18 +180,7 @@ impl Catalog for PostgresConnection {
         Ok(rows
             .into_iter()
             .map(|(ns, name, kind, tuples, comment, parent)| {
-                let kind = kind_of_relkind(&kind);
-                TableInfo {
-                    table: TableRef::qualified(ns, name),
-                    rows: if matches!(kind, TableKind::View) {
-                        None
-                    } else {
-                        rows_of(tuples)
-                    },
-                    kind,
-                    comment,
-                    partition_of: parent_ref(parent),
-                }
+                table_info(ns, name, &kind, tuples, comment, parent)
             })
             .collect())
     }
@@ -176,7 +188,7 @@ impl Catalog for PostgresConnection {
     async fn table(&self, table: &TableRef) -> Result<TableDetails> {
         let (oid, ns, name, relkind, tuples, comment, parent) = self.resolve(table).await?;
         let oid = i64::from(oid);
-        let kind = kind_of_relkind(&relkind);
+        let info = table_info(ns, name, &relkind, tuples, comment, parent);
         type ColRow = (
             String,
             i16,
@@ -378,7 +390,8 @@ impl Catalog for PostgresConnection {
                     .bind(oid),
             )
             .await?;
-        let view_definition = if matches!(kind, TableKind::View | TableKind::MaterializedView) {
+        let view_definition = if matches!(info.kind, TableKind::View | TableKind::MaterializedView)
+        {
             let v: Vec<(Option<String>,)> = self
                 .fetch_all(sqlx::query_as("SELECT pg_get_viewdef($1::oid, true)").bind(oid))
                 .await?;
@@ -387,17 +400,7 @@ impl Catalog for PostgresConnection {
             None
         };
         Ok(TableDetails {
-            info: TableInfo {
-                table: TableRef::qualified(ns, name),
-                rows: if matches!(kind, TableKind::View) {
-                    None
-                } else {
-                    rows_of(tuples)
-                },
-                kind,
-                comment,
-                partition_of: parent_ref(parent),
-            },
+            info,
             columns,
             indexes,
             constraints,
