@@ -54,6 +54,7 @@ pub(crate) async fn dispatch(
                     key_type,
                     ..Default::default()
                 };
+                options.validate()?;
                 return write_stream(redis.browse(options), format, max_rows, out, err).await;
             }
             if key_type.is_some() {
@@ -62,8 +63,12 @@ pub(crate) async fn dispatch(
             ls(&conn, namespace.as_deref(), format, out).await
         }
         Command::Export(args) => {
-            let conn = open(args.db.db.as_deref()).await?;
-            crate::export::run(conn, args, err).await
+            let (spec, _env) = connections::resolve(args.db.db.as_deref())?;
+            let conn = qore_drivers::connect_spec(&spec)
+                .await
+                .with_context(|| format!("cannot open {spec}"))?;
+            // The spec's Display never shows the password.
+            crate::export::run(conn, spec.to_string(), args, err).await
         }
         Command::Describe { db, table, format } => {
             let conn = open(db.db.as_deref()).await?;
@@ -157,6 +162,11 @@ async fn write_stream(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitCode> {
+    // `select o.id, c.id`: the same unique names as `qore export` gives.
+    let schema = qore_export::text::unique_field_names(&stream.schema());
+    if !Arc::ptr_eq(&schema, &stream.schema()) {
+        stream = Box::pin(WithSchema::new(schema, stream)?);
+    }
     let mut writer = Writer::new(format, out, stream.schema(), max_rows);
     while let Some(batch) = stream.next().await {
         writer.write(&batch?)?;
@@ -203,11 +213,19 @@ async fn ls(
     let (mut ns_col, mut names, mut kinds, mut rows, mut exact, mut comments) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
     for ns in &namespaces {
-        for t in catalog
+        let tables = catalog
             .tables(Some(ns))
             .await
-            .with_context(|| format!("cannot list namespace `{ns}`"))?
-        {
+            .with_context(|| format!("cannot list namespace `{ns}`"))?;
+        // An empty listing of a namespace that does not exist is a typo,
+        // not an empty schema.
+        if tables.is_empty() && namespace.is_some() {
+            let known: Vec<String> = catalog.namespaces().await?.into_iter().map(|n| n.name).collect();
+            if !known.iter().any(|k| k == ns) {
+                bail!("no namespace `{ns}` in {} (known: {})", conn.engine(), known.join(", "));
+            }
+        }
+        for t in tables {
             ns_col.push(ns.clone());
             names.push(t.table.name.clone());
             kinds.push(t.kind.label().to_string());
@@ -221,6 +239,8 @@ async fn ls(
             comments.push(t.comment.clone());
         }
     }
+    // The same columns whatever the objects: scripts read them by position
+    // too. The table view leaves out a comment column nobody filled.
     let mut fields = vec![
         Field::new("namespace", DataType::Utf8, false),
         Field::new("name", DataType::Utf8, false),
@@ -228,7 +248,6 @@ async fn ls(
         Field::new("rows", DataType::Int64, true),
         Field::new("exact", DataType::Boolean, true),
     ];
-    let has_comments = comments.iter().any(Option::is_some);
     let mut columns: Vec<arrow::array::ArrayRef> = vec![
         Arc::new(StringArray::from(ns_col)),
         Arc::new(StringArray::from(names)),
@@ -236,7 +255,7 @@ async fn ls(
         Arc::new(Int64Array::from(rows)),
         Arc::new(BooleanArray::from(exact)),
     ];
-    if has_comments {
+    if format != Format::Table || comments.iter().any(Option::is_some) {
         fields.push(Field::new("comment", DataType::Utf8, true));
         columns.push(Arc::new(StringArray::from(comments)));
     }

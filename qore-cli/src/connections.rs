@@ -103,7 +103,21 @@ impl Store {
         if self.file.connections.contains_key(name) && !force {
             bail!("a connection named `{name}` exists; pass --force to replace it");
         }
+        // Two names that read the same password variable would share it.
+        let var = password_var(name);
+        if let Some((other, _)) = self
+            .file
+            .connections
+            .iter()
+            .find(|(n, _)| n.as_str() != name && password_var(n) == var)
+        {
+            bail!(
+                "connection name `{name}` reads its password from {var}, like the saved `{other}`; pick another name"
+            );
+        }
         let spec = ConnectionSpec::parse_lenient(url)?;
+        // Options are checked now, not at the first use.
+        qore_drivers::validate_spec(&spec)?;
         let had_password = spec.password.is_some();
         self.file.connections.insert(
             name.to_string(),
@@ -154,9 +168,12 @@ impl Store {
 /// in-memory DuckDB. Saved server connections get their password from the
 /// environment or a prompt.
 pub fn resolve(db: Option<&str>) -> Result<(ConnectionSpec, Option<EnvLabel>)> {
-    let Some(db) = db.filter(|s| !s.trim().is_empty()) else {
+    let Some(db) = db else {
         return Ok((ConnectionSpec::parse("duckdb:")?, None));
     };
+    if db.trim().is_empty() {
+        bail!("--db is empty; give a URL, a file path or a saved connection name (or leave --db out for an in-memory DuckDB)");
+    }
     if valid_name(db) {
         let store = Store::load()?;
         if let Some(saved) = store.get(db) {
@@ -167,7 +184,7 @@ pub fn resolve(db: Option<&str>) -> Result<(ConnectionSpec, Option<EnvLabel>)> {
                     spec.password = Some(Secret::new(pw));
                 } else if spec.user.is_some() && std::io::IsTerminal::is_terminal(&std::io::stdin())
                 {
-                    let pw = rpassword::prompt_password(format!("password for {db} ({}): ", spec))
+                    let pw = rpassword::prompt_password(format!("qore: password for {db} ({spec}): "))
                         .context("cannot read the password")?;
                     spec.password = Some(Secret::new(pw));
                 }

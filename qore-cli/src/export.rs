@@ -49,6 +49,7 @@ fn human_bytes(n: u64) -> String {
 
 pub(crate) async fn run(
     conn: ConnectionRef,
+    source: String,
     a: ExportArgs,
     err: &mut dyn Write,
 ) -> Result<ExitCode> {
@@ -70,6 +71,11 @@ pub(crate) async fn run(
         (None, Some(t)) if conn.engine() == qore_core::Engine::MongoDb => {
             serde_json::json!({ "find": t.name }).to_string()
         }
+        (None, Some(t)) if conn.engine() == qore_core::Engine::Redis => bail!(
+            "Redis has keys, not tables: export a command instead, e.g. \
+             `qore export --db ... 'HGETALL {}' -o FILE`",
+            t.name
+        ),
         (None, Some(t)) => format!("SELECT * FROM {}", conn.dialect().quote_table(t)?),
         (None, None) => bail!("give the SQL to export, or --table NAME"),
     };
@@ -111,12 +117,10 @@ pub(crate) async fn run(
         .title
         .clone()
         .or_else(|| source_table.as_ref().map(|t| t.to_string()));
-    options.html.query = Some(sql.clone());
-    options.html.source = Some(
-        crate::connections::resolve(a.db.db.as_deref())
-            .map(|(s, _)| s.to_string())
-            .unwrap_or_default(),
-    );
+    if !a.no_source {
+        options.html.query = Some(sql.clone());
+        options.html.source = Some(source);
+    }
     options.html.exported_at = Some(now_rfc3339());
 
     let mut stream = conn.query(&sql, &[]).await?;
@@ -158,15 +162,10 @@ pub(crate) async fn run(
             qore_export::export_to_path(stream, Path::new(&a.output), &options, progress).await
         }
     };
-    let result = tokio::select! {
-        r = job => r,
-        _ = tokio::signal::ctrl_c() => {
-            if let Some(b) = &bar {
-                b.finish_and_clear();
-            }
-            bail!("cancelled (Ctrl-C); {} was not written", a.output);
-        }
-    };
+    // Ctrl-C and other signals are handled by `crate::run`, which drops
+    // this future: the bar goes with it (ClearOnDrop) and the temp file too.
+    let _clear = ClearOnDrop(bar.clone());
+    let result = job.await;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -186,6 +185,17 @@ pub(crate) async fn run(
         )?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Clears the progress bar when the export ends or is dropped.
+struct ClearOnDrop(Option<indicatif::ProgressBar>);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
+        }
+    }
 }
 
 /// Now as RFC 3339 UTC.

@@ -4,86 +4,41 @@ use std::io::Write;
 
 use anyhow::Result;
 use arrow::array::RecordBatch;
-use arrow::datatypes::{Field, Schema, SchemaRef};
-use arrow::util::display::{ArrayFormatter, FormatOptions};
+use arrow::datatypes::{Field, SchemaRef};
 use comfy_table::{Cell, ContentArrangement, Table, presets};
 use qore_core::ColumnIndicators;
 
 use crate::opts::Format;
-
-/// Text formats cannot hold bytes: binary columns become `\x` hex text.
-fn textual(batch: &RecordBatch) -> Result<RecordBatch> {
-    Ok(qore_export::binary_as_hex(batch)?)
-}
 
 /// A streaming writer for one output format.
 #[allow(clippy::large_enum_variant)] // one per command run
 pub(crate) enum Writer<'a> {
     /// CSV or TSV.
     Csv(qore_export::CsvEncoder, &'a mut dyn Write, SchemaRef),
-    /// JSON array.
-    Json(arrow::json::ArrayWriter<&'a mut dyn Write>),
-    /// NDJSON.
-    Ndjson(arrow::json::LineDelimitedWriter<&'a mut dyn Write>),
+    /// JSON array or NDJSON, by the export pipeline's encoder (exact
+    /// numbers, JSON text embedded, non-finite floats as strings).
+    Json(qore_export::JsonEncoder, &'a mut dyn Write),
     /// Table: rows are buffered up to a limit, then rendered once.
     Table(TableWriter<'a>),
-    /// JSON or NDJSON of results whose columns need more than Arrow's JSON
-    /// writer: MongoDB documents (rebuilt exactly, as canonical Extended
-    /// JSON) and text columns that hold JSON (embedded, not quoted).
-    Structured(StructuredWriter<'a>),
-}
-
-/// How [`StructuredWriter`] renders a row.
-enum RowMode {
-    /// MongoDB documents: canonical Extended JSON of the original document.
+    /// MongoDB documents, rebuilt exactly, as canonical Extended JSON.
     #[cfg(feature = "mongodb")]
-    Documents,
-    /// Arrow's JSON, with these columns' text parsed and embedded.
-    EmbedJson(Vec<String>),
+    Documents(DocumentWriter<'a>),
 }
 
-/// Writes rows one JSON value at a time (NDJSON) or as one array (JSON).
-pub(crate) struct StructuredWriter<'a> {
+/// Writes MongoDB documents one JSON value at a time (NDJSON) or as one
+/// array (JSON).
+#[cfg(feature = "mongodb")]
+pub(crate) struct DocumentWriter<'a> {
     out: &'a mut dyn Write,
     array: bool,
     rows: usize,
-    mode: RowMode,
 }
 
-impl StructuredWriter<'_> {
+#[cfg(feature = "mongodb")]
+impl DocumentWriter<'_> {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        let values: Vec<serde_json::Value> = match &self.mode {
-            #[cfg(feature = "mongodb")]
-            RowMode::Documents => (0..batch.num_rows())
-                .map(|i| qore_drivers::mongodb::row_to_extjson(batch, i))
-                .collect::<qore_core::Result<_>>()?,
-            RowMode::EmbedJson(cols) => {
-                let mut buf = Vec::new();
-                {
-                    let mut w = arrow::json::WriterBuilder::new()
-                        .with_explicit_nulls(true)
-                        .build::<_, arrow::json::writer::LineDelimited>(&mut buf);
-                    w.write(&textual(batch)?)?;
-                    w.finish()?;
-                }
-                let mut out = Vec::with_capacity(batch.num_rows());
-                for line in buf.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                    let mut v: serde_json::Value = serde_json::from_slice(line)?;
-                    if let Some(obj) = v.as_object_mut() {
-                        for c in cols {
-                            if let Some(serde_json::Value::String(s)) = obj.get(c)
-                                && let Ok(parsed) = serde_json::from_str::<serde_json::Value>(s)
-                            {
-                                obj.insert(c.clone(), parsed);
-                            }
-                        }
-                    }
-                    out.push(v);
-                }
-                out
-            }
-        };
-        for v in values {
+        for i in 0..batch.num_rows() {
+            let v = qore_drivers::mongodb::row_to_extjson(batch, i)?;
             if self.array {
                 self.out
                     .write_all(if self.rows == 0 { b"[" } else { b"," })?;
@@ -105,26 +60,6 @@ impl StructuredWriter<'_> {
         self.out.flush()?;
         Ok(())
     }
-}
-
-/// The structured mode a schema needs for JSON output, if any.
-fn structured_mode(schema: &Schema) -> Option<RowMode> {
-    #[cfg(feature = "mongodb")]
-    if qore_drivers::mongodb::is_document_schema(schema) {
-        return Some(RowMode::Documents);
-    }
-    let cols: Vec<String> = schema
-        .fields()
-        .iter()
-        .filter(|f| {
-            f.metadata()
-                .get(qore_core::metadata::JSON)
-                .map(String::as_str)
-                == Some("true")
-        })
-        .map(|f| f.name().clone())
-        .collect();
-    (!cols.is_empty()).then_some(RowMode::EmbedJson(cols))
 }
 
 impl<'a> Writer<'a> {
@@ -149,23 +84,19 @@ impl<'a> Writer<'a> {
         match format {
             Format::Csv => Writer::Csv(qore_export::CsvEncoder::new(b',', true), out, schema),
             Format::Tsv => Writer::Csv(qore_export::CsvEncoder::new(b'\t', true), out, schema),
-            Format::Json | Format::Ndjson if structured_mode(&schema).is_some() => {
-                Writer::Structured(StructuredWriter {
+            #[cfg(feature = "mongodb")]
+            Format::Json | Format::Ndjson
+                if qore_drivers::mongodb::is_document_schema(&schema) =>
+            {
+                Writer::Documents(DocumentWriter {
                     out,
                     array: format == Format::Json,
                     rows: 0,
-                    mode: structured_mode(&schema).unwrap_or(RowMode::EmbedJson(Vec::new())),
                 })
             }
-            Format::Json => Writer::Json(
-                arrow::json::WriterBuilder::new()
-                    .with_explicit_nulls(true)
-                    .build(out),
-            ),
-            Format::Ndjson => Writer::Ndjson(
-                arrow::json::WriterBuilder::new()
-                    .with_explicit_nulls(true)
-                    .build(out),
+            Format::Json | Format::Ndjson => Writer::Json(
+                qore_export::JsonEncoder::new(&schema, format == Format::Json),
+                out,
             ),
             Format::Table => Writer::Table(TableWriter {
                 out,
@@ -183,9 +114,9 @@ impl<'a> Writer<'a> {
     pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         match self {
             Writer::Csv(w, out, _) => w.write(batch, *out)?,
-            Writer::Json(w) => w.write(&textual(batch)?)?,
-            Writer::Ndjson(w) => w.write(&textual(batch)?)?,
-            Writer::Structured(w) => w.write(batch)?,
+            Writer::Json(w, out) => w.write(batch, *out)?,
+            #[cfg(feature = "mongodb")]
+            Writer::Documents(w) => w.write(batch)?,
             Writer::Table(t) => t.push(batch),
         }
         Ok(())
@@ -198,13 +129,9 @@ impl<'a> Writer<'a> {
                 w.finish(&schema, out)?;
                 out.flush()?;
             }
-            Writer::Json(mut w) => {
-                w.finish()?;
-                let out = w.into_inner();
-                writeln!(out)?;
-            }
-            Writer::Ndjson(mut w) => w.finish()?,
-            Writer::Structured(w) => w.finish()?,
+            Writer::Json(mut w, out) => w.finish(out)?,
+            #[cfg(feature = "mongodb")]
+            Writer::Documents(w) => w.finish()?,
             Writer::Table(t) => return t.finish(),
         }
         Ok((0, 0))
@@ -245,7 +172,6 @@ impl TableWriter<'_> {
                 .iter()
                 .map(|f| header_cell(f, self.types)),
         );
-        let opts = FormatOptions::default().with_null("NULL");
         // Columns of JSON documents (Redis strings that hold JSON) are shown pretty.
         let json: Vec<bool> = self
             .schema
@@ -253,21 +179,27 @@ impl TableWriter<'_> {
             .iter()
             .map(|f| f.metadata().get("qore.json").is_some_and(|v| v == "true"))
             .collect();
+        let mut bytes = Vec::new();
         for batch in &self.rows {
-            let fmts = batch
-                .columns()
-                .iter()
-                .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
-                .collect::<Result<Vec<_>, _>>()?;
             for row in 0..batch.num_rows() {
-                table.add_row(fmts.iter().zip(&json).map(|(f, is_json)| {
-                    let text = f.value(row).to_string();
-                    Cell::new(if *is_json {
+                let mut cells = Vec::with_capacity(batch.num_columns());
+                for (i, (col, is_json)) in batch.columns().iter().zip(&json).enumerate() {
+                    if col.is_null(row) {
+                        cells.push(Cell::new("NULL"));
+                        continue;
+                    }
+                    bytes.clear();
+                    qore_export::text::write_text(&mut bytes, col.as_ref(), row).map_err(|e| {
+                        anyhow::anyhow!("column `{}`: {e}", self.schema.field(i).name())
+                    })?;
+                    let text = String::from_utf8_lossy(&bytes);
+                    cells.push(Cell::new(if *is_json {
                         pretty_json(&text)
                     } else {
                         clip(&text)
-                    })
-                }));
+                    }));
+                }
+                table.add_row(cells);
             }
         }
         writeln!(self.out, "{table}")?;
@@ -291,13 +223,13 @@ pub(crate) fn new_table() -> Table {
     table
 }
 
-/// A JSON document indented for reading; anything else unchanged.
+/// A JSON document indented for reading (every token as the source
+/// wrote it); anything else clipped.
 fn pretty_json(text: &str) -> String {
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(v) => serde_json::to_string_pretty(&v)
-            .map(|p| clip_lines(&p))
-            .unwrap_or_else(|_| clip(text)),
-        Err(_) => clip(text),
+    if qore_export::text::is_json(text.as_bytes()) {
+        clip_lines(&qore_export::text::pretty_json(text))
+    } else {
+        clip(text)
     }
 }
 

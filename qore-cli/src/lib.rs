@@ -33,12 +33,125 @@ pub use opts::{Command, ConnAction, DbArg, EnvLabel, ExportArgs, Format, Opts};
 ///
 /// Every failure is an `Err` with context; the binary prints it as
 /// `qore: <message>` on stderr and exits with 2.
+///
+/// # Signals
+///
+/// SIGINT, SIGTERM and SIGHUP stop the command: its future is dropped, so
+/// result streams ask their servers to cancel the running statement and
+/// exports remove their temporary files; `run` waits for that clean-up
+/// (at most [`CLEANUP_GRACE`]) and returns exit code 128 + the signal's
+/// number (130, 143, 129). A second signal, or a command stuck in a system
+/// call for longer than the grace period, exits the process at once.
 pub fn run(opts: Opts, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    rt.block_on(commands::dispatch(opts.command, out, err))
+    rt.block_on(async {
+        let (tx, mut rx) = tokio::sync::watch::channel(None::<Signal>);
+        let watcher = tokio::spawn(watch_signals(tx));
+        let mut command = Box::pin(commands::dispatch(opts.command, out, err));
+        let outcome = tokio::select! {
+            r = &mut command => Ok(r),
+            s = rx.wait_for(Option::is_some) => Err(s.ok().and_then(|s| *s)),
+        };
+        // Dropping the command starts the clean-up (cancels, temp files).
+        drop(command);
+        match outcome {
+            Ok(r) => {
+                watcher.abort();
+                r
+            }
+            Err(signal) => {
+                let signal = signal.unwrap_or(Signal::Int);
+                qore_core::cleanup::settle(CLEANUP_GRACE).await;
+                let _ = writeln!(
+                    err,
+                    "qore: interrupted by {}; running statements were cancelled, nothing was written",
+                    signal.name()
+                );
+                Ok(ExitCode::from(signal.exit_code()))
+            }
+        }
+    })
+}
+
+/// How long an interrupted command may take to cancel its statements on
+/// the server and remove its temporary files.
+pub const CLEANUP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The signals that stop a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signal {
+    Int,
+    Term,
+    Hup,
+}
+
+impl Signal {
+    fn name(self) -> &'static str {
+        match self {
+            Signal::Int => "SIGINT (Ctrl-C)",
+            Signal::Term => "SIGTERM",
+            Signal::Hup => "SIGHUP",
+        }
+    }
+
+    fn exit_code(self) -> u8 {
+        match self {
+            Signal::Int => 130,
+            Signal::Term => 143,
+            Signal::Hup => 129,
+        }
+    }
+}
+
+/// Reports the first signal; exits the process on a second one, or when
+/// the command has not let go [`CLEANUP_GRACE`] (plus a second) after the
+/// first (a write blocked on a full pipe or a FIFO nobody reads).
+async fn watch_signals(tx: tokio::sync::watch::Sender<Option<Signal>>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        return;
+    };
+    let next = async |int: &mut tokio::signal::unix::Signal,
+                      term: &mut tokio::signal::unix::Signal,
+                      hup: &mut tokio::signal::unix::Signal| {
+        tokio::select! {
+            _ = int.recv() => Signal::Int,
+            _ = term.recv() => Signal::Term,
+            _ = hup.recv() => Signal::Hup,
+        }
+    };
+    let first = next(&mut int, &mut term, &mut hup).await;
+    let _ = tx.send(Some(first));
+    let code = tokio::select! {
+        s = next(&mut int, &mut term, &mut hup) => s.exit_code(),
+        _ = tokio::time::sleep(CLEANUP_GRACE + std::time::Duration::from_secs(1)) => first.exit_code(),
+    };
+    std::process::exit(i32::from(code));
+}
+
+/// The message printed for an error: its chain of causes joined by `: `,
+/// leaving out a cause whose text the message already holds (an I/O error
+/// that names itself twice), with every URL's password redacted.
+pub fn error_message(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || msg.contains(&text) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&text);
+    }
+    qore_core::redact_urls(&msg)
 }
 
 /// Whether an error is a closed stdout (`qore ... | head`), which is not a failure.

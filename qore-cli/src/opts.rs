@@ -190,6 +190,10 @@ pub struct ExportArgs {
     /// HTML format: the page title.
     #[arg(long)]
     pub title: Option<String>,
+    /// HTML format: leave the query and the source connection out of the
+    /// page (by default both are shown, the URL without its password).
+    #[arg(long)]
+    pub no_source: bool,
     /// No progress bar and no summary line.
     #[arg(long, short = 'q')]
     pub quiet: bool,

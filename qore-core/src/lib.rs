@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 pub mod calendar;
+pub mod cleanup;
 mod connection;
 mod dialect;
 mod error;
@@ -46,5 +47,5 @@ pub use stream::{
     DEFAULT_BATCH_SIZE, EmptyRecordBatchStream, RecordBatchStream, RecordBatchStreamAdapter,
     SendableRecordBatchStream, WithSchema, collect,
 };
-pub use url::{ConnectionSpec, Engine, HostPort, Secret};
+pub use url::{ConnectionSpec, Engine, HostPort, Secret, redact_urls};
 pub use value::Value;

@@ -444,6 +444,19 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// Deep nesting and long runs of quotes, brackets and comment
+        /// openers: no recursion, so no stack to exhaust.
+        #[test]
+        fn deep_input_never_panics(depth in 0usize..50_000, open in "[(\\[{'\"`$]|/\\*|--|BEGIN |CASE ") {
+            let s = format!("SELECT {} 1; SELECT 2", open.repeat(depth));
+            let _ = tokenize(&s);
+            let _ = split_statements(&s);
+            let _ = single_table_source(&s);
+        }
+    }
+
+    proptest! {
         #[test]
         fn lexing_never_panics(s in "\\PC{0,80}") {
             let _ = tokenize(&s);

@@ -278,6 +278,14 @@ impl ConnectionSpec {
             None => (rest, None),
         };
         let path_part = path_part.strip_prefix("//").unwrap_or(path_part);
+        // `sqlite://user:pw@host/x` is a server URL given the wrong scheme:
+        // refuse it without echoing what may be a password.
+        if path_part.split('/').next().is_some_and(|first| first.contains('@')) {
+            return Err(Error::invalid(format!(
+                "malformed connection URL: {scheme}: takes a file path, not user@host \
+                 (for a server, use postgres://, mysql://, mongodb:// or redis://)"
+            )));
+        }
         let path = decode(path_part, "path")?;
         if path.contains('\0') {
             return Err(Error::invalid(
@@ -457,12 +465,56 @@ impl ConnectionSpec {
     }
 }
 
+/// `text` with the password of anything that looks like a URL replaced by
+/// `***` (`scheme://user:***@host`; userinfo without a `:` entirely), for
+/// messages that may quote user input or a driver's error.
+pub fn redact_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\'' | '<' | '>'))
+            .unwrap_or(tail.len());
+        let token = &tail[..end];
+        match token.rfind('@') {
+            Some(at) => {
+                let info = &token[..at];
+                match info.split_once(':') {
+                    Some((user, _)) => {
+                        out.push_str(user);
+                        out.push_str(":***");
+                    }
+                    None => out.push_str("***"),
+                }
+                out.push_str(&token[at..]);
+            }
+            None => out.push_str(token),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn is_secret_option(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     k.contains("password") || k.contains("secret") || k == "token" || k == "authsource_password"
 }
 
 fn decode(s: &str, what: &str) -> Result<String> {
+    // A `%` must start an escape: `qo%ZZ` or a trailing `%` would otherwise
+    // pass through as typed, and a password would silently be wrong.
+    let b = s.as_bytes();
+    for (i, _) in s.match_indices('%') {
+        if !(b.len() > i + 2 && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit()) {
+            return Err(Error::invalid(format!(
+                "malformed connection URL: the {what} has a `%` that is not followed by two hex \
+                 digits (write a literal `%` as %25)"
+            )));
+        }
+    }
     percent_decode_str(s)
         .decode_utf8()
         .map(|c| c.into_owned())
@@ -491,6 +543,12 @@ fn parse_host(part: &str) -> Result<HostPort> {
         (host.to_string(), port)
     } else {
         match part.rsplit_once(':') {
+            Some((h, _)) if h.contains(':') => {
+                return Err(Error::invalid(
+                    "malformed connection URL: the host part has more than one `:` \
+                     (is the `@` after the password missing? IPv6 hosts go in brackets)",
+                ));
+            }
             Some((h, p)) => (decode(h, "host")?, Some(p)),
             None => (decode(part, "host")?, None),
         }
@@ -506,11 +564,14 @@ fn parse_host(part: &str) -> Result<HostPort> {
     let port = match port {
         None | Some("") => None,
         Some(p) => match p.parse::<u16>() {
+            // Not echoed: with a `/`, `?` or `;` in a password, the rest
+            // of the password lands here.
             Ok(0) | Err(_) => {
-                return Err(Error::invalid(format!(
-                    "malformed connection URL: port `{}` is not a number from 1 to 65535",
-                    p.chars().take(16).collect::<String>()
-                )));
+                return Err(Error::invalid(
+                    "malformed connection URL: the port is not a number from 1 to 65535 \
+                     (a password with `/`, `?`, `#`, `@` or `%` must be percent-encoded: \
+                     %2F, %3F, %23, %40, %25)",
+                ));
             }
             Ok(n) => Some(n),
         },
@@ -622,6 +683,16 @@ mod tests {
             "redis://:secretpw@h/abc",
             "mongodb+srv://u:secretpw@h:1/x",
             "postgres://u:secretpw@[::1/x",
+            // Unencoded `/`, `?`, `;` in the password, a missing `@`, a
+            // server URL under a file scheme, bad escapes.
+            "postgres://qore:secretpw/et@h/db",
+            "postgres://qore:secretpw?x@h/db",
+            "postgres://qore:secretpw;h:5432/db",
+            "postgres://qore:secretpwh:5432/db",
+            "sqlite://qore:secretpw@h/db",
+            "duckdb://qore:secretpw@h/db",
+            "postgres://qore:qo%ZZsecretpw@h/db",
+            "postgres://qore:secretpw%@h/db",
         ] {
             let err = ConnectionSpec::parse(bad).unwrap_err().to_string();
             assert!(!err.contains("secretpw"), "{bad}: {err}");
@@ -632,7 +703,32 @@ mod tests {
         }
     }
 
+    #[test]
+    fn redacts_userinfo_in_any_text() {
+        assert_eq!(
+            redact_urls("cannot open postgres://ann:s3cr/et@db:5432/x: refused"),
+            "cannot open postgres://ann:***@db:5432/x: refused"
+        );
+        assert_eq!(redact_urls("`redis://tok@h/0`"), "`redis://***@h/0`");
+        assert_eq!(redact_urls("no url here"), "no url here");
+        assert_eq!(redact_urls("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
+    }
+
     proptest! {
+        /// No password survives redaction, whatever surrounds it.
+        #[test]
+        fn redaction_hides_passwords(
+            user in "[a-z]{1,8}",
+            pw in "[A-Za-z0-9/?;:!]{1,16}",
+            before in "\\PC{0,20}",
+            after in "[ :,.]{0,1}\\PC{0,20}",
+        ) {
+            let pw = format!("Z{pw}Q");
+            let text = format!("{before} postgres://{user}:{pw}@host/db{after}");
+            let red = redact_urls(&text);
+            prop_assert!(!red.contains(&pw), "{}", red);
+        }
+
         #[test]
         fn never_panics(s in "\\PC{0,64}") {
             let _ = ConnectionSpec::parse(&s);

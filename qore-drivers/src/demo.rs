@@ -11,8 +11,8 @@
 //! transaction, into a temporary file renamed into place at the end.
 
 use std::path::{Path, PathBuf};
-#[cfg(any(feature = "sqlite", feature = "duckdb"))]
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[cfg(any(feature = "sqlite", feature = "duckdb"))]
 use arrow::array::RecordBatch;
@@ -645,11 +645,21 @@ COMMENT ON TABLE orders IS 'One row per checkout';
 /// [`Error::InvalidInput`] when `path` exists and `overwrite` is false;
 /// [`Error::NotSupported`] for other engines or an engine not built.
 pub async fn write_demo(path: &Path, engine: Engine, overwrite: bool) -> Result<DemoSummary> {
-    if path.exists() && !overwrite {
-        return Err(Error::invalid(format!(
-            "`{}` already exists; pick another path or pass --force to replace it",
-            path.display()
-        )));
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => {
+            return Err(Error::invalid(format!(
+                "`{}` is {}, not a regular file: the demo database must be a file",
+                path.display(),
+                file_kind(&m)
+            )));
+        }
+        Ok(_) if !overwrite => {
+            return Err(Error::invalid(format!(
+                "`{}` already exists; pick another path or pass --force to replace it",
+                path.display()
+            )));
+        }
+        _ => {}
     }
     let dir = path
         .parent()
@@ -663,55 +673,111 @@ pub async fn write_demo(path: &Path, engine: Engine, overwrite: bool) -> Result<
         file_name.to_string_lossy(),
         std::process::id()
     ));
-    let _ = std::fs::remove_file(&tmp);
+    remove_with_companions(&tmp);
     let path_buf = path.to_path_buf();
-    let tmp2 = tmp.clone();
     let (tx, rx) = tokio::sync::oneshot::channel();
+    let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
+    let flag = Arc::clone(&cancel.0);
+    // Counted until the thread is done: a process that exits on a signal
+    // waits for it to remove its temporary files.
+    let pending = qore_core::cleanup::guard();
     // Generation and loading are synchronous and CPU-bound: keep them off the async executor.
     std::thread::Builder::new()
         .name("qore-demo".into())
         .spawn(move || {
-            let _ = tx.send(build(&tmp2, &path_buf, engine));
+            let _pending = pending;
+            let result = build(&tmp, &path_buf, engine, &flag);
+            if result.is_err() {
+                remove_with_companions(&tmp);
+            }
+            let _ = tx.send(result);
         })
         .map_err(|e| Error::io("cannot start the demo writer thread", e))?;
     let result = rx
         .await
         .map_err(|_| Error::Internal("the demo writer thread died".into()))?;
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-        let _ = std::fs::remove_file(tmp.with_extension("wal"));
-    }
+    drop(cancel);
     result
 }
 
-fn build(tmp2: &Path, path_buf: &Path, engine: Engine) -> Result<DemoSummary> {
-    {
-        let tables = match engine {
-            #[cfg(feature = "sqlite")]
-            Engine::Sqlite => write_sqlite(tmp2)?,
-            #[cfg(feature = "duckdb")]
-            Engine::DuckDb => write_duckdb(tmp2)?,
-            other => {
-                return Err(Error::NotSupported(format!(
-                    "the demo database is written with SQLite or DuckDB, not {other} (or that engine is not in this build)"
-                )));
-            }
-        };
-        std::fs::rename(tmp2, path_buf).map_err(|e| {
-            Error::io(
-                format!("cannot move the demo into `{}`", path_buf.display()),
-                e,
-            )
-        })?;
-        Ok(DemoSummary {
-            path: path_buf.to_path_buf(),
-            tables,
-        })
+/// Tells the writer thread to stop (and clean up) when the caller's future
+/// is dropped before the thread is done.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// A file type in words, for messages.
+pub(crate) fn file_kind(m: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = m.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Removes a database file and the files its engine keeps beside it.
+fn remove_with_companions(db: &Path) {
+    let _ = std::fs::remove_file(db);
+    for suffix in ["-journal", "-wal", "-shm", ".wal"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(std::path::PathBuf::from(p));
+    }
+}
+
+fn build(tmp: &Path, path_buf: &Path, engine: Engine, cancel: &AtomicBool) -> Result<DemoSummary> {
+    let tables = match engine {
+        #[cfg(feature = "sqlite")]
+        Engine::Sqlite => write_sqlite(tmp, cancel)?,
+        #[cfg(feature = "duckdb")]
+        Engine::DuckDb => write_duckdb(tmp, cancel)?,
+        other => {
+            let _ = cancel;
+            return Err(Error::NotSupported(format!(
+                "the demo database is written with SQLite or DuckDB, not {other} (or that engine is not in this build)"
+            )));
+        }
+    };
+    if cancel.load(Ordering::Acquire) {
+        return Err(Error::Cancelled);
+    }
+    std::fs::rename(tmp, path_buf).map_err(|e| {
+        Error::io(
+            format!("cannot move the demo into `{}`", path_buf.display()),
+            e,
+        )
+    })?;
+    Ok(DemoSummary {
+        path: path_buf.to_path_buf(),
+        tables,
+    })
+}
+
+/// `Err(Cancelled)` once the caller has gone away.
+fn check(cancel: &AtomicBool) -> Result<()> {
+    if cancel.load(Ordering::Acquire) {
+        Err(Error::Cancelled)
+    } else {
+        Ok(())
     }
 }
 
 #[cfg(feature = "sqlite")]
-fn write_sqlite(path: &Path) -> Result<Vec<(String, u64)>> {
+fn write_sqlite(path: &Path, cancel: &AtomicBool) -> Result<Vec<(String, u64)>> {
     let map = |e: rusqlite::Error| Error::query(e.to_string(), None);
     let mut conn = rusqlite::Connection::open(path)
         .map_err(|e| Error::connect(format!("cannot create `{}`", path.display()), e))?;
@@ -721,6 +787,7 @@ fn write_sqlite(path: &Path) -> Result<Vec<(String, u64)>> {
     tx.execute_batch(SQLITE_SCHEMA).map_err(map)?;
     let mut counts = Vec::new();
     for t in generate()? {
+        check(cancel)?;
         let schema = t.batch.schema();
         let cols: Vec<String> = schema
             .fields()
@@ -760,6 +827,9 @@ fn write_sqlite(path: &Path) -> Result<Vec<(String, u64)>> {
                 stmt.raw_bind_parameter(i + 1, out).map_err(map)?;
             }
             stmt.raw_execute().map_err(map)?;
+            if row % 4096 == 0 {
+                check(cancel)?;
+            }
         }
         counts.push((t.name.to_string(), t.batch.num_rows() as u64));
     }
@@ -769,7 +839,7 @@ fn write_sqlite(path: &Path) -> Result<Vec<(String, u64)>> {
 }
 
 #[cfg(feature = "duckdb")]
-fn write_duckdb(path: &Path) -> Result<Vec<(String, u64)>> {
+fn write_duckdb(path: &Path, cancel: &AtomicBool) -> Result<Vec<(String, u64)>> {
     let map = |e: ::duckdb::Error| Error::query(e.to_string(), None);
     let mut conn = ::duckdb::Connection::open(path)
         .map_err(|e| Error::connect(format!("cannot create `{}`", path.display()), e))?;
@@ -777,6 +847,7 @@ fn write_duckdb(path: &Path) -> Result<Vec<(String, u64)>> {
     tx.execute_batch(DUCKDB_SCHEMA).map_err(map)?;
     let mut counts = Vec::new();
     for t in generate()? {
+        check(cancel)?;
         let rows = t.batch.num_rows() as u64;
         // DuckDB checks foreign keys against rows already appended, so a
         // self-referencing table goes in parents first.

@@ -83,6 +83,41 @@ pub async fn connect(url: &str) -> Result<ConnectionRef> {
     connect_spec(&ConnectionSpec::parse_lenient(url)?).await
 }
 
+/// Checks a connection's options the way opening it would, without
+/// connecting: for saving a connection that would only fail at first use.
+///
+/// # Error handling
+///
+/// [`Error::InvalidInput`] for an unknown option or a bad value;
+/// [`Error::NotSupported`] when the engine was not built.
+pub fn validate_spec(spec: &ConnectionSpec) -> Result<()> {
+    match spec.engine {
+        #[cfg(feature = "sqlite")]
+        Engine::Sqlite => sqlite::SqliteOptions::from_spec(spec).map(|_| ()),
+        #[cfg(feature = "duckdb")]
+        Engine::DuckDb => duckdb::DuckDbOptions::from_spec(spec).map(|_| ()),
+        #[cfg(feature = "redis")]
+        Engine::Redis => redis::RedisConnection::check_options(spec),
+        #[cfg(feature = "postgres")]
+        Engine::Postgres => postgres::PostgresConnection::check_options(spec),
+        #[cfg(feature = "mysql")]
+        Engine::MySql => mysql::MySqlConnection::check_options(spec),
+        #[cfg(feature = "mongodb")]
+        Engine::MongoDb => mongodb::MongoConnection::check_options(spec),
+        other => Err(not_built(other)),
+    }
+}
+
+fn not_built(engine: Engine) -> Error {
+    Error::NotSupported(format!(
+        "{} support is not in this build; rebuild with the cargo feature `{}` (for example \
+         `cargo install qore-cli --features {}`)",
+        engine.name(),
+        engine.feature(),
+        engine.feature()
+    ))
+}
+
 /// Opens a connection from a parsed [`ConnectionSpec`].
 pub async fn connect_spec(spec: &ConnectionSpec) -> Result<ConnectionRef> {
     match spec.engine {
@@ -104,12 +139,6 @@ pub async fn connect_spec(spec: &ConnectionSpec) -> Result<ConnectionRef> {
         Engine::MySql => Ok(Arc::new(mysql::MySqlConnection::connect(spec).await?)),
         #[cfg(feature = "mongodb")]
         Engine::MongoDb => Ok(Arc::new(mongodb::MongoConnection::connect(spec).await?)),
-        other => Err(Error::NotSupported(format!(
-            "{} support is not in this build; rebuild with the cargo feature `{}` (for example \
-             `cargo install qore-cli --features {}`)",
-            other.name(),
-            other.feature(),
-            other.feature()
-        ))),
+        other => Err(not_built(other)),
     }
 }

@@ -3,13 +3,16 @@
 //! arrow-csv formats every value through `Display` and chrono; this writes
 //! integers, decimals, dates and UTC timestamps digit by digit, which makes
 //! exports about twice as fast. Other types (lists, structs, intervals,
-//! zoned timestamps) use Arrow's own display.
+//! times) go through [`crate::text`], which renders every value exactly or
+//! fails.
+//!
+//! NULL is an empty field and an empty string is `""`, as psql writes them,
+//! so the two stay apart.
 
 use std::io::Write;
 
 use arrow::array::*;
 use arrow::datatypes::*;
-use arrow::util::display::{ArrayFormatter, FormatOptions};
 use qore_core::{Error, Result};
 
 /// Writes RFC 4180 CSV (or TSV with `delimiter = b'\t'`).
@@ -49,7 +52,7 @@ enum Col<'a> {
     Bin(&'a dyn Array),
     Date(&'a Date32Array),
     TsUtc(&'a TimestampMicrosecondArray, bool),
-    Other(ArrayFormatter<'a>),
+    Other(&'a dyn Array),
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -67,6 +70,11 @@ impl CsvEncoder {
     }
 
     fn quoted(&self, s: &[u8], out: &mut Vec<u8>) {
+        if s.is_empty() {
+            // Not NULL: an empty string is quoted.
+            out.extend_from_slice(b"\"\"");
+            return;
+        }
         let needs = s
             .iter()
             .any(|&c| c == self.delimiter || c == b'"' || c == b'\n' || c == b'\r');
@@ -99,12 +107,7 @@ impl CsvEncoder {
             out.write_all(&line).map_err(io)?;
         }
         self.wrote_header = true;
-        let opts = FormatOptions::default().with_null("");
-        let cols: Vec<Col<'_>> = batch
-            .columns()
-            .iter()
-            .map(|c| column(c.as_ref(), &opts))
-            .collect::<Result<_>>()?;
+        let cols: Vec<Col<'_>> = batch.columns().iter().map(|c| column(c.as_ref())).collect();
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         let mut line = std::mem::take(&mut self.line);
@@ -151,14 +154,24 @@ impl CsvEncoder {
                             buf.push(HEX[usize::from(b & 15)]);
                         }
                     }
-                    Col::Date(a) => date(&mut buf, i64::from(a.value(row))),
-                    Col::TsUtc(a, z) => timestamp_micros(&mut buf, a.value(row), *z),
-                    Col::Other(f) => {
+                    Col::Date(a) => crate::text::date32(&mut buf, a.value(row)),
+                    Col::TsUtc(a, z) => {
+                        let v = a.value(row);
+                        if crate::text::timestamp_infinity(v).is_some() {
+                            crate::text::timestamp(&mut buf, v, TimeUnit::Microsecond, *z)
+                        } else {
+                            timestamp_micros(&mut buf, v, *z)
+                        }
+                    }
+                    Col::Other(a) => {
                         line.clear();
-                        use std::fmt::Write as _;
-                        let mut s = String::new();
-                        let _ = write!(s, "{}", f.value(row));
-                        self.quoted(s.as_bytes(), &mut buf);
+                        crate::text::write_text(&mut line, *a, row).map_err(|e| {
+                            Error::data(format!(
+                                "column `{}`: {e}",
+                                batch.schema().field(i).name()
+                            ))
+                        })?;
+                        self.quoted(&line, &mut buf);
                     }
                 }
             }
@@ -186,8 +199,8 @@ impl CsvEncoder {
     }
 }
 
-fn column<'a>(c: &'a dyn Array, opts: &FormatOptions<'a>) -> Result<Col<'a>> {
-    Ok(match c.data_type() {
+fn column(c: &dyn Array) -> Col<'_> {
+    match c.data_type() {
         DataType::Null => Col::Null,
         DataType::Boolean => Col::Bool(c.as_boolean()),
         DataType::Int8 => Col::I8(c.as_primitive()),
@@ -215,8 +228,8 @@ fn column<'a>(c: &'a dyn Array, opts: &FormatOptions<'a>) -> Result<Col<'a>> {
         {
             Col::TsUtc(c.as_primitive(), true)
         }
-        _ => Col::Other(ArrayFormatter::try_new(c, opts)?),
-    })
+        _ => Col::Other(c),
+    }
 }
 
 fn int<I: itoa::Integer>(buf: &mut Vec<u8>, v: I) {

@@ -5,7 +5,6 @@ use std::io::Write;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, SchemaRef};
-use arrow::util::display::{ArrayFormatter, FormatOptions};
 use base64::engine::general_purpose::STANDARD;
 use flate2::Compression;
 use flate2::write::DeflateEncoder;
@@ -119,12 +118,6 @@ impl HtmlSink {
 
 impl Sink for HtmlSink {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        let opts = FormatOptions::default();
-        let fmts: Vec<ArrayFormatter<'_>> = batch
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
-            .collect::<std::result::Result<_, _>>()?;
         let numeric: Vec<bool> = batch
             .schema()
             .fields()
@@ -137,7 +130,7 @@ impl Sink for HtmlSink {
         for row in 0..batch.num_rows() {
             self.line.clear();
             self.line.push(b'[');
-            for (i, (f, col)) in fmts.iter().zip(batch.columns()).enumerate() {
+            for (i, col) in batch.columns().iter().enumerate() {
                 if i > 0 {
                     self.line.push(b',');
                 }
@@ -145,7 +138,12 @@ impl Sink for HtmlSink {
                     self.line.extend_from_slice(b"null");
                     continue;
                 }
-                let text = f.value(row).to_string();
+                let mut bytes = Vec::new();
+                crate::text::write_text(&mut bytes, col.as_ref(), row).map_err(|e| {
+                    Error::data(format!("column `{}`: {e}", batch.schema().field(i).name()))
+                })?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| Error::data("a rendered value is not UTF-8"))?;
                 match text.parse::<f64>() {
                     Ok(n) if numeric[i] && n.is_finite() => {
                         self.line.extend_from_slice(text.as_bytes())

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, SchemaRef};
 use qore_core::metadata::PRIMARY_KEY;
 use qore_core::{AnsiDialect, Dialect, Error, PlaceholderStyle, Result, TableRef, Value};
 
@@ -186,6 +186,23 @@ impl SqlSink {
         })
     }
 
+    /// `'infinity'` / `'-infinity'` where the engine has them, else an error.
+    fn infinity(&self, positive: bool, line: &mut Vec<u8>) -> Result<()> {
+        let d = self.dialect.name();
+        if d == "postgres" || d == "duckdb" {
+            line.extend_from_slice(if positive {
+                b"'infinity'" as &[u8]
+            } else {
+                b"'-infinity'"
+            });
+            Ok(())
+        } else {
+            Err(Error::data(format!(
+                "{d} has no infinite dates or timestamps; export to another format or filter them out"
+            )))
+        }
+    }
+
     /// A literal for row `row` of `col`.
     fn literal(&self, col: &dyn Array, row: usize, line: &mut Vec<u8>) -> Result<()> {
         if col.is_null(row) {
@@ -195,14 +212,12 @@ impl SqlSink {
         let d = self.dialect.name();
         match col.data_type() {
             DataType::Date32 => {
+                let days = col.as_primitive::<arrow::datatypes::Date32Type>().value(row);
+                if let Some(positive) = crate::text::date_infinity(days) {
+                    return self.infinity(positive, line);
+                }
                 line.push(b'\'');
-                crate::csv::date(
-                    line,
-                    i64::from(
-                        col.as_primitive::<arrow::datatypes::Date32Type>()
-                            .value(row),
-                    ),
-                );
+                crate::text::date32(line, days);
                 line.push(b'\'');
             }
             DataType::Timestamp(unit, tz) => {
@@ -210,14 +225,11 @@ impl SqlSink {
                     Value::Timestamp { value, .. } => value,
                     _ => 0,
                 };
-                let micros = match unit {
-                    TimeUnit::Second => v.saturating_mul(1_000_000),
-                    TimeUnit::Millisecond => v.saturating_mul(1000),
-                    TimeUnit::Microsecond => v,
-                    TimeUnit::Nanosecond => v.div_euclid(1000),
-                };
+                if let Some(positive) = crate::text::timestamp_infinity(v) {
+                    return self.infinity(positive, line);
+                }
                 let mut s = Vec::new();
-                crate::csv::timestamp_micros(&mut s, micros, false);
+                crate::text::timestamp(&mut s, v, *unit, false);
                 if let Some(p) = s.iter().position(|&c| c == b'T') {
                     s[p] = b' ';
                 }
@@ -266,26 +278,48 @@ impl SqlSink {
                     } else {
                         b"'-Infinity'"
                     });
+                } else if d == "sqlite" && !f.is_nan() {
+                    // SQLite's REAL holds ±Inf; 9e999 overflows to it.
+                    line.extend_from_slice(if f > 0.0 { b"9e999" } else { b"-9e999" });
                 } else {
-                    line.extend_from_slice(b"NULL");
+                    // Never NULL in place of a value: the script would load
+                    // something else than the source held.
+                    return Err(Error::data(format!(
+                        "{d} cannot store the float {f}; export to another format or filter it out"
+                    )));
                 }
+            }
+            DataType::Interval(arrow::datatypes::IntervalUnit::MonthDayNano) => {
+                // Units both PostgreSQL and DuckDB read exactly.
+                let v = col
+                    .as_primitive::<arrow::datatypes::IntervalMonthDayNanoType>()
+                    .value(row);
+                if v.nanoseconds % 1000 != 0 {
+                    return Err(Error::data(
+                        "an interval with nanoseconds has no exact SQL literal",
+                    ));
+                }
+                let text = format!(
+                    "{} months {} days {} microseconds",
+                    v.months,
+                    v.days,
+                    v.nanoseconds / 1000
+                );
+                line.extend_from_slice(self.dialect.quote_string(&text)?.as_bytes());
             }
             DataType::Interval(_)
             | DataType::Duration(_)
             | DataType::Time32(_)
-            | DataType::Time64(_) => {
-                let text = arrow::util::display::ArrayFormatter::try_new(col, &Default::default())?
-                    .value(row)
-                    .to_string();
-                line.extend_from_slice(self.dialect.quote_string(&text)?.as_bytes());
-            }
-            DataType::List(_)
+            | DataType::Time64(_)
+            | DataType::List(_)
             | DataType::LargeList(_)
+            | DataType::FixedSizeList(..)
             | DataType::Struct(_)
             | DataType::Map(_, _) => {
-                let text = arrow::util::display::ArrayFormatter::try_new(col, &Default::default())?
-                    .value(row)
-                    .to_string();
+                let mut text = Vec::new();
+                crate::text::write_text(&mut text, col, row)?;
+                let text = String::from_utf8(text)
+                    .map_err(|_| Error::data("a rendered value is not UTF-8"))?;
                 line.extend_from_slice(self.dialect.quote_string(&text)?.as_bytes());
             }
             _ => {

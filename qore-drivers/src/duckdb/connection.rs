@@ -135,7 +135,12 @@ fn open_sync(o: &DuckDbOptions) -> Result<duckdb::Connection> {
         .as_ref()
         .map(|p| format!("`{}`", p.display()))
         .unwrap_or_else(|| "in memory".into());
-    let mut config = duckdb::Config::default();
+    // Never download extensions: qore works offline, and a query must not
+    // hang on (or be slowed by) a network fetch. Extensions already
+    // installed in DuckDB's extension directory still load on demand.
+    let mut config = duckdb::Config::default()
+        .with("autoinstall_known_extensions", "false")
+        .map_err(map_err)?;
     if o.read_only {
         if let Some(p) = &o.path
             && !p.exists()
@@ -158,11 +163,34 @@ fn open_sync(o: &DuckDbOptions) -> Result<duckdb::Connection> {
     if let Some(m) = &o.memory_limit {
         config = config.max_memory(m).map_err(map_err)?;
     }
-    match &o.path {
+    let conn = match &o.path {
         None => duckdb::Connection::open_in_memory_with_flags(config),
         Some(p) => duckdb::Connection::open_with_flags(p, config),
     }
-    .map_err(|e| Error::connect(format!("cannot open DuckDB database {what}"), e))
+    .map_err(|e| Error::connect(format!("cannot open DuckDB database {what}"), e))?;
+    without_icu(&conn)?;
+    Ok(conn)
+}
+
+/// The current date and time functions, which DuckDB 2 keeps in its ICU
+/// extension, as macros in UTC when that extension is not installed
+/// locally: the bundled build has no ICU and must not download it.
+/// Time-zone-aware functions (`AT TIME ZONE`, parts of a TIMESTAMPTZ)
+/// still need ICU and fail with DuckDB's message naming it.
+const UTC_CLOCK_MACROS: &str = r#"
+CREATE OR REPLACE TEMP MACRO "current_date"() AS CAST(get_current_timestamp() AS DATE);
+CREATE OR REPLACE TEMP MACRO today() AS CAST(get_current_timestamp() AS DATE);
+CREATE OR REPLACE TEMP MACRO current_localtimestamp() AS CAST(get_current_timestamp() AS TIMESTAMP);
+CREATE OR REPLACE TEMP MACRO current_localtime() AS CAST(CAST(get_current_timestamp() AS TIMESTAMP) AS TIME);
+CREATE OR REPLACE TEMP MACRO get_current_time() AS CAST(CAST(get_current_timestamp() AS TIMESTAMP) AS TIME);
+"#;
+
+/// Loads ICU when it is installed; otherwise defines [`UTC_CLOCK_MACROS`].
+fn without_icu(conn: &duckdb::Connection) -> Result<()> {
+    if conn.execute_batch("LOAD icu").is_ok() {
+        return Ok(());
+    }
+    conn.execute_batch(UTC_CLOCK_MACROS).map_err(map_err)
 }
 
 fn run_query(

@@ -43,10 +43,27 @@ impl std::fmt::Debug for MongoConnection {
     }
 }
 
+/// The driver's message without its debug wrapping (`Kind: ...,
+/// labels: {}`, a dump of the topology): the first server error in words.
+fn plain_message(full: &str) -> String {
+    let unwrap = |s: &str| -> String {
+        let s = s.trim().strip_prefix("Kind: ").unwrap_or(s.trim());
+        let s = s.split(", labels: {").next().unwrap_or(s);
+        s.trim_end_matches(['}', ' ', ']', ',']).to_string()
+    };
+    match full.split_once(". Topology:") {
+        Some((head, topology)) => match topology.split_once("Error: ") {
+            Some((_, err)) => format!("{}: {}", unwrap(head), unwrap(err)),
+            None => unwrap(head),
+        },
+        None => unwrap(full),
+    }
+}
+
 /// Maps a driver error to QoreDB's, keeping the server's code name.
 pub(crate) fn map_err(e: mongodb::error::Error) -> Error {
     use mongodb::error::ErrorKind as K;
-    let msg = e.to_string();
+    let msg = plain_message(&e.to_string());
     match *e.kind {
         K::Authentication { .. } => Error::Auth(msg),
         K::ServerSelection { .. } => Error::connect("the MongoDB server is not reachable", msg),
@@ -79,6 +96,15 @@ pub(crate) fn map_err(e: mongodb::error::Error) -> Error {
 }
 
 impl MongoConnection {
+    /// Checks the options qore reads itself (`sample`) without connecting.
+    ///
+    /// # Error handling
+    ///
+    /// [`Error::InvalidInput`] naming the option and what it takes.
+    pub fn check_options(spec: &ConnectionSpec) -> Result<()> {
+        sample_option(spec).map(|_| ())
+    }
+
     /// Connects to the deployment of a `mongodb://` or `mongodb+srv://` URL.
     ///
     /// The URL's path names the database (default `test`); its options are
@@ -92,18 +118,11 @@ impl MongoConnection {
     /// [`Error::Auth`] for wrong credentials, [`Error::Connect`] when no
     /// server answers, [`Error::InvalidInput`] for a malformed URL.
     pub async fn connect(spec: &ConnectionSpec) -> Result<Self> {
-        let mut sample = DEFAULT_SAMPLE;
+        let sample = sample_option(spec)?;
         let mut passed = spec.clone();
-        passed.options.retain(|(k, v)| {
-            if k.eq_ignore_ascii_case("sample") {
-                if let Ok(n) = v.parse::<usize>() {
-                    sample = n.max(1);
-                }
-                false
-            } else {
-                true
-            }
-        });
+        passed
+            .options
+            .retain(|(k, _)| !k.eq_ignore_ascii_case("sample"));
         if !passed
             .options
             .iter()
@@ -287,6 +306,32 @@ async fn pump(
     if !pending.is_empty() || sent == 0 {
         let _ = tx.send(flush(&mut pending)).await;
     }
+}
+
+/// `?sample=N`: a positive number of documents; the default when absent.
+fn sample_option(spec: &ConnectionSpec) -> Result<usize> {
+    let mut sample = DEFAULT_SAMPLE;
+    for (k, v) in &spec.options {
+        if k.eq_ignore_ascii_case("sample") {
+            sample = v.parse::<usize>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                Error::invalid(format!(
+                    "MongoDB option `sample` takes a number of documents from 1 up, not `{v}`"
+                ))
+            })?;
+        }
+    }
+    Ok(sample)
+}
+
+#[cfg(test)]
+#[test]
+fn driver_dumps_become_plain_messages() {
+    let dump = "Kind: Server selection timeout: No available servers. Topology: { Type: Unknown, Servers: [ { Address: 127.0.0.1:1, Type: Unknown, Error: Kind: I/O error: Connection refused (os error 111), labels: {} } ] }, labels: {}";
+    assert_eq!(
+        plain_message(dump),
+        "Server selection timeout: No available servers: I/O error: Connection refused (os error 111)"
+    );
+    assert_eq!(plain_message("Kind: Command failed, labels: {}"), "Command failed");
 }
 
 #[async_trait]

@@ -37,7 +37,15 @@ struct Lexer<'a> {
     src: &'a str,
     b: &'a [u8],
     pos: usize,
+    /// Documents and arrays open around the current position.
+    depth: usize,
 }
+
+/// How deep documents and arrays may nest: MongoDB's own limit for a
+/// command (BSON deeper than this is refused by the server anyway). The
+/// parser recurses per level, so the limit also keeps hostile input from
+/// exhausting the stack.
+pub(crate) const MAX_DEPTH: usize = 200;
 
 impl<'a> Lexer<'a> {
     fn new(src: &'a str) -> Self {
@@ -45,6 +53,7 @@ impl<'a> Lexer<'a> {
             src,
             b: src.as_bytes(),
             pos: 0,
+            depth: 0,
         }
     }
 
@@ -187,20 +196,34 @@ impl<'a> Lexer<'a> {
             .map_err(|_| err_at(self.src, start, format!("`{text}` is not a number")))
     }
 
+    /// Enters a document or array; errors past [`MAX_DEPTH`].
+    fn nest(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.err(format!(
+                "documents and arrays nest more than {MAX_DEPTH} levels deep"
+            )));
+        }
+        Ok(())
+    }
+
     fn value(&mut self) -> Result<Bson> {
         match self.peek() {
             None => Err(self.err("expected a value, found the end")),
             Some(b'{') => Ok(Bson::Document(self.document()?)),
             Some(b'[') => {
+                self.nest()?;
                 self.pos += 1;
                 let mut items = Vec::new();
                 loop {
                     if self.eat(b']') {
+                        self.depth -= 1;
                         return Ok(Bson::Array(items));
                     }
                     items.push(self.value()?);
                     if !self.eat(b',') {
                         self.expect(b']')?;
+                        self.depth -= 1;
                         return Ok(Bson::Array(items));
                     }
                 }
@@ -274,12 +297,14 @@ impl<'a> Lexer<'a> {
 
     fn constructor(&mut self, name: &str, start: usize) -> Result<Bson> {
         self.expect(b'(')?;
+        self.nest()?;
         let arg = if self.peek() == Some(b')') {
             None
         } else {
             Some(self.value()?)
         };
         self.expect(b')')?;
+        self.depth -= 1;
         let bad = |what: &str| err_at(self.src, start, format!("{name}(...) needs {what}"));
         Ok(match (name, arg) {
             ("ObjectId", Some(Bson::String(s))) => Bson::ObjectId(
@@ -328,9 +353,11 @@ impl<'a> Lexer<'a> {
 
     fn document(&mut self) -> Result<Document> {
         self.expect(b'{')?;
+        self.nest()?;
         let mut d = Document::new();
         loop {
             if self.eat(b'}') {
+                self.depth -= 1;
                 return Ok(d);
             }
             let key = match self.peek() {
@@ -345,6 +372,7 @@ impl<'a> Lexer<'a> {
             d.insert(key, v);
             if !self.eat(b',') {
                 self.expect(b'}')?;
+                self.depth -= 1;
                 return Ok(d);
             }
         }
@@ -491,6 +519,18 @@ pub(crate) fn parse(input: &str) -> Result<Request> {
             )),
         }
     };
+    // Writes take their document or filter explicitly, as in mongosh: an
+    // empty `deleteMany()` must not mean "every document".
+    let required_doc = |i: usize, what: &str| -> Result<Document> {
+        if args.len() <= i {
+            return Err(err_at(
+                input,
+                method_pos,
+                format!("{method}: {what} is missing (write {{}} to mean every document)"),
+            ));
+        }
+        doc_arg(i, what)
+    };
     let c = collection.as_str();
     let mut req = Request {
         command: Document::new(),
@@ -544,7 +584,7 @@ pub(crate) fn parse(input: &str) -> Result<Request> {
             req.distinct = true;
         }
         "insertOne" => {
-            req.command = doc! { "insert": c, "documents": [doc_arg(0, "the document")?] }
+            req.command = doc! { "insert": c, "documents": [required_doc(0, "the document")?] }
         }
         "insertMany" => {
             let Some(Bson::Array(docs)) = arg(0)? else {
@@ -557,7 +597,7 @@ pub(crate) fn parse(input: &str) -> Result<Request> {
             req.command = doc! { "insert": c, "documents": docs };
         }
         "updateOne" | "updateMany" | "replaceOne" => {
-            let mut update = doc! { "q": doc_arg(0, "the filter")?, "u": arg(1)?.ok_or_else(|| err_at(input, method_pos, format!("{method}: the update is missing")))?, "multi": method == "updateMany" };
+            let mut update = doc! { "q": required_doc(0, "the filter")?, "u": arg(1)?.ok_or_else(|| err_at(input, method_pos, format!("{method}: the update is missing")))?, "multi": method == "updateMany" };
             if let Some(Bson::Document(o)) = arg(2)?
                 && let Some(u) = o.get("upsert")
             {
@@ -566,7 +606,7 @@ pub(crate) fn parse(input: &str) -> Result<Request> {
             req.command = doc! { "update": c, "updates": [update] };
         }
         "deleteOne" | "deleteMany" => {
-            req.command = doc! { "delete": c, "deletes": [{ "q": doc_arg(0, "the filter")?, "limit": if method == "deleteOne" { 1 } else { 0 } }] };
+            req.command = doc! { "delete": c, "deletes": [{ "q": required_doc(0, "the filter")?, "limit": if method == "deleteOne" { 1 } else { 0 } }] };
         }
         "drop" => req.command = doc! { "drop": c },
         "getIndexes" => {
@@ -730,6 +770,11 @@ mod tests {
         );
         assert!(parse("db.t.distinct('x')").unwrap().distinct);
         assert!(parse("db.runCommand({ping: 1})").is_ok());
+        for bare in ["db.t.insertOne()", "db.t.deleteMany()", "db.t.deleteOne()", "db.t.updateMany()"] {
+            let e = parse(bare).unwrap_err().to_string();
+            assert!(e.contains("is missing"), "{bare}: {e}");
+        }
+        assert!(parse("db.t.deleteMany({})").is_ok());
     }
 
     #[test]
@@ -760,7 +805,28 @@ mod tests {
         );
     }
 
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        for (open, close) in [("{a:", "}"), ("[", "]"), ("ObjectId(", ")")] {
+            let deep = format!("db.c.find({{x:{}1{}}})", open.repeat(10_000), close.repeat(10_000));
+            let e = parse(&deep).unwrap_err().to_string();
+            assert!(e.contains("nest more than 200"), "{e}");
+            let cmd = format!("{{\"find\": \"c\", \"filter\": {{\"x\": {}1{}}}}}", open.repeat(50_000), close.repeat(50_000));
+            assert!(parse(&cmd).is_err());
+        }
+        let ok = format!("db.c.find({{x:{}1{}}})", "{a:".repeat(150), "}".repeat(150));
+        assert!(parse(&ok).is_ok());
+    }
+
     proptest! {
+        /// Never a panic, whatever the input, including deep nesting.
+        #[test]
+        fn no_panic_deep(depth in 0usize..3000, open in "[\\[{(a:]{1,3}") {
+            let s = open.repeat(depth);
+            let _ = parse(&format!("db.c.find({s})"));
+            let _ = parse(&format!("{{{s}"));
+        }
+
         /// Never a panic, whatever the input.
         #[test]
         fn no_panic(s in "\\PC{0,60}") {

@@ -288,6 +288,15 @@ tuple_row!(12; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
 tuple_row!(13; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12);
 
 impl MySqlConnection {
+    /// Checks the URL's options without connecting.
+    ///
+    /// # Error handling
+    ///
+    /// [`Error::InvalidInput`] for an unknown option or a bad value.
+    pub fn check_options(spec: &ConnectionSpec) -> Result<()> {
+        options_from_spec(spec).map(|_| ())
+    }
+
     /// Connects to the server of a `mysql://` or `mariadb://` URL.
     ///
     /// URL options: `ssl-mode` (disabled, preferred (default), required,
@@ -372,7 +381,20 @@ impl MySqlConnection {
     }
 
     async fn lock(&self) -> OwnedMutexGuard<Conn> {
-        self.conn.clone().lock_owned().await
+        let mut guard = self.conn.clone().lock_owned().await;
+        // A caller that dropped its statement mid-reply (its future was
+        // cancelled, and KillOnDrop stopped the statement) left the rest
+        // of the reply unread.
+        if guard.in_result() {
+            let _ = guard.drain().await;
+        }
+        guard
+    }
+
+    /// Stops the statement on the server if the caller's future is dropped
+    /// while it runs inline (not in a stream's task).
+    fn kill_on_drop(&self) -> KillOnDrop {
+        KillOnDrop(Some((Arc::clone(&self.options), self.connection_id)))
     }
 
     /// Re-reads the session's sql_mode after a statement that may change it.
@@ -684,6 +706,30 @@ async fn read_rows(
     }
 }
 
+/// Sends `KILL QUERY` from a task of its own when dropped armed: the
+/// future running a statement inline was cancelled (Ctrl-C), and the
+/// server would otherwise run the statement to its end.
+struct KillOnDrop(Option<(Arc<Options>, u64)>);
+
+impl KillOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some((options, id)) = self.0.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            SpawnedTask::spawn(async move {
+                let _ = MySqlConnection::kill_query(&options, id).await;
+            })
+            .run_to_completion();
+        }
+    }
+}
+
 async fn pump(
     mut guard: OwnedMutexGuard<Conn>,
     stmt: Statement,
@@ -741,7 +787,10 @@ impl Connection for MySqlConnection {
     async fn query(&self, sql: &str, params: &[Value]) -> Result<SendableRecordBatchStream> {
         let mut guard = self.lock().await;
         let Some((stmt, args)) = Self::prepare(&mut guard, sql, params).await? else {
-            let batch = Self::run_unprepared(&mut guard, sql).await?;
+            let kill = self.kill_on_drop();
+            let batch = Self::run_unprepared(&mut guard, sql).await;
+            kill.disarm();
+            let batch = batch?;
             self.after_statement(&mut guard, sql).await?;
             let schema = batch.schema();
             return Ok(Box::pin(qore_core::RecordBatchStreamAdapter::new(
@@ -754,7 +803,9 @@ impl Connection for MySqlConnection {
             // effect (and a changed sql_mode) is there when this returns. A
             // CALL learns its columns only now: its first result set is
             // the stream (the others are read and dropped).
+            let kill = self.kill_on_drop();
             let r = guard.execute(&stmt, &args).await;
+            kill.disarm();
             let columns = match r {
                 Ok(Some(columns)) => columns,
                 Ok(None) => {
@@ -799,15 +850,22 @@ impl Connection for MySqlConnection {
         let mut guard = self.lock().await;
         let rows_affected = match Self::prepare(&mut guard, sql, params).await? {
             Some((stmt, args)) => {
+                let kill = self.kill_on_drop();
                 let r = guard.execute(&stmt, &args).await;
                 let r = match r {
                     Ok(_) => guard.drain().await.map(|_| guard.affected_rows()),
                     Err(e) => Err(e),
                 };
+                kill.disarm();
                 let _ = guard.close_statement(stmt.id).await;
                 r.map_err(map_err)?
             }
-            None => guard.query_text(sql).await.map_err(map_err)?.affected_rows,
+            None => {
+                let kill = self.kill_on_drop();
+                let r = guard.query_text(sql).await;
+                kill.disarm();
+                r.map_err(map_err)?.affected_rows
+            }
         };
         self.after_statement(&mut guard, sql).await?;
         Ok(ExecuteOutcome { rows_affected })

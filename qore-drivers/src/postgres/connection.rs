@@ -210,6 +210,15 @@ pub(crate) fn kind_of(ty: &PgTypeInfo) -> Kind {
 }
 
 impl PostgresConnection {
+    /// Checks the URL's options without connecting.
+    ///
+    /// # Error handling
+    ///
+    /// [`Error::InvalidInput`] for an unknown option or a bad value.
+    pub fn check_options(spec: &ConnectionSpec) -> Result<()> {
+        options_from_spec(spec).map(|_| ())
+    }
+
     /// Connects to the server of a `postgres://` URL.
     ///
     /// URL options: `sslmode`, `sslrootcert`, `connect_timeout` (seconds,
@@ -266,6 +275,13 @@ impl PostgresConnection {
         sql: &str,
         params: &[Value],
     ) -> Result<(sqlx::postgres::PgStatement, PgArguments)> {
+        // The protocol ends strings at NUL: the server would answer with
+        // "insufficient data left in message", which names nothing.
+        if let Some(at) = sql.find('\0') {
+            return Err(Error::invalid(format!(
+                "the SQL holds a NUL character (at byte {at}), which PostgreSQL does not accept"
+            )));
+        }
         let stmt = guard
             .prepare(AssertSqlSafe(sql.to_string()).into_sql_str())
             .await
@@ -483,6 +499,30 @@ async fn pump(
             if guard.ping().await.is_err() {
                 let _ = guard.ping().await;
             }
+        }
+    }
+}
+
+/// Cancels the backend's statement from a task of its own when dropped
+/// armed: the future running `execute` was cancelled (Ctrl-C), and the
+/// server would otherwise run the statement to its end.
+struct CancelOnDrop(Option<(PgConnectOptions, Duration, i32)>);
+
+impl CancelOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some((options, timeout, pid)) = self.0.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            SpawnedTask::spawn(async move {
+                let _ = PostgresConnection::cancel_backend(&options, timeout, pid).await;
+            })
+            .run_to_completion();
         }
     }
 }
@@ -792,11 +832,14 @@ impl Connection for PostgresConnection {
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<ExecuteOutcome> {
         let mut guard = self.lock().await?;
         let (stmt, args) = Self::prepare(&mut guard, sql, params).await?;
-        let done = stmt
-            .query_with(args)
-            .execute(&mut *guard)
-            .await
-            .map_err(map_err)?;
+        let cancel = CancelOnDrop(Some((
+            self.options.clone(),
+            self.connect_timeout,
+            self.backend_pid.load(std::sync::atomic::Ordering::Relaxed),
+        )));
+        let done = stmt.query_with(args).execute(&mut *guard).await;
+        cancel.disarm();
+        let done = done.map_err(map_err)?;
         Ok(ExecuteOutcome {
             rows_affected: done.rows_affected(),
         })

@@ -9,6 +9,36 @@ use qore_core::{Error, Result};
 use crate::server::builder::{Col, list_of};
 use crate::server::text;
 
+/// A PostgreSQL date (days since 2000) as Date32. ±infinity are
+/// `i32::MAX` / `i32::MIN` on both sides, so they stay the sentinels every
+/// renderer writes as `infinity` / `-infinity`.
+pub(crate) fn pg_date(d: i32) -> Result<i32> {
+    match d {
+        i32::MAX | i32::MIN => Ok(d),
+        d => d
+            .checked_add(PG_EPOCH_DAYS)
+            .filter(|v| *v != i32::MAX)
+            .ok_or_else(|| Error::data("a date past Arrow's Date32 range")),
+    }
+}
+
+/// A PostgreSQL timestamp (µs since 2000) as µs since 1970, keeping the
+/// ±infinity sentinels; a timestamp that does not fit (after year 294247)
+/// is an error, never a wrong date.
+pub(crate) fn pg_timestamp(t: i64) -> Result<i64> {
+    match t {
+        i64::MAX | i64::MIN => Ok(t),
+        t => t
+            .checked_add(PG_EPOCH_MICROS)
+            .filter(|v| *v != i64::MAX)
+            .ok_or_else(|| {
+                Error::data(
+                    "a timestamp after 294247-01-10 does not fit Arrow's microsecond timestamps",
+                )
+            }),
+    }
+}
+
 /// Microseconds from 1970-01-01 to PostgreSQL's epoch, 2000-01-01.
 pub(crate) const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
 /// Days from 1970-01-01 to 2000-01-01.
@@ -216,15 +246,10 @@ pub(crate) fn decode(kind: &Kind, b: &[u8], col: &mut Col) -> Result<()> {
             c.append_str(&s)?
         }
         (Kind::Bytea | Kind::Raw, Col::Binary(c)) => c.append_value(b),
-        (Kind::Date, Col::Date(c)) => {
-            let d = i32::from_be_bytes(exact(b, "date")?);
-            // ±infinity are i32::MAX/MIN: kept at the ends of Date32's range.
-            c.append_value(d.saturating_add(PG_EPOCH_DAYS))
-        }
+        (Kind::Date, Col::Date(c)) => c.append_value(pg_date(i32::from_be_bytes(exact(b, "date")?))?),
         (Kind::Time, Col::Time(c)) => c.append_value(i64::from_be_bytes(exact(b, "time")?)),
         (Kind::Timestamp | Kind::TimestampTz, Col::Timestamp(c)) => {
-            let t = i64::from_be_bytes(exact(b, "timestamp")?);
-            c.append_value(t.saturating_add(PG_EPOCH_MICROS))
+            c.append_value(pg_timestamp(i64::from_be_bytes(exact(b, "timestamp")?))?)
         }
         (Kind::Interval, c) => {
             let micros = be_i64(b, 0)?;

@@ -96,6 +96,30 @@ pub struct BrowseOptions {
     pub count: usize,
 }
 
+impl BrowseOptions {
+    /// The key types Redis itself knows; module types (`ReJSON-RL`,
+    /// `TSDB-TYPE`, ...) are recognised by their dash.
+    pub const KEY_TYPES: [&str; 6] = ["string", "hash", "list", "set", "zset", "stream"];
+
+    /// Checks the options before any SCAN.
+    ///
+    /// # Error handling
+    ///
+    /// [`Error::InvalidInput`] for a key type Redis does not have.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(t) = &self.key_type
+            && !Self::KEY_TYPES.contains(&t.as_str())
+            && !(t.contains('-') && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        {
+            return Err(Error::invalid(format!(
+                "unknown Redis key type `{t}` (known: {}, or a module type such as ReJSON-RL)",
+                Self::KEY_TYPES.join(", ")
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl Default for BrowseOptions {
     fn default() -> Self {
         BrowseOptions {
@@ -107,6 +131,28 @@ impl Default for BrowseOptions {
 }
 
 impl RedisConnection {
+    /// Checks the URL's options without connecting.
+    ///
+    /// # Error handling
+    ///
+    /// [`Error::InvalidInput`] for an unknown option or a bad value.
+    pub fn check_options(spec: &ConnectionSpec) -> Result<()> {
+        for (k, v) in &spec.options {
+            match k.to_ascii_lowercase().as_str() {
+                "timeout_ms" => {
+                    timeout_ms(v)?;
+                }
+                "tls_ca" | "tls_cert" | "tls_key" if spec.scheme == "rediss" => {}
+                "tls_ca" | "tls_cert" | "tls_key" => {
+                    return Err(Error::invalid(format!("`{k}` needs a rediss:// (TLS) URL")));
+                }
+                "protocol" => {}
+                _ => return Err(unknown_option(k)),
+            }
+        }
+        Ok(())
+    }
+
     /// Connects to the server and database of a `redis://` URL.
     ///
     /// # Error handling
@@ -159,14 +205,11 @@ impl RedisConnection {
                 continue;
             }
             if k.eq_ignore_ascii_case("timeout_ms") {
-                let ms: u64 = v.parse().map_err(|_| {
-                    Error::invalid(format!(
-                        "Redis option `timeout_ms` must be milliseconds, not `{v}`"
-                    ))
-                })?;
-                response_timeout = Some(Duration::from_millis(ms));
-            } else {
+                response_timeout = Some(Duration::from_millis(timeout_ms(v)?));
+            } else if k.eq_ignore_ascii_case("protocol") {
                 passed.options.push((k.clone(), v.clone()));
+            } else {
+                return Err(unknown_option(k));
             }
         }
         let config = redis::AsyncConnectionConfig::new()
@@ -575,6 +618,21 @@ fn shape(args: &[Vec<u8>], reply: R) -> Result<RecordBatch> {
             )
         }
     }
+}
+
+/// `timeout_ms=N`: milliseconds.
+fn timeout_ms(v: &str) -> Result<u64> {
+    v.parse().map_err(|_| {
+        Error::invalid(format!(
+            "Redis option `timeout_ms` must be milliseconds, not `{v}`"
+        ))
+    })
+}
+
+fn unknown_option(k: &str) -> Error {
+    Error::invalid(format!(
+        "unknown Redis option `{k}` (known: timeout_ms, tls_ca, tls_cert, tls_key, protocol)"
+    ))
 }
 
 #[async_trait]

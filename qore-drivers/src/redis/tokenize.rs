@@ -169,6 +169,19 @@ mod tests {
             let _ = tokenize(&s);
         }
 
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// Long runs of quotes and escapes: iterative, any length.
+        #[test]
+        fn long_input_never_panics(n in 0usize..100_000, piece in "[\"'\\\\ x]{1,3}") {
+            let _ = tokenize(&piece.repeat(n));
+        }
+    }
+
+    proptest! {
+
         #[test]
         fn quoting_round_trips(args in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..20), 1..6)) {
             let line = args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ");

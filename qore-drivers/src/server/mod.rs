@@ -28,8 +28,14 @@ pub(crate) struct SpawnedTask {
 impl SpawnedTask {
     /// Spawns `fut` on the current runtime.
     pub(crate) fn spawn(fut: impl Future<Output = ()> + Send + 'static) -> Self {
+        // Counted until it ends, aborted or not: a process that exits
+        // after Ctrl-C waits for the cancel this task sends to the server.
+        let pending = qore_core::cleanup::guard();
         #[allow(clippy::disallowed_methods)] // this is the abort-on-drop wrapper itself
-        let handle = tokio::spawn(fut);
+        let handle = tokio::spawn(async move {
+            let _pending = pending;
+            fut.await
+        });
         SpawnedTask {
             handle: Some(handle),
         }
