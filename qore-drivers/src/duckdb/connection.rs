@@ -178,8 +178,8 @@ fn open_sync(o: &DuckDbOptions) -> Result<duckdb::Connection> {
 /// Time-zone-aware functions (`AT TIME ZONE`, parts of a TIMESTAMPTZ)
 /// still need ICU and fail with DuckDB's message naming it.
 const UTC_CLOCK_MACROS: &str = r#"
-CREATE OR REPLACE TEMP MACRO "current_date"() AS CAST(get_current_timestamp() AS DATE);
-CREATE OR REPLACE TEMP MACRO today() AS CAST(get_current_timestamp() AS DATE);
+CREATE OR REPLACE TEMP MACRO "current_date"() AS CAST(CAST(get_current_timestamp() AS TIMESTAMP) AS DATE);
+CREATE OR REPLACE TEMP MACRO today() AS CAST(CAST(get_current_timestamp() AS TIMESTAMP) AS DATE);
 CREATE OR REPLACE TEMP MACRO current_localtimestamp() AS CAST(get_current_timestamp() AS TIMESTAMP);
 CREATE OR REPLACE TEMP MACRO current_localtime() AS CAST(CAST(get_current_timestamp() AS TIMESTAMP) AS TIME);
 CREATE OR REPLACE TEMP MACRO get_current_time() AS CAST(CAST(get_current_timestamp() AS TIMESTAMP) AS TIME);
