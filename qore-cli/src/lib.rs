@@ -49,6 +49,9 @@ pub fn run(opts: Opts, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Resu
         .build()?;
     rt.block_on(async {
         let (tx, mut rx) = tokio::sync::watch::channel(None::<Signal>);
+        // Aborted when the command ends on its own; during the clean-up
+        // after a signal it goes on watching for a second one.
+        #[allow(clippy::disallowed_methods)] // aborted below, or dies with the runtime
         let watcher = tokio::spawn(watch_signals(tx));
         let mut command = Box::pin(commands::dispatch(opts.command, out, err));
         let outcome = tokio::select! {

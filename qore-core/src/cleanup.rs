@@ -76,6 +76,7 @@ mod tests {
     async fn an_aborted_task_releases_its_guard() {
         let before = pending();
         let g = guard();
+        #[allow(clippy::disallowed_methods)] // the test aborts it itself
         let t = tokio::spawn(async move {
             let _g = g;
             tokio::time::sleep(Duration::from_secs(3600)).await;

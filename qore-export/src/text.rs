@@ -100,9 +100,9 @@ fn fraction(buf: &mut Vec<u8>, nanos: u64) {
         *d = b'0' + (f % 10) as u8;
         f /= 10;
     }
-    let len = if nanos % 1_000_000 == 0 {
+    let len = if nanos.is_multiple_of(1_000_000) {
         3
-    } else if nanos % 1000 == 0 {
+    } else if nanos.is_multiple_of(1000) {
         6
     } else {
         9
