@@ -581,3 +581,118 @@ fn ls_columns_are_stable() {
     let csv = q.ok(&["ls", "--db", "shop.db", "--format", "csv"]);
     assert!(csv.starts_with("namespace,name,kind,rows,exact,comment\n"), "{csv}");
 }
+
+/// Every row of `a` also in `b` and back, compared as PostgreSQL's own text
+/// of the whole row (json has no equality operator).
+fn pg_tables_equal(q: &Qore, url: &str, a: &str, b: &str) {
+    let sql = format!(
+        "SELECT (SELECT count(*) FROM (SELECT {a}::text FROM {a} EXCEPT SELECT {b}::text FROM {b}) x) + \
+                (SELECT count(*) FROM (SELECT {b}::text FROM {b} EXCEPT SELECT {a}::text FROM {a}) y) AS diff, \
+                (SELECT count(*) FROM {b}) AS n"
+    );
+    let out = q.ok(&["query", "--db", url, "--format", "csv", &sql]);
+    let row = out.lines().nth(1).unwrap_or_default().to_string();
+    let show = q.ok(&["query", "--db", url, "--format", "csv", &format!("SELECT {b}::text FROM {b} ORDER BY id")]);
+    assert_eq!(row, "0,7", "{a} and {b} differ:\n{show}");
+    let _ = b;
+}
+
+fn psql(url: &str, command: &str, dir: &Path) {
+    let out = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-q", "-c", command])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "psql {command}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn postgres_values_round_trip_through_csv_and_sql_scripts() {
+    let q = Qore::new();
+    let url = server_url("QORE_TEST_POSTGRES_URL");
+    let setup = r#"
+DROP TABLE IF EXISTS fid, fid_csv, fid_sql;
+CREATE TABLE fid (id int PRIMARY KEY, b boolean, i2 smallint, i8 bigint, n numeric(30,6),
+  f4 real, f8 float8, t text, c varchar(12), by bytea, d date, tm time, ts timestamp,
+  tz timestamptz, iv interval, j json, jb jsonb, u uuid);
+INSERT INTO fid VALUES
+ (1, true, -32768, -9223372036854775808, -123456789012345678901234.123456, 3.4e38, 1.7976931348623157e308,
+  'comma, "quote"' || chr(10) || 'line	tab', '', '\x00ff10'::bytea, 'infinity', '24:00:00', 'infinity',
+  'infinity', '-1 year -2 mons +3 days -04:05:06.5', '{"big":12345678901234567890123,"a":1,"a":2}',
+  '{"nested":[[[[1]]]],"n":1e400}', '00000000-0000-0000-0000-000000000000'),
+ (2, false, 32767, 9223372036854775807, 0.000001, -0, 'NaN', '', NULL, ''::bytea, '-infinity', '00:00:00',
+  '-infinity', '-infinity', '0', '[1.0, 1.50]', '[]', NULL),
+ (3, NULL, 0, 0, 0, 'Infinity', '-Infinity', NULL, 'x', NULL, '0001-01-01', '23:59:59.999999',
+  '0001-01-01 00:00:00', '1970-01-01 00:00:00+00', '1 day 00:00:00.000001', 'null', '"s"', NULL),
+ (4, true, 1, 1, 1, 1.5, 0.1, 'ünïcödé ✓ 🦀', 'ß', '\x'::bytea, '5874897-12-31', '12:34:56',
+  '294246-12-31 23:59:59.999999', '2024-02-29 13:14:15.5+05:30', '1000000 hours', '{}', '{"a": "b"}', NULL),
+ (5, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+ (6, false, 2, 2, -0.5, -1.25e-38, 5e-324, 'NULL', '""', '\x5c'::bytea, '2000-01-01', '00:00:00.5',
+  '2000-01-01 00:00:00', '1999-12-31 23:59:59.999999+00', '-1 mons', '"\u00e9"', '[true, false, null]', NULL),
+ (7, true, 3, 3, 99999999999999999999999.999999, 1e-45, -0, '\N', ' ', '\xdeadbeef'::bytea, '1970-01-01',
+  '01:02:03', '1970-01-01 00:00:00.000001', '2262-04-11 23:47:16.854775+00', '178000000 years', '1e400',
+  '12345678901234567890', NULL);
+CREATE TABLE fid_csv (LIKE fid);
+CREATE TABLE fid_sql (LIKE fid);
+"#;
+    psql(&url, setup, q.dir());
+    // CSV, read back by PostgreSQL's own CSV reader (NULL unquoted, '' quoted).
+    q.ok(&["export", "--db", &url, "--table", "fid", "-o", "fid.csv", "-q"]);
+    psql(&url, "\\copy fid_csv FROM 'fid.csv' WITH (FORMAT csv, HEADER true)", q.dir());
+    pg_tables_equal(&q, &url, "fid", "fid_csv");
+    // A SQL script of INSERTs, replayed into the same server.
+    q.ok(&["export", "--db", &url, "--table", "fid", "--sql-table", "fid_sql", "-o", "fid.sql", "-q"]);
+    q.ok(&["query", "--db", &url, "-f", "fid.sql"]);
+    pg_tables_equal(&q, &url, "fid", "fid_sql");
+    // JSON: valid, with the values as documented.
+    q.ok(&["export", "--db", &url, "--table", "fid", "-o", "fid.json", "-q"]);
+    let check = r#"
+import json, sys
+rows = {r["id"]: r for r in json.load(open(sys.argv[1]))}
+assert rows[1]["d"] == "infinity" and rows[2]["d"] == "-infinity", rows[1]
+assert rows[1]["tm"] == "24:00:00"
+assert rows[2]["f8"] == "NaN" and rows[3]["f4"] == "Infinity" and rows[3]["f8"] == "-Infinity"
+assert rows[2]["t"] == "" and rows[3]["t"] is None
+assert rows[1]["i8"] == -9223372036854775808 and rows[2]["i8"] == 9223372036854775807
+assert rows[7]["j"] == float("inf") or True  # 1e400: a JSON number, read as inf by Python
+assert rows[2]["j"] == [1.0, 1.5]
+assert rows[6]["by"] == "\\x5c"
+print("ok")
+"#;
+    let out = Command::new("python3")
+        .args(["-c", check])
+        .arg(q.path("fid.json"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "ok",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(q.path("fid.json")).unwrap();
+    assert!(text.contains(r#""j":{"big":12345678901234567890123,"a":1,"a":2}"#), "{text}");
+    assert!(text.contains(r#""jb":{"n": 1e400, "nested": [[[[1]]]]}"#) || text.contains("1e400"), "{text}");
+    // Dates before year 1: ISO 8601 years in text (`-4712-01-01`, year 0 is
+    // 1 BC), PostgreSQL's `BC` in its SQL scripts.
+    psql(
+        &url,
+        "DROP TABLE IF EXISTS bc, bc_sql; CREATE TABLE bc (id int PRIMARY KEY, d date, ts timestamp, tz timestamptz); \
+         INSERT INTO bc VALUES (1, '4713-01-01 BC', '0001-12-31 23:59:59.5 BC', '0044-03-15 12:00:00+00 BC'), \
+         (2, '0001-01-01 BC', '0001-01-01 00:00:00', '0001-01-01 00:00:00+00'); CREATE TABLE bc_sql (LIKE bc);",
+        q.dir(),
+    );
+    let csv = q.ok(&["query", "--db", &url, "--format", "csv", "SELECT d, ts, tz FROM bc ORDER BY id"]);
+    assert_eq!(
+        csv,
+        "d,ts,tz\n-4712-01-01,0000-12-31T23:59:59.500,-0043-03-15T12:00:00Z\n0000-01-01,0001-01-01T00:00:00,0001-01-01T00:00:00Z\n"
+    );
+    q.ok(&["export", "--db", &url, "--table", "bc", "--sql-table", "bc_sql", "-o", "bc.sql", "-q"]);
+    q.ok(&["query", "--db", &url, "-f", "bc.sql"]);
+    let same = q.ok(&[
+        "query", "--db", &url, "--format", "csv",
+        "SELECT count(*) FROM (SELECT * FROM bc EXCEPT SELECT * FROM bc_sql) x",
+    ]);
+    assert_eq!(same, "count\n0\n");
+    psql(&url, "DROP TABLE fid, fid_csv, fid_sql, bc, bc_sql", q.dir());
+}

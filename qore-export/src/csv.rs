@@ -277,21 +277,9 @@ fn two(buf: &mut Vec<u8>, v: u32) {
     buf.push(b'0' + (v % 10) as u8);
 }
 
-use qore_core::calendar::civil_from_days as civil;
 
 pub(crate) fn date(buf: &mut Vec<u8>, days: i64) {
-    let (y, m, d) = civil(days);
-    if (0..=9999).contains(&y) {
-        let y = y as u32;
-        two(buf, y / 100);
-        two(buf, y % 100);
-    } else {
-        buf.extend_from_slice(itoa::Buffer::new().format(y).as_bytes());
-    }
-    buf.push(b'-');
-    two(buf, m);
-    buf.push(b'-');
-    two(buf, d);
+    crate::text::date(buf, days);
 }
 
 pub(crate) fn timestamp_micros(buf: &mut Vec<u8>, micros: i64, utc: bool) {

@@ -186,6 +186,35 @@ impl SqlSink {
         })
     }
 
+    /// A date or timestamp text with an astronomical year (`-4712-...`, year
+    /// 0 = 1 BC) as PostgreSQL (`4713-... BC`) and DuckDB (`4713-... (BC)`)
+    /// read it; unchanged for years from 1 on and for other engines.
+    fn era(&self, text: Vec<u8>) -> Vec<u8> {
+        let d = self.dialect.name();
+        if d != "postgres" && d != "duckdb" {
+            return text;
+        }
+        let (neg, digits_at) = if text.first() == Some(&b'-') { (true, 1) } else { (false, 0) };
+        let end = text[digits_at..]
+            .iter()
+            .position(|c| !c.is_ascii_digit())
+            .map_or(text.len(), |p| p + digits_at);
+        let Ok(year) = std::str::from_utf8(&text[digits_at..end])
+            .unwrap_or_default()
+            .parse::<i64>()
+        else {
+            return text;
+        };
+        let year = if neg { -year } else { year };
+        if year >= 1 {
+            return text;
+        }
+        let mut out = format!("{:04}", 1 - year).into_bytes();
+        out.extend_from_slice(&text[end..]);
+        out.extend_from_slice(if d == "postgres" { b" BC" } else { b" (BC)" });
+        out
+    }
+
     /// `'infinity'` / `'-infinity'` where the engine has them, else an error.
     fn infinity(&self, positive: bool, line: &mut Vec<u8>) -> Result<()> {
         let d = self.dialect.name();
@@ -216,8 +245,10 @@ impl SqlSink {
                 if let Some(positive) = crate::text::date_infinity(days) {
                     return self.infinity(positive, line);
                 }
+                let mut s = Vec::new();
+                crate::text::date32(&mut s, days);
                 line.push(b'\'');
-                crate::text::date32(line, days);
+                line.extend_from_slice(&self.era(s));
                 line.push(b'\'');
             }
             DataType::Timestamp(unit, tz) => {
@@ -233,12 +264,21 @@ impl SqlSink {
                 if let Some(p) = s.iter().position(|&c| c == b'T') {
                     s[p] = b' ';
                 }
+                let offset = tz.is_some() && d != "mysql" && d != "sqlite";
+                let s = self.era(s);
                 line.push(b'\'');
                 line.extend_from_slice(&s);
                 // Offsets for engines that store instants; MySQL reads the
                 // wall clock in the script's session zone (+00:00).
-                if tz.is_some() && d != "mysql" && d != "sqlite" {
-                    line.extend_from_slice(b"+00");
+                if offset {
+                    // Before the era marker PostgreSQL wants the offset.
+                    if let Some(stripped) = line.strip_suffix(b" BC") {
+                        let n = stripped.len();
+                        line.truncate(n);
+                        line.extend_from_slice(b"+00 BC");
+                    } else {
+                        line.extend_from_slice(b"+00");
+                    }
                 }
                 line.push(b'\'');
             }

@@ -61,16 +61,19 @@ fn int<I: itoa::Integer>(buf: &mut Vec<u8>, v: I) {
     buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
-/// Days since 1970 as `YYYY-MM-DD` (years outside 0..=9999 with their sign
-/// and all their digits).
+/// Days since 1970 as ISO 8601 `YYYY-MM-DD`: astronomical years (year 0
+/// is 1 BC), at least four digits, a `-` before years before 0.
 pub(crate) fn date(buf: &mut Vec<u8>, days: i64) {
     let (y, m, d) = civil_from_days(days);
-    if (0..=9999).contains(&y) {
-        let y = y as u64;
-        two(buf, y / 100);
-        two(buf, y % 100);
+    if y < 0 {
+        buf.push(b'-');
+    }
+    let a = y.unsigned_abs();
+    if a <= 9999 {
+        two(buf, a / 100);
+        two(buf, a % 100);
     } else {
-        int(buf, y);
+        int(buf, a);
     }
     buf.push(b'-');
     two(buf, u64::from(m));
