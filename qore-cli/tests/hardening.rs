@@ -696,3 +696,45 @@ print("ok")
     assert_eq!(same, "count\n0\n");
     psql(&url, "DROP TABLE fid, fid_csv, fid_sql, bc, bc_sql", q.dir());
 }
+
+#[test]
+fn mariadb_values_round_trip_through_sql_scripts() {
+    let q = Qore::new();
+    let url = server_url("QORE_TEST_MYSQL_URL");
+    let setup = [
+        "DROP TABLE IF EXISTS mfid, mfid_sql",
+        "CREATE TABLE mfid (id INT PRIMARY KEY, ti TINYINT, ub BIGINT UNSIGNED, b BIGINT, \
+         n DECIMAL(30,6), f FLOAT, d DOUBLE, v VARCHAR(40), bl BLOB, dt DATE, tm TIME(6), \
+         dtt DATETIME(6), ts TIMESTAMP(6) NULL, j JSON, e ENUM('a','b c'), s SET('x','y'), y YEAR, bt BIT(10))",
+        "INSERT INTO mfid VALUES \
+         (1, -128, 18446744073709551615, -9223372036854775808, -123456789012345678901234.123456, 3.4e38, \
+          1.7976931348623157e308, 'comma, \"quote\"\\nline\\ttab', X'00FF10', '1000-01-01', '-838:59:59.000000', \
+          '1000-01-01 00:00:00.000000', '1970-01-01 00:00:01.000000', '{\"big\":12345678901234567890123}', \
+          'b c', 'x,y', 1901, b'1010101010'), \
+         (2, 127, 0, 9223372036854775807, 0.000001, -0, -0, '', X'', '9999-12-31', '838:59:59.999999', \
+          '9999-12-31 23:59:59.999999', '2038-01-19 03:14:07.999999', '[1.0, 1.50]', 'a', '', 2155, b'0'), \
+         (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), \
+         (4, 0, 1, 1, 1.5, 1.5, 0.1, 'ünïcödé ✓ 🦀', X'5C', '2024-02-29', '00:00:00.5', '2024-02-29 13:14:15.5', \
+          '2024-02-29 13:14:15.5', '{}', 'a', 'y', 2024, b'1111111111')",
+        "CREATE TABLE mfid_sql LIKE mfid",
+    ];
+    for s in setup {
+        q.ok(&["query", "--db", &url, s]);
+    }
+    q.ok(&["export", "--db", &url, "--table", "mfid", "--sql-table", "mfid_sql", "-o", "m.sql", "-q"]);
+    q.ok(&["query", "--db", &url, "-f", "m.sql"]);
+    let diff = q.ok(&[
+        "query", "--db", &url, "--format", "csv",
+        "SELECT (SELECT count(*) FROM (SELECT * FROM mfid EXCEPT SELECT * FROM mfid_sql) x) + \
+         (SELECT count(*) FROM (SELECT * FROM mfid_sql EXCEPT SELECT * FROM mfid) y) AS diff, \
+         (SELECT count(*) FROM mfid_sql) AS n",
+    ]);
+    let shown = q.ok(&["query", "--db", &url, "--format", "csv", "SELECT * FROM mfid_sql ORDER BY id"]);
+    assert_eq!(diff, "diff,n\n0,4\n", "{shown}");
+    // JSON and CSV of the same rows: valid, signed TIME beyond 24 h kept.
+    let csv = q.ok(&["query", "--db", &url, "--format", "csv", "SELECT tm, ub FROM mfid WHERE id = 1"]);
+    assert_eq!(csv, "tm,ub\n-838:59:59,18446744073709551615\n");
+    let json = q.ok(&["query", "--db", &url, "--format", "ndjson", "SELECT j FROM mfid WHERE id = 1"]);
+    assert_eq!(json, "{\"j\":{\"big\":12345678901234567890123}}\n");
+    q.ok(&["query", "--db", &url, "DROP TABLE mfid, mfid_sql"]);
+}
