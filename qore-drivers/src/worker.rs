@@ -125,10 +125,20 @@ impl<T: 'static> Worker<T> {
                 *r = false;
             }
         }))?;
-        let schema = schema_rx.await.map_err(|_| self.gone())??;
-        let guard = InterruptGuard {
+        // Armed before the wait: a caller that gives up while the engine is
+        // still working out the first rows (an aggregate over a big
+        // table) interrupts the statement too.
+        let mut guard = InterruptGuard {
             running: guard_state,
             interrupt,
+        };
+        let schema = match schema_rx.await.map_err(|_| self.gone()).and_then(|r| r) {
+            Ok(s) => s,
+            Err(e) => {
+                // The statement failed and is over: nothing to interrupt.
+                guard.interrupt = None;
+                return Err(e);
+            }
         };
         let batches = stream::unfold((batch_rx, guard), |(mut rx, guard)| async move {
             rx.recv().await.map(|item| (item, (rx, guard)))
