@@ -336,6 +336,23 @@ fn special_files_are_written_in_place_and_regular_files_keep_mode_and_owner() {
     assert!(q.path("link.csv").symlink_metadata().unwrap().file_type().is_symlink());
     assert_eq!(std::fs::read_to_string(q.path("target.csv")).unwrap(), "n\n1\n");
     assert!(leftovers(q.dir()).is_empty(), "{:?}", names(q.dir()));
+    // A full device: one clear message, the OS error named once.
+    let out = q.run(&["export", "--format", "csv", "-o", "/dev/full", sql]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.matches("os error 28").count(), 1, "{err}");
+}
+
+#[test]
+fn html_pages_leave_the_query_out_on_request() {
+    let q = Qore::new();
+    q.ok(&["demo", "shop.db"]);
+    q.ok(&["export", "--db", "shop.db", "-o", "with.html", "-q", "SELECT id FROM customers WHERE id < 3"]);
+    q.ok(&["export", "--db", "shop.db", "-o", "without.html", "--no-source", "-q", "SELECT id FROM customers WHERE id < 3"]);
+    let with = std::fs::read_to_string(q.path("with.html")).unwrap();
+    let without = std::fs::read_to_string(q.path("without.html")).unwrap();
+    assert!(with.contains("WHERE id") && with.contains("shop.db"));
+    assert!(!without.contains("WHERE id") && !without.contains("shop.db"));
 }
 
 #[test]
