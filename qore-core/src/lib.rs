@@ -24,6 +24,7 @@
 
 pub mod calendar;
 pub mod cleanup;
+pub mod files;
 mod connection;
 mod dialect;
 mod error;

@@ -650,7 +650,7 @@ pub async fn write_demo(path: &Path, engine: Engine, overwrite: bool) -> Result<
             return Err(Error::invalid(format!(
                 "`{}` is {}, not a regular file: the demo database must be a file",
                 path.display(),
-                file_kind(&m)
+                qore_core::files::kind(&m)
             )));
         }
         Ok(_) if !overwrite => {
@@ -707,25 +707,6 @@ struct CancelOnDrop(Arc<AtomicBool>);
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         self.0.store(true, Ordering::Release);
-    }
-}
-
-/// A file type in words, for messages.
-pub(crate) fn file_kind(m: &std::fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let t = m.file_type();
-    if t.is_dir() {
-        "a directory"
-    } else if t.is_char_device() {
-        "a character device"
-    } else if t.is_block_device() {
-        "a block device"
-    } else if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_socket() {
-        "a socket"
-    } else {
-        "not a regular file"
     }
 }
 

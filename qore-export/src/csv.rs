@@ -232,44 +232,11 @@ fn column(c: &dyn Array) -> Col<'_> {
     }
 }
 
-fn int<I: itoa::Integer>(buf: &mut Vec<u8>, v: I) {
-    buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-}
-
-fn float(buf: &mut Vec<u8>, v: f64) {
-    if v.is_finite() {
-        buf.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
-    } else if v.is_nan() {
-        buf.extend_from_slice(b"NaN");
-    } else if v > 0.0 {
-        buf.extend_from_slice(b"inf");
-    } else {
-        buf.extend_from_slice(b"-inf");
-    }
-}
+use crate::text::{float_text as float, int};
 
 /// An unscaled decimal at `scale` as text (`-12.50`).
 pub(crate) fn decimal(buf: &mut Vec<u8>, v: i128, scale: u32) {
-    if v < 0 {
-        buf.push(b'-');
-    }
-    let mut ib = itoa::Buffer::new();
-    let digits = ib.format(v.unsigned_abs()).as_bytes();
-    let scale = scale as usize;
-    if scale == 0 {
-        buf.extend_from_slice(digits);
-        return;
-    }
-    if digits.len() <= scale {
-        buf.extend_from_slice(b"0.");
-        buf.extend(std::iter::repeat_n(b'0', scale - digits.len()));
-        buf.extend_from_slice(digits);
-    } else {
-        let (int, frac) = digits.split_at(digits.len() - scale);
-        buf.extend_from_slice(int);
-        buf.push(b'.');
-        buf.extend_from_slice(frac);
-    }
+    crate::text::decimal(buf, v, i8::try_from(scale).unwrap_or(i8::MAX));
 }
 
 fn two(buf: &mut Vec<u8>, v: u32) {

@@ -647,18 +647,10 @@ where
             return export_to_writer(stream, Box::new(file), options, progress).await;
         }
         if !t.is_file() {
-            let kind = if t.is_dir() {
-                "a directory"
-            } else if t.is_block_device() {
-                "a block device"
-            } else if t.is_socket() {
-                "a socket"
-            } else {
-                "not a regular file"
-            };
             return Err(Error::invalid(format!(
-                "`{}` is {kind}; export writes regular files, character devices and FIFOs",
-                path.display()
+                "`{}` is {}; export writes regular files, character devices and FIFOs",
+                path.display(),
+                qore_core::files::kind(m)
             )));
         }
     }

@@ -57,7 +57,7 @@ fn two(buf: &mut Vec<u8>, v: u64) {
     buf.push(b'0' + (v % 10) as u8);
 }
 
-fn int<I: itoa::Integer>(buf: &mut Vec<u8>, v: I) {
+pub(crate) fn int<I: itoa::Integer>(buf: &mut Vec<u8>, v: I) {
     buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
