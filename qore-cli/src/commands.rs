@@ -220,9 +220,18 @@ async fn ls(
         // An empty listing of a namespace that does not exist is a typo,
         // not an empty schema.
         if tables.is_empty() && namespace.is_some() {
-            let known: Vec<String> = catalog.namespaces().await?.into_iter().map(|n| n.name).collect();
+            let known: Vec<String> = catalog
+                .namespaces()
+                .await?
+                .into_iter()
+                .map(|n| n.name)
+                .collect();
             if !known.iter().any(|k| k == ns) {
-                bail!("no namespace `{ns}` in {} (known: {})", conn.engine(), known.join(", "));
+                bail!(
+                    "no namespace `{ns}` in {} (known: {})",
+                    conn.engine(),
+                    known.join(", ")
+                );
             }
         }
         for t in tables {

@@ -172,7 +172,9 @@ pub fn resolve(db: Option<&str>) -> Result<(ConnectionSpec, Option<EnvLabel>)> {
         return Ok((ConnectionSpec::parse("duckdb:")?, None));
     };
     if db.trim().is_empty() {
-        bail!("--db is empty; give a URL, a file path or a saved connection name (or leave --db out for an in-memory DuckDB)");
+        bail!(
+            "--db is empty; give a URL, a file path or a saved connection name (or leave --db out for an in-memory DuckDB)"
+        );
     }
     if valid_name(db) {
         let store = Store::load()?;
@@ -184,8 +186,9 @@ pub fn resolve(db: Option<&str>) -> Result<(ConnectionSpec, Option<EnvLabel>)> {
                     spec.password = Some(Secret::new(pw));
                 } else if spec.user.is_some() && std::io::IsTerminal::is_terminal(&std::io::stdin())
                 {
-                    let pw = rpassword::prompt_password(format!("qore: password for {db} ({spec}): "))
-                        .context("cannot read the password")?;
+                    let pw =
+                        rpassword::prompt_password(format!("qore: password for {db} ({spec}): "))
+                            .context("cannot read the password")?;
                     spec.password = Some(Secret::new(pw));
                 }
             }

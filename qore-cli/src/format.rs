@@ -85,9 +85,7 @@ impl<'a> Writer<'a> {
             Format::Csv => Writer::Csv(qore_export::CsvEncoder::new(b',', true), out, schema),
             Format::Tsv => Writer::Csv(qore_export::CsvEncoder::new(b'\t', true), out, schema),
             #[cfg(feature = "mongodb")]
-            Format::Json | Format::Ndjson
-                if qore_drivers::mongodb::is_document_schema(&schema) =>
-            {
+            Format::Json | Format::Ndjson if qore_drivers::mongodb::is_document_schema(&schema) => {
                 Writer::Documents(DocumentWriter {
                     out,
                     array: format == Format::Json,

@@ -75,7 +75,12 @@ fn wait(mut child: Child, limit: Duration) -> (Option<i32>, String) {
         if let Some(status) = child.try_wait().unwrap() {
             let mut err = String::new();
             use std::io::Read;
-            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
             return (status.code(), err);
         }
         if start.elapsed() > limit {
@@ -114,7 +119,11 @@ fn export_on_a_terminal_finishes_and_ctrl_c_stops_it() {
             None,
             60.0,
         );
-        assert!(!r.timed_out, "export of {table} hung on a terminal: {}", r.output);
+        assert!(
+            !r.timed_out,
+            "export of {table} hung on a terminal: {}",
+            r.output
+        );
         assert_eq!(r.exit, Some(0), "{}", r.output);
         assert!(r.output.contains("qore: exported"), "{}", r.output);
         assert!(q.path(&out).metadata().unwrap().len() > 100);
@@ -185,7 +194,13 @@ fn ctrl_c_cancels_the_statement_on_the_server() {
             ),
         ];
         for (cmd, sql) in cases {
-            let marker = sql.split("AS ").nth(1).unwrap().split_whitespace().next().unwrap();
+            let marker = sql
+                .split("AS ")
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap();
             let mut args: Vec<&str> = cmd.clone();
             args.extend(["--db", url.as_str(), sql.as_str()]);
             let child = spawn(&q, &args);
@@ -239,7 +254,11 @@ fn sigterm_and_sighup_clean_up_exports_and_the_demo() {
         let (c, err) = wait(child, Duration::from_secs(10));
         assert_eq!(c, Some(code), "SIG{sig}: {err}");
         assert_eq!(std::fs::read_to_string(q.path("out.csv")).unwrap(), "old\n");
-        assert!(leftovers(q.dir()).is_empty(), "SIG{sig}: {:?}", names(q.dir()));
+        assert!(
+            leftovers(q.dir()).is_empty(),
+            "SIG{sig}: {:?}",
+            names(q.dir())
+        );
     }
     // The demo: interrupted at some point of its run, it leaves nothing.
     let mut interrupted = false;
@@ -272,7 +291,12 @@ fn special_files_are_written_in_place_and_regular_files_keep_mode_and_owner() {
     let sql = "SELECT 1 AS n";
     // /dev/null stays a device (was replaced by a 0600 file as root).
     q.ok(&["export", "--format", "csv", "-o", "/dev/null", "-q", sql]);
-    assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
     // A device node of our own, where we may make one.
     if Command::new("mknod")
         .args([q.path("zero").to_str().unwrap(), "c", "1", "5"])
@@ -280,11 +304,23 @@ fn special_files_are_written_in_place_and_regular_files_keep_mode_and_owner() {
         .is_ok_and(|s| s.success())
     {
         q.ok(&["export", "--format", "csv", "-o", "zero", "-q", sql]);
-        assert!(q.path("zero").metadata().unwrap().file_type().is_char_device());
+        assert!(
+            q.path("zero")
+                .metadata()
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
         let out = q.run(&["demo", "zero", "--force"]);
         assert_eq!(out.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stderr).contains("character device"));
-        assert!(q.path("zero").metadata().unwrap().file_type().is_char_device());
+        assert!(
+            q.path("zero")
+                .metadata()
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
     }
     // A FIFO: the reader gets the data, the FIFO stays.
     assert!(
@@ -320,9 +356,16 @@ fn special_files_are_written_in_place_and_regular_files_keep_mode_and_owner() {
     if root {
         assert_eq!((m.uid(), m.gid()), (65534, 65534));
     }
-    assert_eq!(std::fs::read_to_string(q.path("kept.csv")).unwrap(), "n\n1\n");
+    assert_eq!(
+        std::fs::read_to_string(q.path("kept.csv")).unwrap(),
+        "n\n1\n"
+    );
     // A new file gets 0666 minus the umask, not 0600.
-    let umask = Command::new("sh").args(["-c", "umask"]).output().unwrap().stdout;
+    let umask = Command::new("sh")
+        .args(["-c", "umask"])
+        .output()
+        .unwrap()
+        .stdout;
     let umask = u32::from_str_radix(String::from_utf8_lossy(&umask).trim(), 8).unwrap();
     q.ok(&["export", "-o", "new.csv", "-q", sql]);
     assert_eq!(
@@ -333,8 +376,17 @@ fn special_files_are_written_in_place_and_regular_files_keep_mode_and_owner() {
     std::fs::write(q.path("target.csv"), "old").unwrap();
     std::os::unix::fs::symlink("target.csv", q.path("link.csv")).unwrap();
     q.ok(&["export", "-o", "link.csv", "-q", sql]);
-    assert!(q.path("link.csv").symlink_metadata().unwrap().file_type().is_symlink());
-    assert_eq!(std::fs::read_to_string(q.path("target.csv")).unwrap(), "n\n1\n");
+    assert!(
+        q.path("link.csv")
+            .symlink_metadata()
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_to_string(q.path("target.csv")).unwrap(),
+        "n\n1\n"
+    );
     assert!(leftovers(q.dir()).is_empty(), "{:?}", names(q.dir()));
     // A full device: one clear message, the OS error named once.
     let out = q.run(&["export", "--format", "csv", "-o", "/dev/full", sql]);
@@ -347,8 +399,25 @@ fn special_files_are_written_in_place_and_regular_files_keep_mode_and_owner() {
 fn html_pages_leave_the_query_out_on_request() {
     let q = Qore::new();
     q.ok(&["demo", "shop.db"]);
-    q.ok(&["export", "--db", "shop.db", "-o", "with.html", "-q", "SELECT id FROM customers WHERE id < 3"]);
-    q.ok(&["export", "--db", "shop.db", "-o", "without.html", "--no-source", "-q", "SELECT id FROM customers WHERE id < 3"]);
+    q.ok(&[
+        "export",
+        "--db",
+        "shop.db",
+        "-o",
+        "with.html",
+        "-q",
+        "SELECT id FROM customers WHERE id < 3",
+    ]);
+    q.ok(&[
+        "export",
+        "--db",
+        "shop.db",
+        "-o",
+        "without.html",
+        "--no-source",
+        "-q",
+        "SELECT id FROM customers WHERE id < 3",
+    ]);
     let with = std::fs::read_to_string(q.path("with.html")).unwrap();
     let without = std::fs::read_to_string(q.path("without.html")).unwrap();
     assert!(with.contains("WHERE id") && with.contains("shop.db"));
@@ -377,29 +446,83 @@ fn hostile_input_gets_a_clear_error_and_exit_2() {
     let mongo_bad_sample = format!("{mongo}{join}sample=abc");
     let mongo_neg_sample = format!("{mongo}{join}sample=-1");
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["query", "--db", &mongo, "-f", "deep.js"], "nest more than 200"),
-        (vec!["query", "--db", &mongo, "-f", "deep.json"], "nest more than 200"),
-        (vec!["query", "--db", &redis_bogus, "PING"], "unknown Redis option `bogus`"),
-        (vec!["query", "--db", &mongo_bad_sample, "db.c.find()"], "`sample`"),
-        (vec!["query", "--db", &mongo_neg_sample, "db.c.find()"], "`sample`"),
+        (
+            vec!["query", "--db", &mongo, "-f", "deep.js"],
+            "nest more than 200",
+        ),
+        (
+            vec!["query", "--db", &mongo, "-f", "deep.json"],
+            "nest more than 200",
+        ),
+        (
+            vec!["query", "--db", &redis_bogus, "PING"],
+            "unknown Redis option `bogus`",
+        ),
+        (
+            vec!["query", "--db", &mongo_bad_sample, "db.c.find()"],
+            "`sample`",
+        ),
+        (
+            vec!["query", "--db", &mongo_neg_sample, "db.c.find()"],
+            "`sample`",
+        ),
         (vec!["query", "--db", "", "SELECT 1"], "--db is empty"),
         (
-            vec!["query", "--db", "postgres://qore:qo%ZZrepw@127.0.0.1:1/x", "SELECT 1"],
+            vec![
+                "query",
+                "--db",
+                "postgres://qore:qo%ZZrepw@127.0.0.1:1/x",
+                "SELECT 1",
+            ],
             "two hex digits",
         ),
         (
-            vec!["query", "--db", "postgres://qore:qorepw%@127.0.0.1:1/x", "SELECT 1"],
+            vec![
+                "query",
+                "--db",
+                "postgres://qore:qorepw%@127.0.0.1:1/x",
+                "SELECT 1",
+            ],
             "two hex digits",
         ),
-        (vec!["ls", "--db", &redis.url, "--type", "bogus"], "unknown Redis key type `bogus`"),
+        (
+            vec!["ls", "--db", &redis.url, "--type", "bogus"],
+            "unknown Redis key type `bogus`",
+        ),
         (vec!["ls", "--db", &pg, "no_such_schema"], "no_such_schema"),
         (vec!["ls", "--db", &my, "no_such_db"], "no_such_db"),
-        (vec!["ls", "--db", &mongo, "no_such_db"], "no namespace `no_such_db`"),
-        (vec!["conn", "add", "x", "sqlite:a.db?bogus=1"], "unknown SQLite option `bogus`"),
-        (vec!["conn", "add", "y", &redis_bogus], "unknown Redis option"),
-        (vec!["query", "--db", &mongo, "db.c.insertOne()"], "is missing"),
-        (vec!["query", "--db", &mongo, "db.c.deleteMany()"], "is missing"),
-        (vec!["export", "--db", &redis.url, "--table", "probe:str", "-o", "r.csv"], "Redis has keys"),
+        (
+            vec!["ls", "--db", &mongo, "no_such_db"],
+            "no namespace `no_such_db`",
+        ),
+        (
+            vec!["conn", "add", "x", "sqlite:a.db?bogus=1"],
+            "unknown SQLite option `bogus`",
+        ),
+        (
+            vec!["conn", "add", "y", &redis_bogus],
+            "unknown Redis option",
+        ),
+        (
+            vec!["query", "--db", &mongo, "db.c.insertOne()"],
+            "is missing",
+        ),
+        (
+            vec!["query", "--db", &mongo, "db.c.deleteMany()"],
+            "is missing",
+        ),
+        (
+            vec![
+                "export",
+                "--db",
+                &redis.url,
+                "--table",
+                "probe:str",
+                "-o",
+                "r.csv",
+            ],
+            "Redis has keys",
+        ),
         (vec!["query", "--db", &pg, "-f", "nul.sql"], "NUL"),
         (vec!["query", "--bogus"], "unexpected argument"),
     ];
@@ -407,7 +530,10 @@ fn hostile_input_gets_a_clear_error_and_exit_2() {
         let out = q.run(args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.starts_with("qore: ") && err.contains(needle), "{args:?}: expected `{needle}` in {err}");
+        assert!(
+            err.starts_with("qore: ") && err.contains(needle),
+            "{args:?}: expected `{needle}` in {err}"
+        );
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
     // Names that would share one password variable.
@@ -439,7 +565,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
@@ -451,8 +580,29 @@ impl Lcg {
 fn random_urls_never_panic_nor_show_a_password() {
     let q = Qore::new();
     let mut rng = Lcg(20261129);
-    let schemes = ["postgres", "mysql", "redis", "rediss", "mongodb", "sqlite", "duckdb", "ftp", "mariadb"];
-    let pieces = ["/", "?", ";", "@", ":", "%", "%2", "%ZZ", "#", "[", "]", "x", "127.0.0.1", "99999", "a=b", "&", "\u{e9}", " "];
+    let schemes = [
+        "postgres", "mysql", "redis", "rediss", "mongodb", "sqlite", "duckdb", "ftp", "mariadb",
+    ];
+    let pieces = [
+        "/",
+        "?",
+        ";",
+        "@",
+        ":",
+        "%",
+        "%2",
+        "%ZZ",
+        "#",
+        "[",
+        "]",
+        "x",
+        "127.0.0.1",
+        "99999",
+        "a=b",
+        "&",
+        "\u{e9}",
+        " ",
+    ];
     // Saving a connection parses and checks it without connecting.
     for i in 0..200 {
         let mut pw = String::from("Sekr");
@@ -476,7 +626,10 @@ fn random_urls_never_panic_nor_show_a_password() {
         if !url.starts_with("sqlite") && !url.starts_with("duckdb") {
             let listed = q.ok(&["conn", "ls", "--format", "csv"]);
             let line = listed.lines().find(|l| l.starts_with(&format!("{name},")));
-            assert!(!line.unwrap_or_default().contains("Sekr"), "{url}: {listed}");
+            assert!(
+                !line.unwrap_or_default().contains("Sekr"),
+                "{url}: {listed}"
+            );
         }
     }
 }
@@ -507,14 +660,26 @@ fn values_survive_every_text_format_exactly() {
     for (format, file) in [("json", "v.json"), ("ndjson", "v.ndjson")] {
         q.ok(&["export", "--db", &pg, "-o", file, "-q", sql]);
         let text = std::fs::read_to_string(q.path(file)).unwrap();
-        assert!(text.contains("\"big\":{\"big\":12345678901234567890123}"), "{format}: {text}");
-        assert!(text.contains("\"dup\":{\"a\":1,\"a\":2}"), "{format}: {text}");
+        assert!(
+            text.contains("\"big\":{\"big\":12345678901234567890123}"),
+            "{format}: {text}"
+        );
+        assert!(
+            text.contains("\"dup\":{\"a\":1,\"a\":2}"),
+            "{format}: {text}"
+        );
         assert!(text.contains("\"nums\":[1.0, 1.50]"), "{format}: {text}");
         assert!(text.contains("\"nan\":\"NaN\""), "{format}: {text}");
         assert!(text.contains("\"ts_inf\":\"infinity\""), "{format}: {text}");
         assert!(text.contains("\"t24\":\"24:00:00\""), "{format}: {text}");
-        assert!(text.contains("\"arr\":[\"a\",null,\"\",\"com,ma\"]"), "{format}: {text}");
-        assert!(text.contains("\"empty\":\"\",\"nothing\":null"), "{format}: {text}");
+        assert!(
+            text.contains("\"arr\":[\"a\",null,\"\",\"com,ma\"]"),
+            "{format}: {text}"
+        );
+        assert!(
+            text.contains("\"empty\":\"\",\"nothing\":null"),
+            "{format}: {text}"
+        );
         let check = if format == "json" {
             "import json,sys; json.load(open(sys.argv[1]))"
         } else {
@@ -529,7 +694,15 @@ fn values_survive_every_text_format_exactly() {
         assert!(ok, "{format} is not valid JSON: {text}");
     }
     // Parquet writes intervals (as a struct of months, days, nanoseconds).
-    q.ok(&["export", "--db", &pg, "-o", "iv.parquet", "-q", "SELECT interval '1 mon 2 days 3 s' AS iv"]);
+    q.ok(&[
+        "export",
+        "--db",
+        &pg,
+        "-o",
+        "iv.parquet",
+        "-q",
+        "SELECT interval '1 mon 2 days 3 s' AS iv",
+    ]);
     let py = format!("{}/venv/bin/python", crate::tools());
     let out = Command::new(&py)
         .args([
@@ -562,7 +735,12 @@ fn values_survive_every_text_format_exactly() {
     let json = q.ok(&["query", "--format", "json", "SELECT 1 AS id, 2 AS id"]);
     assert_eq!(json, "[{\"id\":1,\"id_2\":2}]\n");
     // The table view shows huge JSON numbers as written.
-    let table = q.ok(&["query", "--db", &pg, "SELECT '{\"big\":12345678901234567890123}'::json AS j"]);
+    let table = q.ok(&[
+        "query",
+        "--db",
+        &pg,
+        "SELECT '{\"big\":12345678901234567890123}'::json AS j",
+    ]);
     assert!(table.contains("12345678901234567890123"), "{table}");
 }
 
@@ -596,7 +774,10 @@ fn ls_columns_are_stable() {
     let q = Qore::new();
     q.ok(&["demo", "shop.db"]);
     let csv = q.ok(&["ls", "--db", "shop.db", "--format", "csv"]);
-    assert!(csv.starts_with("namespace,name,kind,rows,exact,comment\n"), "{csv}");
+    assert!(
+        csv.starts_with("namespace,name,kind,rows,exact,comment\n"),
+        "{csv}"
+    );
 }
 
 /// Every row of `a` also in `b` and back, compared as PostgreSQL's own text
@@ -609,7 +790,14 @@ fn pg_tables_equal(q: &Qore, url: &str, a: &str, b: &str) {
     );
     let out = q.ok(&["query", "--db", url, "--format", "csv", &sql]);
     let row = out.lines().nth(1).unwrap_or_default().to_string();
-    let show = q.ok(&["query", "--db", url, "--format", "csv", &format!("SELECT {b}::text FROM {b} ORDER BY id")]);
+    let show = q.ok(&[
+        "query",
+        "--db",
+        url,
+        "--format",
+        "csv",
+        &format!("SELECT {b}::text FROM {b} ORDER BY id"),
+    ]);
     assert_eq!(row, "0,7", "{a} and {b} differ:\n{show}");
     let _ = b;
 }
@@ -620,7 +808,11 @@ fn psql(url: &str, command: &str, dir: &Path) {
         .current_dir(dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "psql {command}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "psql {command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -654,15 +846,34 @@ CREATE TABLE fid_sql (LIKE fid);
 "#;
     psql(&url, setup, q.dir());
     // CSV, read back by PostgreSQL's own CSV reader (NULL unquoted, '' quoted).
-    q.ok(&["export", "--db", &url, "--table", "fid", "-o", "fid.csv", "-q"]);
-    psql(&url, "\\copy fid_csv FROM 'fid.csv' WITH (FORMAT csv, HEADER true)", q.dir());
+    q.ok(&[
+        "export", "--db", &url, "--table", "fid", "-o", "fid.csv", "-q",
+    ]);
+    psql(
+        &url,
+        "\\copy fid_csv FROM 'fid.csv' WITH (FORMAT csv, HEADER true)",
+        q.dir(),
+    );
     pg_tables_equal(&q, &url, "fid", "fid_csv");
     // A SQL script of INSERTs, replayed into the same server.
-    q.ok(&["export", "--db", &url, "--table", "fid", "--sql-table", "fid_sql", "-o", "fid.sql", "-q"]);
+    q.ok(&[
+        "export",
+        "--db",
+        &url,
+        "--table",
+        "fid",
+        "--sql-table",
+        "fid_sql",
+        "-o",
+        "fid.sql",
+        "-q",
+    ]);
     q.ok(&["query", "--db", &url, "-f", "fid.sql"]);
     pg_tables_equal(&q, &url, "fid", "fid_sql");
     // JSON: valid, with the values as documented.
-    q.ok(&["export", "--db", &url, "--table", "fid", "-o", "fid.json", "-q"]);
+    q.ok(&[
+        "export", "--db", &url, "--table", "fid", "-o", "fid.json", "-q",
+    ]);
     let check = r#"
 import json, sys
 rows = {r["id"]: r for r in json.load(open(sys.argv[1]))}
@@ -688,8 +899,14 @@ print("ok")
         String::from_utf8_lossy(&out.stderr)
     );
     let text = std::fs::read_to_string(q.path("fid.json")).unwrap();
-    assert!(text.contains(r#""j":{"big":12345678901234567890123,"a":1,"a":2}"#), "{text}");
-    assert!(text.contains(r#""jb":{"n": 1e400, "nested": [[[[1]]]]}"#) || text.contains("1e400"), "{text}");
+    assert!(
+        text.contains(r#""j":{"big":12345678901234567890123,"a":1,"a":2}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#""jb":{"n": 1e400, "nested": [[[[1]]]]}"#) || text.contains("1e400"),
+        "{text}"
+    );
     // Dates before year 1: ISO 8601 years in text (`-4712-01-01`, year 0 is
     // 1 BC), PostgreSQL's `BC` in its SQL scripts.
     psql(
@@ -699,19 +916,45 @@ print("ok")
          (2, '0001-01-01 BC', '0001-01-01 00:00:00', '0001-01-01 00:00:00+00'); CREATE TABLE bc_sql (LIKE bc);",
         q.dir(),
     );
-    let csv = q.ok(&["query", "--db", &url, "--format", "csv", "SELECT d, ts, tz FROM bc ORDER BY id"]);
+    let csv = q.ok(&[
+        "query",
+        "--db",
+        &url,
+        "--format",
+        "csv",
+        "SELECT d, ts, tz FROM bc ORDER BY id",
+    ]);
     assert_eq!(
         csv,
         "d,ts,tz\n-4712-01-01,0000-12-31T23:59:59.500,-0043-03-15T12:00:00Z\n0000-01-01,0001-01-01T00:00:00,0001-01-01T00:00:00Z\n"
     );
-    q.ok(&["export", "--db", &url, "--table", "bc", "--sql-table", "bc_sql", "-o", "bc.sql", "-q"]);
+    q.ok(&[
+        "export",
+        "--db",
+        &url,
+        "--table",
+        "bc",
+        "--sql-table",
+        "bc_sql",
+        "-o",
+        "bc.sql",
+        "-q",
+    ]);
     q.ok(&["query", "--db", &url, "-f", "bc.sql"]);
     let same = q.ok(&[
-        "query", "--db", &url, "--format", "csv",
+        "query",
+        "--db",
+        &url,
+        "--format",
+        "csv",
         "SELECT count(*) FROM (SELECT * FROM bc EXCEPT SELECT * FROM bc_sql) x",
     ]);
     assert_eq!(same, "count\n0\n");
-    psql(&url, "DROP TABLE fid, fid_csv, fid_sql, bc, bc_sql", q.dir());
+    psql(
+        &url,
+        "DROP TABLE fid, fid_csv, fid_sql, bc, bc_sql",
+        q.dir(),
+    );
 }
 
 #[test]
@@ -738,20 +981,56 @@ fn mariadb_values_round_trip_through_sql_scripts() {
     for s in setup {
         q.ok(&["query", "--db", &url, s]);
     }
-    q.ok(&["export", "--db", &url, "--table", "mfid", "--sql-table", "mfid_sql", "-o", "m.sql", "-q"]);
+    q.ok(&[
+        "export",
+        "--db",
+        &url,
+        "--table",
+        "mfid",
+        "--sql-table",
+        "mfid_sql",
+        "-o",
+        "m.sql",
+        "-q",
+    ]);
     q.ok(&["query", "--db", &url, "-f", "m.sql"]);
     let diff = q.ok(&[
-        "query", "--db", &url, "--format", "csv",
+        "query",
+        "--db",
+        &url,
+        "--format",
+        "csv",
         "SELECT (SELECT count(*) FROM (SELECT * FROM mfid EXCEPT SELECT * FROM mfid_sql) x) + \
          (SELECT count(*) FROM (SELECT * FROM mfid_sql EXCEPT SELECT * FROM mfid) y) AS diff, \
          (SELECT count(*) FROM mfid_sql) AS n",
     ]);
-    let shown = q.ok(&["query", "--db", &url, "--format", "csv", "SELECT * FROM mfid_sql ORDER BY id"]);
+    let shown = q.ok(&[
+        "query",
+        "--db",
+        &url,
+        "--format",
+        "csv",
+        "SELECT * FROM mfid_sql ORDER BY id",
+    ]);
     assert_eq!(diff, "diff,n\n0,4\n", "{shown}");
     // JSON and CSV of the same rows: valid, signed TIME beyond 24 h kept.
-    let csv = q.ok(&["query", "--db", &url, "--format", "csv", "SELECT tm, ub FROM mfid WHERE id = 1"]);
+    let csv = q.ok(&[
+        "query",
+        "--db",
+        &url,
+        "--format",
+        "csv",
+        "SELECT tm, ub FROM mfid WHERE id = 1",
+    ]);
     assert_eq!(csv, "tm,ub\n-838:59:59,18446744073709551615\n");
-    let json = q.ok(&["query", "--db", &url, "--format", "ndjson", "SELECT j FROM mfid WHERE id = 1"]);
+    let json = q.ok(&[
+        "query",
+        "--db",
+        &url,
+        "--format",
+        "ndjson",
+        "SELECT j FROM mfid WHERE id = 1",
+    ]);
     assert_eq!(json, "{\"j\":{\"big\":12345678901234567890123}}\n");
     q.ok(&["query", "--db", &url, "DROP TABLE mfid, mfid_sql"]);
 }
@@ -777,7 +1056,14 @@ fn duckdb_values_round_trip_and_render_exactly() {
          (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL); \
          CREATE TABLE t2 AS SELECT * EXCLUDE (m) FROM t LIMIT 0",
     ]);
-    let csv = q.ok(&["query", "--db", db, "--format", "csv", "SELECT * EXCLUDE (id) FROM t ORDER BY id"]);
+    let csv = q.ok(&[
+        "query",
+        "--db",
+        db,
+        "--format",
+        "csv",
+        "SELECT * EXCLUDE (id) FROM t ORDER BY id",
+    ]);
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[1],
@@ -795,17 +1081,43 @@ fn duckdb_values_round_trip_and_render_exactly() {
     assert_eq!(lines[3], ",".repeat(17));
     // The SQL script replays into DuckDB exactly (MAP values are written as
     // JSON text, which DuckDB does not cast to MAP: left out here).
-    q.ok(&["export", "--db", db, "--sql-table", "t2", "-o", "t.sql", "-q", "SELECT * EXCLUDE (m) FROM t"]);
+    q.ok(&[
+        "export",
+        "--db",
+        db,
+        "--sql-table",
+        "t2",
+        "-o",
+        "t.sql",
+        "-q",
+        "SELECT * EXCLUDE (m) FROM t",
+    ]);
     q.ok(&["query", "--db", db, "-f", "t.sql"]);
     let diff = q.ok(&[
         "query", "--db", db, "--format", "csv",
         "SELECT (SELECT count(*) FROM (SELECT * EXCLUDE (m) FROM t EXCEPT SELECT * FROM t2)) + \
          (SELECT count(*) FROM (SELECT * FROM t2 EXCEPT SELECT * EXCLUDE (m) FROM t)) AS diff, (SELECT count(*) FROM t2) AS n",
     ]);
-    let shown = q.ok(&["query", "--db", db, "--format", "csv", "SELECT * FROM t2 ORDER BY id"]);
+    let shown = q.ok(&[
+        "query",
+        "--db",
+        db,
+        "--format",
+        "csv",
+        "SELECT * FROM t2 ORDER BY id",
+    ]);
     assert_eq!(diff, "diff,n\n0,3\n", "{shown}");
     // Parquet and Arrow keep every type (intervals as structs in Parquet).
-    q.ok(&["export", "--db", db, "--table", "t", "-o", "t.parquet", "-q"]);
+    q.ok(&[
+        "export",
+        "--db",
+        db,
+        "--table",
+        "t",
+        "-o",
+        "t.parquet",
+        "-q",
+    ]);
     q.ok(&["export", "--db", db, "--table", "t", "-o", "t.arrow", "-q"]);
     let py = format!("{}/venv/bin/python", crate::tools());
     let check = "import pyarrow.parquet as pq, pyarrow as pa, sys\n\
@@ -820,5 +1132,10 @@ fn duckdb_values_round_trip_and_render_exactly() {
         .arg(q.path("t.arrow"))
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok", "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "ok",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -18,7 +18,10 @@ fn demo_ls_describe_query() {
     assert!(q.path("shop.db").exists());
 
     let ls = q.ok(&["ls", "--db", "shop.db", "--format", "csv"]);
-    assert!(ls.starts_with("namespace,name,kind,rows,exact,comment\n"), "{ls}");
+    assert!(
+        ls.starts_with("namespace,name,kind,rows,exact,comment\n"),
+        "{ls}"
+    );
     assert!(ls.contains("main,order_items,table,105264,true"), "{ls}");
     assert!(ls.contains("main,order_totals,view,,"), "{ls}");
 

@@ -24,10 +24,10 @@
 
 pub mod calendar;
 pub mod cleanup;
-pub mod files;
 mod connection;
 mod dialect;
 mod error;
+pub mod files;
 pub mod metadata;
 mod schema;
 pub mod sql;

@@ -280,7 +280,11 @@ impl ConnectionSpec {
         let path_part = path_part.strip_prefix("//").unwrap_or(path_part);
         // `sqlite://user:pw@host/x` is a server URL given the wrong scheme:
         // refuse it without echoing what may be a password.
-        if path_part.split('/').next().is_some_and(|first| first.contains('@')) {
+        if path_part
+            .split('/')
+            .next()
+            .is_some_and(|first| first.contains('@'))
+        {
             return Err(Error::invalid(format!(
                 "malformed connection URL: {scheme}: takes a file path, not user@host \
                  (for a server, use postgres://, mysql://, mongodb:// or redis://)"

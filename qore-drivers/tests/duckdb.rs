@@ -214,7 +214,10 @@ fn giving_up_before_the_first_row_interrupts_the_statement() {
         let conn = qore_drivers::connect("duckdb:").await.unwrap();
         // Minutes of work before the first (only) row.
         let slow = async {
-            let mut s = conn.query("SELECT count(*) FROM range(1000000000000)", &[]).await.unwrap();
+            let mut s = conn
+                .query("SELECT count(*) FROM range(1000000000000)", &[])
+                .await
+                .unwrap();
             s.next().await
         };
         assert!(
@@ -223,10 +226,19 @@ fn giving_up_before_the_first_row_interrupts_the_statement() {
                 .is_err()
         );
         // The connection is free again at once, not after the count.
-        let quick = tokio::time::timeout(std::time::Duration::from_secs(10), rows(&conn, "SELECT 42 AS n"))
-            .await
-            .expect("the abandoned statement was not interrupted");
-        assert_eq!(quick[0].column(0).as_primitive::<arrow::datatypes::Int32Type>().value(0), 42);
+        let quick = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            rows(&conn, "SELECT 42 AS n"),
+        )
+        .await
+        .expect("the abandoned statement was not interrupted");
+        assert_eq!(
+            quick[0]
+                .column(0)
+                .as_primitive::<arrow::datatypes::Int32Type>()
+                .value(0),
+            42
+        );
         // And offline clock functions work (no ICU download).
         let d = rows(&conn, "SELECT current_date IS NOT NULL AS ok").await;
         assert!(d[0].column(0).as_boolean().value(0));

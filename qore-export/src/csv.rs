@@ -166,10 +166,7 @@ impl CsvEncoder {
                     Col::Other(a) => {
                         line.clear();
                         crate::text::write_text(&mut line, *a, row).map_err(|e| {
-                            Error::data(format!(
-                                "column `{}`: {e}",
-                                batch.schema().field(i).name()
-                            ))
+                            Error::data(format!("column `{}`: {e}", batch.schema().field(i).name()))
                         })?;
                         self.quoted(&line, &mut buf);
                     }
@@ -243,7 +240,6 @@ fn two(buf: &mut Vec<u8>, v: u32) {
     buf.push(b'0' + (v / 10 % 10) as u8);
     buf.push(b'0' + (v % 10) as u8);
 }
-
 
 pub(crate) fn date(buf: &mut Vec<u8>, days: i64) {
     crate::text::date(buf, days);

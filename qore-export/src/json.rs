@@ -75,10 +75,7 @@ impl JsonEncoder {
                 }
                 buf.extend_from_slice(&self.keys[i]);
                 write_json(&mut buf, col.as_ref(), row, self.embed[i]).map_err(|e| {
-                    Error::data(format!(
-                        "column `{}`: {e}",
-                        batch.schema().field(i).name()
-                    ))
+                    Error::data(format!("column `{}`: {e}", batch.schema().field(i).name()))
                 })?;
             }
             buf.push(b'}');

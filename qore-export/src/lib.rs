@@ -50,8 +50,8 @@ use futures::StreamExt;
 use qore_core::{Dialect, Error, Result, SendableRecordBatchStream, TableRef};
 
 pub use crate::csv::CsvEncoder;
-pub use crate::json::JsonEncoder;
 pub use crate::html::HtmlOptions;
+pub use crate::json::JsonEncoder;
 pub use crate::sql::SqlOptions;
 
 /// An output format.
@@ -423,43 +423,57 @@ fn intervals_as_structs(batch: &RecordBatch) -> Result<RecordBatch> {
         let parts: Option<(Vec<i32>, Vec<i32>, Vec<i64>)> = match col.data_type() {
             DataType::Interval(IntervalUnit::MonthDayNano) => {
                 let a = col.as_primitive::<IntervalMonthDayNanoType>();
-                Some(a.values().iter().fold((vec![], vec![], vec![]), |mut p, v| {
-                    p.0.push(v.months);
-                    p.1.push(v.days);
-                    p.2.push(v.nanoseconds);
-                    p
-                }))
+                Some(
+                    a.values()
+                        .iter()
+                        .fold((vec![], vec![], vec![]), |mut p, v| {
+                            p.0.push(v.months);
+                            p.1.push(v.days);
+                            p.2.push(v.nanoseconds);
+                            p
+                        }),
+                )
             }
             DataType::Interval(IntervalUnit::DayTime) => {
                 let a = col.as_primitive::<IntervalDayTimeType>();
-                Some(a.values().iter().fold((vec![], vec![], vec![]), |mut p, v| {
-                    p.0.push(0);
-                    p.1.push(v.days);
-                    p.2.push(i64::from(v.milliseconds) * 1_000_000);
-                    p
-                }))
+                Some(
+                    a.values()
+                        .iter()
+                        .fold((vec![], vec![], vec![]), |mut p, v| {
+                            p.0.push(0);
+                            p.1.push(v.days);
+                            p.2.push(i64::from(v.milliseconds) * 1_000_000);
+                            p
+                        }),
+                )
             }
             DataType::Interval(IntervalUnit::YearMonth) => {
                 let a = col.as_primitive::<IntervalYearMonthType>();
-                Some(a.values().iter().fold((vec![], vec![], vec![]), |mut p, v| {
-                    p.0.push(*v);
-                    p.1.push(0);
-                    p.2.push(0);
-                    p
-                }))
+                Some(
+                    a.values()
+                        .iter()
+                        .fold((vec![], vec![], vec![]), |mut p, v| {
+                            p.0.push(*v);
+                            p.1.push(0);
+                            p.2.push(0);
+                            p
+                        }),
+                )
             }
             _ => None,
         };
         match (parts, f.data_type()) {
-            (Some((m, d, n)), DataType::Struct(fields)) => cols.push(Arc::new(StructArray::try_new(
-                fields.clone(),
-                vec![
-                    Arc::new(Int32Array::from(m)),
-                    Arc::new(Int32Array::from(d)),
-                    Arc::new(Int64Array::from(n)),
-                ],
-                col.logical_nulls(),
-            )?)),
+            (Some((m, d, n)), DataType::Struct(fields)) => {
+                cols.push(Arc::new(StructArray::try_new(
+                    fields.clone(),
+                    vec![
+                        Arc::new(Int32Array::from(m)),
+                        Arc::new(Int32Array::from(d)),
+                        Arc::new(Int64Array::from(n)),
+                    ],
+                    col.logical_nulls(),
+                )?))
+            }
             _ => cols.push(col.clone()),
         }
     }
@@ -685,12 +699,19 @@ where
         // The owner only changes for root; the group also for a member.
         // Failing to keep them is not worth failing the export: the data
         // is the user's and the mode is kept.
-        if f.metadata().is_ok_and(|t| t.uid() != m.uid() || t.gid() != m.gid()) {
+        if f.metadata()
+            .is_ok_and(|t| t.uid() != m.uid() || t.gid() != m.gid())
+        {
             let _ = std::os::unix::fs::fchown(f, Some(m.uid()), Some(m.gid()));
             let _ = std::os::unix::fs::fchown(f, None, Some(m.gid()));
         }
         f.set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(|e| Error::io(format!("cannot set the mode of {}", tmp.path().display()), e))?;
+            .map_err(|e| {
+                Error::io(
+                    format!("cannot set the mode of {}", tmp.path().display()),
+                    e,
+                )
+            })?;
     }
     let file = tmp
         .reopen()

@@ -194,7 +194,11 @@ impl SqlSink {
         if d != "postgres" && d != "duckdb" {
             return text;
         }
-        let (neg, digits_at) = if text.first() == Some(&b'-') { (true, 1) } else { (false, 0) };
+        let (neg, digits_at) = if text.first() == Some(&b'-') {
+            (true, 1)
+        } else {
+            (false, 0)
+        };
         let end = text[digits_at..]
             .iter()
             .position(|c| !c.is_ascii_digit())
@@ -241,7 +245,9 @@ impl SqlSink {
         let d = self.dialect.name();
         match col.data_type() {
             DataType::Date32 => {
-                let days = col.as_primitive::<arrow::datatypes::Date32Type>().value(row);
+                let days = col
+                    .as_primitive::<arrow::datatypes::Date32Type>()
+                    .value(row);
                 if let Some(positive) = crate::text::date_infinity(days) {
                     return self.infinity(positive, line);
                 }

@@ -370,7 +370,9 @@ fn dictionary_key(keys: &dyn Array, row: usize) -> Option<usize> {
 }
 
 fn unsupported(dt: &DataType) -> Error {
-    Error::data(format!("values of Arrow type {dt} cannot be written as text"))
+    Error::data(format!(
+        "values of Arrow type {dt} cannot be written as text"
+    ))
 }
 
 /// Writes the text form of the non-null value `a[row]` into `buf`.
@@ -616,7 +618,10 @@ pub fn write_json(buf: &mut Vec<u8>, a: &dyn Array, row: usize, embed: bool) -> 
                 }
                 json_string(buf, f.name());
                 buf.push(b':');
-                let embed = f.metadata().get(qore_core::metadata::JSON).map(String::as_str)
+                let embed = f
+                    .metadata()
+                    .get(qore_core::metadata::JSON)
+                    .map(String::as_str)
                     == Some("true");
                 write_json(buf, c.as_ref(), row, embed)?;
             }
@@ -1061,7 +1066,10 @@ mod tests {
         let u = unique_field_names(&schema);
         let names: Vec<&str> = u.fields().iter().map(|f| f.name().as_str()).collect();
         assert_eq!(names, ["id", "id_3", "id_2", "id_4"]);
-        assert_eq!(u.field(1).metadata().get(ORIGINAL_NAME).map(String::as_str), Some("id"));
+        assert_eq!(
+            u.field(1).metadata().get(ORIGINAL_NAME).map(String::as_str),
+            Some("id")
+        );
     }
 
     #[test]

@@ -331,7 +331,10 @@ fn driver_dumps_become_plain_messages() {
         plain_message(dump),
         "Server selection timeout: No available servers: I/O error: Connection refused (os error 111)"
     );
-    assert_eq!(plain_message("Kind: Command failed, labels: {}"), "Command failed");
+    assert_eq!(
+        plain_message("Kind: Command failed, labels: {}"),
+        "Command failed"
+    );
 }
 
 #[async_trait]

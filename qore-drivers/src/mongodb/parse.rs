@@ -770,7 +770,12 @@ mod tests {
         );
         assert!(parse("db.t.distinct('x')").unwrap().distinct);
         assert!(parse("db.runCommand({ping: 1})").is_ok());
-        for bare in ["db.t.insertOne()", "db.t.deleteMany()", "db.t.deleteOne()", "db.t.updateMany()"] {
+        for bare in [
+            "db.t.insertOne()",
+            "db.t.deleteMany()",
+            "db.t.deleteOne()",
+            "db.t.updateMany()",
+        ] {
             let e = parse(bare).unwrap_err().to_string();
             assert!(e.contains("is missing"), "{bare}: {e}");
         }
@@ -808,10 +813,18 @@ mod tests {
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         for (open, close) in [("{a:", "}"), ("[", "]"), ("ObjectId(", ")")] {
-            let deep = format!("db.c.find({{x:{}1{}}})", open.repeat(10_000), close.repeat(10_000));
+            let deep = format!(
+                "db.c.find({{x:{}1{}}})",
+                open.repeat(10_000),
+                close.repeat(10_000)
+            );
             let e = parse(&deep).unwrap_err().to_string();
             assert!(e.contains("nest more than 200"), "{e}");
-            let cmd = format!("{{\"find\": \"c\", \"filter\": {{\"x\": {}1{}}}}}", open.repeat(50_000), close.repeat(50_000));
+            let cmd = format!(
+                "{{\"find\": \"c\", \"filter\": {{\"x\": {}1{}}}}}",
+                open.repeat(50_000),
+                close.repeat(50_000)
+            );
             assert!(parse(&cmd).is_err());
         }
         let ok = format!("db.c.find({{x:{}1{}}})", "{a:".repeat(150), "}".repeat(150));

@@ -246,7 +246,9 @@ pub(crate) fn decode(kind: &Kind, b: &[u8], col: &mut Col) -> Result<()> {
             c.append_str(&s)?
         }
         (Kind::Bytea | Kind::Raw, Col::Binary(c)) => c.append_value(b),
-        (Kind::Date, Col::Date(c)) => c.append_value(pg_date(i32::from_be_bytes(exact(b, "date")?))?),
+        (Kind::Date, Col::Date(c)) => {
+            c.append_value(pg_date(i32::from_be_bytes(exact(b, "date")?))?)
+        }
         (Kind::Time, Col::Time(c)) => c.append_value(i64::from_be_bytes(exact(b, "time")?)),
         (Kind::Timestamp | Kind::TimestampTz, Col::Timestamp(c)) => {
             c.append_value(pg_timestamp(i64::from_be_bytes(exact(b, "timestamp")?))?)
