@@ -33,6 +33,7 @@
 #![forbid(unsafe_code)]
 
 mod csv;
+mod file;
 mod html;
 mod json;
 mod parquet_sink;
@@ -50,8 +51,10 @@ use futures::StreamExt;
 use qore_core::{Dialect, Error, Result, SendableRecordBatchStream, TableRef};
 
 pub use crate::csv::CsvEncoder;
+pub use crate::file::export_to_path;
 pub use crate::html::HtmlOptions;
 pub use crate::json::JsonEncoder;
+pub use crate::parquet_sink::INTERVAL_STRUCT;
 pub use crate::sql::SqlOptions;
 
 /// An output format.
@@ -340,7 +343,10 @@ impl Sink for parquet_sink::ParquetSink<Out> {
             .iter()
             .any(|f| matches!(f.data_type(), DataType::Interval(_)))
         {
-            return parquet_sink::ParquetSink::write(self, &intervals_as_structs(batch)?);
+            return parquet_sink::ParquetSink::write(
+                self,
+                &parquet_sink::intervals_as_structs(batch)?,
+            );
         }
         parquet_sink::ParquetSink::write(self, batch)
     }
@@ -378,106 +384,6 @@ impl Sink for IpcStreamSink {
             .flush()
             .map_err(|e| Error::io("cannot write the output", e))
     }
-}
-
-/// The metadata key that marks an interval column written as a struct.
-pub const INTERVAL_STRUCT: &str = "qore.interval";
-
-/// The struct an interval column becomes in Parquet (which has no
-/// month-day-nanosecond interval): `months` (Int32), `days` (Int32),
-/// `nanoseconds` (Int64), marked `qore.interval = month_day_nano`.
-fn interval_struct_field(f: &arrow::datatypes::Field) -> arrow::datatypes::Field {
-    use arrow::datatypes::Field;
-    let fields = vec![
-        Field::new("months", DataType::Int32, false),
-        Field::new("days", DataType::Int32, false),
-        Field::new("nanoseconds", DataType::Int64, false),
-    ];
-    let mut md = f.metadata().clone();
-    md.insert(INTERVAL_STRUCT, "month_day_nano");
-    Field::new(f.name(), DataType::Struct(fields.into()), f.is_nullable()).with_metadata(md)
-}
-
-/// `schema` with interval columns as [`interval_struct_field`].
-fn intervals_as_structs_schema(schema: &Schema) -> Schema {
-    let fields: Vec<arrow::datatypes::Field> = schema
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Interval(_) => interval_struct_field(f),
-            _ => f.as_ref().clone(),
-        })
-        .collect();
-    Schema::new_with_metadata(fields, schema.metadata().clone())
-}
-
-/// Interval columns of `batch` as structs of months, days and nanoseconds.
-fn intervals_as_structs(batch: &RecordBatch) -> Result<RecordBatch> {
-    use arrow::array::{Array, ArrayRef, AsArray, Int32Array, Int64Array, StructArray};
-    use arrow::datatypes::{
-        IntervalDayTimeType, IntervalMonthDayNanoType, IntervalUnit, IntervalYearMonthType,
-    };
-    let schema = Arc::new(intervals_as_structs_schema(&batch.schema()));
-    let mut cols: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
-    for (col, f) in batch.columns().iter().zip(schema.fields()) {
-        let parts: Option<(Vec<i32>, Vec<i32>, Vec<i64>)> = match col.data_type() {
-            DataType::Interval(IntervalUnit::MonthDayNano) => {
-                let a = col.as_primitive::<IntervalMonthDayNanoType>();
-                Some(
-                    a.values()
-                        .iter()
-                        .fold((vec![], vec![], vec![]), |mut p, v| {
-                            p.0.push(v.months);
-                            p.1.push(v.days);
-                            p.2.push(v.nanoseconds);
-                            p
-                        }),
-                )
-            }
-            DataType::Interval(IntervalUnit::DayTime) => {
-                let a = col.as_primitive::<IntervalDayTimeType>();
-                Some(
-                    a.values()
-                        .iter()
-                        .fold((vec![], vec![], vec![]), |mut p, v| {
-                            p.0.push(0);
-                            p.1.push(v.days);
-                            p.2.push(i64::from(v.milliseconds) * 1_000_000);
-                            p
-                        }),
-                )
-            }
-            DataType::Interval(IntervalUnit::YearMonth) => {
-                let a = col.as_primitive::<IntervalYearMonthType>();
-                Some(
-                    a.values()
-                        .iter()
-                        .fold((vec![], vec![], vec![]), |mut p, v| {
-                            p.0.push(*v);
-                            p.1.push(0);
-                            p.2.push(0);
-                            p
-                        }),
-                )
-            }
-            _ => None,
-        };
-        match (parts, f.data_type()) {
-            (Some((m, d, n)), DataType::Struct(fields)) => {
-                cols.push(Arc::new(StructArray::try_new(
-                    fields.clone(),
-                    vec![
-                        Arc::new(Int32Array::from(m)),
-                        Arc::new(Int32Array::from(d)),
-                        Arc::new(Int64Array::from(n)),
-                    ],
-                    col.logical_nulls(),
-                )?))
-            }
-            _ => cols.push(col.clone()),
-        }
-    }
-    Ok(RecordBatch::try_new(schema, cols)?)
 }
 
 /// Makes the sink for `options.format` over `out`.
@@ -525,7 +431,7 @@ pub fn sink(
                 .build();
             // Parquet has no month-day-nanosecond interval: such columns
             // become structs (see `INTERVAL_STRUCT`).
-            let schema = Arc::new(intervals_as_structs_schema(&schema));
+            let schema = Arc::new(parquet_sink::intervals_as_structs_schema(&schema));
             Box::new(parquet_sink::ParquetSink::new(out, schema, props)?)
         }
         Format::ArrowFile => Box::new(IpcFileSink(arrow::ipc::writer::FileWriter::try_new(
@@ -605,128 +511,6 @@ where
         progress,
     )
     .await
-}
-
-/// Exports `stream` to `path`.
-///
-/// - A regular file (new or existing) is written to a temporary file in the
-///   same directory and renamed over `path` only once complete. A replaced
-///   file keeps its permission bits and, where the process may set them,
-///   its owner and group; a new file gets `0666` minus the umask, like any
-///   other program's output.
-/// - A symbolic link is followed: the link stays and its target is replaced
-///   as above.
-/// - A character device (`/dev/null`, a terminal) or a FIFO is written
-///   directly: it cannot be replaced, and a reader may be waiting on it.
-///   Opening a FIFO waits for its reader.
-/// - Other special files (block devices, sockets, directories) are refused.
-///
-/// # Error handling
-///
-/// [`Error::Io`] naming the path when the directory is not writable;
-/// [`Error::InvalidInput`] for a path that is a directory, a block device,
-/// a socket or a dangling symbolic link; any error of the stream or the
-/// sink. In every error case, and when the future is dropped, the temporary
-/// file is removed and `path` untouched.
-pub async fn export_to_path<F>(
-    stream: SendableRecordBatchStream,
-    path: &Path,
-    options: &ExportOptions,
-    progress: F,
-) -> Result<Summary>
-where
-    F: FnMut(&Progress),
-{
-    use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
-    let existing = match std::fs::metadata(path) {
-        Ok(m) => Some(m),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if std::fs::symlink_metadata(path).is_ok() {
-                return Err(Error::invalid(format!(
-                    "`{}` is a symbolic link to a file that does not exist",
-                    path.display()
-                )));
-            }
-            None
-        }
-        Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
-    };
-    if let Some(m) = &existing {
-        let t = m.file_type();
-        if t.is_char_device() || t.is_fifo() {
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .open(path)
-                .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
-            return export_to_writer(stream, Box::new(file), options, progress).await;
-        }
-        if !t.is_file() {
-            return Err(Error::invalid(format!(
-                "`{}` is {}; export writes regular files, character devices and FIFOs",
-                path.display(),
-                qore_core::files::kind(m)
-            )));
-        }
-    }
-    // Through a symbolic link, the file it points to is the one replaced.
-    let target = if existing.is_some() {
-        std::fs::canonicalize(path)
-            .map_err(|e| Error::io(format!("cannot resolve {}", path.display()), e))?
-    } else {
-        path.to_path_buf()
-    };
-    let dir = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = target
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("export");
-    let mode = existing
-        .as_ref()
-        .map_or(0o666, |m| m.permissions().mode() & 0o7777);
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".part")
-        // Created with this mode minus the umask; an existing file's mode is
-        // set exactly below.
-        .permissions(std::fs::Permissions::from_mode(mode))
-        .tempfile_in(&dir)
-        .map_err(|e| Error::io(format!("cannot create a file in {}", dir.display()), e))?;
-    if let Some(m) = &existing {
-        let f = tmp.as_file();
-        // The owner only changes for root; the group also for a member.
-        // Failing to keep them is not worth failing the export: the data
-        // is the user's and the mode is kept.
-        if f.metadata()
-            .is_ok_and(|t| t.uid() != m.uid() || t.gid() != m.gid())
-        {
-            let _ = std::os::unix::fs::fchown(f, Some(m.uid()), Some(m.gid()));
-            let _ = std::os::unix::fs::fchown(f, None, Some(m.gid()));
-        }
-        f.set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(|e| {
-                Error::io(
-                    format!("cannot set the mode of {}", tmp.path().display()),
-                    e,
-                )
-            })?;
-    }
-    let file = tmp
-        .reopen()
-        .map_err(|e| Error::io(format!("cannot open {}", tmp.path().display()), e))?;
-    let summary = export_to_writer(stream, Box::new(file), options, progress).await?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io(format!("cannot sync {}", tmp.path().display()), e))?;
-    tmp.persist(&target).map_err(|e| {
-        Error::io(
-            format!("cannot move the export to {}", target.display()),
-            e.error,
-        )
-    })?;
-    Ok(summary)
 }
 
 /// A convenience for [`SqlOptions`]: INSERTs into `table` spelled by `dialect`.

@@ -17,7 +17,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
 use parquet::basic::{Encoding, PageType};
@@ -193,6 +193,106 @@ pub(crate) fn parquet_err(e: parquet::errors::ParquetError) -> Error {
         message: format!("Parquet: {e}"),
         source: Some(Box::new(e)),
     }
+}
+
+/// The metadata key that marks an interval column written as a struct.
+pub const INTERVAL_STRUCT: &str = "qore.interval";
+
+/// The struct an interval column becomes in Parquet (which has no
+/// month-day-nanosecond interval): `months` (Int32), `days` (Int32),
+/// `nanoseconds` (Int64), marked `qore.interval = month_day_nano`.
+fn interval_struct_field(f: &arrow::datatypes::Field) -> arrow::datatypes::Field {
+    use arrow::datatypes::Field;
+    let fields = vec![
+        Field::new("months", DataType::Int32, false),
+        Field::new("days", DataType::Int32, false),
+        Field::new("nanoseconds", DataType::Int64, false),
+    ];
+    let mut md = f.metadata().clone();
+    md.insert(INTERVAL_STRUCT, "month_day_nano");
+    Field::new(f.name(), DataType::Struct(fields.into()), f.is_nullable()).with_metadata(md)
+}
+
+/// `schema` with interval columns as [`interval_struct_field`].
+pub(crate) fn intervals_as_structs_schema(schema: &Schema) -> Schema {
+    let fields: Vec<arrow::datatypes::Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Interval(_) => interval_struct_field(f),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Schema::new_with_metadata(fields, schema.metadata().clone())
+}
+
+/// Interval columns of `batch` as structs of months, days and nanoseconds.
+pub(crate) fn intervals_as_structs(batch: &RecordBatch) -> Result<RecordBatch> {
+    use arrow::array::{Array, ArrayRef, AsArray, Int32Array, Int64Array, StructArray};
+    use arrow::datatypes::{
+        IntervalDayTimeType, IntervalMonthDayNanoType, IntervalUnit, IntervalYearMonthType,
+    };
+    let schema = Arc::new(intervals_as_structs_schema(&batch.schema()));
+    let mut cols: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
+    for (col, f) in batch.columns().iter().zip(schema.fields()) {
+        let parts: Option<(Vec<i32>, Vec<i32>, Vec<i64>)> = match col.data_type() {
+            DataType::Interval(IntervalUnit::MonthDayNano) => {
+                let a = col.as_primitive::<IntervalMonthDayNanoType>();
+                Some(
+                    a.values()
+                        .iter()
+                        .fold((vec![], vec![], vec![]), |mut p, v| {
+                            p.0.push(v.months);
+                            p.1.push(v.days);
+                            p.2.push(v.nanoseconds);
+                            p
+                        }),
+                )
+            }
+            DataType::Interval(IntervalUnit::DayTime) => {
+                let a = col.as_primitive::<IntervalDayTimeType>();
+                Some(
+                    a.values()
+                        .iter()
+                        .fold((vec![], vec![], vec![]), |mut p, v| {
+                            p.0.push(0);
+                            p.1.push(v.days);
+                            p.2.push(i64::from(v.milliseconds) * 1_000_000);
+                            p
+                        }),
+                )
+            }
+            DataType::Interval(IntervalUnit::YearMonth) => {
+                let a = col.as_primitive::<IntervalYearMonthType>();
+                Some(
+                    a.values()
+                        .iter()
+                        .fold((vec![], vec![], vec![]), |mut p, v| {
+                            p.0.push(*v);
+                            p.1.push(0);
+                            p.2.push(0);
+                            p
+                        }),
+                )
+            }
+            _ => None,
+        };
+        match (parts, f.data_type()) {
+            (Some((m, d, n)), DataType::Struct(fields)) => {
+                cols.push(Arc::new(StructArray::try_new(
+                    fields.clone(),
+                    vec![
+                        Arc::new(Int32Array::from(m)),
+                        Arc::new(Int32Array::from(d)),
+                        Arc::new(Int64Array::from(n)),
+                    ],
+                    col.logical_nulls(),
+                )?))
+            }
+            _ => cols.push(col.clone()),
+        }
+    }
+    Ok(RecordBatch::try_new(schema, cols)?)
 }
 
 #[cfg(test)]
