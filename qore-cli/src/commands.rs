@@ -34,7 +34,8 @@ pub(crate) async fn dispatch(
         } => {
             let sql = read_sql(sql, file)?;
             let conn = open(db.db.as_deref()).await?;
-            query(&conn, &sql, format, max_rows, out, err).await
+            let r = query(&conn, &sql, format, max_rows, out, err).await;
+            goodbye(&conn, r).await
         }
         Command::Ls {
             db,
@@ -55,12 +56,14 @@ pub(crate) async fn dispatch(
                     ..Default::default()
                 };
                 options.validate()?;
-                return write_stream(redis.browse(options), format, max_rows, out, err).await;
+                let r = write_stream(redis.browse(options), format, max_rows, out, err).await;
+                return goodbye(&conn, r).await;
             }
             if key_type.is_some() {
                 bail!("--type filters Redis keys; {} has tables", conn.engine());
             }
-            ls(&conn, namespace.as_deref(), format, out).await
+            let r = ls(&conn, namespace.as_deref(), format, out).await;
+            goodbye(&conn, r).await
         }
         Command::Export(args) => {
             let (spec, _env) = connections::resolve(args.db.db.as_deref())?;
@@ -68,11 +71,13 @@ pub(crate) async fn dispatch(
                 .await
                 .with_context(|| format!("cannot open {spec}"))?;
             // The spec's Display never shows the password.
-            crate::export::run(conn, spec.to_string(), args, err).await
+            let r = crate::export::run(conn.clone(), spec.to_string(), args, err).await;
+            goodbye(&conn, r).await
         }
         Command::Describe { db, table, format } => {
             let conn = open(db.db.as_deref()).await?;
-            describe(&conn, &table, format, out).await
+            let r = describe(&conn, &table, format, out).await;
+            goodbye(&conn, r).await
         }
         Command::Conn { action } => conn(action, out, err),
         Command::Demo {
@@ -81,6 +86,17 @@ pub(crate) async fn dispatch(
             force,
         } => demo(path, duckdb, force, out).await,
     }
+}
+
+/// Says goodbye to a server (MySQL's COM_QUIT, MongoDB's client shutdown)
+/// before the process exits, whatever the command's outcome; embedded
+/// engines are left alone (their close checkpoints, which a read-only
+/// query does not need). At most two seconds: the exit must not hang.
+async fn goodbye<T>(conn: &ConnectionRef, r: Result<T>) -> Result<T> {
+    if !conn.engine().is_embedded() {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), conn.close()).await;
+    }
+    r
 }
 
 async fn open(db: Option<&str>) -> Result<ConnectionRef> {

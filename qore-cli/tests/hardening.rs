@@ -1139,3 +1139,92 @@ fn duckdb_values_round_trip_and_render_exactly() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Runs qore with a time limit; its exit code and stderr.
+fn run_limited(q: &Qore, args: &[&str], limit: Duration) -> (Option<i32>, String) {
+    let child = Command::new(env!("CARGO_BIN_EXE_qore"))
+        .args(args)
+        .current_dir(q.dir())
+        .env("XDG_CONFIG_HOME", q.dir().join("config"))
+        .env_remove("QORE_DB")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait(child, limit)
+}
+
+#[test]
+fn random_mongodb_and_redis_lines_never_crash_nor_hang() {
+    let q = Qore::new();
+    let mongo = server_url("QORE_TEST_MONGODB_URL");
+    let redis = RedisServer::start();
+    let mut rng = Lcg(7);
+    let mongo_pieces = [
+        "db.",
+        "c",
+        ".find(",
+        ".aggregate(",
+        ".countDocuments(",
+        ".sort(",
+        ".limit(",
+        ")",
+        "{",
+        "}",
+        "[",
+        "]",
+        "a:",
+        "$gt:",
+        "1",
+        "-1",
+        ",",
+        "'x'",
+        "\"y\"",
+        "ObjectId(",
+        "/r/i",
+        "null",
+        "1e999",
+        ";",
+        "{\"find\":",
+        "\"c\"",
+        "NaN",
+        "new Date(",
+        " ",
+    ];
+    for _ in 0..120 {
+        let mut line = String::from("db.c.find(");
+        for _ in 0..(rng.next() % 12) {
+            line.push_str(rng.pick(&mongo_pieces));
+        }
+        let (code, err) = run_limited(
+            &q,
+            &["query", "--db", &mongo, "--format", "csv", &line],
+            Duration::from_secs(20),
+        );
+        assert!(matches!(code, Some(0 | 2)), "{line}: {code:?} {err}");
+        assert!(!err.contains("panicked"), "{line}: {err}");
+    }
+    // Read-only commands with hostile quoting (nothing that stops the server).
+    let redis_pieces = [
+        "GET", "ECHO", "HGETALL", "LRANGE", "EXISTS", "\"", "'", "\\x4", "\\x41", "\\", "a b", " ",
+        "\"x\"", "'y'", "0", "-1", "\\n", "\u{e9}", "{", "}",
+    ];
+    for _ in 0..120 {
+        let mut line = String::from(rng.pick(&redis_pieces[..5]));
+        for _ in 0..(rng.next() % 8) {
+            line.push(' ');
+            line.push_str(rng.pick(&redis_pieces));
+        }
+        let (code, err) = run_limited(
+            &q,
+            &["query", "--db", &redis.url, "--format", "csv", &line],
+            Duration::from_secs(20),
+        );
+        assert!(matches!(code, Some(0 | 2)), "{line}: {code:?} {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("cli-pw"),
+            "{line}: {err}"
+        );
+    }
+}

@@ -399,7 +399,12 @@ impl Connection for MongoConnection {
         Some(self)
     }
 
+    /// Ends the client: waits for cursors and sessions of this connection
+    /// to be cleaned up on the server, then stops the driver's background
+    /// workers (which otherwise race a runtime that is shutting down).
+    /// The connection cannot be used afterwards.
     async fn close(&self) -> Result<()> {
+        self.client.clone().shutdown().await;
         Ok(())
     }
 

@@ -832,6 +832,16 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+        /// Thousands of shorthand lines built from the grammar's pieces.
+        #[test]
+        fn shorthand_pieces_never_panic(pieces in proptest::collection::vec(
+            "(db|\\.|c|find|aggregate|insertOne|deleteMany|updateOne|sort|limit|\\(|\\)|\\{|\\}|\\[|\\]|:|,|'|\"|\\$gt|1|-1|1e999|ObjectId|ISODate|NumberLong|/a/i|new| |true|null|;|//|/\\*)",
+            0..40,
+        )) {
+            let _ = parse(&pieces.concat());
+        }
+
         /// Never a panic, whatever the input, including deep nesting.
         #[test]
         fn no_panic_deep(depth in 0usize..3000, open in "[\\[{(a:]{1,3}") {

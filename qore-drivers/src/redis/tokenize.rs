@@ -164,6 +164,7 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
         #[test]
         fn never_panics(s in "\\PC{0,60}") {
             let _ = tokenize(&s);
