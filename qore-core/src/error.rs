@@ -92,6 +92,20 @@ impl fmt::Display for DisplayQuery<'_> {
 }
 
 impl Error {
+    /// The error for a producer (a driver's task or thread) that panicked
+    /// while making a result: the result is incomplete, and says so
+    /// instead of ending early.
+    pub fn from_panic(payload: &(dyn std::any::Any + Send)) -> Error {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        Error::Internal(format!(
+            "the producer of this result panicked ({what}); the result is incomplete"
+        ))
+    }
+
     /// A [`Error::Query`] from an engine message and optional code.
     pub fn query(message: impl Into<String>, code: Option<String>) -> Self {
         Error::Query(QueryError {

@@ -107,7 +107,11 @@ impl<T: 'static> Worker<T> {
                 schema_tx: Some(schema_tx),
                 batches: batch_tx,
             };
-            let result = f(h, &mut sink);
+            // A panic in the engine code must end the stream with an error,
+            // not as if the result were complete (the sender would just be
+            // dropped while unwinding).
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(h, &mut sink)))
+                .unwrap_or_else(|p| Err(Error::from_panic(&*p)));
             match (result, sink.schema_tx.take()) {
                 (Err(e), Some(tx)) => {
                     let _ = tx.send(Err(e));
@@ -188,5 +192,45 @@ impl Drop for InterruptGuard {
         {
             interrupt();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::Int64Array;
+    use arrow::datatypes::{DataType, Field, Schema};
+    use futures::StreamExt;
+
+    fn batch() -> RecordBatch {
+        RecordBatch::try_from_iter([("n", Arc::new(Int64Array::from(vec![1])) as _)])
+            .unwrap_or_else(|_| RecordBatch::new_empty(Arc::new(Schema::empty())))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_job_ends_its_stream_with_an_error() {
+        let w = Worker::start("test", || Ok(())).await.unwrap();
+        let mut s = w
+            .stream(None, |_: &mut (), sink| {
+                sink.schema(Arc::new(Schema::new(vec![Field::new(
+                    "n",
+                    DataType::Int64,
+                    true,
+                )])));
+                sink.push(batch())?;
+                panic!("boom");
+            })
+            .await
+            .unwrap();
+        assert!(s.next().await.unwrap().is_ok());
+        let end = s.next().await.expect("an error, not the end");
+        let msg = end.unwrap_err().to_string();
+        assert!(
+            msg.contains("panicked (boom)") && msg.contains("incomplete"),
+            "{msg}"
+        );
+        assert!(s.next().await.is_none());
+        // The worker survives and runs the next job.
+        assert_eq!(w.run(|_| Ok(7)).await.unwrap(), 7);
     }
 }

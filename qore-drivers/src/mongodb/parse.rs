@@ -116,7 +116,11 @@ impl<'a> Lexer<'a> {
 
     fn string(&mut self) -> Result<String> {
         self.ws();
-        let quote = self.b[self.pos];
+        let quote = match self.b.get(self.pos) {
+            Some(&q @ (b'"' | b'\'')) => q,
+            Some(_) => return Err(self.err("expected a quoted string")),
+            None => return Err(self.err("expected a quoted string, found the end")),
+        };
         let start = self.pos;
         self.pos += 1;
         let mut out = String::new();

@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 /// told to run to completion with [`SpawnedTask::run_to_completion`].
 #[derive(Debug)]
 pub(crate) struct SpawnedTask {
-    handle: Option<JoinHandle<()>>,
+    pub(crate) handle: Option<JoinHandle<()>>,
 }
 
 impl SpawnedTask {
@@ -60,19 +60,20 @@ impl Drop for SpawnedTask {
 /// The receiving end of a producer task: a `RecordBatchStream` whose producer
 /// sees the channel close when this is dropped, and then stops the statement
 /// on the server itself.
+///
+/// When the channel ends, the stream ends only if the producer returned:
+/// a producer that panicked (or was aborted) leaves an `Err` as the last
+/// item, never a silently short result.
 pub(crate) struct ChannelStream {
     schema: SchemaRef,
     rx: mpsc::Receiver<Result<RecordBatch>>,
-    _task: Option<SpawnedTaskGuard>,
+    task: Option<SpawnedTask>,
 }
 
-/// Keeps the producer alive for as long as the stream, but lets it finish its
-/// clean-up once the stream is gone.
-struct SpawnedTaskGuard(Option<SpawnedTask>);
-
-impl Drop for SpawnedTaskGuard {
+impl Drop for ChannelStream {
     fn drop(&mut self) {
-        if let Some(t) = self.0.take() {
+        // The producer finishes its clean-up (cancel, drain) on its own.
+        if let Some(t) = self.task.take() {
             t.run_to_completion();
         }
     }
@@ -88,7 +89,7 @@ impl ChannelStream {
         ChannelStream {
             schema,
             rx,
-            _task: Some(SpawnedTaskGuard(Some(task))),
+            task: Some(task),
         }
     }
 }
@@ -96,7 +97,26 @@ impl ChannelStream {
 impl Stream for ChannelStream {
     type Item = Result<RecordBatch>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.rx.poll_recv(cx)
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(None) => {}
+            other => return other,
+        }
+        // Every sender is gone: did the producer return, or die?
+        let Some(handle) = self.task.as_mut().and_then(|t| t.handle.as_mut()) else {
+            return Poll::Ready(None);
+        };
+        let outcome = match handle.poll_unpin(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(r) => r,
+        };
+        self.task = None;
+        Poll::Ready(match outcome {
+            Ok(()) => None,
+            Err(e) if e.is_panic() => Some(Err(Error::from_panic(&*e.into_panic()))),
+            Err(_) => Some(Err(Error::Internal(
+                "the producer of this result was stopped; the result is incomplete".into(),
+            ))),
+        })
     }
 }
 
@@ -253,5 +273,45 @@ where
                 None => break,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::Int64Array;
+    use std::sync::Arc;
+
+    fn batch() -> RecordBatch {
+        RecordBatch::try_from_iter([("n", Arc::new(Int64Array::from(vec![1])) as _)])
+            .unwrap_or_else(|_| RecordBatch::new_empty(Arc::new(arrow::datatypes::Schema::empty())))
+    }
+
+    #[tokio::test]
+    async fn a_producer_that_panics_is_an_error_not_an_early_end() {
+        let (tx, rx) = mpsc::channel(1);
+        let task = SpawnedTask::spawn(async move {
+            let _ = tx.send(Ok(batch())).await;
+            panic!("lost the server task");
+        });
+        let mut s = ChannelStream::new(batch().schema(), rx, task);
+        assert!(s.next().await.unwrap().is_ok());
+        let msg = s.next().await.expect("an error").unwrap_err().to_string();
+        assert!(
+            msg.contains("lost the server task") && msg.contains("incomplete"),
+            "{msg}"
+        );
+        assert!(s.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_producer_that_returns_ends_the_stream() {
+        let (tx, rx) = mpsc::channel(1);
+        let task = SpawnedTask::spawn(async move {
+            let _ = tx.send(Ok(batch())).await;
+        });
+        let mut s = ChannelStream::new(batch().schema(), rx, task);
+        assert!(s.next().await.unwrap().is_ok());
+        assert!(s.next().await.is_none());
     }
 }
