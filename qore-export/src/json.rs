@@ -4,11 +4,41 @@
 
 use std::io::Write;
 
-use arrow::array::RecordBatch;
-use arrow::datatypes::Schema;
+use arrow::array::{
+    Array, AsArray, Decimal128Array, Int32Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
+};
+use arrow::datatypes::{DataType, Schema, TimeUnit};
 use qore_core::{Error, Result};
 
 use crate::text::{json_string, write_json};
+
+/// A column the encoder writes without going through [`write_json`].
+enum Fast<'a> {
+    I64(&'a Int64Array),
+    I32(&'a Int32Array),
+    /// Text that is not to be embedded as JSON.
+    Str(&'a StringArray),
+    Dec(&'a Decimal128Array, i8),
+    Ts(&'a TimestampMicrosecondArray, bool),
+    Other,
+}
+
+impl<'a> Fast<'a> {
+    fn of(c: &'a dyn Array, embed: bool) -> Fast<'a> {
+        match c.data_type() {
+            DataType::Int64 => Fast::I64(c.as_primitive()),
+            DataType::Int32 => Fast::I32(c.as_primitive()),
+            DataType::Utf8 if !embed => Fast::Str(c.as_string()),
+            DataType::Decimal128(_, s) => Fast::Dec(c.as_primitive(), *s),
+            // `text::timestamp` writes the infinity sentinels itself.
+            DataType::Timestamp(TimeUnit::Microsecond, tz) => {
+                Fast::Ts(c.as_primitive(), tz.is_some())
+            }
+            _ => Fast::Other,
+        }
+    }
+}
 
 /// Writes batches as one JSON array of objects, or one object per line.
 #[derive(Debug)]
@@ -64,6 +94,13 @@ impl JsonEncoder {
         let io = |e| Error::io("cannot write the JSON output", e);
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
+        // The common column types skip the per-value type dispatch.
+        let cols: Vec<Fast<'_>> = batch
+            .columns()
+            .iter()
+            .zip(&self.embed)
+            .map(|(c, embed)| Fast::of(c.as_ref(), *embed))
+            .collect();
         for row in 0..batch.num_rows() {
             if self.array {
                 buf.extend_from_slice(if self.rows == 0 { b"[" } else { b",\n" });
@@ -74,9 +111,28 @@ impl JsonEncoder {
                     buf.push(b',');
                 }
                 buf.extend_from_slice(&self.keys[i]);
-                write_json(&mut buf, col.as_ref(), row, self.embed[i]).map_err(|e| {
-                    Error::data(format!("column `{}`: {e}", batch.schema().field(i).name()))
-                })?;
+                match &cols[i] {
+                    _ if col.is_null(row) => buf.extend_from_slice(b"null"),
+                    Fast::I64(a) => crate::text::int(&mut buf, a.value(row)),
+                    Fast::I32(a) => crate::text::int(&mut buf, a.value(row)),
+                    Fast::Str(a) => json_string(&mut buf, a.value(row)),
+                    Fast::Dec(a, scale) => crate::text::decimal(&mut buf, a.value(row), *scale),
+                    Fast::Ts(a, zoned) => {
+                        buf.push(b'"');
+                        crate::text::timestamp(
+                            &mut buf,
+                            a.value(row),
+                            TimeUnit::Microsecond,
+                            *zoned,
+                        );
+                        buf.push(b'"');
+                    }
+                    Fast::Other => {
+                        write_json(&mut buf, col.as_ref(), row, self.embed[i]).map_err(|e| {
+                            Error::data(format!("column `{}`: {e}", batch.schema().field(i).name()))
+                        })?
+                    }
+                }
             }
             buf.push(b'}');
             if !self.array {
