@@ -28,6 +28,17 @@ impl Qore {
         c
     }
 
+    /// Starts qore without waiting: no stdin, stdout dropped, stderr piped.
+    #[allow(dead_code)]
+    pub(crate) fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.command(args).stdin(Stdio::null()).output().unwrap()
     }

@@ -15,6 +15,8 @@ use arrow::array::*;
 use arrow::datatypes::*;
 use qore_core::{Error, Result};
 
+use crate::text::{float_text as float, int};
+
 /// Writes RFC 4180 CSV (or TSV with `delimiter = b'\t'`).
 pub struct CsvEncoder {
     delimiter: u8,
@@ -45,7 +47,7 @@ enum Col<'a> {
     U64(&'a UInt64Array),
     F32(&'a Float32Array),
     F64(&'a Float64Array),
-    Dec(&'a Decimal128Array, u32),
+    Dec(&'a Decimal128Array, i8),
     Str(&'a StringArray),
     LargeStr(&'a LargeStringArray),
     StrView(&'a StringViewArray),
@@ -134,7 +136,7 @@ impl CsvEncoder {
                     Col::U64(a) => int(&mut buf, a.value(row)),
                     Col::F32(a) => float(&mut buf, f64::from(a.value(row))),
                     Col::F64(a) => float(&mut buf, a.value(row)),
-                    Col::Dec(a, scale) => decimal(&mut buf, a.value(row), *scale),
+                    Col::Dec(a, scale) => crate::text::decimal(&mut buf, a.value(row), *scale),
                     Col::Str(a) => self.quoted(a.value(row).as_bytes(), &mut buf),
                     Col::LargeStr(a) => self.quoted(a.value(row).as_bytes(), &mut buf),
                     Col::StrView(a) => self.quoted(a.value(row).as_bytes(), &mut buf),
@@ -156,12 +158,7 @@ impl CsvEncoder {
                     }
                     Col::Date(a) => crate::text::date32(&mut buf, a.value(row)),
                     Col::TsUtc(a, z) => {
-                        let v = a.value(row);
-                        if crate::text::timestamp_infinity(v).is_some() {
-                            crate::text::timestamp(&mut buf, v, TimeUnit::Microsecond, *z)
-                        } else {
-                            timestamp_micros(&mut buf, v, *z)
-                        }
+                        crate::text::timestamp(&mut buf, a.value(row), TimeUnit::Microsecond, *z)
                     }
                     Col::Other(a) => {
                         line.clear();
@@ -210,7 +207,7 @@ fn column(c: &dyn Array) -> Col<'_> {
         DataType::UInt64 => Col::U64(c.as_primitive()),
         DataType::Float32 => Col::F32(c.as_primitive()),
         DataType::Float64 => Col::F64(c.as_primitive()),
-        DataType::Decimal128(_, s) if *s >= 0 => Col::Dec(c.as_primitive(), *s as u32),
+        DataType::Decimal128(_, s) => Col::Dec(c.as_primitive(), *s),
         DataType::Utf8 => Col::Str(c.as_string()),
         DataType::LargeUtf8 => Col::LargeStr(c.as_string()),
         DataType::Utf8View => Col::StrView(c.as_string_view()),
@@ -226,54 +223,6 @@ fn column(c: &dyn Array) -> Col<'_> {
             Col::TsUtc(c.as_primitive(), true)
         }
         _ => Col::Other(c),
-    }
-}
-
-use crate::text::{float_text as float, int};
-
-/// An unscaled decimal at `scale` as text (`-12.50`).
-pub(crate) fn decimal(buf: &mut Vec<u8>, v: i128, scale: u32) {
-    crate::text::decimal(buf, v, i8::try_from(scale).unwrap_or(i8::MAX));
-}
-
-fn two(buf: &mut Vec<u8>, v: u32) {
-    buf.push(b'0' + (v / 10 % 10) as u8);
-    buf.push(b'0' + (v % 10) as u8);
-}
-
-pub(crate) fn date(buf: &mut Vec<u8>, days: i64) {
-    crate::text::date(buf, days);
-}
-
-pub(crate) fn timestamp_micros(buf: &mut Vec<u8>, micros: i64, utc: bool) {
-    let days = micros.div_euclid(86_400_000_000);
-    let rest = micros.rem_euclid(86_400_000_000);
-    date(buf, days);
-    buf.push(b'T');
-    let secs = (rest / 1_000_000) as u32;
-    two(buf, secs / 3600);
-    buf.push(b':');
-    two(buf, secs / 60 % 60);
-    buf.push(b':');
-    two(buf, secs % 60);
-    let frac = (rest % 1_000_000) as u32;
-    if frac != 0 {
-        buf.push(b'.');
-        let mut f = frac;
-        let mut digits = [0u8; 6];
-        for d in digits.iter_mut().rev() {
-            *d = b'0' + (f % 10) as u8;
-            f /= 10;
-        }
-        // Like Arrow's display: milliseconds when they suffice, else micros.
-        if frac.is_multiple_of(1000) {
-            buf.extend_from_slice(&digits[..3]);
-        } else {
-            buf.extend_from_slice(&digits);
-        }
-    }
-    if utc {
-        buf.push(b'Z');
     }
 }
 

@@ -235,60 +235,41 @@ pub(crate) fn intervals_as_structs(batch: &RecordBatch) -> Result<RecordBatch> {
     let schema = Arc::new(intervals_as_structs_schema(&batch.schema()));
     let mut cols: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
     for (col, f) in batch.columns().iter().zip(schema.fields()) {
-        let parts: Option<(Vec<i32>, Vec<i32>, Vec<i64>)> = match col.data_type() {
-            DataType::Interval(IntervalUnit::MonthDayNano) => {
-                let a = col.as_primitive::<IntervalMonthDayNanoType>();
-                Some(
-                    a.values()
-                        .iter()
-                        .fold((vec![], vec![], vec![]), |mut p, v| {
-                            p.0.push(v.months);
-                            p.1.push(v.days);
-                            p.2.push(v.nanoseconds);
-                            p
-                        }),
-                )
-            }
-            DataType::Interval(IntervalUnit::DayTime) => {
-                let a = col.as_primitive::<IntervalDayTimeType>();
-                Some(
-                    a.values()
-                        .iter()
-                        .fold((vec![], vec![], vec![]), |mut p, v| {
-                            p.0.push(0);
-                            p.1.push(v.days);
-                            p.2.push(i64::from(v.milliseconds) * 1_000_000);
-                            p
-                        }),
-                )
-            }
-            DataType::Interval(IntervalUnit::YearMonth) => {
-                let a = col.as_primitive::<IntervalYearMonthType>();
-                Some(
-                    a.values()
-                        .iter()
-                        .fold((vec![], vec![], vec![]), |mut p, v| {
-                            p.0.push(*v);
-                            p.1.push(0);
-                            p.2.push(0);
-                            p
-                        }),
-                )
-            }
+        // (months, days, nanoseconds) of each value, whatever the unit.
+        let parts: Option<Vec<(i32, i32, i64)>> = match col.data_type() {
+            DataType::Interval(IntervalUnit::MonthDayNano) => Some(
+                col.as_primitive::<IntervalMonthDayNanoType>()
+                    .values()
+                    .iter()
+                    .map(|v| (v.months, v.days, v.nanoseconds))
+                    .collect(),
+            ),
+            DataType::Interval(IntervalUnit::DayTime) => Some(
+                col.as_primitive::<IntervalDayTimeType>()
+                    .values()
+                    .iter()
+                    .map(|v| (0, v.days, i64::from(v.milliseconds) * 1_000_000))
+                    .collect(),
+            ),
+            DataType::Interval(IntervalUnit::YearMonth) => Some(
+                col.as_primitive::<IntervalYearMonthType>()
+                    .values()
+                    .iter()
+                    .map(|v| (*v, 0, 0))
+                    .collect(),
+            ),
             _ => None,
         };
         match (parts, f.data_type()) {
-            (Some((m, d, n)), DataType::Struct(fields)) => {
-                cols.push(Arc::new(StructArray::try_new(
-                    fields.clone(),
-                    vec![
-                        Arc::new(Int32Array::from(m)),
-                        Arc::new(Int32Array::from(d)),
-                        Arc::new(Int64Array::from(n)),
-                    ],
-                    col.logical_nulls(),
-                )?))
-            }
+            (Some(parts), DataType::Struct(fields)) => cols.push(Arc::new(StructArray::try_new(
+                fields.clone(),
+                vec![
+                    Arc::new(parts.iter().map(|p| p.0).collect::<Int32Array>()),
+                    Arc::new(parts.iter().map(|p| p.1).collect::<Int32Array>()),
+                    Arc::new(parts.iter().map(|p| p.2).collect::<Int64Array>()),
+                ],
+                col.logical_nulls(),
+            )?)),
             _ => cols.push(col.clone()),
         }
     }

@@ -288,11 +288,11 @@ impl SqlSink {
                 }
                 line.push(b'\'');
             }
-            DataType::Decimal128(_, s) if *s >= 0 => crate::csv::decimal(
+            DataType::Decimal128(_, s) => crate::text::decimal(
                 line,
                 col.as_primitive::<arrow::datatypes::Decimal128Type>()
                     .value(row),
-                *s as u32,
+                *s,
             ),
             DataType::Binary
             | DataType::LargeBinary
