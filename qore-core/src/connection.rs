@@ -10,6 +10,7 @@ use crate::dialect::Dialect;
 use crate::error::Result;
 use crate::schema::{Namespace, TableDetails, TableInfo, TableRef};
 use crate::stream::SendableRecordBatchStream;
+use crate::transaction::Transaction;
 use crate::url::Engine;
 use crate::value::Value;
 
@@ -64,6 +65,21 @@ pub trait Connection: Send + Sync + Debug {
     /// Runs one statement for its effect and reports the affected rows.
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<ExecuteOutcome>;
 
+    /// Begins a transaction on this session. Until it ends, other calls on
+    /// the session wait (use another session of the same [`Database`] for
+    /// work in parallel).
+    ///
+    /// # Error handling
+    ///
+    /// [`Error::NotSupported`](crate::Error::NotSupported) for an engine
+    /// without transactions (Redis; MongoDB without a replica set).
+    async fn begin(&self) -> Result<Transaction<'_>> {
+        Err(crate::Error::NotSupported(format!(
+            "{} has no transactions",
+            self.engine().name()
+        )))
+    }
+
     /// The catalog facet, if the engine has one.
     fn catalog(&self) -> Option<&dyn Catalog> {
         None
@@ -99,6 +115,33 @@ pub trait Catalog: Send + Sync {
 /// A shared connection.
 pub type ConnectionRef = Arc<dyn Connection>;
 
+/// One database (the target of a URL, with its options) that opens
+/// sessions: independent connections that can work in parallel.
+///
+/// Server engines open a new connection per session; embedded ones give
+/// what the engine allows (several DuckDB connections to one database
+/// instance, several SQLite handles on one file; in memory, sessions that
+/// see the same data).
+#[async_trait]
+pub trait Database: Send + Sync + Debug {
+    /// Which engine this is.
+    fn engine(&self) -> Engine;
+
+    /// The target, for messages: a URL with the password hidden.
+    fn target(&self) -> String;
+
+    /// Opens a new session.
+    ///
+    /// # Error handling
+    ///
+    /// As when connecting: [`Error::Connect`](crate::Error::Connect),
+    /// [`Error::Auth`](crate::Error::Auth), ...
+    async fn session(&self) -> Result<ConnectionRef>;
+}
+
+/// A shared database handle.
+pub type DatabaseRef = Arc<dyn Database>;
+
 macro_rules! forward_connection {
     ($ty:ty) => {
         #[async_trait]
@@ -121,6 +164,9 @@ macro_rules! forward_connection {
             }
             async fn execute(&self, sql: &str, params: &[Value]) -> Result<ExecuteOutcome> {
                 (**self).execute(sql, params).await
+            }
+            async fn begin(&self) -> Result<Transaction<'_>> {
+                (**self).begin().await
             }
             fn catalog(&self) -> Option<&dyn Catalog> {
                 (**self).catalog()

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::kind::ErrorKind;
+
 /// A boxed error from a dependency, kept as the source of an [`Error`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -78,6 +80,8 @@ pub struct QueryError {
     pub message: String,
     /// SQLSTATE or the engine's error code, when it gives one.
     pub code: Option<String>,
+    /// What kind of failure it is, mapped from the code by the driver.
+    pub kind: ErrorKind,
 }
 
 struct DisplayQuery<'a>(&'a QueryError);
@@ -106,12 +110,51 @@ impl Error {
         ))
     }
 
-    /// A [`Error::Query`] from an engine message and optional code.
+    /// A [`Error::Query`] from an engine message and optional code, of
+    /// kind [`ErrorKind::Other`].
     pub fn query(message: impl Into<String>, code: Option<String>) -> Self {
+        Error::query_kind(ErrorKind::Other, message, code)
+    }
+
+    /// A [`Error::Query`] of a known kind.
+    pub fn query_kind(kind: ErrorKind, message: impl Into<String>, code: Option<String>) -> Self {
         Error::Query(QueryError {
             message: message.into(),
             code,
+            kind,
         })
+    }
+
+    /// What kind of failure this is, whatever the engine.
+    ///
+    /// ```
+    /// use qore_core::{Error, ErrorKind};
+    /// let e = Error::query_kind(ErrorKind::Deadlock, "deadlock detected", Some("40P01".into()));
+    /// assert_eq!(e.kind(), ErrorKind::Deadlock);
+    /// assert!(e.is_transient());
+    /// assert_eq!(Error::Cancelled.kind(), ErrorKind::Cancelled);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Connect { .. } => ErrorKind::Connection,
+            Error::Auth(_) => ErrorKind::Authentication,
+            Error::Timeout(_) => ErrorKind::Timeout,
+            Error::Query(q) => q.kind,
+            Error::NotSupported(_) => ErrorKind::NotSupported,
+            Error::Denied(_) => ErrorKind::Denied,
+            Error::InvalidInput(_) => ErrorKind::InvalidInput,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Data { .. } => ErrorKind::InvalidData,
+            Error::Cancelled => ErrorKind::Cancelled,
+            Error::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// Whether running the same operation again may succeed: see
+    /// [`ErrorKind::is_transient`].
+    pub fn is_transient(&self) -> bool {
+        self.kind().is_transient()
     }
 
     /// A [`Error::Connect`] with a source.

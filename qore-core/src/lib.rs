@@ -28,17 +28,20 @@ mod connection;
 mod dialect;
 mod error;
 pub mod files;
+mod kind;
 pub mod metadata;
 mod schema;
 pub mod sql;
 mod stream;
+mod transaction;
 mod url;
 mod value;
 
 pub use arrow;
-pub use connection::{Catalog, Connection, ConnectionRef, ExecuteOutcome};
+pub use connection::{Catalog, Connection, ConnectionRef, Database, DatabaseRef, ExecuteOutcome};
 pub use dialect::{AnsiDialect, Dialect, PlaceholderStyle};
 pub use error::{BoxError, Error, QueryError, Result};
+pub use kind::ErrorKind;
 pub use metadata::{ColumnIndicators, annotate_schema};
 pub use schema::{
     ColumnInfo, Constraint, ConstraintKind, FkAction, ForeignKey, IndexInfo, IndexPart, Namespace,
@@ -48,5 +51,6 @@ pub use stream::{
     DEFAULT_BATCH_SIZE, EmptyRecordBatchStream, RecordBatchStream, RecordBatchStreamAdapter,
     SendableRecordBatchStream, WithSchema, collect,
 };
+pub use transaction::{Transaction, TransactionBackend};
 pub use url::{ConnectionSpec, Engine, HostPort, Secret, redact_urls};
 pub use value::Value;

@@ -26,10 +26,20 @@ use std::sync::Arc;
 
 use qore_core::{ConnectionRef, ConnectionSpec, Engine, Error, Result};
 
+pub use database::{open, open_spec};
+
+mod database;
 mod ddl;
 pub mod demo;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "mongodb"))]
 mod server;
+#[cfg(any(
+    feature = "sqlite",
+    feature = "duckdb",
+    feature = "postgres",
+    feature = "mysql"
+))]
+mod session;
 #[cfg(any(feature = "sqlite", feature = "duckdb"))]
 mod worker;
 

@@ -13,12 +13,16 @@ use futures::stream;
 use qore_core::{Error, RecordBatchStreamAdapter, Result, SendableRecordBatchStream};
 use tokio::sync::{mpsc, oneshot};
 
-type Job<T> = Box<dyn FnOnce(&mut T) + Send>;
+use crate::session::{Held, Turn};
+
+pub(crate) type Job<T> = Box<dyn FnOnce(&mut T) + Send>;
 
 /// Owns the engine thread; dropping it lets the thread finish its queue and exit.
 pub(crate) struct Worker<T> {
     jobs: std::sync::mpsc::Sender<Job<T>>,
     name: &'static str,
+    /// Taken to submit a job; a transaction keeps it between its jobs.
+    pub(crate) turn: Turn,
 }
 
 impl<T> std::fmt::Debug for Worker<T> {
@@ -58,11 +62,26 @@ impl<T: 'static> Worker<T> {
         ready_rx
             .await
             .map_err(|_| Error::Internal(format!("the {name} worker died while opening")))??;
-        Ok(Worker { jobs, name })
+        Ok(Worker {
+            jobs,
+            name,
+            turn: Turn::default(),
+        })
     }
 
-    /// Runs `f` on the engine thread and returns its result.
+    /// Runs `f` on the engine thread and returns its result, once no
+    /// transaction holds the turn.
     pub(crate) async fn run<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut T) -> Result<R> + Send + 'static,
+    {
+        let held = self.turn.take().await;
+        self.run_held(&held, f).await
+    }
+
+    /// [`run`](Self::run) for the holder of the turn.
+    pub(crate) async fn run_held<R, F>(&self, _held: &Held, f: F) -> Result<R>
     where
         R: Send + 'static,
         F: FnOnce(&mut T) -> Result<R> + Send + 'static,
@@ -74,7 +93,9 @@ impl<T: 'static> Worker<T> {
         rx.await.map_err(|_| self.gone())?
     }
 
-    fn submit(&self, job: Job<T>) -> Result<()> {
+    /// Queues a job without waiting for it: the jobs run in order, so it
+    /// runs before anything submitted later.
+    pub(crate) fn submit(&self, job: Job<T>) -> Result<()> {
         self.jobs.send(job).map_err(|_| self.gone())
     }
 
@@ -85,13 +106,14 @@ impl<T: 'static> Worker<T> {
         }
     }
 
-    /// Runs a streaming job. `f` gets a [`BatchSink`] to report the schema
+    /// Runs a streaming job for the holder of the turn. `f` gets a [`BatchSink`] to report the schema
     /// and push batches; the call returns once the schema is known.
     ///
     /// `interrupt` is called when the stream is dropped before its end while
     /// the job still runs, to stop the engine mid-statement.
-    pub(crate) async fn stream<F>(
+    pub(crate) async fn stream_held<F>(
         &self,
+        _held: &Held,
         interrupt: Option<Box<dyn Fn() + Send + Sync>>,
         f: F,
     ) -> Result<SendableRecordBatchStream>
@@ -210,8 +232,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_panicking_job_ends_its_stream_with_an_error() {
         let w = Worker::start("test", || Ok(())).await.unwrap();
+        let held = w.turn.take().await;
         let mut s = w
-            .stream(None, |_: &mut (), sink| {
+            .stream_held(&held, None, |_: &mut (), sink| {
                 sink.schema(Arc::new(Schema::new(vec![Field::new(
                     "n",
                     DataType::Int64,
@@ -222,6 +245,7 @@ mod tests {
             })
             .await
             .unwrap();
+        drop(held);
         assert!(s.next().await.unwrap().is_ok());
         let end = s.next().await.expect("an error, not the end");
         let msg = end.unwrap_err().to_string();

@@ -3,12 +3,13 @@
 use std::any::Any;
 use std::sync::Arc;
 
+use crate::session::{Held, HeldSession};
 use arrow::compute::BatchCoalescer;
 use async_trait::async_trait;
 use duckdb::types::{ToSqlOutput, Value as DValue, ValueRef};
 use qore_core::{
-    AnsiDialect, Catalog, Connection, Dialect, Engine, Error, ExecuteOutcome, PlaceholderStyle,
-    Result, SendableRecordBatchStream, Value,
+    AnsiDialect, Catalog, Connection, Dialect, Engine, Error, ErrorKind, ExecuteOutcome,
+    PlaceholderStyle, Result, SendableRecordBatchStream, Transaction, Value,
 };
 
 use super::options::DuckDbOptions;
@@ -23,7 +24,13 @@ pub struct DuckDbConnection {
     pub(crate) worker: Worker<duckdb::Connection>,
     interrupt: Arc<duckdb::InterruptHandle>,
     options: DuckDbOptions,
+    /// The database instance, for more sessions: the connection that
+    /// opened it, kept alive while any session lives.
+    instance: Instance,
 }
+
+/// A DuckDB database instance, held through the connection that opened it.
+pub(crate) type Instance = Arc<std::sync::Mutex<duckdb::Connection>>;
 
 pub(crate) fn map_err(e: duckdb::Error) -> Error {
     match e {
@@ -37,13 +44,39 @@ pub(crate) fn map_err(e: duckdb::Error) -> Error {
                 .split_once(" Error:")
                 .map(|(k, _)| k.trim().to_string())
                 .filter(|k| !k.contains(' ') || k.len() < 24);
-            Error::query(message, code)
+            Error::query_kind(kind_of(&message), message, code)
         }
         duckdb::Error::InvalidParameterCount(got, want) => Error::invalid(format!(
             "the statement takes {want} parameters, {got} were given"
         )),
         duckdb::Error::NulError(_) => Error::invalid("the statement contains a NUL character"),
         other => Error::query(other.to_string(), None),
+    }
+}
+
+/// The portable kind of a DuckDB error, from its message: DuckDB's C API
+/// gives a class prefix ("Constraint Error:") and no code.
+fn kind_of(message: &str) -> ErrorKind {
+    let (class, rest) = message.split_once(" Error:").unwrap_or(("", message));
+    let has = |s: &str| rest.contains(s);
+    match class.trim() {
+        "Constraint" if has("foreign key") => ErrorKind::ForeignKeyViolation,
+        "Constraint" if has("NOT NULL") => ErrorKind::NotNullViolation,
+        "Constraint" if has("CHECK") => ErrorKind::CheckViolation,
+        "Constraint" => ErrorKind::UniqueViolation,
+        "TransactionContext" if has("onflict") => ErrorKind::SerializationFailure,
+        "TransactionContext" if has("read-only") || has("read only") => ErrorKind::ReadOnly,
+        "Parser" => ErrorKind::Syntax,
+        "Catalog" if has("already exists") => ErrorKind::DuplicateObject,
+        "Catalog" | "Binder" if has("does not exist") || has("not found") => {
+            ErrorKind::UndefinedObject
+        }
+        "Conversion" | "Out of Range" | "Invalid Input" | "Mismatch Type" => ErrorKind::InvalidData,
+        "Permission" => ErrorKind::PermissionDenied,
+        "Invalid" if has("read-only") || has("read only") => ErrorKind::ReadOnly,
+        "IO" => ErrorKind::Io,
+        "Interrupt" => ErrorKind::Cancelled,
+        _ => ErrorKind::Other,
     }
 }
 
@@ -94,20 +127,50 @@ impl DuckDbConnection {
     /// missing file fails without creating it.
     pub async fn open(options: DuckDbOptions) -> Result<Self> {
         let opts = options.clone();
+        Self::start(options, move || {
+            let conn = open_sync(&opts)?;
+            let instance = conn.try_clone().map_err(map_err)?;
+            Ok((conn, Arc::new(std::sync::Mutex::new(instance))))
+        })
+        .await
+    }
+
+    /// Another session of the same database instance: it sees the same
+    /// data, committed changes included, even in memory.
+    pub(crate) async fn open_session(&self) -> Result<Self> {
+        let instance = self.instance.clone();
+        Self::start(self.options.clone(), move || {
+            let conn = instance
+                .lock()
+                .map_err(|_| Error::Internal("a DuckDB instance lock is poisoned".into()))?
+                .try_clone()
+                .map_err(map_err)?;
+            // Temporary macros belong to one connection.
+            without_icu(&conn)?;
+            Ok((conn, instance))
+        })
+        .await
+    }
+
+    async fn start<F>(options: DuckDbOptions, open: F) -> Result<Self>
+    where
+        F: FnOnce() -> Result<(duckdb::Connection, Instance)> + Send + 'static,
+    {
         let (itx, irx) = tokio::sync::oneshot::channel();
         let worker = Worker::start("duckdb", move || {
-            let conn = open_sync(&opts)?;
-            let _ = itx.send(conn.interrupt_handle());
+            let (conn, instance) = open()?;
+            let _ = itx.send((conn.interrupt_handle(), instance));
             Ok(conn)
         })
         .await?;
-        let interrupt = irx
+        let (interrupt, instance) = irx
             .await
             .map_err(|_| Error::Internal("duckdb worker did not start".into()))?;
         Ok(DuckDbConnection {
             worker,
             interrupt,
             options,
+            instance,
         })
     }
 
@@ -230,6 +293,67 @@ fn run_query(
 }
 
 #[async_trait]
+impl HeldSession for DuckDbConnection {
+    async fn query_held(
+        &self,
+        held: &Held,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<SendableRecordBatchStream> {
+        let sql = sql.to_string();
+        let params = params.to_vec();
+        let batch_size = self.options.batch_size;
+        let interrupt = self.interrupt.clone();
+        self.worker
+            .stream_held(
+                held,
+                Some(Box::new(move || interrupt.interrupt())),
+                move |c, sink| run_query(c, &sql, &params, batch_size, sink),
+            )
+            .await
+    }
+
+    async fn execute_held(
+        &self,
+        held: &Held,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<ExecuteOutcome> {
+        let sql = sql.to_string();
+        let params = params.to_vec();
+        self.worker
+            .run_held(held, move |c| {
+                let mut stmt = c.prepare(&sql).map_err(map_err)?;
+                bind(&mut stmt, &params)?;
+                let n = stmt.raw_execute().map_err(map_err)?;
+                Ok(ExecuteOutcome {
+                    rows_affected: n as u64,
+                })
+            })
+            .await
+    }
+
+    fn rollback_on_drop(&self, held: Held) {
+        // Queued before the turn is released: it runs before any later job.
+        let queued = self.worker.submit(Box::new(|c| {
+            if !c.is_autocommit()
+                && let Err(e) = c.execute_batch("ROLLBACK")
+            {
+                tracing::debug!(error = %e, "rollback of a dropped transaction failed");
+            }
+        }));
+        if let Err(e) = queued {
+            tracing::debug!(error = %e, "the session closed before a dropped transaction's rollback");
+        }
+        drop(held);
+    }
+
+    fn supports_savepoints(&self) -> bool {
+        false
+    }
+}
+
+#[async_trait]
 impl Connection for DuckDbConnection {
     fn engine(&self) -> Engine {
         Engine::DuckDb
@@ -246,31 +370,17 @@ impl Connection for DuckDbConnection {
     }
 
     async fn query(&self, sql: &str, params: &[Value]) -> Result<SendableRecordBatchStream> {
-        let sql = sql.to_string();
-        let params = params.to_vec();
-        let batch_size = self.options.batch_size;
-        let interrupt = self.interrupt.clone();
-        self.worker
-            .stream(
-                Some(Box::new(move || interrupt.interrupt())),
-                move |c, sink| run_query(c, &sql, &params, batch_size, sink),
-            )
-            .await
+        let held = self.worker.turn.take().await;
+        self.query_held(&held, sql, params).await
     }
 
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<ExecuteOutcome> {
-        let sql = sql.to_string();
-        let params = params.to_vec();
-        self.worker
-            .run(move |c| {
-                let mut stmt = c.prepare(&sql).map_err(map_err)?;
-                bind(&mut stmt, &params)?;
-                let n = stmt.raw_execute().map_err(map_err)?;
-                Ok(ExecuteOutcome {
-                    rows_affected: n as u64,
-                })
-            })
-            .await
+        let held = self.worker.turn.take().await;
+        self.execute_held(&held, sql, params).await
+    }
+
+    async fn begin(&self) -> Result<Transaction<'_>> {
+        crate::session::begin(self, &self.worker.turn).await
     }
 
     fn catalog(&self) -> Option<&dyn Catalog> {

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use mongodb::bson::{Bson, Document, doc};
 use qore_core::{
-    AnsiDialect, Catalog, Connection, ConnectionSpec, Dialect, Engine, Error, ExecuteOutcome,
-    PlaceholderStyle, Result, SendableRecordBatchStream, Value,
+    AnsiDialect, Catalog, Connection, ConnectionSpec, Dialect, Engine, Error, ErrorKind,
+    ExecuteOutcome, PlaceholderStyle, Result, SendableRecordBatchStream, Value,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -78,20 +78,58 @@ pub(crate) fn map_err(e: mongodb::error::Error) -> Error {
             if c.code == 50 {
                 return Error::Timeout(c.message.clone());
             }
-            Error::query(
+            Error::query_kind(
+                kind_of(c.code),
                 c.message.clone(),
                 Some(format!("{} {}", c.code, c.code_name)),
             )
         }
-        K::Write(ref w) => Error::query(
-            msg.clone(),
-            match w {
-                mongodb::error::WriteFailure::WriteError(we) => Some(we.code.to_string()),
-                mongodb::error::WriteFailure::WriteConcernError(wc) => Some(wc.code.to_string()),
+        K::Write(ref w) => {
+            let code = match w {
+                mongodb::error::WriteFailure::WriteError(we) => Some(we.code),
+                mongodb::error::WriteFailure::WriteConcernError(wc) => Some(wc.code),
                 _ => None,
-            },
-        ),
+            };
+            Error::query_kind(
+                code.map_or(ErrorKind::Other, kind_of),
+                msg.clone(),
+                code.map(|c| c.to_string()),
+            )
+        }
+        K::InsertMany(ref m) => {
+            let code = m
+                .write_errors
+                .as_ref()
+                .and_then(|e| e.first())
+                .map(|e| e.code);
+            Error::query_kind(
+                code.map_or(ErrorKind::Other, kind_of),
+                msg.clone(),
+                code.map(|c| c.to_string()),
+            )
+        }
         _ => Error::query(msg, None),
+    }
+}
+
+/// The portable kind of a MongoDB server error code.
+fn kind_of(code: i32) -> ErrorKind {
+    match code {
+        11000 | 11001 | 12582 => ErrorKind::UniqueViolation,
+        121 => ErrorKind::CheckViolation,
+        112 | 251 => ErrorKind::SerializationFailure,
+        24 | 46 => ErrorKind::LockTimeout,
+        50 | 262 => ErrorKind::Timeout,
+        11601 => ErrorKind::Cancelled,
+        13 => ErrorKind::PermissionDenied,
+        9 | 40352 | 17287 => ErrorKind::Syntax,
+        26 | 27 | 59 | 40324 => ErrorKind::UndefinedObject,
+        48 | 68 | 85 | 86 => ErrorKind::DuplicateObject,
+        2 | 14 | 15 | 16755 => ErrorKind::InvalidData,
+        91 | 189 | 11600 | 11602 | 10107 | 13435 | 13436 | 7 | 6 | 89 | 9001 => {
+            ErrorKind::Unavailable
+        }
+        _ => ErrorKind::Other,
     }
 }
 
@@ -364,6 +402,12 @@ impl Connection for MongoConnection {
             ));
         }
         self.run(parse(text)?).await
+    }
+
+    async fn begin(&self) -> Result<qore_core::Transaction<'_>> {
+        Err(Error::NotSupported(
+            "MongoDB multi-document transactions are not supported by QoreDB yet (they need a replica set); each command is atomic for the documents it writes".into(),
+        ))
     }
 
     async fn execute(&self, text: &str, params: &[Value]) -> Result<ExecuteOutcome> {

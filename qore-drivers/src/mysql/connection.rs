@@ -7,14 +7,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use crate::session::{Held, HeldSession, Turn};
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use futures::FutureExt;
 use qore_core::metadata::SOURCE_TYPE;
 use qore_core::{
-    Catalog, Connection, ConnectionSpec, Dialect, Engine, Error, ExecuteOutcome, Result,
-    SendableRecordBatchStream, Value,
+    Catalog, Connection, ConnectionSpec, Dialect, Engine, Error, ErrorKind, ExecuteOutcome, Result,
+    SendableRecordBatchStream, Transaction, Value,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 
@@ -33,6 +34,10 @@ pub struct MySqlConnection {
     connection_id: u64,
     server_version: String,
     dialect: MySqlDialect,
+    turn: Turn,
+    /// Set by a transaction dropped without an end: the next user of the
+    /// connection rolls it back first.
+    rollback_pending: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for MySqlConnection {
@@ -149,10 +154,33 @@ pub(crate) fn map_err(e: WireError) -> Error {
                 } else {
                     format!("/{state}")
                 };
-                Error::query(message, Some(format!("{code}{state}")))
+                let kind = kind_of(code, &state);
+                Error::query_kind(kind, message, Some(format!("{code}{state}")))
             }
         },
         WireError::Other(e) => e,
+    }
+}
+
+/// The portable kind of a MySQL/MariaDB error number, else of its SQLSTATE.
+fn kind_of(code: u16, state: &str) -> ErrorKind {
+    match code {
+        1062 | 1586 | 1022 | 1169 => ErrorKind::UniqueViolation,
+        1451 | 1452 | 1216 | 1217 => ErrorKind::ForeignKeyViolation,
+        1048 | 1364 | 1138 => ErrorKind::NotNullViolation,
+        3819 | 4025 => ErrorKind::CheckViolation,
+        1213 => ErrorKind::Deadlock,
+        1205 | 3572 => ErrorKind::LockTimeout,
+        1040 | 1053 | 1203 => ErrorKind::Unavailable,
+        1064 | 1149 => ErrorKind::Syntax,
+        1146 | 1054 | 1049 | 1305 | 1091 | 1051 | 1109 | 1176 => ErrorKind::UndefinedObject,
+        1050 | 1007 | 1060 | 1061 | 1304 | 1359 => ErrorKind::DuplicateObject,
+        1142 | 1143 | 1227 | 1370 | 1044 => ErrorKind::PermissionDenied,
+        1792 | 1290 | 1836 => ErrorKind::ReadOnly,
+        1365 | 1264 | 1366 | 1292 | 1406 | 1690 | 3140 => ErrorKind::InvalidData,
+        1317 => ErrorKind::Cancelled,
+        _ if !state.is_empty() && state != "HY000" => ErrorKind::from_sqlstate(state),
+        _ => ErrorKind::Other,
     }
 }
 
@@ -342,6 +370,8 @@ impl MySqlConnection {
             connection_id: id,
             server_version: version,
             dialect: MySqlDialect::for_sql_mode(&mode),
+            turn: Turn::default(),
+            rollback_pending: Arc::default(),
         })
     }
 
@@ -380,15 +410,15 @@ impl MySqlConnection {
         self.connection_id
     }
 
-    async fn lock(&self) -> OwnedMutexGuard<Conn> {
+    async fn lock(&self, held: Option<&Held>) -> Result<OwnedMutexGuard<Conn>> {
+        let turn = match held {
+            Some(_) => None,
+            None => Some(self.turn.take().await),
+        };
         let mut guard = self.conn.clone().lock_owned().await;
-        // A caller that dropped its statement mid-reply (its future was
-        // cancelled, and KillOnDrop stopped the statement) left the rest
-        // of the reply unread.
-        if guard.in_result() {
-            let _ = guard.drain().await;
-        }
-        guard
+        drop(turn);
+        ready(&mut guard, &self.rollback_pending).await?;
+        Ok(guard)
     }
 
     /// Stops the statement on the server if the caller's future is dropped
@@ -770,6 +800,61 @@ async fn pump(
     let _ = guard.close_statement(stmt.id).await;
 }
 
+/// Makes the connection ready for a statement: reads what a caller that
+/// dropped its statement mid-reply left unread (its future was cancelled,
+/// and KillOnDrop stopped the statement), and rolls back what a dropped
+/// transaction left open.
+async fn ready(conn: &mut Conn, rollback_pending: &AtomicBool) -> Result<()> {
+    if conn.in_result()
+        && let Err(e) = conn.drain().await
+    {
+        tracing::debug!(error = ?e, "draining an abandoned reply failed");
+    }
+    if rollback_pending.swap(false, Ordering::AcqRel) {
+        conn.query_text("ROLLBACK").await.map_err(map_err)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl HeldSession for MySqlConnection {
+    async fn query_held(
+        &self,
+        held: &Held,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<SendableRecordBatchStream> {
+        self.query_with(Some(held), sql, params).await
+    }
+
+    async fn execute_held(
+        &self,
+        held: &Held,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<ExecuteOutcome> {
+        self.execute_with(Some(held), sql, params).await
+    }
+
+    fn rollback_on_drop(&self, held: Held) {
+        self.rollback_pending.store(true, Ordering::Release);
+        if tokio::runtime::Handle::try_current().is_err() {
+            // The next user of the connection rolls back first.
+            return;
+        }
+        let conn = self.conn.clone();
+        let pending = self.rollback_pending.clone();
+        SpawnedTask::spawn(async move {
+            let mut guard = conn.lock_owned().await;
+            if let Err(e) = ready(&mut guard, &pending).await {
+                tracing::debug!(error = %e, "rollback of a dropped transaction failed");
+            }
+            drop(held);
+        })
+        .run_to_completion();
+    }
+}
+
 #[async_trait]
 impl Connection for MySqlConnection {
     fn engine(&self) -> Engine {
@@ -781,11 +866,45 @@ impl Connection for MySqlConnection {
     }
 
     async fn ping(&self) -> Result<()> {
-        self.conn.lock().await.ping().await.map_err(map_err)
+        self.lock(None).await?.ping().await.map_err(map_err)
     }
 
     async fn query(&self, sql: &str, params: &[Value]) -> Result<SendableRecordBatchStream> {
-        let mut guard = self.lock().await;
+        self.query_with(None, sql, params).await
+    }
+
+    async fn execute(&self, sql: &str, params: &[Value]) -> Result<ExecuteOutcome> {
+        self.execute_with(None, sql, params).await
+    }
+
+    async fn begin(&self) -> Result<Transaction<'_>> {
+        crate::session::begin(self, &self.turn).await
+    }
+
+    fn catalog(&self) -> Option<&dyn Catalog> {
+        Some(self)
+    }
+
+    async fn close(&self) -> Result<()> {
+        // A clean goodbye: the server does not count an aborted client.
+        self.lock(None).await?.quit().await;
+        Ok(())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl MySqlConnection {
+    /// `query`, in a transaction when `held` is given.
+    async fn query_with(
+        &self,
+        held: Option<&Held>,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<SendableRecordBatchStream> {
+        let mut guard = self.lock(held).await?;
         let Some((stmt, args)) = Self::prepare(&mut guard, sql, params).await? else {
             let kill = self.kill_on_drop();
             let batch = Self::run_unprepared(&mut guard, sql).await;
@@ -846,8 +965,14 @@ impl Connection for MySqlConnection {
         Ok(Box::pin(ChannelStream::new(schema, rx, task)))
     }
 
-    async fn execute(&self, sql: &str, params: &[Value]) -> Result<ExecuteOutcome> {
-        let mut guard = self.lock().await;
+    /// `execute`, in a transaction when `held` is given.
+    async fn execute_with(
+        &self,
+        held: Option<&Held>,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<ExecuteOutcome> {
+        let mut guard = self.lock(held).await?;
         let rows_affected = match Self::prepare(&mut guard, sql, params).await? {
             Some((stmt, args)) => {
                 let kill = self.kill_on_drop();
@@ -871,25 +996,9 @@ impl Connection for MySqlConnection {
         Ok(ExecuteOutcome { rows_affected })
     }
 
-    fn catalog(&self) -> Option<&dyn Catalog> {
-        Some(self)
-    }
-
-    async fn close(&self) -> Result<()> {
-        // A clean goodbye: the server does not count an aborted client.
-        self.conn.lock().await.quit().await;
-        Ok(())
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
-
-impl MySqlConnection {
     /// Runs a catalog query (typed rows, no streaming) on this connection.
     pub(crate) async fn fetch_all<O: FromTextRow>(&self, sql: String) -> Result<Vec<O>> {
-        let mut g = self.conn.lock().await;
+        let mut g = self.lock(None).await?;
         text_query(&mut g, &sql).await
     }
 }

@@ -5,20 +5,22 @@ use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::session::{Held, HeldSession, Turn};
 use arrow::array::RecordBatch;
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use futures::{FutureExt, StreamExt};
 use qore_core::metadata::SOURCE_TYPE;
 use qore_core::{
-    Catalog, Connection, ConnectionSpec, Dialect, Engine, Error, ExecuteOutcome, PlaceholderStyle,
-    Result, SendableRecordBatchStream, Value,
+    Catalog, Connection, ConnectionSpec, Dialect, Engine, Error, ErrorKind, ExecuteOutcome,
+    PlaceholderStyle, Result, SendableRecordBatchStream, Transaction, Value,
 };
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgSslMode, PgTypeInfo, PgTypeKind};
 use sqlx::{
     Arguments, AssertSqlSafe, Column, ConnectOptions, Connection as _, Executor, Row, SqlSafeStr,
     Statement, TypeInfo, ValueRef,
 };
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 
 use super::decode::{Kind, decode};
@@ -38,6 +40,10 @@ pub struct PostgresConnection {
     backend_pid: Arc<std::sync::atomic::AtomicI32>,
     server_version: String,
     fetch_copy: bool,
+    turn: Turn,
+    /// Set by a transaction dropped without an end: the next user of the
+    /// connection rolls it back first.
+    rollback_pending: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for PostgresConnection {
@@ -105,7 +111,8 @@ pub(crate) fn map_err(e: sqlx::Error) -> Error {
                 }
                 Some("57014") => Error::Cancelled,
                 Some("57P01" | "57P02" | "57P03") => Error::connect(message, db.to_string()),
-                _ => Error::query(message, code),
+                Some(c) => Error::query_kind(ErrorKind::from_sqlstate(c), message, code),
+                None => Error::query(message, code),
             }
         }
         sqlx::Error::Io(io) => {
@@ -245,6 +252,8 @@ impl PostgresConnection {
             backend_pid: Arc::new(std::sync::atomic::AtomicI32::new(pid)),
             server_version: version,
             fetch_copy,
+            turn: Turn::default(),
+            rollback_pending: Arc::default(),
         })
     }
 
@@ -262,8 +271,14 @@ impl PostgresConnection {
     /// earlier calls: a cached statement would keep the result shape it had
     /// before a DDL change and fail with "cached plan must not change result
     /// type".
-    async fn lock(&self) -> Result<OwnedMutexGuard<sqlx::PgConnection>> {
+    async fn lock(&self, held: Option<&Held>) -> Result<OwnedMutexGuard<sqlx::PgConnection>> {
+        let turn = match held {
+            Some(_) => None,
+            None => Some(self.turn.take().await),
+        };
         let mut guard = self.conn.clone().lock_owned().await;
+        drop(turn);
+        rollback_if_pending(&mut guard, &self.rollback_pending).await?;
         if guard.cached_statements_size() > 0 {
             guard.clear_cached_statements().await.map_err(map_err)?;
         }
@@ -472,6 +487,17 @@ impl BatchBuilder {
         }
         Ok((at, false))
     }
+}
+
+/// Rolls back what a dropped transaction left open.
+async fn rollback_if_pending(conn: &mut sqlx::PgConnection, pending: &AtomicBool) -> Result<()> {
+    if pending.swap(false, Ordering::AcqRel) {
+        sqlx::raw_sql("ROLLBACK")
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
+    }
+    Ok(())
 }
 
 /// Runs the statement and sends batches until the result ends or the
@@ -774,23 +800,15 @@ fn copyable(sql: &str) -> Option<String> {
     Some(format!("COPY ({body}\n) TO STDOUT (FORMAT binary)"))
 }
 
-#[async_trait]
-impl Connection for PostgresConnection {
-    fn engine(&self) -> Engine {
-        Engine::Postgres
-    }
-
-    fn dialect(&self) -> &dyn Dialect {
-        &POSTGRES_DIALECT
-    }
-
-    async fn ping(&self) -> Result<()> {
-        let mut g = self.conn.lock().await;
-        g.ping().await.map_err(map_err)
-    }
-
-    async fn query(&self, sql: &str, params: &[Value]) -> Result<SendableRecordBatchStream> {
-        let mut guard = self.lock().await?;
+impl PostgresConnection {
+    /// `query`, in a transaction when `held` is given.
+    async fn query_with(
+        &self,
+        held: Option<&Held>,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<SendableRecordBatchStream> {
+        let mut guard = self.lock(held).await?;
         let (stmt, args) = Self::prepare(&mut guard, sql, params).await?;
         let (schema, kinds) = Self::result_schema(&mut guard, &stmt).await?;
         let batch = BatchBuilder::new(schema.clone(), kinds)?;
@@ -800,7 +818,14 @@ impl Connection for PostgresConnection {
             self.connect_timeout,
             self.backend_pid.clone(),
         );
-        let mut copy = if self.fetch_copy && params.is_empty() && !schema.fields().is_empty() {
+        // Not in a transaction: the EXPLAIN that guards COPY would abort the
+        // transaction where it fails, and a COPY that breaks the connection
+        // (see `pump_copy`) would lose it.
+        let mut copy = if held.is_none()
+            && self.fetch_copy
+            && params.is_empty()
+            && !schema.fields().is_empty()
+        {
             copyable(sql)
         } else {
             None
@@ -829,8 +854,14 @@ impl Connection for PostgresConnection {
         Ok(Box::pin(ChannelStream::new(schema, rx, task)))
     }
 
-    async fn execute(&self, sql: &str, params: &[Value]) -> Result<ExecuteOutcome> {
-        let mut guard = self.lock().await?;
+    /// `execute`, in a transaction when `held` is given.
+    async fn execute_with(
+        &self,
+        held: Option<&Held>,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<ExecuteOutcome> {
+        let mut guard = self.lock(held).await?;
         let (stmt, args) = Self::prepare(&mut guard, sql, params).await?;
         let cancel = CancelOnDrop(Some((
             self.options.clone(),
@@ -844,13 +875,92 @@ impl Connection for PostgresConnection {
             rows_affected: done.rows_affected(),
         })
     }
+}
+
+#[async_trait]
+impl HeldSession for PostgresConnection {
+    async fn query_held(
+        &self,
+        held: &Held,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<SendableRecordBatchStream> {
+        self.query_with(Some(held), sql, params).await
+    }
+
+    async fn execute_held(
+        &self,
+        held: &Held,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<ExecuteOutcome> {
+        self.execute_with(Some(held), sql, params).await
+    }
+
+    async fn commit_held(&self, held: &Held) -> Result<()> {
+        let mut guard = self.lock(Some(held)).await?;
+        // PostgreSQL answers COMMIT in an aborted transaction (a statement
+        // cancelled because its stream was dropped) with a rollback and no
+        // error; the SELECT fails there first and COMMIT is not run.
+        sqlx::raw_sql("SELECT 1; COMMIT")
+            .execute(&mut *guard)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    fn rollback_on_drop(&self, held: Held) {
+        self.rollback_pending.store(true, Ordering::Release);
+        if tokio::runtime::Handle::try_current().is_err() {
+            // The next user of the connection rolls back first.
+            return;
+        }
+        let conn = self.conn.clone();
+        let pending = self.rollback_pending.clone();
+        SpawnedTask::spawn(async move {
+            let mut guard = conn.lock_owned().await;
+            if let Err(e) = rollback_if_pending(&mut guard, &pending).await {
+                tracing::debug!(error = %e, "rollback of a dropped transaction failed");
+            }
+            drop(held);
+        })
+        .run_to_completion();
+    }
+}
+
+#[async_trait]
+impl Connection for PostgresConnection {
+    fn engine(&self) -> Engine {
+        Engine::Postgres
+    }
+
+    fn dialect(&self) -> &dyn Dialect {
+        &POSTGRES_DIALECT
+    }
+
+    async fn ping(&self) -> Result<()> {
+        let mut g = self.lock(None).await?;
+        g.ping().await.map_err(map_err)
+    }
+
+    async fn query(&self, sql: &str, params: &[Value]) -> Result<SendableRecordBatchStream> {
+        self.query_with(None, sql, params).await
+    }
+
+    async fn execute(&self, sql: &str, params: &[Value]) -> Result<ExecuteOutcome> {
+        self.execute_with(None, sql, params).await
+    }
+
+    async fn begin(&self) -> Result<Transaction<'_>> {
+        crate::session::begin(self, &self.turn).await
+    }
 
     fn catalog(&self) -> Option<&dyn Catalog> {
         Some(self)
     }
 
     async fn close(&self) -> Result<()> {
-        let mut g = self.conn.lock().await;
+        let mut g = self.lock(None).await?;
         g.ping().await.map_err(map_err)
     }
 
@@ -868,7 +978,7 @@ impl PostgresConnection {
     where
         O: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
     {
-        let mut g = self.conn.lock().await;
+        let mut g = self.lock(None).await?;
         q.persistent(false)
             .fetch_all(&mut *g)
             .await

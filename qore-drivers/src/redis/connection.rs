@@ -10,8 +10,8 @@ use arrow::datatypes::{DataType, Field, Schema};
 use async_trait::async_trait;
 use futures::stream;
 use qore_core::{
-    Connection, ConnectionSpec, Dialect, Engine, Error, ExecuteOutcome, PlaceholderStyle,
-    RecordBatchStreamAdapter, Result, SendableRecordBatchStream, Value,
+    Connection, ConnectionSpec, Dialect, Engine, Error, ErrorKind, ExecuteOutcome,
+    PlaceholderStyle, RecordBatchStreamAdapter, Result, SendableRecordBatchStream, Value,
 };
 use redis::Value as R;
 
@@ -64,8 +64,7 @@ static REDIS_DIALECT: RedisDialect = RedisDialect;
 
 pub(crate) fn map_err(e: redis::RedisError) -> Error {
     if e.kind() == redis::ErrorKind::AuthenticationFailed
-        || e.code()
-            .is_some_and(|c| c == "WRONGPASS" || c == "NOAUTH" || c == "NOPERM")
+        || e.code().is_some_and(|c| c == "WRONGPASS" || c == "NOAUTH")
     {
         return Error::Auth(e.to_string());
     }
@@ -82,7 +81,40 @@ pub(crate) fn map_err(e: redis::RedisError) -> Error {
         .detail()
         .map(str::to_string)
         .unwrap_or_else(|| e.to_string());
-    Error::query(message, code)
+    let kind = kind_of(code.as_deref().unwrap_or(""), &message);
+    Error::query_kind(kind, message, code)
+}
+
+/// The portable kind of a Redis error, from its prefix (`WRONGTYPE`,
+/// `NOPERM`, ...) and, for plain `ERR`, its words.
+fn kind_of(prefix: &str, message: &str) -> ErrorKind {
+    match prefix {
+        "NOPERM" => ErrorKind::PermissionDenied,
+        "WRONGTYPE" => ErrorKind::InvalidData,
+        "BUSY" | "LOADING" | "MASTERDOWN" | "TRYAGAIN" | "CLUSTERDOWN" | "OOM" => {
+            ErrorKind::Unavailable
+        }
+        "READONLY" => ErrorKind::ReadOnly,
+        "NOSCRIPT" => ErrorKind::UndefinedObject,
+        "BUSYKEY" => ErrorKind::DuplicateObject,
+        "ERR"
+            if message.contains("syntax error")
+                || message.contains("wrong number of arguments") =>
+        {
+            ErrorKind::Syntax
+        }
+        "ERR" if message.contains("unknown command") || message.contains("no such key") => {
+            ErrorKind::UndefinedObject
+        }
+        "ERR"
+            if message.contains("not an integer")
+                || message.contains("not a valid float")
+                || message.contains("out of range") =>
+        {
+            ErrorKind::InvalidData
+        }
+        _ => ErrorKind::Other,
+    }
 }
 
 /// Options of [`RedisConnection::browse`].
@@ -672,6 +704,12 @@ impl Connection for RedisConnection {
             schema,
             Box::pin(stream::iter([Ok(b)])),
         )))
+    }
+
+    async fn begin(&self) -> Result<qore_core::Transaction<'_>> {
+        Err(Error::NotSupported(
+            "Redis has no transactions that roll back (EXEC cannot undo a command); send MULTI, the commands and EXEC as commands".into(),
+        ))
     }
 
     async fn execute(&self, command: &str, params: &[Value]) -> Result<ExecuteOutcome> {

@@ -3,12 +3,13 @@
 use std::any::Any;
 use std::sync::Arc;
 
+use crate::session::{Held, HeldSession};
 use arrow::array::RecordBatch;
 use arrow::datatypes::{Field, Schema};
 use async_trait::async_trait;
 use qore_core::{
-    AnsiDialect, Catalog, Connection, Dialect, Engine, Error, ExecuteOutcome, PlaceholderStyle,
-    Result, SendableRecordBatchStream, Value, metadata,
+    AnsiDialect, Catalog, Connection, Dialect, Engine, Error, ErrorKind, ExecuteOutcome,
+    PlaceholderStyle, Result, SendableRecordBatchStream, Transaction, Value, metadata,
 };
 use rusqlite::OpenFlags;
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -46,9 +47,11 @@ pub(crate) fn map_err(e: rusqlite::Error) -> Error {
                 return Error::Cancelled;
             }
             let message = msg.unwrap_or_else(|| f.to_string());
-            Error::query(message, Some(code_name(f.extended_code)))
+            let kind = kind_of(f.extended_code, &message);
+            Error::query_kind(kind, message, Some(code_name(f.extended_code)))
         }
-        rusqlite::Error::SqlInputError { msg, offset, .. } => Error::query(
+        rusqlite::Error::SqlInputError { msg, offset, .. } => Error::query_kind(
+            kind_of(1, &msg),
             format!("{msg} (at byte {offset} of the statement)"),
             Some("SQLITE_ERROR".into()),
         ),
@@ -57,6 +60,39 @@ pub(crate) fn map_err(e: rusqlite::Error) -> Error {
         )),
         rusqlite::Error::NulError(_) => Error::invalid("the statement contains a NUL character"),
         other => Error::query(other.to_string(), None),
+    }
+}
+
+/// The portable kind of an SQLite extended result code; plain
+/// `SQLITE_ERROR` is told apart by its message, which is all SQLite gives.
+fn kind_of(extended: std::ffi::c_int, message: &str) -> ErrorKind {
+    match extended {
+        2067 | 1555 => return ErrorKind::UniqueViolation,
+        787 => return ErrorKind::ForeignKeyViolation,
+        1299 => return ErrorKind::NotNullViolation,
+        275 => return ErrorKind::CheckViolation,
+        517 => return ErrorKind::SerializationFailure,
+        _ => {}
+    }
+    match extended & 0xff {
+        5 | 6 => ErrorKind::LockTimeout,
+        8 => ErrorKind::ReadOnly,
+        3 | 23 => ErrorKind::PermissionDenied,
+        9 => ErrorKind::Cancelled,
+        10 | 13 => ErrorKind::Io,
+        14 => ErrorKind::Connection,
+        18 | 20 | 25 => ErrorKind::InvalidData,
+        19 => ErrorKind::CheckViolation,
+        1 if message.contains("syntax error") || message.starts_with("incomplete input") => {
+            ErrorKind::Syntax
+        }
+        1 if message.starts_with("no such ") || message.starts_with("unknown database") => {
+            ErrorKind::UndefinedObject
+        }
+        1 if message.contains("already exists") || message.starts_with("duplicate column") => {
+            ErrorKind::DuplicateObject
+        }
+        _ => ErrorKind::Other,
     }
 }
 
@@ -216,11 +252,17 @@ fn open_sync(o: &SqliteOptions) -> Result<rusqlite::Connection> {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
         }
     };
-    let conn = match &o.path {
-        None => rusqlite::Connection::open_in_memory_with_flags(
+    let conn = match (&o.path, &o.shared_memory) {
+        // The memdb VFS shares one in-memory database among the handles
+        // of this process that open the same name, with the usual locking.
+        (None, Some(name)) => rusqlite::Connection::open_with_flags(
+            format!("file:/{name}?vfs=memdb"),
+            flags | OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        ),
+        (None, None) => rusqlite::Connection::open_in_memory_with_flags(
             flags | OpenFlags::SQLITE_OPEN_READ_WRITE,
         ),
-        Some(p) => {
+        (Some(p), _) => {
             if o.mode != OpenMode::ReadWriteCreate && !p.exists() {
                 return Err(Error::Connect {
                     message: format!(
@@ -414,6 +456,63 @@ pub(crate) fn run_query(
 }
 
 #[async_trait]
+impl HeldSession for SqliteConnection {
+    async fn query_held(
+        &self,
+        held: &Held,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<SendableRecordBatchStream> {
+        let sql = sql.to_string();
+        let params = params.to_vec();
+        let batch_size = self.options.batch_size;
+        let interrupt = self.interrupt.clone();
+        self.worker
+            .stream_held(
+                held,
+                Some(Box::new(move || interrupt.interrupt())),
+                move |c, sink| run_query(c, &sql, &params, batch_size, sink),
+            )
+            .await
+    }
+
+    async fn execute_held(
+        &self,
+        held: &Held,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<ExecuteOutcome> {
+        let sql = sql.to_string();
+        let params = params.to_vec();
+        self.worker
+            .run_held(held, move |c| {
+                let mut stmt = c.prepare(&sql).map_err(map_err)?;
+                bind(&mut stmt, &params)?;
+                let n = stmt.raw_execute().map_err(map_err)?;
+                Ok(ExecuteOutcome {
+                    rows_affected: n as u64,
+                })
+            })
+            .await
+    }
+
+    fn rollback_on_drop(&self, held: Held) {
+        // Queued before the turn is released: it runs before any later job.
+        let queued = self.worker.submit(Box::new(|c| {
+            if !c.is_autocommit()
+                && let Err(e) = c.execute_batch("ROLLBACK")
+            {
+                tracing::debug!(error = %e, "rollback of a dropped transaction failed");
+            }
+        }));
+        if let Err(e) = queued {
+            tracing::debug!(error = %e, "the session closed before a dropped transaction's rollback");
+        }
+        drop(held);
+    }
+}
+
+#[async_trait]
 impl Connection for SqliteConnection {
     fn engine(&self) -> Engine {
         Engine::Sqlite
@@ -430,31 +529,17 @@ impl Connection for SqliteConnection {
     }
 
     async fn query(&self, sql: &str, params: &[Value]) -> Result<SendableRecordBatchStream> {
-        let sql = sql.to_string();
-        let params = params.to_vec();
-        let batch_size = self.options.batch_size;
-        let interrupt = self.interrupt.clone();
-        self.worker
-            .stream(
-                Some(Box::new(move || interrupt.interrupt())),
-                move |c, sink| run_query(c, &sql, &params, batch_size, sink),
-            )
-            .await
+        let held = self.worker.turn.take().await;
+        self.query_held(&held, sql, params).await
     }
 
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<ExecuteOutcome> {
-        let sql = sql.to_string();
-        let params = params.to_vec();
-        self.worker
-            .run(move |c| {
-                let mut stmt = c.prepare(&sql).map_err(map_err)?;
-                bind(&mut stmt, &params)?;
-                let n = stmt.raw_execute().map_err(map_err)?;
-                Ok(ExecuteOutcome {
-                    rows_affected: n as u64,
-                })
-            })
-            .await
+        let held = self.worker.turn.take().await;
+        self.execute_held(&held, sql, params).await
+    }
+
+    async fn begin(&self) -> Result<Transaction<'_>> {
+        crate::session::begin(self, &self.worker.turn).await
     }
 
     fn catalog(&self) -> Option<&dyn Catalog> {

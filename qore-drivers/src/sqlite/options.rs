@@ -34,6 +34,9 @@ pub struct SqliteOptions {
     pub(crate) extensions: Vec<PathBuf>,
     pub(crate) allow_extensions: bool,
     pub(crate) batch_size: usize,
+    /// In memory: the name of a `memdb` database that the sessions of one
+    /// [`Database`](qore_core::Database) share (`None`: a private one).
+    pub(crate) shared_memory: Option<String>,
 }
 
 impl Default for SqliteOptions {
@@ -48,6 +51,7 @@ impl Default for SqliteOptions {
             extensions: Vec::new(),
             allow_extensions: false,
             batch_size: qore_core::DEFAULT_BATCH_SIZE,
+            shared_memory: None,
         }
     }
 }
