@@ -12,6 +12,9 @@ use qore_core::{
 };
 use qore_drivers::duckdb::{DuckDbConnection, DuckDbOptions};
 
+mod common;
+use common::contracts;
+
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -242,5 +245,57 @@ fn giving_up_before_the_first_row_interrupts_the_statement() {
         // And offline clock functions work (no ICU download).
         let d = rows(&conn, "SELECT current_date IS NOT NULL AS ok").await;
         assert!(d[0].column(0).as_boolean().value(0));
+    });
+}
+
+#[test]
+fn sessions_transactions_and_error_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tx.duckdb");
+    rt().block_on(async {
+        for url in [format!("duckdb:{}", path.display()), "duckdb:".to_string()] {
+            let db = qore_drivers::open(&url).await.unwrap();
+            contracts::transactions(&db, "", false).await;
+            contracts::parallel_sessions(&db, "", None).await;
+            contracts::error_kinds(&*db.session().await.unwrap(), "").await;
+        }
+    });
+}
+
+#[test]
+fn write_conflicts_and_read_only_error_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kinds.duckdb");
+    rt().block_on(async {
+        let db = qore_drivers::open(&format!("duckdb:{}", path.display()))
+            .await
+            .unwrap();
+        let (a, b) = (db.session().await.unwrap(), db.session().await.unwrap());
+        a.execute("CREATE TABLE c (id INTEGER PRIMARY KEY, v INTEGER)", &[])
+            .await
+            .unwrap();
+        a.execute("INSERT INTO c VALUES (1, 0)", &[]).await.unwrap();
+        let ta = a.begin().await.unwrap();
+        let tb = b.begin().await.unwrap();
+        ta.execute("UPDATE c SET v = 1 WHERE id = 1", &[])
+            .await
+            .unwrap();
+        let e = tb
+            .execute("UPDATE c SET v = 2 WHERE id = 1", &[])
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), qore_core::ErrorKind::SerializationFailure, "{e}");
+        assert!(e.is_transient());
+        drop(tb);
+        ta.commit().await.unwrap();
+        drop((a, b, db));
+        let ro = qore_drivers::connect(&format!("duckdb:{}?access_mode=read_only", path.display()))
+            .await
+            .unwrap();
+        let e = ro
+            .execute("INSERT INTO c VALUES (2, 0)", &[])
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), qore_core::ErrorKind::ReadOnly, "{e}");
     });
 }

@@ -465,3 +465,34 @@ async fn a_server_that_goes_away_mid_stream_is_an_error_not_a_hang() {
     let e = r.expect("the stream ends in an error");
     assert!(matches!(e, Error::Connect { .. } | Error::Query(_)), "{e}");
 }
+
+#[tokio::test]
+async fn error_kinds_and_no_transactions() {
+    let db = qore_drivers::open(&url()).await.unwrap();
+    let (c, other) = (db.session().await.unwrap(), db.session().await.unwrap());
+    c.execute("db.ek.drop()", &[]).await.ok();
+    c.execute("db.ek.insertOne({_id: 1})", &[]).await.unwrap();
+    let e = c
+        .execute("db.ek.insertOne({_id: 1})", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), qore_core::ErrorKind::UniqueViolation, "{e}");
+    let e = other
+        .execute("db.ek.insertMany([{_id: 2}, {_id: 1}])", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), qore_core::ErrorKind::UniqueViolation, "{e}");
+    assert!(
+        e.to_string()
+            .contains("1 document of the command was written"),
+        "{e}"
+    );
+    let e = c
+        .execute(r#"{"qoreNoSuchCommand": 1}"#, &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), qore_core::ErrorKind::UndefinedObject, "{e}");
+    let e = c.begin().await.unwrap_err();
+    assert_eq!(e.kind(), qore_core::ErrorKind::NotSupported, "{e}");
+    c.execute("db.ek.drop()", &[]).await.unwrap();
+}

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::*;
-use common::{rows, runtime, server_url, text};
+use common::{contracts, rows, runtime, server_url, text};
 use futures::StreamExt;
 use proptest::prelude::*;
+use qore_core::ErrorKind;
 use qore_core::{
     Catalog, Connection, ConnectionSpec, ConstraintKind, Error, TableKind, TableRef, Value, collect,
 };
@@ -729,4 +730,129 @@ async fn close_ends_the_session() {
     }
     let e = c.query("SELECT 1", &[]).await.unwrap_err();
     assert!(e.to_string().contains("closed"), "{e}");
+}
+
+#[tokio::test]
+async fn sessions_transactions_and_error_kinds() {
+    drop(with_db("t_contracts").await);
+    let db = qore_drivers::open(&url()).await.unwrap();
+    contracts::transactions(&db, "t_contracts.", true).await;
+    contracts::parallel_sessions(&db, "t_contracts.", Some("t_contracts")).await;
+    contracts::error_kinds(&*db.session().await.unwrap(), "t_contracts.").await;
+}
+
+#[tokio::test]
+async fn concurrency_and_server_error_kinds() {
+    drop(with_db("t_kinds").await);
+    let db = qore_drivers::open(&url()).await.unwrap();
+    let (a, b) = (db.session().await.unwrap(), db.session().await.unwrap());
+    a.execute(
+        "CREATE TABLE t_kinds.acc (id int PRIMARY KEY, v int, small TINYINT)",
+        &[],
+    )
+    .await
+    .unwrap();
+    a.execute("INSERT INTO t_kinds.acc VALUES (1, 0, 0), (2, 0, 0)", &[])
+        .await
+        .unwrap();
+
+    // Deadlock: each holds a row the other wants.
+    let (ta, tb) = (a.begin().await.unwrap(), b.begin().await.unwrap());
+    ta.execute("UPDATE t_kinds.acc SET v = 1 WHERE id = 1", &[])
+        .await
+        .unwrap();
+    tb.execute("UPDATE t_kinds.acc SET v = 1 WHERE id = 2", &[])
+        .await
+        .unwrap();
+    let (ra, rb) = tokio::join!(
+        ta.execute("UPDATE t_kinds.acc SET v = 2 WHERE id = 2", &[]),
+        async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            tb.execute("UPDATE t_kinds.acc SET v = 2 WHERE id = 1", &[])
+                .await
+        },
+    );
+    let e = ra
+        .err()
+        .or(rb.err())
+        .expect("one of them is the deadlock victim");
+    assert_eq!(e.kind(), ErrorKind::Deadlock, "{e}");
+    assert!(e.is_transient());
+    drop((ta, tb));
+
+    // Lock wait timeout.
+    let ta = a.begin().await.unwrap();
+    ta.execute("UPDATE t_kinds.acc SET v = 5 WHERE id = 1", &[])
+        .await
+        .unwrap();
+    b.execute("SET SESSION innodb_lock_wait_timeout = 1", &[])
+        .await
+        .unwrap();
+    let e = b
+        .execute("UPDATE t_kinds.acc SET v = 6 WHERE id = 1", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::LockTimeout, "{e}");
+    assert!(e.is_transient());
+    ta.rollback().await.unwrap();
+
+    let e = b
+        .execute("UPDATE t_kinds.acc SET small = 1000 WHERE id = 1", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidData, "{e}");
+
+    b.execute("SET SESSION TRANSACTION READ ONLY", &[])
+        .await
+        .unwrap();
+    let tb = b.begin().await.unwrap();
+    let e = tb
+        .execute("INSERT INTO t_kinds.acc VALUES (3, 0, 0)", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ReadOnly, "{e}");
+    drop(tb);
+
+    // Permission: a user with no privileges.
+    a.execute("DROP USER IF EXISTS 'qore_nobody'@'127.0.0.1'", &[])
+        .await
+        .unwrap();
+    a.execute(
+        "CREATE USER 'qore_nobody'@'127.0.0.1' IDENTIFIED BY 'nobody-pw'",
+        &[],
+    )
+    .await
+    .unwrap();
+    let mut nobody = ConnectionSpec::parse(&url()).unwrap();
+    nobody.user = Some("qore_nobody".into());
+    nobody.password = Some(qore_core::Secret::new("nobody-pw"));
+    nobody.database = None;
+    let n = qore_drivers::connect_spec(&nobody).await.unwrap();
+    let e = n
+        .execute("SELECT * FROM t_kinds.acc", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
+    nobody.password = Some(qore_core::Secret::new("wrong"));
+    let e = qore_drivers::connect_spec(&nobody).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Authentication, "{e}");
+
+    // Timeout, then a lost connection.
+    let slow = qore_drivers::connect(&format!("{}?statement_timeout=50", url()))
+        .await
+        .unwrap();
+    // MariaDB's SLEEP returns 1 when interrupted: a long join errors instead.
+    let e = slow
+        .execute(
+            "SELECT count(*) FROM seq_1_to_100000 a JOIN seq_1_to_100000 b ON a.seq + b.seq = 3",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    let id = contracts::int(&*slow, "SELECT CONNECTION_ID()").await;
+    a.execute(&format!("KILL {id}"), &[]).await.unwrap();
+    let e = slow.execute("SELECT 1", &[]).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+    assert!(e.is_transient());
 }

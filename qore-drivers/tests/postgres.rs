@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::*;
-use common::{rows, rows_with, runtime, server_url, text};
+use common::{contracts, rows, rows_with, runtime, server_url, text};
 use futures::StreamExt;
 use proptest::prelude::*;
+use qore_core::ErrorKind;
 use qore_core::{
     Catalog, Connection, ConnectionSpec, ConstraintKind, Error, TableKind, TableRef, Value, collect,
 };
@@ -629,4 +630,153 @@ async fn copy_and_row_fetching_agree_and_errors_keep_the_session() {
         let b = rows(&c, "SELECT current_schema()").await;
         assert_eq!(text(&b, 0, 0), "t_copy");
     }
+}
+
+#[tokio::test]
+async fn sessions_transactions_and_error_kinds() {
+    drop(with_schema("t_contracts").await);
+    let db = qore_drivers::open(&url()).await.unwrap();
+    contracts::transactions(&db, "t_contracts.", true).await;
+    contracts::parallel_sessions(&db, "t_contracts.", Some("t_contracts")).await;
+    contracts::error_kinds(&*db.session().await.unwrap(), "t_contracts.").await;
+}
+
+/// A dropped stream cancels its statement, which aborts a PostgreSQL
+/// transaction: commit must say so, not report success.
+#[tokio::test]
+async fn commit_after_a_cancelled_statement_is_an_error() {
+    drop(with_schema("t_abort").await);
+    let db = qore_drivers::open(&url()).await.unwrap();
+    let a = db.session().await.unwrap();
+    a.execute("CREATE TABLE t_abort.t (id int PRIMARY KEY)", &[])
+        .await
+        .unwrap();
+    let tx = a.begin().await.unwrap();
+    tx.execute("INSERT INTO t_abort.t VALUES (1)", &[])
+        .await
+        .unwrap();
+    let mut s = tx
+        .query("SELECT g FROM generate_series(1, 5000000) g", &[])
+        .await
+        .unwrap();
+    s.next().await.unwrap().unwrap();
+    drop(s);
+    let e = tx.commit().await.unwrap_err();
+    assert!(!e.to_string().is_empty());
+    assert_eq!(
+        contracts::int(&*a, "SELECT count(*) FROM t_abort.t").await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn concurrency_and_server_error_kinds() {
+    drop(with_schema("t_kinds").await);
+    let db = qore_drivers::open(&url()).await.unwrap();
+    let (a, b) = (db.session().await.unwrap(), db.session().await.unwrap());
+    a.execute("CREATE TABLE t_kinds.acc (id int PRIMARY KEY, v int)", &[])
+        .await
+        .unwrap();
+    a.execute("INSERT INTO t_kinds.acc VALUES (1, 0), (2, 0)", &[])
+        .await
+        .unwrap();
+
+    // Deadlock: each holds a row the other wants.
+    let (ta, tb) = (a.begin().await.unwrap(), b.begin().await.unwrap());
+    ta.execute("UPDATE t_kinds.acc SET v = 1 WHERE id = 1", &[])
+        .await
+        .unwrap();
+    tb.execute("UPDATE t_kinds.acc SET v = 1 WHERE id = 2", &[])
+        .await
+        .unwrap();
+    let (ra, rb) = tokio::join!(
+        ta.execute("UPDATE t_kinds.acc SET v = 2 WHERE id = 2", &[]),
+        tb.execute("UPDATE t_kinds.acc SET v = 2 WHERE id = 1", &[]),
+    );
+    let e = ra
+        .err()
+        .or(rb.err())
+        .expect("one of them is the deadlock victim");
+    assert_eq!(e.kind(), ErrorKind::Deadlock, "{e}");
+    assert!(e.is_transient());
+    drop((ta, tb));
+
+    // Serialization failure: two repeatable-read transactions update one row.
+    let (ta, tb) = (a.begin().await.unwrap(), b.begin().await.unwrap());
+    for t in [&ta, &tb] {
+        t.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", &[])
+            .await
+            .unwrap();
+        t.execute("SELECT count(*) FROM t_kinds.acc", &[])
+            .await
+            .unwrap();
+    }
+    ta.execute("UPDATE t_kinds.acc SET v = 3 WHERE id = 1", &[])
+        .await
+        .unwrap();
+    let (ca, rb) = tokio::join!(
+        async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            ta.commit().await
+        },
+        tb.execute("UPDATE t_kinds.acc SET v = 4 WHERE id = 1", &[]),
+    );
+    ca.unwrap();
+    let e = rb.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::SerializationFailure, "{e}");
+    assert!(e.is_transient());
+    drop(tb);
+
+    // Lock timeout.
+    let ta = a.begin().await.unwrap();
+    ta.execute("UPDATE t_kinds.acc SET v = 5 WHERE id = 1", &[])
+        .await
+        .unwrap();
+    b.execute("SET lock_timeout = 100", &[]).await.unwrap();
+    let e = b
+        .execute("UPDATE t_kinds.acc SET v = 6 WHERE id = 1", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::LockTimeout, "{e}");
+    assert!(e.is_transient());
+    ta.rollback().await.unwrap();
+
+    let cases = [
+        ("SELECT 1 / 0", ErrorKind::InvalidData),
+        ("SELECT * FROM pg_authid", ErrorKind::PermissionDenied),
+    ];
+    for (sql, kind) in cases {
+        let e = b.execute(sql, &[]).await.unwrap_err();
+        assert_eq!(e.kind(), kind, "{sql}: {e}");
+    }
+    b.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", &[])
+        .await
+        .unwrap();
+    let e = b
+        .execute("INSERT INTO t_kinds.acc VALUES (3, 0)", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ReadOnly, "{e}");
+
+    // Timeout, then a lost connection.
+    let slow = qore_drivers::connect(&format!("{}?statement_timeout=50", url()))
+        .await
+        .unwrap();
+    let e = slow.execute("SELECT pg_sleep(2)", &[]).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    let pid = contracts::int(&*slow, "SELECT pg_backend_pid()").await;
+    a.execute(&format!("SELECT pg_terminate_backend({pid})"), &[])
+        .await
+        .unwrap();
+    let e = slow.execute("SELECT 1", &[]).await.unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Connection | ErrorKind::Unavailable),
+        "{e}"
+    );
+    assert!(e.is_transient());
+
+    let mut bad = ConnectionSpec::parse(&url()).unwrap();
+    bad.password = Some(qore_core::Secret::new("wrong"));
+    let e = qore_drivers::connect_spec(&bad).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Authentication, "{e}");
 }

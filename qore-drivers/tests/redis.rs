@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use futures::StreamExt;
-use qore_core::{Connection, ConnectionRef, Error, collect};
+use qore_core::{Connection, ConnectionRef, Error, ErrorKind, collect};
 use qore_drivers::redis::{BrowseOptions, RedisConnection};
 
 const PASSWORD: &str = "qore-test-pw";
@@ -525,5 +525,41 @@ fn redisjson_values_through_json_get() {
         assert_eq!(b.column(0).as_string::<i32>().value(0), r#"["b"]"#);
         let b = one(&conn, "JSON.TYPE doc $.n").await;
         assert_eq!(strings(&b, 0), ["integer"]);
+    });
+}
+
+#[test]
+fn error_kinds_and_no_transactions() {
+    let server = Server::start();
+    rt().block_on(async {
+        let conn = qore_drivers::connect(&server.url).await.unwrap();
+        conn.execute("SET qore:ek:s text", &[]).await.unwrap();
+        let cases = [
+            ("LPUSH qore:ek:s x", ErrorKind::InvalidData),
+            ("INCR qore:ek:s", ErrorKind::InvalidData),
+            ("NOSUCHCOMMAND a", ErrorKind::UndefinedObject),
+            ("GET", ErrorKind::Syntax),
+        ];
+        for (cmd, kind) in cases {
+            let e = conn.execute(cmd, &[]).await.unwrap_err();
+            assert_eq!(e.kind(), kind, "{cmd}: {e}");
+        }
+        let e = conn.begin().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotSupported, "{e}");
+        assert!(e.to_string().contains("MULTI"), "{e}");
+        // A handle's sessions are connections of their own.
+        let db = qore_drivers::open(&server.url).await.unwrap();
+        let (a, b) = (db.session().await.unwrap(), db.session().await.unwrap());
+        a.execute("SELECT 1", &[]).await.unwrap();
+        b.execute("SET qore:ek:db1 yes", &[]).await.unwrap();
+        let exists = |b: RecordBatch| b.column(0).as_primitive::<Int64Type>().value(0);
+        assert_eq!(
+            exists(one(&a, "EXISTS qore:ek:db1").await),
+            0,
+            "SELECT 1 moved one session only"
+        );
+        assert_eq!(exists(one(&b, "EXISTS qore:ek:db1").await), 1);
+        b.execute("DEL qore:ek:db1", &[]).await.unwrap();
+        conn.execute("DEL qore:ek:s", &[]).await.unwrap();
     });
 }

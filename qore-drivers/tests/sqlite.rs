@@ -12,6 +12,9 @@ use qore_core::{
 };
 use qore_drivers::sqlite::SqliteConnection;
 
+mod common;
+use common::contracts;
+
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -356,4 +359,94 @@ fn nul_is_a_clear_error() {
     assert!(e.to_string().contains("NUL"), "{e}");
     let e = conn.dialect().quote_identifier("a\0b").unwrap_err();
     assert!(e.to_string().contains("NUL"), "{e}");
+}
+
+#[test]
+fn sessions_transactions_and_error_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tx.db");
+    rt().block_on(async {
+        let db = qore_drivers::open(&format!("sqlite:{}", path.display()))
+            .await
+            .unwrap();
+        contracts::transactions(&db, "", true).await;
+        contracts::parallel_sessions(&db, "", None).await;
+        contracts::error_kinds(&*db.session().await.unwrap(), "").await;
+    });
+}
+
+#[test]
+fn in_memory_sessions_share_one_database() {
+    rt().block_on(async {
+        let db = qore_drivers::open("sqlite::memory:").await.unwrap();
+        let a = db.session().await.unwrap();
+        a.execute("CREATE TABLE shared (id INTEGER PRIMARY KEY)", &[])
+            .await
+            .unwrap();
+        let tx = a.begin().await.unwrap();
+        tx.execute("INSERT INTO shared VALUES (1)", &[])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        {
+            let tx = a.begin().await.unwrap();
+            tx.execute("INSERT INTO shared VALUES (2)", &[])
+                .await
+                .unwrap();
+        }
+        drop(a);
+        // In memory there is no journal: a write transaction keeps the
+        // other sessions out until it ends, so they only ever see
+        // committed data.
+        let b = db.session().await.unwrap();
+        assert_eq!(contracts::ids(&*b, "shared").await, [1]);
+        // Two handles are two databases: sharing is per handle.
+        let other = qore_drivers::open("sqlite::memory:").await.unwrap();
+        let e = other
+            .session()
+            .await
+            .unwrap()
+            .execute("SELECT * FROM shared", &[])
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), qore_core::ErrorKind::UndefinedObject, "{e}");
+    });
+}
+
+#[test]
+fn busy_read_only_and_strict_error_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kinds.db");
+    rt().block_on(async {
+        let db = qore_drivers::open(&format!("sqlite:{}?busy_timeout=100", path.display()))
+            .await
+            .unwrap();
+        let (a, b) = (db.session().await.unwrap(), db.session().await.unwrap());
+        a.execute("CREATE TABLE s (x INTEGER) STRICT", &[])
+            .await
+            .unwrap();
+        let e = a
+            .execute("INSERT INTO s VALUES ('abc')", &[])
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), qore_core::ErrorKind::InvalidData, "{e}");
+        let tx = a.begin().await.unwrap();
+        tx.execute("INSERT INTO s VALUES (1)", &[]).await.unwrap();
+        let e = b
+            .execute("INSERT INTO s VALUES (2)", &[])
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), qore_core::ErrorKind::LockTimeout, "{e}");
+        assert!(e.is_transient());
+        tx.commit().await.unwrap();
+        b.execute("INSERT INTO s VALUES (2)", &[]).await.unwrap();
+        let ro = qore_drivers::connect(&format!("sqlite:{}?mode=ro", path.display()))
+            .await
+            .unwrap();
+        let e = ro
+            .execute("INSERT INTO s VALUES (3)", &[])
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), qore_core::ErrorKind::ReadOnly, "{e}");
+    });
 }

@@ -59,13 +59,15 @@ pub(crate) fn map_err(e: duckdb::Error) -> Error {
 fn kind_of(message: &str) -> ErrorKind {
     let (class, rest) = message.split_once(" Error:").unwrap_or(("", message));
     let has = |s: &str| rest.contains(s);
+    if has("read-only mode") || has("read only mode") {
+        return ErrorKind::ReadOnly;
+    }
     match class.trim() {
         "Constraint" if has("foreign key") => ErrorKind::ForeignKeyViolation,
         "Constraint" if has("NOT NULL") => ErrorKind::NotNullViolation,
         "Constraint" if has("CHECK") => ErrorKind::CheckViolation,
         "Constraint" => ErrorKind::UniqueViolation,
         "TransactionContext" if has("onflict") => ErrorKind::SerializationFailure,
-        "TransactionContext" if has("read-only") || has("read only") => ErrorKind::ReadOnly,
         "Parser" => ErrorKind::Syntax,
         "Catalog" if has("already exists") => ErrorKind::DuplicateObject,
         "Catalog" | "Binder" if has("does not exist") || has("not found") => {
@@ -73,7 +75,6 @@ fn kind_of(message: &str) -> ErrorKind {
         }
         "Conversion" | "Out of Range" | "Invalid Input" | "Mismatch Type" => ErrorKind::InvalidData,
         "Permission" => ErrorKind::PermissionDenied,
-        "Invalid" if has("read-only") || has("read only") => ErrorKind::ReadOnly,
         "IO" => ErrorKind::Io,
         "Interrupt" => ErrorKind::Cancelled,
         _ => ErrorKind::Other,
@@ -335,10 +336,11 @@ impl HeldSession for DuckDbConnection {
 
     fn rollback_on_drop(&self, held: Held) {
         // Queued before the turn is released: it runs before any later job.
+        // duckdb-rs cannot tell whether a transaction is open (its
+        // `is_autocommit` is always true); one that DuckDB already ended
+        // makes ROLLBACK fail harmlessly.
         let queued = self.worker.submit(Box::new(|c| {
-            if !c.is_autocommit()
-                && let Err(e) = c.execute_batch("ROLLBACK")
-            {
+            if let Err(e) = c.execute_batch("ROLLBACK") {
                 tracing::debug!(error = %e, "rollback of a dropped transaction failed");
             }
         }));

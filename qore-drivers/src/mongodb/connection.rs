@@ -133,6 +133,45 @@ fn kind_of(code: i32) -> ErrorKind {
     }
 }
 
+/// A write command (`insert`, `update`, `delete`) answers `ok: 1` even
+/// when documents failed: their errors are in `writeErrors` and
+/// `writeConcernError`, which must not pass for success.
+fn check_write_errors(reply: &Document) -> Result<()> {
+    let first = match reply.get("writeErrors") {
+        Some(Bson::Array(errors)) => errors.iter().find_map(|e| e.as_document()),
+        _ => None,
+    }
+    .or_else(|| reply.get_document("writeConcernError").ok());
+    let Some(first) = first else {
+        return Ok(());
+    };
+    let code = match first.get("code") {
+        Some(Bson::Int32(c)) => Some(*c),
+        Some(Bson::Int64(c)) => i32::try_from(*c).ok(),
+        _ => None,
+    };
+    let message = first.get_str("errmsg").unwrap_or("a write failed");
+    let written = match reply.get("n") {
+        Some(Bson::Int32(n)) => i64::from(*n),
+        Some(Bson::Int64(n)) => *n,
+        _ => 0,
+    };
+    let message = match written {
+        0 => message.to_string(),
+        1 => format!(
+            "{message} (1 document of the command was written before it, and stays written)"
+        ),
+        n => format!(
+            "{message} ({n} documents of the command were written before it, and stay written)"
+        ),
+    };
+    Err(Error::query_kind(
+        code.map_or(ErrorKind::Other, kind_of),
+        message,
+        code.map(|c| c.to_string()),
+    ))
+}
+
 impl MongoConnection {
     /// Checks the options qore reads itself (`sample`) without connecting.
     ///
@@ -206,6 +245,7 @@ impl MongoConnection {
     async fn run(&self, req: Request) -> Result<SendableRecordBatchStream> {
         if !req.cursor {
             let reply = self.db.run_command(req.command).await.map_err(map_err)?;
+            check_write_errors(&reply)?;
             let docs: Vec<Document> = if req.distinct {
                 match reply.get("values") {
                     Some(Bson::Array(values)) => {
@@ -426,6 +466,7 @@ impl Connection for MongoConnection {
             return Ok(ExecuteOutcome { rows_affected: n });
         }
         let reply = self.db.run_command(req.command).await.map_err(map_err)?;
+        check_write_errors(&reply)?;
         let n = reply
             .get("nModified")
             .or_else(|| reply.get("n"))

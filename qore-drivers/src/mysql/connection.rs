@@ -928,7 +928,7 @@ impl MySqlConnection {
             let columns = match r {
                 Ok(Some(columns)) => columns,
                 Ok(None) => {
-                    let r = guard.drain().await;
+                    let r = guard.finish().await;
                     let _ = guard.close_statement(stmt.id).await;
                     r.map_err(map_err)?;
                     self.after_statement(&mut guard, sql).await?;
@@ -978,7 +978,7 @@ impl MySqlConnection {
                 let kill = self.kill_on_drop();
                 let r = guard.execute(&stmt, &args).await;
                 let r = match r {
-                    Ok(_) => guard.drain().await.map(|_| guard.affected_rows()),
+                    Ok(_) => guard.finish().await.map(|_| guard.affected_rows()),
                     Err(e) => Err(e),
                 };
                 kill.disarm();

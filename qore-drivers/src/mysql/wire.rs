@@ -841,9 +841,26 @@ impl Conn {
 
     /// Reads and drops the rest of an unfinished result.
     pub(crate) async fn drain(&mut self) -> WResult<()> {
+        self.read_to_end().await.map(|_| ())
+    }
+
+    /// Reads the rest of the reply like [`drain`](Self::drain), for a
+    /// caller that wants its outcome: the first error the server sent
+    /// (a statement timeout, a deadlock in the middle of a result) is
+    /// returned once the connection is ready again.
+    pub(crate) async fn finish(&mut self) -> WResult<()> {
+        match self.read_to_end().await? {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Reads what is left of the reply; returns the first server error in it.
+    async fn read_to_end(&mut self) -> WResult<Option<WireError>> {
+        let mut first_error = None;
         loop {
             let step = match self.pending {
-                Pending::None => return Ok(()),
+                Pending::None => return Ok(first_error),
                 Pending::MoreResults => self.read_result_head().await.map(|cols| {
                     if let Some(cols) = cols {
                         self.row_layout = cols.iter().map(ColumnDef::layout).collect();
@@ -859,8 +876,11 @@ impl Conn {
                 // The transport failed: nothing more to read.
                 Err(e @ WireError::Other(_)) => return Err(e),
                 // An error ending a result nobody reads (KILL QUERY's 1317)
-                // is not the next command's problem.
-                Err(WireError::Server { .. }) => {}
+                // is not the next command's problem; a caller of `finish`
+                // gets it.
+                Err(e @ WireError::Server { .. }) => {
+                    first_error.get_or_insert(e);
+                }
             }
         }
     }

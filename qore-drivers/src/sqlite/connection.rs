@@ -72,6 +72,8 @@ fn kind_of(extended: std::ffi::c_int, message: &str) -> ErrorKind {
         1299 => return ErrorKind::NotNullViolation,
         275 => return ErrorKind::CheckViolation,
         517 => return ErrorKind::SerializationFailure,
+        // SQLITE_CONSTRAINT_DATATYPE: a STRICT table refused a value.
+        3091 => return ErrorKind::InvalidData,
         _ => {}
     }
     match extended & 0xff {

@@ -40,3 +40,4 @@ pub(crate) fn runtime() -> tokio::runtime::Runtime {
         .build()
         .unwrap()
 }
+pub(crate) mod contracts;

@@ -1,0 +1,297 @@
+//! The engine contracts every SQL driver must keep, run against each real
+//! engine: sessions, transactions, error kinds.
+#![allow(dead_code, clippy::unwrap_used, clippy::disallowed_methods)]
+
+use std::time::Duration;
+
+use qore_core::{Connection, DatabaseRef, ErrorKind};
+
+use super::{rows, text};
+
+/// The first cell of `sql`, as an integer.
+pub(crate) async fn int(c: &dyn Connection, sql: &str) -> i64 {
+    let b = rows(c, sql).await;
+    text(&b, 0, 0).parse().unwrap()
+}
+
+/// Every `id` of `table`, in order.
+pub(crate) async fn ids(c: &dyn Connection, table: &str) -> Vec<i64> {
+    let b = rows(c, &format!("SELECT id FROM {table} ORDER BY id")).await;
+    (0..b.num_rows())
+        .map(|i| text(&b, 0, i).parse().unwrap())
+        .collect()
+}
+
+/// Transactions on `db`: `ns` qualifies table names (`schema.` or empty);
+/// `savepoints` says whether the engine has them.
+pub(crate) async fn transactions(db: &DatabaseRef, ns: &str, savepoints: bool) {
+    let a = db.session().await.unwrap();
+    let b = db.session().await.unwrap();
+    let t = format!("{ns}tx_items");
+    a.execute(&format!("DROP TABLE IF EXISTS {t}"), &[])
+        .await
+        .unwrap();
+    a.execute(
+        &format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)"),
+        &[],
+    )
+    .await
+    .unwrap();
+    let count = format!("SELECT count(*) FROM {t}");
+
+    // Committed: seen by the other session only after the commit.
+    let tx = a.begin().await.unwrap();
+    tx.execute(&format!("INSERT INTO {t} VALUES (1, 10)"), &[])
+        .await
+        .unwrap();
+    assert_eq!(int(&*b, &count).await, 0, "uncommitted rows leaked");
+    tx.commit().await.unwrap();
+    assert_eq!(int(&*b, &count).await, 1);
+
+    // Dropped without commit: rolled back before the session runs anything else.
+    {
+        let tx = a.begin().await.unwrap();
+        tx.execute(&format!("INSERT INTO {t} VALUES (2, 20)"), &[])
+            .await
+            .unwrap();
+    }
+    assert_eq!(ids(&*a, &t).await, [1]);
+    assert_eq!(ids(&*b, &t).await, [1]);
+
+    // Rolled back explicitly.
+    let tx = a.begin().await.unwrap();
+    tx.execute(&format!("INSERT INTO {t} VALUES (3, 30)"), &[])
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(ids(&*b, &t).await, [1]);
+
+    // A failed statement poisons the transaction: commit rolls back.
+    let tx = a.begin().await.unwrap();
+    tx.execute(&format!("INSERT INTO {t} VALUES (4, 40)"), &[])
+        .await
+        .unwrap();
+    let e = tx
+        .execute(&format!("INSERT INTO {t} VALUES (1, 11)"), &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UniqueViolation, "{e}");
+    assert!(tx.is_poisoned());
+    let e = tx.commit().await.unwrap_err();
+    assert!(e.to_string().contains("rolled back"), "{e}");
+    assert_eq!(ids(&*b, &t).await, [1]);
+    assert_eq!(ids(&*a, &t).await, [1]);
+
+    if savepoints {
+        let mut tx = a.begin().await.unwrap();
+        tx.execute(&format!("INSERT INTO {t} VALUES (5, 50)"), &[])
+            .await
+            .unwrap();
+        {
+            let sp = tx.savepoint().await.unwrap();
+            sp.execute(&format!("INSERT INTO {t} VALUES (6, 60)"), &[])
+                .await
+                .unwrap();
+            sp.rollback().await.unwrap();
+        }
+        {
+            let mut sp = tx.savepoint().await.unwrap();
+            sp.execute(&format!("INSERT INTO {t} VALUES (7, 70)"), &[])
+                .await
+                .unwrap();
+            {
+                let inner = sp.savepoint().await.unwrap();
+                assert_eq!(inner.depth(), 2);
+                inner
+                    .execute(&format!("INSERT INTO {t} VALUES (71, 71)"), &[])
+                    .await
+                    .unwrap();
+                // Dropped: undone before the next statement.
+            }
+            sp.commit().await.unwrap();
+        }
+        {
+            let sp = tx.savepoint().await.unwrap();
+            sp.execute(&format!("INSERT INTO {t} VALUES (8, 80)"), &[])
+                .await
+                .unwrap();
+        }
+        {
+            // A failure inside a savepoint is recovered by rolling it back.
+            let sp = tx.savepoint().await.unwrap();
+            let e = sp
+                .execute(&format!("INSERT INTO {t} VALUES (1, 12)"), &[])
+                .await
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::UniqueViolation);
+            sp.rollback().await.unwrap();
+        }
+        tx.execute(&format!("INSERT INTO {t} VALUES (9, 90)"), &[])
+            .await
+            .unwrap();
+        assert!(!tx.is_poisoned());
+        tx.commit().await.unwrap();
+        assert_eq!(ids(&*b, &t).await, [1, 5, 7, 9]);
+    } else {
+        let mut tx = a.begin().await.unwrap();
+        let e = tx.savepoint().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotSupported, "{e}");
+        tx.execute(&format!("INSERT INTO {t} VALUES (5, 50)"), &[])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        for id in [7, 9] {
+            a.execute(&format!("INSERT INTO {t} VALUES ({id}, 0)"), &[])
+                .await
+                .unwrap();
+        }
+        assert_eq!(ids(&*b, &t).await, [1, 5, 7, 9]);
+    }
+
+    // While a transaction is open, another caller of the same session waits.
+    let tx = a.begin().await.unwrap();
+    tx.execute(&format!("INSERT INTO {t} VALUES (10, 100)"), &[])
+        .await
+        .unwrap();
+    let waiter = {
+        let (a, count) = (a.clone(), count.clone());
+        tokio::spawn(async move { int(&*a, &count).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !waiter.is_finished(),
+        "a statement ran inside another caller's transaction"
+    );
+    // Rows stream inside the transaction.
+    let mut s = tx
+        .query(&format!("SELECT id FROM {t} ORDER BY id"), &[])
+        .await
+        .unwrap();
+    let mut n = 0;
+    while let Some(batch) = futures::StreamExt::next(&mut s).await {
+        n += batch.unwrap().num_rows();
+    }
+    drop(s);
+    assert_eq!(n, 5);
+    tx.commit().await.unwrap();
+    assert_eq!(waiter.await.unwrap(), 5);
+
+    // A caller whose future is dropped mid-transaction (a timeout, Ctrl-C)
+    // leaves nothing behind.
+    let gave_up = tokio::time::timeout(Duration::from_millis(300), async {
+        let tx = a.begin().await.unwrap();
+        tx.execute(&format!("INSERT INTO {t} VALUES (11, 110)"), &[])
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    assert!(gave_up.is_err());
+    assert_eq!(ids(&*a, &t).await, [1, 5, 7, 9, 10]);
+    assert_eq!(ids(&*b, &t).await, [1, 5, 7, 9, 10]);
+}
+
+/// Two sessions work at once: one streams a result while the other runs
+/// statements and reads the catalog.
+pub(crate) async fn parallel_sessions(db: &DatabaseRef, ns: &str, namespace: Option<&str>) {
+    let a = db.session().await.unwrap();
+    let b = db.session().await.unwrap();
+    let t = format!("{ns}par_items");
+    a.execute(&format!("DROP TABLE IF EXISTS {t}"), &[])
+        .await
+        .unwrap();
+    a.execute(&format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY)"), &[])
+        .await
+        .unwrap();
+    for i in 0..3 {
+        a.execute(&format!("INSERT INTO {t} VALUES ({i})"), &[])
+            .await
+            .unwrap();
+    }
+    // Held open, not consumed: session a is busy.
+    let stream = a
+        .query(&format!("SELECT id FROM {t} ORDER BY id"), &[])
+        .await
+        .unwrap();
+    let tables = tokio::time::timeout(Duration::from_secs(10), async {
+        b.catalog().unwrap().tables(namespace).await.unwrap()
+    })
+    .await
+    .expect("the other session waited for the stream");
+    assert!(
+        tables.iter().any(|t| t.table.name == "par_items"),
+        "{tables:?}"
+    );
+    assert_eq!(
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            int(&*b, &format!("SELECT count(*) FROM {t}"))
+        )
+        .await
+        .unwrap(),
+        3
+    );
+    let batches = qore_core::collect(stream).await.unwrap();
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 3);
+}
+
+/// The error kinds every SQL engine reports alike.
+pub(crate) async fn error_kinds(c: &dyn Connection, ns: &str) {
+    let (p, ch) = (format!("{ns}ek_parent"), format!("{ns}ek_child"));
+    for t in [&ch, &p] {
+        c.execute(&format!("DROP TABLE IF EXISTS {t}"), &[])
+            .await
+            .unwrap();
+    }
+    c.execute(&format!("CREATE TABLE {p} (id INTEGER PRIMARY KEY)"), &[])
+        .await
+        .unwrap();
+    c.execute(
+        &format!(
+            "CREATE TABLE {ch} (id INTEGER PRIMARY KEY, p INTEGER, v INTEGER NOT NULL, \
+             CHECK (v > 0), FOREIGN KEY (p) REFERENCES {p} (id))"
+        ),
+        &[],
+    )
+    .await
+    .unwrap();
+    c.execute(&format!("INSERT INTO {p} VALUES (1)"), &[])
+        .await
+        .unwrap();
+    c.execute(&format!("INSERT INTO {ch} VALUES (1, 1, 1)"), &[])
+        .await
+        .unwrap();
+    let cases = [
+        (
+            format!("INSERT INTO {ch} VALUES (1, 1, 1)"),
+            ErrorKind::UniqueViolation,
+        ),
+        (
+            format!("INSERT INTO {ch} VALUES (2, 99, 1)"),
+            ErrorKind::ForeignKeyViolation,
+        ),
+        (
+            format!("INSERT INTO {ch} VALUES (3, 1, NULL)"),
+            ErrorKind::NotNullViolation,
+        ),
+        (
+            format!("INSERT INTO {ch} VALUES (4, 1, -1)"),
+            ErrorKind::CheckViolation,
+        ),
+        ("SELEC 1".to_string(), ErrorKind::Syntax),
+        (
+            format!("SELECT * FROM {ns}ek_no_such_table"),
+            ErrorKind::UndefinedObject,
+        ),
+        (
+            format!("CREATE TABLE {p} (id INTEGER)"),
+            ErrorKind::DuplicateObject,
+        ),
+    ];
+    for (sql, kind) in cases {
+        let e = c.execute(&sql, &[]).await.unwrap_err();
+        assert_eq!(e.kind(), kind, "{sql}: {e}");
+        assert!(!e.is_transient(), "{sql}: {e}");
+    }
+    assert_eq!(ids(c, &ch).await, [1]);
+}
