@@ -58,7 +58,9 @@ async fn run(scratch: &std::path::Path) -> Result<()> {
     let table = TableRef::new("order_items");
     let sql = format!(
         "SELECT product_id, sum(quantity * unit_price) AS revenue FROM {} GROUP BY product_id ORDER BY revenue DESC",
-        conn.dialect().quote_table(&table)?
+        conn.dialect()
+            .ok_or_else(|| qore_core::Error::NotSupported("the demo database speaks SQL".into()))?
+            .quote_table(&table)?
     );
     let mut stream = conn.query(&sql, &[]).await?;
     println!(

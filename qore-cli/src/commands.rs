@@ -9,7 +9,8 @@ use arrow::array::{BooleanArray, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use comfy_table::Cell;
 use futures::StreamExt;
-use qore_core::sql::{single_table_source, split_statements};
+use qore_core::read::Source;
+use qore_core::sql::split_statements;
 use qore_core::{
     ColumnIndicators, ConnectionRef, ConstraintKind, Engine, RowCount, TableDetails, TableRef,
     WithSchema, annotate_schema,
@@ -45,18 +46,16 @@ pub(crate) async fn dispatch(
             max_rows,
         } => {
             let conn = open(db.db.as_deref()).await?;
-            #[cfg(feature = "redis")]
-            if let Some(redis) = conn
-                .as_any()
-                .downcast_ref::<qore_drivers::redis::RedisConnection>()
-            {
-                let options = qore_drivers::redis::BrowseOptions {
+            if let Some(kv) = conn.key_value() {
+                let options = qore_core::BrowseOptions {
                     pattern: namespace,
                     key_type,
                     ..Default::default()
                 };
-                options.validate()?;
-                let r = write_stream(redis.browse(options), format, max_rows, out, err).await;
+                let r = match kv.browse(options).await {
+                    Ok(keys) => write_stream(keys, format, max_rows, out, err).await,
+                    Err(e) => Err(e.into()),
+                };
                 return goodbye(&conn, r).await;
             }
             if key_type.is_some() {
@@ -146,19 +145,12 @@ async fn query(
             b.with_context(|| format!("statement {} failed", i + 1))?;
         }
     }
-    // Look the table up before the query starts: a connection runs one
-    // statement at a time, and the stream holds it until it is consumed.
     // Only the table format shows the indicators: the others skip the
     // catalog queries (a few on a server, ~20 ms on MySQL).
-    let details = match (format, single_table_source(last), conn.catalog()) {
-        (Format::Table, Some(table), Some(catalog)) => catalog.table(&table).await.ok(),
-        _ => None,
-    };
-    let mut stream = conn.query(last, &[]).await?;
-    if let Some(details) = details {
-        let schema = Arc::new(annotate_schema(&stream.schema(), &details));
-        stream = Box::pin(WithSchema::new(schema, stream)?);
-    }
+    let source = Source::Statement(last.to_string());
+    let mut stream = qore_core::read::open(&**conn, &source, format == Format::Table)
+        .await?
+        .stream;
     let schema = stream.schema();
     if schema.fields().is_empty() {
         while let Some(b) = stream.next().await {

@@ -3,36 +3,14 @@
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use qore_core::{ConnectionRef, Dialect, RowCount, TableRef, WithSchema, annotate_schema};
+use qore_core::read::Source;
+use qore_core::{ConnectionRef, TableRef};
 use qore_export::{Compression, ExportOptions, Format, Progress};
 
 use crate::opts::ExportArgs;
-
-/// The connection's dialect with a `'static` owner, for the SQL sink.
-#[derive(Debug)]
-struct ConnDialect(ConnectionRef);
-
-impl Dialect for ConnDialect {
-    fn name(&self) -> &'static str {
-        self.0.dialect().name()
-    }
-    fn quote_identifier(&self, ident: &str) -> qore_core::Result<String> {
-        self.0.dialect().quote_identifier(ident)
-    }
-    fn quote_string(&self, s: &str) -> qore_core::Result<String> {
-        self.0.dialect().quote_string(s)
-    }
-    fn quote_bytes(&self, bytes: &[u8]) -> String {
-        self.0.dialect().quote_bytes(bytes)
-    }
-    fn placeholder(&self, index: usize) -> String {
-        self.0.dialect().placeholder(index)
-    }
-}
 
 fn human_bytes(n: u64) -> String {
     let n = n as f64;
@@ -49,7 +27,7 @@ fn human_bytes(n: u64) -> String {
 
 pub(crate) async fn run(
     conn: ConnectionRef,
-    source: String,
+    origin: String,
     a: ExportArgs,
     err: &mut dyn Write,
 ) -> Result<ExitCode> {
@@ -65,24 +43,15 @@ pub(crate) async fn run(
         })?,
     };
     let table = a.table.as_deref().map(TableRef::parse).transpose()?;
-    let sql = match (&a.sql, &table) {
-        (Some(s), _) => s.clone(),
-        // A collection is read with MongoDB's own find command.
-        (None, Some(t)) if conn.engine() == qore_core::Engine::MongoDb => {
-            serde_json::json!({ "find": t.name }).to_string()
-        }
-        (None, Some(t)) if conn.engine() == qore_core::Engine::Redis => bail!(
+    let source = match (&a.sql, &table) {
+        (Some(s), _) => Source::Statement(s.clone()),
+        (None, Some(_)) if conn.engine() == qore_core::Engine::Redis => bail!(
             "Redis has keys, not tables: export a command instead, e.g. \
-             `qore export --db ... 'HGETALL {}' -o FILE`",
-            t.name
+             `qore export --db ... 'HGETALL KEY' -o FILE`"
         ),
-        (None, Some(t)) => format!("SELECT * FROM {}", conn.dialect().quote_table(t)?),
+        (None, Some(t)) => Source::Table(t.clone()),
         (None, None) => bail!("give the SQL to export, or --table NAME"),
     };
-    let statements = qore_core::sql::split_statements(&sql);
-    if statements.len() != 1 {
-        bail!("export takes one statement ({} given)", statements.len());
-    }
     let mut options = ExportOptions::new(format);
     options.compression = Compression::parse(&a.compression)?;
     if format == Format::Sql {
@@ -94,40 +63,28 @@ pub(crate) async fn run(
             ),
         };
         options.sql.table = Some(target);
-        options.sql.dialect = Some(Arc::new(ConnDialect(conn.clone())) as Arc<dyn Dialect>);
+        options.sql.dialect = Some(conn.dialect().with_context(|| {
+            format!(
+                "{} speaks no SQL: export it as csv, json, parquet, ...",
+                conn.engine()
+            )
+        })?);
         options.sql.create_table = a.create_table;
         options.sql.rows_per_insert = a.rows_per_insert;
     }
-    // The table's structure (indicators) and its row estimate, looked up
-    // before the query holds the connection.
-    let source_table = table
-        .clone()
-        .or_else(|| qore_core::sql::single_table_source(&sql));
-    let details = match (&source_table, conn.catalog()) {
-        (Some(t), Some(c)) => c.table(t).await.ok(),
-        _ => None,
-    };
-    let expected = match (&table, &details) {
-        (Some(_), Some(d)) => d.info.rows.map(|r| match r {
-            RowCount::Exact(n) | RowCount::Estimate(n) => n,
-        }),
-        _ => None,
-    };
+    let source_table = source.table();
     options.html.title = a
         .title
         .clone()
         .or_else(|| source_table.as_ref().map(|t| t.to_string()));
     if !a.no_source {
-        options.html.query = Some(sql.clone());
-        options.html.source = Some(source);
+        options.html.query = source.statement().map(str::to_string);
+        options.html.source = Some(origin);
     }
     options.html.exported_at = Some(now_rfc3339());
-
-    let mut stream = conn.query(&sql, &[]).await?;
-    if let Some(d) = &details {
-        let schema = Arc::new(annotate_schema(&stream.schema(), d));
-        stream = Box::pin(WithSchema::new(schema, stream)?);
-    }
+    // The table's structure (indicators) and its row estimate.
+    let opened = qore_core::read::open(&*conn, &source, true).await?;
+    let (stream, expected) = (opened.stream, opened.expected_rows);
 
     let show = !a.quiet && std::io::stderr().is_terminal();
     let bar = if show {

@@ -20,46 +20,6 @@ pub(crate) enum Writer<'a> {
     Json(qore_export::JsonEncoder, &'a mut dyn Write),
     /// Table: rows are buffered up to a limit, then rendered once.
     Table(TableWriter<'a>),
-    /// MongoDB documents, rebuilt exactly, as canonical Extended JSON.
-    #[cfg(feature = "mongodb")]
-    Documents(DocumentWriter<'a>),
-}
-
-/// Writes MongoDB documents one JSON value at a time (NDJSON) or as one
-/// array (JSON).
-#[cfg(feature = "mongodb")]
-pub(crate) struct DocumentWriter<'a> {
-    out: &'a mut dyn Write,
-    array: bool,
-    rows: usize,
-}
-
-#[cfg(feature = "mongodb")]
-impl DocumentWriter<'_> {
-    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        for i in 0..batch.num_rows() {
-            let v = qore_drivers::mongodb::row_to_extjson(batch, i)?;
-            if self.array {
-                self.out
-                    .write_all(if self.rows == 0 { b"[" } else { b"," })?;
-            }
-            serde_json::to_writer(&mut *self.out, &v)?;
-            if !self.array {
-                self.out.write_all(b"\n")?;
-            }
-            self.rows += 1;
-        }
-        Ok(())
-    }
-
-    fn finish(self) -> Result<()> {
-        if self.array {
-            self.out
-                .write_all(if self.rows == 0 { b"[]\n" } else { b"]\n" })?;
-        }
-        self.out.flush()?;
-        Ok(())
-    }
 }
 
 impl<'a> Writer<'a> {
@@ -84,14 +44,6 @@ impl<'a> Writer<'a> {
         match format {
             Format::Csv => Writer::Csv(qore_export::CsvEncoder::new(b',', true), out, schema),
             Format::Tsv => Writer::Csv(qore_export::CsvEncoder::new(b'\t', true), out, schema),
-            #[cfg(feature = "mongodb")]
-            Format::Json | Format::Ndjson if qore_drivers::mongodb::is_document_schema(&schema) => {
-                Writer::Documents(DocumentWriter {
-                    out,
-                    array: format == Format::Json,
-                    rows: 0,
-                })
-            }
             Format::Json | Format::Ndjson => Writer::Json(
                 qore_export::JsonEncoder::new(&schema, format == Format::Json),
                 out,
@@ -113,8 +65,6 @@ impl<'a> Writer<'a> {
         match self {
             Writer::Csv(w, out, _) => w.write(batch, *out)?,
             Writer::Json(w, out) => w.write(batch, *out)?,
-            #[cfg(feature = "mongodb")]
-            Writer::Documents(w) => w.write(batch)?,
             Writer::Table(t) => t.push(batch),
         }
         Ok(())
@@ -128,8 +78,6 @@ impl<'a> Writer<'a> {
                 out.flush()?;
             }
             Writer::Json(mut w, out) => w.finish(out)?,
-            #[cfg(feature = "mongodb")]
-            Writer::Documents(w) => w.finish()?,
             Writer::Table(t) => return t.finish(),
         }
         Ok((0, 0))

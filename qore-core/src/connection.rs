@@ -1,6 +1,5 @@
 //! The `Connection` contract and its facets.
 
-use std::any::Any;
 use std::fmt::Debug;
 use std::sync::Arc;
 
@@ -8,6 +7,7 @@ use async_trait::async_trait;
 
 use crate::dialect::Dialect;
 use crate::error::Result;
+use crate::facets::{Documents, KeyValue};
 use crate::schema::{Namespace, TableDetails, TableInfo, TableRef};
 use crate::stream::SendableRecordBatchStream;
 use crate::transaction::Transaction;
@@ -30,8 +30,9 @@ pub trait Connection: Send + Sync + Debug {
     /// Which engine this is.
     fn engine(&self) -> Engine;
 
-    /// How this engine spells SQL: the only place generated SQL may come from.
-    fn dialect(&self) -> &dyn Dialect;
+    /// How this engine spells SQL: the only place generated SQL may come
+    /// from. `None` for engines whose language is not SQL (Redis, MongoDB).
+    fn dialect(&self) -> Option<Arc<dyn Dialect>>;
 
     /// Checks that the engine still answers.
     ///
@@ -85,13 +86,40 @@ pub trait Connection: Send + Sync + Debug {
         None
     }
 
+    /// The key-value facet (Redis).
+    fn key_value(&self) -> Option<&dyn KeyValue> {
+        None
+    }
+
+    /// The document facet (MongoDB).
+    fn documents(&self) -> Option<&dyn Documents> {
+        None
+    }
+
+    /// Streams every row of `table`: what `qore query --table` and a
+    /// grid's "open table" run. SQL engines read `SELECT * FROM` the
+    /// table as the dialect quotes it; MongoDB finds every document of the
+    /// collection.
+    ///
+    /// # Error handling
+    ///
+    /// [`Error::NotSupported`](crate::Error::NotSupported) for an engine
+    /// without tables (Redis).
+    async fn read_table(&self, table: &TableRef) -> Result<SendableRecordBatchStream> {
+        let Some(dialect) = self.dialect() else {
+            return Err(crate::Error::NotSupported(format!(
+                "{} has no tables to read",
+                self.engine().name()
+            )));
+        };
+        let sql = format!("SELECT * FROM {}", dialect.quote_table(table)?);
+        self.query(&sql, &[]).await
+    }
+
     /// Flushes what the engine keeps pending (SQLite: `PRAGMA optimize`;
     /// DuckDB: `CHECKPOINT`; servers: a clean goodbye). The handle itself is
     /// released when the connection is dropped.
     async fn close(&self) -> Result<()>;
-
-    /// For downcasting to the concrete driver type (engine-specific facets).
-    fn as_any(&self) -> &dyn Any;
 }
 
 /// Reads the structure of a database.
@@ -149,7 +177,7 @@ macro_rules! forward_connection {
             fn engine(&self) -> Engine {
                 (**self).engine()
             }
-            fn dialect(&self) -> &dyn Dialect {
+            fn dialect(&self) -> Option<Arc<dyn Dialect>> {
                 (**self).dialect()
             }
             async fn ping(&self) -> Result<()> {
@@ -171,11 +199,17 @@ macro_rules! forward_connection {
             fn catalog(&self) -> Option<&dyn Catalog> {
                 (**self).catalog()
             }
+            fn key_value(&self) -> Option<&dyn KeyValue> {
+                (**self).key_value()
+            }
+            fn documents(&self) -> Option<&dyn Documents> {
+                (**self).documents()
+            }
+            async fn read_table(&self, table: &TableRef) -> Result<SendableRecordBatchStream> {
+                (**self).read_table(table).await
+            }
             async fn close(&self) -> Result<()> {
                 (**self).close().await
-            }
-            fn as_any(&self) -> &dyn Any {
-                (**self).as_any()
             }
         }
     };

@@ -194,7 +194,7 @@ proptest! {
     #[test]
     fn identifiers_and_strings_round_trip(ident in "[^\u{0}]{1,24}", text in "[^\u{0}]{0,40}") {
         let (rt, conn) = quoting_conn();
-        let d = conn.dialect();
+        let d = conn.dialect().unwrap();
         let qi = d.quote_identifier(&ident).unwrap();
         let qs = d.quote_string(&text).unwrap();
         rt.block_on(async {

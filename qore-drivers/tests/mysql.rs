@@ -470,7 +470,7 @@ proptest! {
             let c = connect().await;
             for mode in ["", "ANSI_QUOTES", "NO_BACKSLASH_ESCAPES", "ANSI_QUOTES,NO_BACKSLASH_ESCAPES"] {
                 c.execute(&format!("SET SESSION sql_mode = '{mode}'"), &[]).await.unwrap();
-                let d = c.dialect();
+                let d = c.dialect().unwrap();
                 let sql = format!("SELECT {} AS {}", d.quote_string(&lit).unwrap(), d.quote_identifier(&ident).unwrap());
                 let b = rows(&c, &sql).await;
                 assert_eq!(b.schema().field(0).name(), &ident, "mode {mode}");

@@ -572,7 +572,7 @@ proptest! {
         let rt = runtime();
         rt.block_on(async {
             let c = connect().await;
-            let d = c.dialect();
+            let d = c.dialect().unwrap();
             let sql = format!("SELECT {} AS {}", d.quote_string(&lit).unwrap(), d.quote_identifier(&ident).unwrap());
             let b = rows(&c, &sql).await;
             assert_eq!(b.schema().field(0).name(), &ident);

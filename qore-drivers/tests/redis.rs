@@ -11,7 +11,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use futures::StreamExt;
 use qore_core::{Connection, ConnectionRef, Error, ErrorKind, collect};
-use qore_drivers::redis::{BrowseOptions, RedisConnection};
+use qore_drivers::redis::BrowseOptions;
 
 const PASSWORD: &str = "qore-test-pw";
 
@@ -208,10 +208,10 @@ fn browse_scans_a_large_key_space_in_pages() {
         .await
         .unwrap();
         conn.execute("EXPIRE user:7 1000", &[]).await.unwrap();
-        let redis = conn.as_any().downcast_ref::<RedisConnection>().unwrap();
+        let redis = conn.key_value().unwrap();
         let mut keys = HashSet::new();
         let mut pages = 0;
-        let mut s = redis.browse(BrowseOptions { pattern: Some("user:*".into()), key_type: None, count: 1000 });
+        let mut s = redis.browse(BrowseOptions { pattern: Some("user:*".into()), key_type: None, count: 1000 }).await.unwrap();
         while let Some(b) = s.next().await {
             let b = b.unwrap();
             pages += 1;
@@ -227,7 +227,7 @@ fn browse_scans_a_large_key_space_in_pages() {
         }
         assert_eq!(keys.len(), 20_000);
         assert!(pages >= 10, "{pages} pages");
-        let hashes = collect(redis.browse(BrowseOptions { pattern: None, key_type: Some("hash".into()), count: 1000 })).await.unwrap();
+        let hashes = collect(redis.browse(BrowseOptions { pattern: None, key_type: Some("hash".into()), count: 1000 }).await.unwrap()).await.unwrap();
         let n: usize = hashes.iter().map(RecordBatch::num_rows).sum();
         assert_eq!(n, 500);
         assert!(hashes.iter().all(|b| b.column(5).as_primitive::<Int64Type>().iter().all(|l| l == Some(1))));
@@ -285,8 +285,8 @@ fn a_million_keys_are_listed_by_scan_and_every_type_is_rendered() {
         conn.execute("DEBUG POPULATE 1000000 key 10", &[])
             .await
             .unwrap();
-        let redis = conn.as_any().downcast_ref::<RedisConnection>().unwrap();
-        let mut s = redis.browse(BrowseOptions::default());
+        let redis = conn.key_value().unwrap();
+        let mut s = redis.browse(BrowseOptions::default()).await.unwrap();
         let mut seen = HashSet::with_capacity(1_000_000);
         let mut largest = 0;
         while let Some(b) = s.next().await {

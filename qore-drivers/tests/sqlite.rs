@@ -196,7 +196,14 @@ fn open_options_and_bad_input() {
             wal.display()
         );
         let conn = qore_drivers::connect(&url).await.unwrap();
-        let sq = conn.as_any().downcast_ref::<SqliteConnection>().unwrap();
+        let sq = SqliteConnection::open(
+            qore_drivers::sqlite::SqliteOptions::from_spec(
+                &qore_core::ConnectionSpec::parse(&url).unwrap(),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
         assert_eq!(sq.journal_mode().await.unwrap(), "wal");
         conn.execute("CREATE TABLE a (x)", &[]).await.unwrap();
         conn.execute("INSERT INTO a VALUES (?1)", &[Value::Int(1)])
@@ -334,7 +341,7 @@ proptest! {
         // SQLite reserves names that start with sqlite_ for itself.
         prop_assume!(!ident.to_lowercase().starts_with("sqlite_"));
         let (rt, conn) = quoting_conn();
-        let d = conn.dialect();
+        let d = conn.dialect().unwrap();
         let qi = d.quote_identifier(&ident).unwrap();
         let qs = d.quote_string(&text).unwrap();
         rt.block_on(async {
@@ -355,9 +362,13 @@ proptest! {
 #[test]
 fn nul_is_a_clear_error() {
     let (_rt, conn) = quoting_conn();
-    let e = conn.dialect().quote_string("a\0b").unwrap_err();
+    let e = conn.dialect().unwrap().quote_string("a\0b").unwrap_err();
     assert!(e.to_string().contains("NUL"), "{e}");
-    let e = conn.dialect().quote_identifier("a\0b").unwrap_err();
+    let e = conn
+        .dialect()
+        .unwrap()
+        .quote_identifier("a\0b")
+        .unwrap_err();
     assert!(e.to_string().contains("NUL"), "{e}");
 }
 

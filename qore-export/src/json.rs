@@ -49,6 +49,9 @@ pub struct JsonEncoder {
     keys: Vec<Vec<u8>>,
     /// Columns marked `qore.json`: their text is embedded as JSON.
     embed: Vec<bool>,
+    /// MongoDB documents: each row is rebuilt and written as canonical
+    /// Extended JSON, exact to the BSON type.
+    documents: bool,
     buf: Vec<u8>,
 }
 
@@ -75,11 +78,16 @@ impl JsonEncoder {
                     == Some("true")
             })
             .collect();
+        #[cfg(feature = "mongodb")]
+        let documents = qore_drivers::mongodb::is_document_schema(schema);
+        #[cfg(not(feature = "mongodb"))]
+        let documents = false;
         JsonEncoder {
             array,
             rows: 0,
             keys,
             embed,
+            documents,
             buf: Vec::with_capacity(1 << 16),
         }
     }
@@ -104,6 +112,14 @@ impl JsonEncoder {
         for row in 0..batch.num_rows() {
             if self.array {
                 buf.extend_from_slice(if self.rows == 0 { b"[" } else { b",\n" });
+            }
+            if self.documents {
+                document(&mut buf, batch, row)?;
+                if !self.array {
+                    buf.push(b'\n');
+                }
+                self.rows += 1;
+                continue;
             }
             buf.push(b'{');
             for (i, col) in batch.columns().iter().enumerate() {
@@ -158,4 +174,19 @@ impl JsonEncoder {
         }
         out.flush().map_err(io)
     }
+}
+
+/// One MongoDB document as canonical Extended JSON.
+#[cfg(feature = "mongodb")]
+fn document(buf: &mut Vec<u8>, batch: &RecordBatch, row: usize) -> Result<()> {
+    let v = qore_drivers::mongodb::row_to_extjson(batch, row)?;
+    serde_json::to_writer(&mut *buf, &v)
+        .map_err(|e| Error::data(format!("row {row} cannot be written as JSON: {e}")))
+}
+
+#[cfg(not(feature = "mongodb"))]
+fn document(_: &mut Vec<u8>, _: &RecordBatch, _: usize) -> Result<()> {
+    Err(Error::Internal(
+        "document rows without MongoDB support".into(),
+    ))
 }

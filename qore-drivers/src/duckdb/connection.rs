@@ -1,6 +1,5 @@
 //! `DuckDbConnection`: duckdb-rs on a worker thread, handing over DuckDB's own Arrow batches.
 
-use std::any::Any;
 use std::sync::Arc;
 
 use crate::session::{Held, HeldSession};
@@ -361,8 +360,10 @@ impl Connection for DuckDbConnection {
         Engine::DuckDb
     }
 
-    fn dialect(&self) -> &dyn Dialect {
-        &DUCKDB_DIALECT
+    fn dialect(&self) -> Option<Arc<dyn Dialect>> {
+        static SHARED: std::sync::LazyLock<Arc<dyn Dialect>> =
+            std::sync::LazyLock::new(|| Arc::new(DUCKDB_DIALECT));
+        Some(SHARED.clone())
     }
 
     async fn ping(&self) -> Result<()> {
@@ -393,9 +394,5 @@ impl Connection for DuckDbConnection {
         self.worker
             .run(|c| c.execute_batch("CHECKPOINT").map_err(map_err))
             .await
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

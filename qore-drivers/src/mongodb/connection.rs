@@ -1,6 +1,5 @@
 //! `MongoConnection`: commands in, documents out as Arrow batches.
 
-use std::any::Any;
 use std::time::Duration;
 
 use arrow::array::RecordBatch;
@@ -9,8 +8,8 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use mongodb::bson::{Bson, Document, doc};
 use qore_core::{
-    AnsiDialect, Catalog, Connection, ConnectionSpec, Dialect, Engine, Error, ErrorKind,
-    ExecuteOutcome, PlaceholderStyle, Result, SendableRecordBatchStream, Value,
+    Catalog, Connection, ConnectionSpec, Dialect, Documents, Engine, Error, ErrorKind,
+    ExecuteOutcome, Result, SendableRecordBatchStream, Value,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -23,8 +22,6 @@ const CURSOR_BATCH: u32 = 2000;
 
 /// Documents sampled to infer a result's schema, unless `?sample=N` says otherwise.
 pub const DEFAULT_SAMPLE: usize = 1000;
-
-static MONGO_DIALECT: AnsiDialect = AnsiDialect::new("mongodb", PlaceholderStyle::Dollar);
 
 /// A connection to a MongoDB deployment, on one database.
 #[derive(Clone)]
@@ -415,14 +412,78 @@ fn driver_dumps_become_plain_messages() {
     );
 }
 
+/// A JSON value in MongoDB's Extended JSON (relaxed or canonical) as BSON.
+fn from_json(v: &serde_json::Value, what: &str) -> Result<Bson> {
+    Bson::try_from(v.clone())
+        .map_err(|e| Error::invalid(format!("{what} is not valid Extended JSON: {e}")))
+}
+
+impl MongoConnection {
+    fn cursor(command: Document) -> Request {
+        Request {
+            command,
+            cursor: true,
+            distinct: false,
+            one: false,
+        }
+    }
+}
+
+#[async_trait]
+impl Documents for MongoConnection {
+    async fn find(
+        &self,
+        collection: &str,
+        filter: &serde_json::Value,
+        limit: Option<u64>,
+    ) -> Result<SendableRecordBatchStream> {
+        let Bson::Document(filter) = from_json(filter, "the filter")? else {
+            return Err(Error::invalid("the filter must be a JSON object"));
+        };
+        let mut command = doc! { "find": collection, "filter": filter };
+        if let Some(n) = limit {
+            let n = i64::try_from(n)
+                .map_err(|_| Error::invalid(format!("a limit of {n} is too large")))?;
+            command.insert("limit", n);
+        }
+        self.run(Self::cursor(command)).await
+    }
+
+    async fn aggregate(
+        &self,
+        collection: &str,
+        pipeline: &serde_json::Value,
+    ) -> Result<SendableRecordBatchStream> {
+        let Bson::Array(stages) = from_json(pipeline, "the pipeline")? else {
+            return Err(Error::invalid(
+                "the pipeline must be a JSON array of stages",
+            ));
+        };
+        self.run(Self::cursor(
+            doc! { "aggregate": collection, "pipeline": stages, "cursor": {} },
+        ))
+        .await
+    }
+}
+
 #[async_trait]
 impl Connection for MongoConnection {
     fn engine(&self) -> Engine {
         Engine::MongoDb
     }
 
-    fn dialect(&self) -> &dyn Dialect {
-        &MONGO_DIALECT
+    fn documents(&self) -> Option<&dyn Documents> {
+        Some(self)
+    }
+
+    async fn read_table(&self, table: &qore_core::TableRef) -> Result<SendableRecordBatchStream> {
+        self.run(Self::cursor(doc! { "find": table.name.as_str() }))
+            .await
+    }
+
+    fn dialect(&self) -> Option<std::sync::Arc<dyn Dialect>> {
+        // Commands, not SQL: nothing may generate SQL for this engine.
+        None
     }
 
     async fn ping(&self) -> Result<()> {
@@ -491,10 +552,6 @@ impl Connection for MongoConnection {
     async fn close(&self) -> Result<()> {
         self.client.clone().shutdown().await;
         Ok(())
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

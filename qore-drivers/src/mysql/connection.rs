@@ -1,7 +1,6 @@
 //! `MySqlConnection`: one connection to MySQL or MariaDB (our own wire
 //! protocol, `wire.rs`), owned by a task while a result streams.
 
-use std::any::Any;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,7 +32,7 @@ pub struct MySqlConnection {
     options: Arc<Options>,
     connection_id: u64,
     server_version: String,
-    dialect: MySqlDialect,
+    dialect: Arc<MySqlDialect>,
     turn: Turn,
     /// Set by a transaction dropped without an end: the next user of the
     /// connection rolls it back first.
@@ -369,7 +368,7 @@ impl MySqlConnection {
             options: Arc::new(settings.options),
             connection_id: id,
             server_version: version,
-            dialect: MySqlDialect::for_sql_mode(&mode),
+            dialect: Arc::new(MySqlDialect::for_sql_mode(&mode)),
             turn: Turn::default(),
             rollback_pending: Arc::default(),
         })
@@ -861,8 +860,8 @@ impl Connection for MySqlConnection {
         Engine::MySql
     }
 
-    fn dialect(&self) -> &dyn Dialect {
-        &self.dialect
+    fn dialect(&self) -> Option<Arc<dyn Dialect>> {
+        Some(self.dialect.clone())
     }
 
     async fn ping(&self) -> Result<()> {
@@ -889,10 +888,6 @@ impl Connection for MySqlConnection {
         // A clean goodbye: the server does not count an aborted client.
         self.lock(None).await?.quit().await;
         Ok(())
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

@@ -1,7 +1,6 @@
 //! `PostgresConnection`: one sqlx connection, owned by a task while a result
 //! streams.
 
-use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -934,8 +933,10 @@ impl Connection for PostgresConnection {
         Engine::Postgres
     }
 
-    fn dialect(&self) -> &dyn Dialect {
-        &POSTGRES_DIALECT
+    fn dialect(&self) -> Option<Arc<dyn Dialect>> {
+        static SHARED: std::sync::LazyLock<Arc<dyn Dialect>> =
+            std::sync::LazyLock::new(|| Arc::new(PostgresDialect));
+        Some(SHARED.clone())
     }
 
     async fn ping(&self) -> Result<()> {
@@ -962,10 +963,6 @@ impl Connection for PostgresConnection {
     async fn close(&self) -> Result<()> {
         let mut g = self.lock(None).await?;
         g.ping().await.map_err(map_err)
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

@@ -1,6 +1,5 @@
 //! `RedisConnection`: a multiplexed async connection.
 
-use std::any::Any;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,12 +9,12 @@ use arrow::datatypes::{DataType, Field, Schema};
 use async_trait::async_trait;
 use futures::stream;
 use qore_core::{
-    Connection, ConnectionSpec, Dialect, Engine, Error, ErrorKind, ExecuteOutcome,
-    PlaceholderStyle, RecordBatchStreamAdapter, Result, SendableRecordBatchStream, Value,
+    BrowseOptions, Connection, ConnectionSpec, Dialect, Engine, Error, ErrorKind, ExecuteOutcome,
+    KeyValue, RecordBatchStreamAdapter, Result, SendableRecordBatchStream, Value,
 };
 use redis::Value as R;
 
-use super::tokenize::{quote, tokenize};
+use super::tokenize::tokenize;
 
 /// How long connecting may take before it is an error.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,28 +38,6 @@ impl std::fmt::Debug for RedisConnection {
             .finish_non_exhaustive()
     }
 }
-
-/// Redis has no SQL; its "dialect" quotes arguments the way redis-cli reads them.
-#[derive(Debug)]
-struct RedisDialect;
-
-impl Dialect for RedisDialect {
-    fn name(&self) -> &'static str {
-        "redis"
-    }
-    fn quote_identifier(&self, ident: &str) -> Result<String> {
-        Ok(quote(ident.as_bytes()))
-    }
-    fn quote_string(&self, s: &str) -> Result<String> {
-        Ok(quote(s.as_bytes()))
-    }
-    fn placeholder(&self, _index: usize) -> String {
-        let _ = PlaceholderStyle::Question;
-        "?".into()
-    }
-}
-
-static REDIS_DIALECT: RedisDialect = RedisDialect;
 
 pub(crate) fn map_err(e: redis::RedisError) -> Error {
     if e.kind() == redis::ErrorKind::AuthenticationFailed
@@ -114,51 +91,6 @@ fn kind_of(prefix: &str, message: &str) -> ErrorKind {
             ErrorKind::InvalidData
         }
         _ => ErrorKind::Other,
-    }
-}
-
-/// Options of [`RedisConnection::browse`].
-#[derive(Debug, Clone)]
-pub struct BrowseOptions {
-    /// `MATCH` pattern (`user:*`).
-    pub pattern: Option<String>,
-    /// `TYPE` filter (`hash`, `string`, ...).
-    pub key_type: Option<String>,
-    /// `COUNT` hint per SCAN call; also the batch size.
-    pub count: usize,
-}
-
-impl BrowseOptions {
-    /// The key types Redis itself knows; module types (`ReJSON-RL`,
-    /// `TSDB-TYPE`, ...) are recognised by their dash.
-    pub const KEY_TYPES: [&str; 6] = ["string", "hash", "list", "set", "zset", "stream"];
-
-    /// Checks the options before any SCAN.
-    ///
-    /// # Error handling
-    ///
-    /// [`Error::InvalidInput`] for a key type Redis does not have.
-    pub fn validate(&self) -> Result<()> {
-        if let Some(t) = &self.key_type
-            && !Self::KEY_TYPES.contains(&t.as_str())
-            && !(t.contains('-') && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-        {
-            return Err(Error::invalid(format!(
-                "unknown Redis key type `{t}` (known: {}, or a module type such as ReJSON-RL)",
-                Self::KEY_TYPES.join(", ")
-            )));
-        }
-        Ok(())
-    }
-}
-
-impl Default for BrowseOptions {
-    fn default() -> Self {
-        BrowseOptions {
-            pattern: None,
-            key_type: None,
-            count: 1000,
-        }
     }
 }
 
@@ -316,7 +248,7 @@ impl RedisConnection {
 
     /// Lists keys with SCAN (never KEYS): key, type, TTL in ms (-1 none),
     /// memory usage in bytes, encoding and length, one batch per SCAN page.
-    pub fn browse(&self, options: BrowseOptions) -> SendableRecordBatchStream {
+    fn scan_keys(&self, options: BrowseOptions) -> SendableRecordBatchStream {
         let schema = Arc::new(Schema::new(vec![
             Field::new("key", DataType::Utf8, false),
             Field::new("type", DataType::Utf8, false),
@@ -668,6 +600,14 @@ fn unknown_option(k: &str) -> Error {
 }
 
 #[async_trait]
+impl KeyValue for RedisConnection {
+    async fn browse(&self, options: BrowseOptions) -> Result<SendableRecordBatchStream> {
+        options.validate()?;
+        Ok(self.scan_keys(options))
+    }
+}
+
+#[async_trait]
 impl Connection for RedisConnection {
     fn engine(&self) -> Engine {
         Engine::Redis
@@ -677,8 +617,13 @@ impl Connection for RedisConnection {
         Some(self)
     }
 
-    fn dialect(&self) -> &dyn Dialect {
-        &REDIS_DIALECT
+    fn key_value(&self) -> Option<&dyn KeyValue> {
+        Some(self)
+    }
+
+    fn dialect(&self) -> Option<Arc<dyn Dialect>> {
+        // Commands, not SQL: nothing may generate SQL for this engine.
+        None
     }
 
     async fn ping(&self) -> Result<()> {
@@ -727,10 +672,6 @@ impl Connection for RedisConnection {
 
     async fn close(&self) -> Result<()> {
         Ok(())
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

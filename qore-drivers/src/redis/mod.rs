@@ -19,4 +19,6 @@
 mod connection;
 pub mod tokenize;
 
-pub use connection::{BrowseOptions, CURSOR_METADATA, JSON_METADATA, RedisConnection};
+pub use connection::{CURSOR_METADATA, JSON_METADATA, RedisConnection};
+/// Moved to `qore_core`: browsing is the [`qore_core::KeyValue`] facet.
+pub use qore_core::BrowseOptions;

@@ -1,6 +1,5 @@
 //! `SqliteConnection`: rusqlite on a worker thread.
 
-use std::any::Any;
 use std::sync::Arc;
 
 use crate::session::{Held, HeldSession};
@@ -520,8 +519,10 @@ impl Connection for SqliteConnection {
         Engine::Sqlite
     }
 
-    fn dialect(&self) -> &dyn Dialect {
-        &SQLITE_DIALECT
+    fn dialect(&self) -> Option<Arc<dyn Dialect>> {
+        static SHARED: std::sync::LazyLock<Arc<dyn Dialect>> =
+            std::sync::LazyLock::new(|| Arc::new(SQLITE_DIALECT));
+        Some(SHARED.clone())
     }
 
     async fn ping(&self) -> Result<()> {
@@ -552,9 +553,5 @@ impl Connection for SqliteConnection {
         self.worker
             .run(|c| c.execute_batch("PRAGMA optimize").map_err(map_err))
             .await
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
