@@ -72,18 +72,17 @@ pub(crate) async fn run(
         options.sql.create_table = a.create_table;
         options.sql.rows_per_insert = a.rows_per_insert;
     }
-    let source_table = source.table();
+    // The table's structure (indicators) and its row estimate.
+    let opened = qore_core::read::open(&*conn, &source, true).await?;
     options.html.title = a
         .title
         .clone()
-        .or_else(|| source_table.as_ref().map(|t| t.to_string()));
+        .or_else(|| source.table().map(|t| t.to_string()));
     if !a.no_source {
-        options.html.query = source.statement().map(str::to_string);
+        options.html.query = Some(opened.statement.clone());
         options.html.source = Some(origin);
     }
     options.html.exported_at = Some(now_rfc3339());
-    // The table's structure (indicators) and its row estimate.
-    let opened = qore_core::read::open(&*conn, &source, true).await?;
     let (stream, expected) = (opened.stream, opened.expected_rows);
 
     let show = !a.quiet && std::io::stderr().is_terminal();

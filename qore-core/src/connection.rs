@@ -96,24 +96,23 @@ pub trait Connection: Send + Sync + Debug {
         None
     }
 
-    /// Streams every row of `table`: what `qore query --table` and a
-    /// grid's "open table" run. SQL engines read `SELECT * FROM` the
-    /// table as the dialect quotes it; MongoDB finds every document of the
-    /// collection.
+    /// The statement that reads every row of `table`: what `qore export
+    /// --table` and a grid's "open table" run. SQL engines read `SELECT *
+    /// FROM` the table as the dialect quotes it; MongoDB finds every
+    /// document of the collection.
     ///
     /// # Error handling
     ///
     /// [`Error::NotSupported`](crate::Error::NotSupported) for an engine
     /// without tables (Redis).
-    async fn read_table(&self, table: &TableRef) -> Result<SendableRecordBatchStream> {
+    fn table_query(&self, table: &TableRef) -> Result<String> {
         let Some(dialect) = self.dialect() else {
             return Err(crate::Error::NotSupported(format!(
                 "{} has no tables to read",
                 self.engine().name()
             )));
         };
-        let sql = format!("SELECT * FROM {}", dialect.quote_table(table)?);
-        self.query(&sql, &[]).await
+        Ok(format!("SELECT * FROM {}", dialect.quote_table(table)?))
     }
 
     /// Flushes what the engine keeps pending (SQLite: `PRAGMA optimize`;
@@ -205,8 +204,8 @@ macro_rules! forward_connection {
             fn documents(&self) -> Option<&dyn Documents> {
                 (**self).documents()
             }
-            async fn read_table(&self, table: &TableRef) -> Result<SendableRecordBatchStream> {
-                (**self).read_table(table).await
+            fn table_query(&self, table: &TableRef) -> Result<String> {
+                (**self).table_query(table)
             }
             async fn close(&self) -> Result<()> {
                 (**self).close().await

@@ -48,6 +48,9 @@ pub struct Opened {
     pub details: Option<TableDetails>,
     /// How many rows to expect: the table's count or estimate, for a whole table.
     pub expected_rows: Option<u64>,
+    /// The statement that runs: the one given, or the engine's query of
+    /// the whole table.
+    pub statement: String,
 }
 
 impl std::fmt::Debug for Opened {
@@ -56,6 +59,7 @@ impl std::fmt::Debug for Opened {
             .field("schema", &self.stream.schema())
             .field("details", &self.details.as_ref().map(|d| &d.info.table))
             .field("expected_rows", &self.expected_rows)
+            .field("statement", &self.statement)
             .finish()
     }
 }
@@ -92,10 +96,11 @@ pub async fn open(conn: &dyn Connection, source: &Source, describe: bool) -> Res
         }),
         _ => None,
     };
-    let mut stream = match source {
-        Source::Statement(sql) => conn.query(sql, &[]).await?,
-        Source::Table(t) => conn.read_table(t).await?,
+    let statement = match source {
+        Source::Statement(sql) => sql.clone(),
+        Source::Table(t) => conn.table_query(t)?,
     };
+    let mut stream = conn.query(&statement, &[]).await?;
     if let Some(d) = &details {
         let schema = Arc::new(annotate_schema(&stream.schema(), d));
         stream = Box::pin(WithSchema::new(schema, stream)?);
@@ -104,5 +109,6 @@ pub async fn open(conn: &dyn Connection, source: &Source, describe: bool) -> Res
         stream,
         details,
         expected_rows,
+        statement,
     })
 }

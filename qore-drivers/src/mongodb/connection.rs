@@ -476,9 +476,8 @@ impl Connection for MongoConnection {
         Some(self)
     }
 
-    async fn read_table(&self, table: &qore_core::TableRef) -> Result<SendableRecordBatchStream> {
-        self.run(Self::cursor(doc! { "find": table.name.as_str() }))
-            .await
+    fn table_query(&self, table: &qore_core::TableRef) -> Result<String> {
+        Ok(serde_json::json!({ "find": table.name }).to_string())
     }
 
     fn dialect(&self) -> Option<std::sync::Arc<dyn Dialect>> {
