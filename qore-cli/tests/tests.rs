@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod contracts;
 mod hardening;
 mod util;
 

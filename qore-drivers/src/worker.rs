@@ -196,9 +196,32 @@ impl BatchSink {
     ///
     /// [`Error::Cancelled`] once the stream has been dropped: stop the statement.
     pub(crate) fn push(&mut self, batch: RecordBatch) -> Result<()> {
+        #[cfg(debug_assertions)]
+        fault_point();
         self.batches
             .blocking_send(Ok(batch))
             .map_err(|_| Error::Cancelled)
+    }
+}
+
+/// Test builds only: `QORE_FAULT_PANIC_AFTER_BATCHES=N` makes an engine
+/// worker panic when it pushes batch N + 1, to prove that a producer that
+/// dies ends its result with an error (see the CLI's hardening tests).
+#[cfg(debug_assertions)]
+fn fault_point() {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LIMIT: OnceLock<Option<u64>> = OnceLock::new();
+    static PUSHED: AtomicU64 = AtomicU64::new(0);
+    let limit = LIMIT.get_or_init(|| {
+        std::env::var("QORE_FAULT_PANIC_AFTER_BATCHES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    if let Some(limit) = limit
+        && PUSHED.fetch_add(1, Ordering::Relaxed) >= *limit
+    {
+        panic!("fault injected by QORE_FAULT_PANIC_AFTER_BATCHES");
     }
 }
 

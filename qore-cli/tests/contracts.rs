@@ -1,0 +1,119 @@
+//! The engine contracts as the `qore` binary shows them: one JSON
+//! rendering for `query` and `export`, and no silent truncation.
+
+use crate::util::Qore;
+
+/// `qore query --format json` and `qore export --format json` give the
+/// same bytes for the same result, on every engine.
+#[test]
+fn query_and_export_write_the_same_json() {
+    let q = Qore::new();
+    q.ok(&["demo", "shop.db"]);
+    q.ok(&["demo", "--duckdb", "shop.duckdb"]);
+    let mut cases: Vec<(String, String)> = vec![
+        (
+            "shop.db".into(),
+            "SELECT o.id, o.id, o.ordered_at, i.unit_price, i.quantity * 1.5 AS q, NULL AS n \
+             FROM orders o JOIN order_items i ON i.order_id = o.id ORDER BY i.order_id, i.product_id LIMIT 300"
+                .into(),
+        ),
+        (
+            "shop.duckdb".into(),
+            "SELECT 1::TINYINT AS t, 12345678901234567890::HUGEINT AS h, 1.5::DECIMAL(20, 4) AS d, \
+             'x\"y\\n'::VARCHAR AS s, [1, 2]::INT[] AS l, {'a': 1} AS st, MAP {'k': 'v'} AS m, \
+             TIMESTAMPTZ '2024-02-29 13:14:15.5+00' AS tz, INTERVAL 3 DAY AS i, 'NaN'::DOUBLE AS nan, \
+             '\\xAA'::BLOB AS b, DATE '0001-01-01' - INTERVAL 1 DAY AS bc"
+                .into(),
+        ),
+    ];
+    for var in [
+        "QORE_TEST_POSTGRES_URL",
+        "QORE_TEST_MYSQL_URL",
+        "QORE_TEST_MONGODB_URL",
+    ] {
+        let Ok(url) = std::env::var(var) else {
+            continue;
+        };
+        let sql = match var {
+            "QORE_TEST_MONGODB_URL" => {
+                q.ok(&["query", "--db", &url, "db.json_same.drop()"]);
+                q.ok(&[
+                    "query",
+                    "--db",
+                    &url,
+                    "db.json_same.insertMany([{_id: 1, n: NumberLong(5), at: ISODate('2024-01-01T00:00:00Z'), \
+                     tags: ['x'], d: NumberDecimal('1.10')}, {_id: 2, n: 'five', nested: {a: {b: 1.5}}}])",
+                ]);
+                "db.json_same.find({}).sort({_id: 1})".to_string()
+            }
+            "QORE_TEST_MYSQL_URL" => "SELECT 1 AS a, CAST(2.50 AS DECIMAL(10, 2)) AS d, \
+                 TIMESTAMP '2024-02-29 13:14:15.123456' AS ts, 'é\"' AS s, NULL AS n, X'00FF' AS b"
+                .to_string(),
+            _ => "SELECT g AS id, g::numeric / 3 AS third, now() - now() AS iv, \
+                  ARRAY[g, g + 1] AS arr, jsonb_build_object('g', g) AS js, 'infinity'::timestamptz AS inf \
+                  FROM generate_series(1, 2000) g"
+                .to_string(),
+        };
+        cases.push((url, sql));
+    }
+    for (db, sql) in cases {
+        for format in ["json", "ndjson"] {
+            let queried = q.ok(&["query", "--db", &db, "--format", format, &sql]);
+            let exported = q.ok(&["export", "--db", &db, "--format", format, "-o", "-", &sql]);
+            assert!(!queried.is_empty(), "{db}: {sql}");
+            assert_eq!(queried, exported, "{db} --format {format}: {sql}");
+        }
+    }
+}
+
+/// A producer that panics in the middle of a result (here an engine
+/// worker, by a fault injected in test builds) fails the export with exit
+/// 2 and leaves no file: never a short file reported as a success.
+#[test]
+fn a_producer_that_panics_fails_the_export() {
+    let q = Qore::new();
+    q.ok(&["demo", "shop.db"]);
+    for format in ["csv", "parquet", "json"] {
+        let file = format!("out.{format}");
+        let out = q.run_env(
+            &[
+                "export",
+                "--db",
+                "shop.db",
+                "--table",
+                "order_items",
+                "-o",
+                &file,
+            ],
+            "QORE_FAULT_PANIC_AFTER_BATCHES",
+            "3",
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{format}: {stderr}");
+        assert!(
+            stderr.contains("panicked") && stderr.contains("incomplete"),
+            "{stderr}"
+        );
+        assert!(!q.path(&file).exists(), "{format}: a short file was left");
+        let left: Vec<_> = std::fs::read_dir(q.dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".part") || n.contains("tmp"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        // The same to standard output: exit 2 after the rows it had.
+        let out = q.run_env(
+            &[
+                "query",
+                "--db",
+                "shop.db",
+                "--format",
+                "csv",
+                "SELECT * FROM order_items",
+            ],
+            "QORE_FAULT_PANIC_AFTER_BATCHES",
+            "1",
+        );
+        assert_eq!(out.status.code(), Some(2));
+    }
+}
