@@ -27,6 +27,30 @@ use std::process::ExitCode;
 
 pub use opts::{Command, ConnAction, DbArg, EnvLabel, ExportArgs, Format, Opts};
 
+/// Sends the libraries' `tracing` events to stderr: none by default, QoreDB's
+/// own at debug level with `-v`, at trace level (statement text) with
+/// `-vv`; `RUST_LOG` overrides.
+fn init_tracing(verbose: u8) {
+    let ours = ["qore_core", "qore_drivers", "qore_export", "qore_cli"];
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.trim().is_empty() => v,
+        _ => match verbose {
+            0 => "off".to_string(),
+            1 => ours.map(|c| format!("{c}=debug")).join(","),
+            _ => ours.map(|c| format!("{c}=trace")).join(","),
+        },
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+    // Already set (a second `run` in one process): keep the first.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+}
+
 /// Runs one command.
 ///
 /// # Error handling
@@ -43,6 +67,7 @@ pub use opts::{Command, ConnAction, DbArg, EnvLabel, ExportArgs, Format, Opts};
 /// number (130, 143, 129). A second signal, or a command stuck in a system
 /// call for longer than the grace period, exits the process at once.
 pub fn run(opts: Opts, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    init_tracing(opts.verbose);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

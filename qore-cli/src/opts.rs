@@ -11,6 +11,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "qore", version, about, long_about = None)]
 pub struct Opts {
+    /// Show what happens on stderr: connects, statements, cancels,
+    /// transactions (-v), and the statements' text (-vv). RUST_LOG, when
+    /// set, chooses instead (e.g. RUST_LOG=qore_drivers=trace,sqlx=debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

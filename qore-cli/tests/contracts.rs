@@ -117,3 +117,40 @@ fn a_producer_that_panics_fails_the_export() {
         assert_eq!(out.status.code(), Some(2));
     }
 }
+
+/// `-v` shows connects, statements and their outcome on stderr; `-vv`
+/// adds the statements' text; without it, stderr has only the result.
+#[test]
+fn verbose_traces_the_work_on_stderr() {
+    let q = Qore::new();
+    let quiet = q.run(&["query", "--db", "sqlite::memory:", "SELECT 1"]);
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("DEBUG"));
+    let out = q.run(&["-v", "query", "--db", "sqlite::memory:", "SELEC 1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    for needle in [
+        "connect",
+        "connected",
+        "query start failed",
+        "kind=\"syntax\"",
+    ] {
+        assert!(stderr.contains(needle), "{needle}: {stderr}");
+    }
+    assert!(
+        !stderr.contains("SELEC 1\""),
+        "-v must not show the statement: {stderr}"
+    );
+    let out = q.run(&["query", "-vv", "--db", "sqlite::memory:", "SELECT 42"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("sql=\"SELECT 42\""), "{stderr}");
+    let out = q.run_env(
+        &["query", "--db", "sqlite::memory:", "SELECT 1"],
+        "RUST_LOG",
+        "qore_drivers=debug",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("connected") && !stderr.contains("query start"),
+        "{stderr}"
+    );
+}

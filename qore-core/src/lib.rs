@@ -35,6 +35,7 @@ pub mod read;
 mod schema;
 pub mod sql;
 mod stream;
+pub mod traced;
 mod transaction;
 mod url;
 mod value;

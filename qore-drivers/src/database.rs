@@ -12,7 +12,7 @@ enum Sessions {
     Reconnect,
     /// Another connection to the same DuckDB instance.
     #[cfg(feature = "duckdb")]
-    DuckDb(Arc<crate::duckdb::DuckDbConnection>),
+    DuckDb(crate::duckdb::Instance, crate::duckdb::DuckDbOptions),
     /// Another handle on the same in-memory SQLite database; the first
     /// session is kept open so that the database lives as long as this.
     #[cfg(feature = "sqlite")]
@@ -46,9 +46,12 @@ impl Database for Opened {
         match &self.sessions {
             Sessions::Reconnect => crate::connect_spec(&self.spec).await,
             #[cfg(feature = "duckdb")]
-            Sessions::DuckDb(first) => Ok(Arc::new(first.open_session().await?)),
+            Sessions::DuckDb(instance, options) => Ok(crate::traced(
+                crate::duckdb::DuckDbConnection::session_of(instance.clone(), options.clone())
+                    .await?,
+            )),
             #[cfg(feature = "sqlite")]
-            Sessions::SqliteMemory(options) => Ok(Arc::new(
+            Sessions::SqliteMemory(options) => Ok(crate::traced(
                 crate::sqlite::SqliteConnection::open(options.clone()).await?,
             )),
         }
@@ -90,16 +93,21 @@ pub async fn open_spec(spec: &ConnectionSpec) -> Result<DatabaseRef> {
         #[cfg(feature = "duckdb")]
         Engine::DuckDb => {
             let options = crate::duckdb::DuckDbOptions::from_spec(spec)?;
-            let conn = Arc::new(crate::duckdb::DuckDbConnection::open(options).await?);
-            (conn.clone() as ConnectionRef, None, Sessions::DuckDb(conn))
+            let first = crate::duckdb::DuckDbConnection::open(options.clone()).await?;
+            let instance = first.instance();
+            (
+                crate::traced(first),
+                None,
+                Sessions::DuckDb(instance, options),
+            )
         }
         #[cfg(feature = "sqlite")]
         Engine::Sqlite if spec.path.is_none() || is_memory(spec) => {
             let mut options = crate::sqlite::SqliteOptions::from_spec(spec)?;
             options.path = None;
             options.shared_memory = Some(memory_name());
-            let anchor: ConnectionRef =
-                Arc::new(crate::sqlite::SqliteConnection::open(options.clone()).await?);
+            let anchor =
+                crate::traced(crate::sqlite::SqliteConnection::open(options.clone()).await?);
             (
                 anchor.clone(),
                 Some(anchor),

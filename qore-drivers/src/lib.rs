@@ -130,25 +130,49 @@ fn not_built(engine: Engine) -> Error {
 
 /// Opens a connection from a parsed [`ConnectionSpec`].
 pub async fn connect_spec(spec: &ConnectionSpec) -> Result<ConnectionRef> {
+    let span = tracing::info_span!("connect", engine = spec.engine.name(), target = %spec);
+    let started = std::time::Instant::now();
+    let r = tracing::Instrument::instrument(connect_engine(spec), span.clone()).await;
+    span.in_scope(|| match &r {
+        Ok(_) => tracing::debug!(ms = started.elapsed().as_secs_f64() * 1000.0, "connected"),
+        Err(e) => tracing::debug!(kind = e.kind().name(), error = %e, "connect failed"),
+    });
+    r
+}
+
+async fn connect_engine(spec: &ConnectionSpec) -> Result<ConnectionRef> {
     match spec.engine {
         #[cfg(feature = "sqlite")]
         Engine::Sqlite => {
             let options = sqlite::SqliteOptions::from_spec(spec)?;
-            Ok(Arc::new(sqlite::SqliteConnection::open(options).await?))
+            Ok(traced(sqlite::SqliteConnection::open(options).await?))
         }
         #[cfg(feature = "duckdb")]
         Engine::DuckDb => {
             let options = duckdb::DuckDbOptions::from_spec(spec)?;
-            Ok(Arc::new(duckdb::DuckDbConnection::open(options).await?))
+            Ok(traced(duckdb::DuckDbConnection::open(options).await?))
         }
         #[cfg(feature = "redis")]
-        Engine::Redis => Ok(Arc::new(redis::RedisConnection::connect(spec).await?)),
+        Engine::Redis => Ok(traced(redis::RedisConnection::connect(spec).await?)),
         #[cfg(feature = "postgres")]
-        Engine::Postgres => Ok(Arc::new(postgres::PostgresConnection::connect(spec).await?)),
+        Engine::Postgres => Ok(traced(postgres::PostgresConnection::connect(spec).await?)),
         #[cfg(feature = "mysql")]
-        Engine::MySql => Ok(Arc::new(mysql::MySqlConnection::connect(spec).await?)),
+        Engine::MySql => Ok(traced(mysql::MySqlConnection::connect(spec).await?)),
         #[cfg(feature = "mongodb")]
-        Engine::MongoDb => Ok(Arc::new(mongodb::MongoConnection::connect(spec).await?)),
+        Engine::MongoDb => Ok(traced(mongodb::MongoConnection::connect(spec).await?)),
         other => Err(not_built(other)),
+    }
+}
+
+/// A driver connection as every frontend gets it: traced.
+pub(crate) fn traced<C: qore_core::Connection + 'static>(conn: C) -> ConnectionRef {
+    Arc::new(qore_core::traced::Traced::new(conn))
+}
+
+/// Notes an error that nobody can act on (a cancel, a kill, a goodbye that
+/// failed) at debug level instead of dropping it unseen.
+pub(crate) fn note<T, E: std::fmt::Debug>(what: &'static str, r: std::result::Result<T, E>) {
+    if let Err(e) = r {
+        tracing::debug!(error = ?e, "{what} failed");
     }
 }

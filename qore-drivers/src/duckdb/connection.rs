@@ -135,11 +135,14 @@ impl DuckDbConnection {
         .await
     }
 
-    /// Another session of the same database instance: it sees the same
-    /// data, committed changes included, even in memory.
-    pub(crate) async fn open_session(&self) -> Result<Self> {
-        let instance = self.instance.clone();
-        Self::start(self.options.clone(), move || {
+    /// The database instance this connection belongs to, for more sessions.
+    pub(crate) fn instance(&self) -> Instance {
+        self.instance.clone()
+    }
+
+    /// A new session of `instance`.
+    pub(crate) async fn session_of(instance: Instance, options: DuckDbOptions) -> Result<Self> {
+        Self::start(options, move || {
             let conn = instance
                 .lock()
                 .map_err(|_| Error::Internal("a DuckDB instance lock is poisoned".into()))?

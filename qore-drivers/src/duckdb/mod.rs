@@ -8,4 +8,5 @@ mod connection;
 mod options;
 
 pub use connection::DuckDbConnection;
+pub(crate) use connection::Instance;
 pub use options::DuckDbOptions;

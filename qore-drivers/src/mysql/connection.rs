@@ -458,7 +458,10 @@ impl MySqlConnection {
         };
         if stmt.params != params.len() {
             let n = stmt.params;
-            let _ = guard.close_statement(stmt.id).await;
+            crate::note(
+                "closing a prepared statement",
+                guard.close_statement(stmt.id).await,
+            );
             return Err(Error::invalid(format!(
                 "the statement has {n} parameter(s) but {} value(s) were given",
                 params.len()
@@ -469,7 +472,10 @@ impl MySqlConnection {
             match bind(v) {
                 Ok(p) => args.push(p),
                 Err(e) => {
-                    let _ = guard.close_statement(stmt.id).await;
+                    crate::note(
+                        "closing a prepared statement",
+                        guard.close_statement(stmt.id).await,
+                    );
                     return Err(Error::invalid(format!("parameter {}: {e}", i + 1)));
                 }
             }
@@ -752,7 +758,10 @@ impl Drop for KillOnDrop {
             && tokio::runtime::Handle::try_current().is_ok()
         {
             SpawnedTask::spawn(async move {
-                let _ = MySqlConnection::kill_query(&options, id).await;
+                crate::note(
+                    "KILL QUERY",
+                    MySqlConnection::kill_query(&options, id).await,
+                );
             })
             .run_to_completion();
         }
@@ -791,12 +800,18 @@ async fn pump(
     };
     if abandoned && guard.in_result() {
         let (options, id) = cancel;
-        let _ = MySqlConnection::kill_query(&options, id).await;
+        crate::note(
+            "KILL QUERY",
+            MySqlConnection::kill_query(&options, id).await,
+        );
     }
     // Whatever is left of the result (up to KILL QUERY's error) is read
     // before the statement is freed, so the connection is ready again.
-    let _ = guard.drain().await;
-    let _ = guard.close_statement(stmt.id).await;
+    crate::note("draining a cancelled result", guard.drain().await);
+    crate::note(
+        "closing a prepared statement",
+        guard.close_statement(stmt.id).await,
+    );
 }
 
 /// Makes the connection ready for a statement: reads what a caller that
@@ -924,7 +939,10 @@ impl MySqlConnection {
                 Ok(Some(columns)) => columns,
                 Ok(None) => {
                     let r = guard.finish().await;
-                    let _ = guard.close_statement(stmt.id).await;
+                    crate::note(
+                        "closing a prepared statement",
+                        guard.close_statement(stmt.id).await,
+                    );
                     r.map_err(map_err)?;
                     self.after_statement(&mut guard, sql).await?;
                     return Ok(Box::pin(qore_core::EmptyRecordBatchStream::new(Arc::new(
@@ -932,7 +950,10 @@ impl MySqlConnection {
                     ))));
                 }
                 Err(e) => {
-                    let _ = guard.close_statement(stmt.id).await;
+                    crate::note(
+                        "closing a prepared statement",
+                        guard.close_statement(stmt.id).await,
+                    );
                     return Err(map_err(e));
                 }
             };
@@ -949,7 +970,10 @@ impl MySqlConnection {
             {
                 Ok(s) => s,
                 Err(e) => {
-                    let _ = guard.close_statement(stmt.id).await;
+                    crate::note(
+                        "closing a prepared statement",
+                        guard.close_statement(stmt.id).await,
+                    );
                     return Err(e);
                 }
             };
@@ -977,7 +1001,10 @@ impl MySqlConnection {
                     Err(e) => Err(e),
                 };
                 kill.disarm();
-                let _ = guard.close_statement(stmt.id).await;
+                crate::note(
+                    "closing a prepared statement",
+                    guard.close_statement(stmt.id).await,
+                );
                 r.map_err(map_err)?
             }
             None => {

@@ -1247,8 +1247,8 @@ impl Conn {
             return;
         }
         if !self.broken {
-            let _ = self.command(COM_QUIT, &[]).await;
-            let _ = self.io.shutdown().await;
+            crate::note("COM_QUIT", self.command(COM_QUIT, &[]).await);
+            crate::note("closing the socket", self.io.shutdown().await);
         }
         self.closed = true;
     }

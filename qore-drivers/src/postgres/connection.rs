@@ -388,7 +388,7 @@ impl PostgresConnection {
             .execute(&mut side)
             .await
             .map_err(map_err)?;
-        let _ = side.close().await;
+        crate::note("closing the cancel connection", side.close().await);
         Ok(())
     }
 }
@@ -522,7 +522,7 @@ async fn pump(
             // Reading up to ReadyForQuery; a cancel that arrived late may hit
             // this ping instead, so try once more.
             if guard.ping().await.is_err() {
-                let _ = guard.ping().await;
+                crate::note("resyncing after a cancel", guard.ping().await);
             }
         }
     }
@@ -545,7 +545,10 @@ impl Drop for CancelOnDrop {
             && tokio::runtime::Handle::try_current().is_ok()
         {
             SpawnedTask::spawn(async move {
-                let _ = PostgresConnection::cancel_backend(&options, timeout, pid).await;
+                crate::note(
+                    "cancelling a statement",
+                    PostgresConnection::cancel_backend(&options, timeout, pid).await,
+                );
             })
             .run_to_completion();
         }
@@ -617,7 +620,7 @@ async fn copy_rows(
                 biased;
                 _ = &mut closed, if !cancelled => {
                     cancelled = true;
-                    let _ = PostgresConnection::cancel_backend(&options, timeout, pid).await;
+                    crate::note("cancelling a statement", PostgresConnection::cancel_backend(&options, timeout, pid).await);
                 }
                 r = &mut start => break r,
             }
@@ -694,7 +697,10 @@ async fn copy_rows(
         }
     }
     if abandoned {
-        let _ = PostgresConnection::cancel_backend(&options, timeout, pid).await;
+        crate::note(
+            "cancelling a statement",
+            PostgresConnection::cancel_backend(&options, timeout, pid).await,
+        );
         // Read the COPY to its end (the server stops at the cancel) so the
         // connection is in sync again.
         while let Some(r) = chunks.next().await {
