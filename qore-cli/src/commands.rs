@@ -16,9 +16,10 @@ use qore_core::{
     WithSchema, annotate_schema,
 };
 
-use crate::connections::{self, Store};
+use crate::connections;
 use crate::format::{Writer, new_table};
 use crate::opts::{Command, ConnAction, Format};
+use qore_drivers::profiles::{self, Profile, Profiles};
 
 pub(crate) async fn dispatch(
     cmd: Command,
@@ -65,12 +66,9 @@ pub(crate) async fn dispatch(
             goodbye(&conn, r).await
         }
         Command::Export(args) => {
-            let (spec, _env) = connections::resolve(args.db.db.as_deref())?;
-            let conn = qore_drivers::connect_spec(&spec)
-                .await
-                .with_context(|| format!("cannot open {spec}"))?;
+            let (conn, target) = connections::open(args.db.db.as_deref()).await?;
             // The spec's Display never shows the password.
-            let r = crate::export::run(conn.clone(), spec.to_string(), args, err).await;
+            let r = crate::export::run(conn.clone(), target.spec.to_string(), args, err).await;
             goodbye(&conn, r).await
         }
         Command::Describe { db, table, format } => {
@@ -99,10 +97,7 @@ async fn goodbye<T>(conn: &ConnectionRef, r: Result<T>) -> Result<T> {
 }
 
 async fn open(db: Option<&str>) -> Result<ConnectionRef> {
-    let (spec, _env) = connections::resolve(db)?;
-    qore_drivers::connect_spec(&spec)
-        .await
-        .with_context(|| format!("cannot open {spec}"))
+    Ok(connections::open(db).await?.0)
 }
 
 fn read_sql(sql: Option<String>, file: Option<std::path::PathBuf>) -> Result<String> {
@@ -446,20 +441,23 @@ async fn describe(
 }
 
 fn conn(action: ConnAction, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
-    let mut store = Store::load()?;
+    let mut store = Profiles::load()?;
     match action {
         ConnAction::Add {
             name,
             url,
             env,
+            read_only,
             force,
         } => {
-            let dropped = store.add(&name, &url, env, force)?;
+            let (mut profile, dropped) = Profile::new(&url, env)?;
+            profile.read_only = read_only;
+            store.add(&name, profile, force)?;
             if dropped {
                 writeln!(
                     err,
                     "qore: the password was not saved; set {} or answer the prompt when connecting",
-                    connections::password_var(&name)
+                    profiles::password_var(&name)
                 )?;
             }
             writeln!(err, "qore: saved `{name}`")?;
@@ -469,7 +467,7 @@ fn conn(action: ConnAction, out: &mut dyn Write, err: &mut dyn Write) -> Result<
             for (n, s) in store.all() {
                 names.push(n.clone());
                 urls.push(s.url.clone());
-                envs.push(format!("{:?}", s.env).to_lowercase());
+                envs.push(s.env.to_string());
             }
             let schema = Arc::new(Schema::new(vec![
                 Field::new("name", DataType::Utf8, false),

@@ -25,7 +25,7 @@ mod opts;
 use std::io::Write;
 use std::process::ExitCode;
 
-pub use opts::{Command, ConnAction, DbArg, EnvLabel, ExportArgs, Format, Opts};
+pub use opts::{Command, ConnAction, DbArg, ExportArgs, Format, Opts};
 
 /// Sends the libraries' `tracing` events to stderr: none by default, QoreDB's
 /// own at debug level with `-v`, at trace level (statement text) with

@@ -121,18 +121,6 @@ pub enum Command {
     },
 }
 
-/// Environments a saved connection can be labelled with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EnvLabel {
-    /// Development.
-    Dev,
-    /// Staging.
-    Staging,
-    /// Production: the safety net is strictest here.
-    Prod,
-}
-
 /// `qore conn` actions.
 #[derive(Debug, Subcommand)]
 pub enum ConnAction {
@@ -143,9 +131,12 @@ pub enum ConnAction {
         name: String,
         /// Connection URL.
         url: String,
-        /// Environment label.
-        #[arg(long, value_enum, default_value_t = EnvLabel::Dev)]
-        env: EnvLabel,
+        /// Environment label: dev, staging or prod.
+        #[arg(long, default_value = "dev")]
+        env: qore_core::Environment,
+        /// Open it read-only: the engine refuses writes (SQL engines).
+        #[arg(long)]
+        read_only: bool,
         /// Replace an existing connection of that name.
         #[arg(long)]
         force: bool,

@@ -154,3 +154,52 @@ fn verbose_traces_the_work_on_stderr() {
         "{stderr}"
     );
 }
+
+/// `qore conn add --read-only` saves a profile the engine enforces; the
+/// file keeps its format (no password, new keys only when set).
+#[test]
+fn read_only_profiles_refuse_writes() {
+    let q = Qore::new();
+    q.ok(&["demo", "shop.db"]);
+    let url = format!("sqlite:{}", q.path("shop.db").display());
+    q.ok(&[
+        "conn",
+        "add",
+        "shop-ro",
+        &url,
+        "--env",
+        "prod",
+        "--read-only",
+    ]);
+    q.ok(&["conn", "add", "shop", &url]);
+    let file = std::fs::read_to_string(q.path("config/qore/connections.toml")).unwrap();
+    assert!(
+        file.contains("[connections.shop-ro]") && file.contains("read_only = true"),
+        "{file}"
+    );
+    assert!(
+        file.contains("env = \"prod\"") && file.contains("env = \"dev\""),
+        "{file}"
+    );
+    let ls = q.ok(&["conn", "ls", "--format", "csv"]);
+    assert!(ls.contains("shop-ro,") && ls.contains(",prod"), "{ls}");
+    let out = q.run(&["query", "--db", "shop-ro", "DELETE FROM order_items"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("readonly") || stderr.contains("read-only"),
+        "{stderr}"
+    );
+    let n = q.ok(&[
+        "query",
+        "--db",
+        "shop-ro",
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM order_items",
+    ]);
+    assert_eq!(n, "n\n105264\n");
+    let out = q.run(&["conn", "add", "kv", "redis://localhost", "--read-only"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SQL databases only"));
+}

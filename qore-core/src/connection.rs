@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::dialect::Dialect;
+use crate::environment::Environment;
 use crate::error::Result;
 use crate::facets::{Documents, KeyValue};
 use crate::schema::{Namespace, TableDetails, TableInfo, TableRef};
@@ -86,6 +87,12 @@ pub trait Connection: Send + Sync + Debug {
         None
     }
 
+    /// The environment label of the profile this session was opened from
+    /// (see [`Labelled`](crate::Labelled)); `None` for a plain URL.
+    fn environment(&self) -> Option<Environment> {
+        None
+    }
+
     /// The key-value facet (Redis).
     fn key_value(&self) -> Option<&dyn KeyValue> {
         None
@@ -157,6 +164,11 @@ pub trait Database: Send + Sync + Debug {
     /// The target, for messages: a URL with the password hidden.
     fn target(&self) -> String;
 
+    /// The environment label its sessions carry.
+    fn environment(&self) -> Option<Environment> {
+        None
+    }
+
     /// Opens a new session.
     ///
     /// # Error handling
@@ -200,6 +212,9 @@ macro_rules! forward_connection {
             }
             fn key_value(&self) -> Option<&dyn KeyValue> {
                 (**self).key_value()
+            }
+            fn environment(&self) -> Option<Environment> {
+                (**self).environment()
             }
             fn documents(&self) -> Option<&dyn Documents> {
                 (**self).documents()

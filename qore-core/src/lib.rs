@@ -26,10 +26,12 @@ pub mod calendar;
 pub mod cleanup;
 mod connection;
 mod dialect;
+mod environment;
 mod error;
 mod facets;
 pub mod files;
 mod kind;
+mod labelled;
 pub mod metadata;
 pub mod read;
 mod schema;
@@ -43,9 +45,11 @@ mod value;
 pub use arrow;
 pub use connection::{Catalog, Connection, ConnectionRef, Database, DatabaseRef, ExecuteOutcome};
 pub use dialect::{AnsiDialect, Dialect, PlaceholderStyle};
+pub use environment::Environment;
 pub use error::{BoxError, Error, QueryError, Result};
 pub use facets::{BrowseOptions, Documents, KeyValue};
 pub use kind::ErrorKind;
+pub use labelled::{Labelled, LabelledDatabase};
 pub use metadata::{ColumnIndicators, annotate_schema};
 pub use schema::{
     ColumnInfo, Constraint, ConstraintKind, FkAction, ForeignKey, IndexInfo, IndexPart, Namespace,

@@ -129,6 +129,10 @@ impl<C: Connection> Connection for Traced<C> {
         self.inner.catalog()
     }
 
+    fn environment(&self) -> Option<crate::Environment> {
+        self.inner.environment()
+    }
+
     fn key_value(&self) -> Option<&dyn KeyValue> {
         self.inner.key_value()
     }

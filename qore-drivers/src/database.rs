@@ -46,14 +46,27 @@ impl Database for Opened {
         match &self.sessions {
             Sessions::Reconnect => crate::connect_spec(&self.spec).await,
             #[cfg(feature = "duckdb")]
-            Sessions::DuckDb(instance, options) => Ok(crate::traced(
-                crate::duckdb::DuckDbConnection::session_of(instance.clone(), options.clone())
-                    .await?,
-            )),
+            Sessions::DuckDb(instance, options) => {
+                crate::connect_traced(&self.spec, async {
+                    Ok(crate::traced(
+                        crate::duckdb::DuckDbConnection::session_of(
+                            instance.clone(),
+                            options.clone(),
+                        )
+                        .await?,
+                    ))
+                })
+                .await
+            }
             #[cfg(feature = "sqlite")]
-            Sessions::SqliteMemory(options) => Ok(crate::traced(
-                crate::sqlite::SqliteConnection::open(options.clone()).await?,
-            )),
+            Sessions::SqliteMemory(options) => {
+                crate::connect_traced(&self.spec, async {
+                    Ok(crate::traced(
+                        crate::sqlite::SqliteConnection::open(options.clone()).await?,
+                    ))
+                })
+                .await
+            }
         }
     }
 }
@@ -89,6 +102,10 @@ pub async fn open(url: &str) -> Result<DatabaseRef> {
 
 /// Opens a database from a parsed [`ConnectionSpec`]: see [`open`].
 pub async fn open_spec(spec: &ConnectionSpec) -> Result<DatabaseRef> {
+    crate::connect_traced(spec, open_engine(spec)).await
+}
+
+async fn open_engine(spec: &ConnectionSpec) -> Result<DatabaseRef> {
     let (first, anchor, sessions) = match spec.engine {
         #[cfg(feature = "duckdb")]
         Engine::DuckDb => {
@@ -114,7 +131,11 @@ pub async fn open_spec(spec: &ConnectionSpec) -> Result<DatabaseRef> {
                 Sessions::SqliteMemory(options),
             )
         }
-        _ => (crate::connect_spec(spec).await?, None, Sessions::Reconnect),
+        _ => (
+            crate::connect_engine(spec).await?,
+            None,
+            Sessions::Reconnect,
+        ),
     };
     Ok(Arc::new(Opened {
         spec: spec.clone(),

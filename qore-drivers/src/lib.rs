@@ -31,6 +31,7 @@ pub use database::{open, open_spec};
 mod database;
 mod ddl;
 pub mod demo;
+pub mod profiles;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "mongodb"))]
 mod server;
 #[cfg(any(
@@ -130,9 +131,17 @@ fn not_built(engine: Engine) -> Error {
 
 /// Opens a connection from a parsed [`ConnectionSpec`].
 pub async fn connect_spec(spec: &ConnectionSpec) -> Result<ConnectionRef> {
+    connect_traced(spec, connect_engine(spec)).await
+}
+
+/// Runs `connect` in a `connect` span that reports its outcome.
+pub(crate) async fn connect_traced<T>(
+    spec: &ConnectionSpec,
+    connect: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
     let span = tracing::info_span!("connect", engine = spec.engine.name(), target = %spec);
     let started = std::time::Instant::now();
-    let r = tracing::Instrument::instrument(connect_engine(spec), span.clone()).await;
+    let r = tracing::Instrument::instrument(connect, span.clone()).await;
     span.in_scope(|| match &r {
         Ok(_) => tracing::debug!(ms = started.elapsed().as_secs_f64() * 1000.0, "connected"),
         Err(e) => tracing::debug!(kind = e.kind().name(), error = %e, "connect failed"),
@@ -140,7 +149,7 @@ pub async fn connect_spec(spec: &ConnectionSpec) -> Result<ConnectionRef> {
     r
 }
 
-async fn connect_engine(spec: &ConnectionSpec) -> Result<ConnectionRef> {
+pub(crate) async fn connect_engine(spec: &ConnectionSpec) -> Result<ConnectionRef> {
     match spec.engine {
         #[cfg(feature = "sqlite")]
         Engine::Sqlite => {
@@ -167,6 +176,17 @@ async fn connect_engine(spec: &ConnectionSpec) -> Result<ConnectionRef> {
 /// A driver connection as every frontend gets it: traced.
 pub(crate) fn traced<C: qore_core::Connection + 'static>(conn: C) -> ConnectionRef {
     Arc::new(qore_core::traced::Traced::new(conn))
+}
+
+/// An on/off URL option.
+pub(crate) fn parse_flag(key: &str, v: &str) -> Result<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "on" | "true" | "yes" => Ok(true),
+        "0" | "off" | "false" | "no" => Ok(false),
+        _ => Err(Error::invalid(format!(
+            "option `{key}` must be true or false, not `{v}`"
+        ))),
+    }
 }
 
 /// Notes an error that nobody can act on (a cancel, a kill, a goodbye that

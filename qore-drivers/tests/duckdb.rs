@@ -299,3 +299,13 @@ fn write_conflicts_and_read_only_error_kinds() {
         assert_eq!(e.kind(), qore_core::ErrorKind::ReadOnly, "{e}");
     });
 }
+
+#[test]
+fn profiles_label_sessions_and_enforce_read_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("profiles.duckdb");
+    rt().block_on(async {
+        contracts::profile_label_and_read_only(&format!("duckdb:{}", path.display()), None, "")
+            .await;
+    });
+}

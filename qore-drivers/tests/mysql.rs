@@ -856,3 +856,12 @@ async fn concurrency_and_server_error_kinds() {
     assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
     assert!(e.is_transient());
 }
+
+#[tokio::test]
+async fn profiles_label_sessions_and_enforce_read_only() {
+    drop(with_db("t_profiles").await);
+    let spec = ConnectionSpec::parse(&url()).unwrap();
+    let password = spec.password.as_ref().map(|p| p.expose().to_string());
+    let url = spec.without_password().expose_url();
+    contracts::profile_label_and_read_only(&url, password.as_deref(), "t_profiles.").await;
+}

@@ -780,3 +780,12 @@ async fn concurrency_and_server_error_kinds() {
     let e = qore_drivers::connect_spec(&bad).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Authentication, "{e}");
 }
+
+#[tokio::test]
+async fn profiles_label_sessions_and_enforce_read_only() {
+    drop(with_schema("t_profiles").await);
+    let spec = ConnectionSpec::parse(&url()).unwrap();
+    let password = spec.password.as_ref().map(|p| p.expose().to_string());
+    let url = spec.without_password().expose_url();
+    contracts::profile_label_and_read_only(&url, password.as_deref(), "t_profiles.").await;
+}

@@ -461,3 +461,13 @@ fn busy_read_only_and_strict_error_kinds() {
         assert_eq!(e.kind(), qore_core::ErrorKind::ReadOnly, "{e}");
     });
 }
+
+#[test]
+fn profiles_label_sessions_and_enforce_read_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("profiles.db");
+    rt().block_on(async {
+        contracts::profile_label_and_read_only(&format!("sqlite:{}", path.display()), None, "")
+            .await;
+    });
+}

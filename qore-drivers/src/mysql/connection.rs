@@ -186,6 +186,7 @@ fn kind_of(code: u16, state: &str) -> ErrorKind {
 struct Settings {
     options: Options,
     statement_timeout_ms: Option<u64>,
+    read_only: bool,
 }
 
 fn options_from_spec(spec: &ConnectionSpec) -> Result<Settings> {
@@ -204,6 +205,7 @@ fn options_from_spec(spec: &ConnectionSpec) -> Result<Settings> {
         connect_timeout: DEFAULT_CONNECT_TIMEOUT,
     };
     let mut statement_timeout_ms = None;
+    let mut read_only = false;
     for (k, v) in &spec.options {
         let int = |what: &str| -> Result<u64> {
             v.parse().map_err(|_| {
@@ -222,9 +224,10 @@ fn options_from_spec(spec: &ConnectionSpec) -> Result<Settings> {
             "connect_timeout" => o.connect_timeout = Duration::from_secs(int("seconds")?),
             "statement_timeout" => statement_timeout_ms = Some(int("milliseconds")?),
             "socket" => o.socket = Some(v.into()),
+            "read_only" | "readonly" => read_only = crate::parse_flag(k, v)?,
             other => {
                 return Err(Error::invalid(format!(
-                    "unknown MySQL option `{other}` (known: ssl-mode, ssl-ca, connect_timeout, statement_timeout, socket)"
+                    "unknown MySQL option `{other}` (known: ssl-mode, ssl-ca, connect_timeout, statement_timeout, socket, read_only)"
                 )));
             }
         }
@@ -236,6 +239,7 @@ fn options_from_spec(spec: &ConnectionSpec) -> Result<Settings> {
     Ok(Settings {
         options: o,
         statement_timeout_ms,
+        read_only,
     })
 }
 
@@ -362,6 +366,12 @@ impl MySqlConnection {
                 format!("SET SESSION max_execution_time = {ms}")
             };
             conn.query_text(&sql).await.map_err(map_err)?;
+        }
+        if settings.read_only {
+            // Every later transaction of the session, implicit ones too.
+            conn.query_text("SET SESSION TRANSACTION READ ONLY")
+                .await
+                .map_err(map_err)?;
         }
         Ok(MySqlConnection {
             conn: Arc::new(Mutex::new(conn)),

@@ -173,10 +173,17 @@ fn options_from_spec(spec: &ConnectionSpec) -> Result<(PgConnectOptions, Duratio
             "search_path" | "timezone" | "lock_timeout" | "idle_in_transaction_session_timeout" => {
                 settings.push((k.to_ascii_lowercase(), v.clone()))
             }
+            // The server refuses writes (SQLSTATE 25006) unless a
+            // transaction asks for READ WRITE itself.
+            "read_only" | "readonly" => {
+                if crate::parse_flag(k, v)? {
+                    settings.push(("default_transaction_read_only".into(), "on".into()));
+                }
+            }
             other => {
                 return Err(Error::invalid(format!(
                     "unknown PostgreSQL option `{other}` (known: sslmode, sslrootcert, connect_timeout, \
-                     statement_timeout, application_name, search_path, timezone, lock_timeout, fetch)"
+                     statement_timeout, application_name, search_path, timezone, lock_timeout, fetch, read_only)"
                 )));
             }
         }

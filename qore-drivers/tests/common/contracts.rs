@@ -295,3 +295,65 @@ pub(crate) async fn error_kinds(c: &dyn Connection, ns: &str) {
     }
     assert_eq!(ids(c, &ch).await, [1]);
 }
+
+/// A profile opens sessions labelled with its environment and, when it
+/// says read-only, the engine refuses writes. `url` has no password; the
+/// profile's source (here the asking callback) gives `password`.
+pub(crate) async fn profile_label_and_read_only(url: &str, password: Option<&str>, ns: &str) {
+    use qore_drivers::profiles::{self, Profile, Profiles};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Profiles::load_from(&dir.path().join("connections.toml")).unwrap();
+    let (mut p, _) = Profile::new(url, qore_core::Environment::Prod).unwrap();
+    p.read_only = true;
+    p.password = Some(profiles::PasswordSource::Prompt);
+    store.add("ro-prod", p, false).unwrap();
+    let (p, _) = Profile::new(url, qore_core::Environment::Dev).unwrap();
+    store.add("rw-dev", p, false).unwrap();
+    let store = Profiles::load_from(store.path()).unwrap();
+    let mut asked = 0;
+    let mut ask = |_: &str, _: &qore_core::ConnectionSpec| {
+        asked += 1;
+        Ok(password.map(qore_core::Secret::new))
+    };
+    let rw = profiles::resolve(Some("rw-dev"), &store, &mut ask)
+        .unwrap()
+        .open()
+        .await
+        .unwrap()
+        .session()
+        .await
+        .unwrap();
+    assert_eq!(rw.environment(), Some(qore_core::Environment::Dev));
+    let t = format!("{ns}profile_t");
+    rw.execute(&format!("DROP TABLE IF EXISTS {t}"), &[])
+        .await
+        .unwrap();
+    rw.execute(&format!("CREATE TABLE {t} (id INTEGER)"), &[])
+        .await
+        .unwrap();
+    let db = profiles::resolve(Some("ro-prod"), &store, &mut ask)
+        .unwrap()
+        .open()
+        .await
+        .unwrap();
+    assert_eq!(db.environment(), Some(qore_core::Environment::Prod));
+    let ro = db.session().await.unwrap();
+    assert_eq!(ro.environment(), Some(qore_core::Environment::Prod));
+    assert_eq!(int(&*ro, &format!("SELECT count(*) FROM {t}")).await, 0);
+    let e = ro
+        .execute(&format!("INSERT INTO {t} VALUES (1)"), &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ReadOnly, "{e}");
+    // Not even inside a transaction.
+    let tx = ro.begin().await.unwrap();
+    let e = tx
+        .execute(&format!("INSERT INTO {t} VALUES (2)"), &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ReadOnly, "{e}");
+    drop(tx);
+    if password.is_some() {
+        assert!(asked >= 2, "the password comes from the asking callback");
+    }
+}
