@@ -1,10 +1,29 @@
-//! How an engine spells SQL: identifier and literal quoting, placeholders.
+//! How an engine spells SQL: identifier and literal quoting, placeholders,
+//! column types, literals of every kind, LIMIT, upsert and RETURNING, row
+//! identity, and the hash and checksum expressions a diff pushes down.
+//!
+//! Every hook has the ANSI answer as its default; an engine's dialect
+//! overrides what it spells differently, so that no crate ever matches on
+//! an engine's name to build SQL (DataFusion's unparser `Dialect` works the
+//! same way).
 
 use std::fmt::Debug;
+
+use arrow::datatypes::DataType;
 
 use crate::error::{Error, Result};
 use crate::schema::TableRef;
 use crate::value::Value;
+
+/// How an engine writes "insert, or update the row with the same key".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpsertStyle {
+    /// `INSERT ... ON CONFLICT (key) DO UPDATE SET c = excluded.c`
+    /// (PostgreSQL, SQLite, DuckDB).
+    OnConflict,
+    /// `INSERT ... ON DUPLICATE KEY UPDATE c = VALUES(c)` (MySQL, MariaDB).
+    OnDuplicateKey,
+}
 
 /// How bound parameters are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,22 +86,167 @@ pub trait Dialect: Send + Sync + Debug {
     }
 
     /// A SQL literal for a single value.
+    ///
+    /// # Error handling
+    ///
+    /// [`Error::InvalidInput`] for a value the engine cannot spell (a NaN
+    /// where the engine has none): never a silent NULL.
     fn literal(&self, value: &Value) -> Result<String> {
         Ok(match value {
             Value::Null => "NULL".into(),
-            Value::Bool(b) => if *b { "TRUE" } else { "FALSE" }.into(),
+            Value::Bool(b) => self.bool_literal(*b).into(),
             Value::Int(i) => i.to_string(),
             Value::UInt(u) => u.to_string(),
-            Value::Float(f) if f.is_finite() => format!("{f:?}"),
-            Value::Float(f) => {
-                return Err(Error::invalid(format!(
-                    "{f} has no portable SQL literal; bind it as a parameter"
-                )));
-            }
+            Value::Float(f) => self.float_literal(*f)?,
             Value::Bytes(b) => self.quote_bytes(b),
             Value::Text(s) => self.quote_string(s)?,
             other => self.quote_string(&other.to_string())?,
         })
+    }
+
+    /// `TRUE`/`FALSE`, or how the engine spells them.
+    fn bool_literal(&self, b: bool) -> &'static str {
+        if b { "TRUE" } else { "FALSE" }
+    }
+
+    /// A float literal: exact (shortest round-trip digits) when finite; NaN
+    /// and the infinities as the engine reads them.
+    ///
+    /// # Error handling
+    ///
+    /// [`Error::InvalidInput`] where the engine cannot store the value.
+    fn float_literal(&self, f: f64) -> Result<String> {
+        if f.is_finite() {
+            Ok(format!("{f:?}"))
+        } else {
+            Err(Error::invalid(format!(
+                "{} cannot store the float {f}",
+                self.name()
+            )))
+        }
+    }
+
+    /// The literal of an infinite date or timestamp, where the engine has
+    /// them (`'infinity'`).
+    fn infinite_datetime(&self, positive: bool) -> Option<&'static str> {
+        let _ = positive;
+        None
+    }
+
+    /// What follows a date or timestamp before year 1 to mark it BC
+    /// (PostgreSQL ` BC`, DuckDB ` (BC)`); `None`: the engine reads the
+    /// astronomical year (`-0044-03-15`) or has no such dates.
+    fn bc_suffix(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Whether a timestamp-with-time-zone literal carries its offset
+    /// (`+00`); engines that store wall clocks read it in the session zone.
+    fn timestamp_offsets(&self) -> bool {
+        true
+    }
+
+    /// The statement that makes a script's session read timestamps as UTC.
+    fn utc_session(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The column type CREATE TABLE uses for an Arrow type.
+    fn column_type(&self, dt: &DataType) -> String {
+        match dt {
+            DataType::Boolean => "BOOLEAN".into(),
+            DataType::Int8 | DataType::Int16 => "SMALLINT".into(),
+            DataType::Int32 => "INTEGER".into(),
+            DataType::Int64 => "BIGINT".into(),
+            DataType::UInt8 | DataType::UInt16 | DataType::UInt32 => "BIGINT".into(),
+            DataType::UInt64 => "NUMERIC(20, 0)".into(),
+            DataType::Float16 | DataType::Float32 => "REAL".into(),
+            DataType::Float64 => "DOUBLE PRECISION".into(),
+            DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => {
+                format!("DECIMAL({p}, {s})")
+            }
+            DataType::Binary
+            | DataType::LargeBinary
+            | DataType::FixedSizeBinary(_)
+            | DataType::BinaryView => "BLOB".into(),
+            DataType::Date32 | DataType::Date64 => "DATE".into(),
+            DataType::Time32(_) | DataType::Time64(_) => "TIME".into(),
+            DataType::Timestamp(_, None) => "TIMESTAMP".into(),
+            DataType::Timestamp(_, Some(_)) => "TIMESTAMP WITH TIME ZONE".into(),
+            DataType::Interval(_) | DataType::Duration(_) => "INTERVAL".into(),
+            _ => "TEXT".into(),
+        }
+    }
+
+    /// The Arrow type a column declared as `sql_type` reads back as, for the
+    /// common ANSI names; `None` when the name says nothing certain.
+    fn arrow_type_hint(&self, sql_type: &str) -> Option<DataType> {
+        let t = sql_type.trim().to_ascii_lowercase();
+        let base = t.split('(').next().unwrap_or("").trim();
+        Some(match base {
+            "boolean" | "bool" => DataType::Boolean,
+            "smallint" | "int2" => DataType::Int16,
+            "integer" | "int" | "int4" => DataType::Int32,
+            "bigint" | "int8" => DataType::Int64,
+            "real" | "float4" => DataType::Float32,
+            "double precision" | "double" | "float8" => DataType::Float64,
+            "date" => DataType::Date32,
+            "text" | "varchar" | "character varying" | "char" | "character" => DataType::Utf8,
+            "blob" | "bytea" | "varbinary" | "binary" => DataType::Binary,
+            _ => return None,
+        })
+    }
+
+    /// `LIMIT`/`OFFSET` as the engine spells them (empty when both are `None`).
+    fn limit_clause(&self, limit: Option<u64>, offset: Option<u64>) -> String {
+        match (limit, offset) {
+            (None, None) => String::new(),
+            (Some(l), None) => format!("LIMIT {l}"),
+            (Some(l), Some(o)) => format!("LIMIT {l} OFFSET {o}"),
+            (None, Some(o)) => format!("OFFSET {o}"),
+        }
+    }
+
+    /// Whether `INSERT/UPDATE/DELETE ... RETURNING` exists.
+    fn supports_returning(&self) -> bool {
+        false
+    }
+
+    /// How the engine upserts, if it can.
+    fn upsert_style(&self) -> Option<UpsertStyle> {
+        None
+    }
+
+    /// Whether `SAVEPOINT` works inside transactions.
+    fn supports_savepoints(&self) -> bool {
+        true
+    }
+
+    /// The hidden column that identifies a row of a table without a key
+    /// (`ctid`, `rowid`); `None` where there is none (MySQL).
+    fn row_identity(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// `expr` as text, the same text for the same value on both sides of a
+    /// diff.
+    fn cast_text(&self, expr: &str) -> String {
+        format!("CAST({expr} AS VARCHAR)")
+    }
+
+    /// The MD5 (32 hex digits) of the text expression `expr`; `None` where
+    /// the engine has no MD5.
+    fn md5_text(&self, expr: &str) -> Option<String> {
+        Some(format!("md5({expr})"))
+    }
+
+    /// An aggregate that sums a 60-bit number taken from the MD5 of each
+    /// row's text (`text_expr`): equal for the same multiset of rows on any
+    /// engine that has it, so segments compare across engines. `None` where
+    /// the engine cannot compute it.
+    fn checksum_aggregate(&self, text_expr: &str) -> Option<String> {
+        let _ = text_expr;
+        None
     }
 }
 
@@ -161,6 +325,30 @@ mod tests {
     use super::*;
 
     const D: AnsiDialect = AnsiDialect::new("ansi", PlaceholderStyle::Dollar);
+
+    #[test]
+    fn typed_hooks_default_to_ansi() {
+        assert_eq!(D.limit_clause(Some(5), Some(10)), "LIMIT 5 OFFSET 10");
+        assert_eq!(D.limit_clause(None, None), "");
+        assert!(
+            D.literal(&Value::Float(f64::NAN)).is_err(),
+            "never a silent NULL"
+        );
+        assert_eq!(D.literal(&Value::Float(0.1)).unwrap(), "0.1");
+        assert_eq!(D.literal(&Value::Bool(true)).unwrap(), "TRUE");
+        assert_eq!(D.column_type(&DataType::Int64), "BIGINT");
+        assert_eq!(D.arrow_type_hint("varchar(20)"), Some(DataType::Utf8));
+        assert_eq!(D.arrow_type_hint("geometry"), None);
+        assert!(D.checksum_aggregate("x").is_none() && D.row_identity().is_none());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn finite_float_literals_read_back_exactly(f in proptest::num::f64::NORMAL | proptest::num::f64::SUBNORMAL | proptest::num::f64::ZERO) {
+            let lit = D.float_literal(f).unwrap();
+            proptest::prop_assert_eq!(lit.parse::<f64>().unwrap().to_bits(), f.to_bits());
+        }
+    }
 
     #[test]
     fn quotes() {

@@ -31,6 +31,7 @@ pub use database::{open, open_spec};
 mod database;
 mod ddl;
 pub mod demo;
+pub mod dialects;
 pub mod profiles;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "mongodb"))]
 mod server;

@@ -865,3 +865,9 @@ async fn profiles_label_sessions_and_enforce_read_only() {
     let url = spec.without_password().expose_url();
     contracts::profile_label_and_read_only(&url, password.as_deref(), "t_profiles.").await;
 }
+
+#[tokio::test]
+async fn dialect_hooks_run() {
+    let c = with_db("t_dialect").await;
+    contracts::dialect_hooks(&c, "t_dialect.").await;
+}

@@ -471,3 +471,11 @@ fn profiles_label_sessions_and_enforce_read_only() {
             .await;
     });
 }
+
+#[test]
+fn dialect_hooks_run() {
+    rt().block_on(async {
+        let c = qore_drivers::connect("sqlite::memory:").await.unwrap();
+        contracts::dialect_hooks(&*c, "").await;
+    });
+}

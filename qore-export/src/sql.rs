@@ -56,59 +56,6 @@ pub(crate) struct SqlSink {
     schema: SchemaRef,
 }
 
-/// The column type a CREATE TABLE gets for an Arrow type, per dialect.
-fn sql_type(dt: &DataType, dialect: &str) -> String {
-    let my = dialect == "mysql";
-    let pg = dialect == "postgres";
-    match dt {
-        DataType::Boolean => "BOOLEAN".into(),
-        DataType::Int8 | DataType::Int16 => "SMALLINT".into(),
-        DataType::Int32 => "INTEGER".into(),
-        DataType::Int64 => "BIGINT".into(),
-        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 if my => "INT UNSIGNED".into(),
-        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 => "BIGINT".into(),
-        DataType::UInt64 if my => "BIGINT UNSIGNED".into(),
-        DataType::UInt64 if dialect == "duckdb" => "UBIGINT".into(),
-        DataType::UInt64 => "NUMERIC(20, 0)".into(),
-        DataType::Float16 | DataType::Float32 => "REAL".into(),
-        DataType::Float64 if my => "DOUBLE".into(),
-        DataType::Float64 => "DOUBLE PRECISION".into(),
-        DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("DECIMAL({p}, {s})"),
-        DataType::Binary
-        | DataType::LargeBinary
-        | DataType::FixedSizeBinary(_)
-        | DataType::BinaryView
-            if pg =>
-        {
-            "BYTEA".into()
-        }
-        DataType::Binary
-        | DataType::LargeBinary
-        | DataType::FixedSizeBinary(_)
-        | DataType::BinaryView
-            if my =>
-        {
-            "LONGBLOB".into()
-        }
-        DataType::Binary
-        | DataType::LargeBinary
-        | DataType::FixedSizeBinary(_)
-        | DataType::BinaryView => "BLOB".into(),
-        DataType::Date32 | DataType::Date64 => "DATE".into(),
-        DataType::Time32(_) | DataType::Time64(_) if my => "TIME(6)".into(),
-        DataType::Time32(_) | DataType::Time64(_) => "TIME".into(),
-        DataType::Timestamp(_, None) if my => "DATETIME(6)".into(),
-        DataType::Timestamp(_, None) => "TIMESTAMP".into(),
-        DataType::Timestamp(_, Some(_)) if my => "TIMESTAMP(6)".into(),
-        DataType::Timestamp(_, Some(_)) if pg || dialect == "duckdb" => "TIMESTAMPTZ".into(),
-        DataType::Interval(_) | DataType::Duration(_) if pg || dialect == "duckdb" => {
-            "INTERVAL".into()
-        }
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View if my => "LONGTEXT".into(),
-        _ => "TEXT".into(),
-    }
-}
-
 impl SqlSink {
     pub(crate) fn new(
         schema: SchemaRef,
@@ -130,10 +77,9 @@ impl SqlSink {
             .collect::<Result<_>>()?;
         let io = |e| Error::io("cannot write the SQL script", e);
         let mut head = String::from("-- written by qore export\n");
-        match dialect.name() {
-            "mysql" => head.push_str("SET time_zone = '+00:00';\n"),
-            "postgres" => head.push_str("SET TIME ZONE 'UTC';\n"),
-            _ => {}
+        if let Some(utc) = dialect.utc_session() {
+            head.push_str(utc);
+            head.push('\n');
         }
         head.push_str("BEGIN;\n");
         if options.create_table {
@@ -144,7 +90,7 @@ impl SqlSink {
                 .map(|(f, q)| {
                     format!(
                         "  {q} {}{}",
-                        sql_type(f.data_type(), dialect.name()),
+                        dialect.column_type(f.data_type()),
                         if f.is_nullable() { "" } else { " NOT NULL" }
                     )
                 })
@@ -187,13 +133,12 @@ impl SqlSink {
     }
 
     /// A date or timestamp text with an astronomical year (`-4712-...`, year
-    /// 0 = 1 BC) as PostgreSQL (`4713-... BC`) and DuckDB (`4713-... (BC)`)
-    /// read it; unchanged for years from 1 on and for other engines.
+    /// 0 = 1 BC) with the era marker the dialect reads (`4713-... BC`);
+    /// unchanged for years from 1 on and for dialects without one.
     fn era(&self, text: Vec<u8>) -> Vec<u8> {
-        let d = self.dialect.name();
-        if d != "postgres" && d != "duckdb" {
+        let Some(suffix) = self.dialect.bc_suffix() else {
             return text;
-        }
+        };
         let (neg, digits_at) = if text.first() == Some(&b'-') {
             (true, 1)
         } else {
@@ -215,24 +160,21 @@ impl SqlSink {
         }
         let mut out = format!("{:04}", 1 - year).into_bytes();
         out.extend_from_slice(&text[end..]);
-        out.extend_from_slice(if d == "postgres" { b" BC" } else { b" (BC)" });
+        out.extend_from_slice(suffix.as_bytes());
         out
     }
 
     /// `'infinity'` / `'-infinity'` where the engine has them, else an error.
     fn infinity(&self, positive: bool, line: &mut Vec<u8>) -> Result<()> {
-        let d = self.dialect.name();
-        if d == "postgres" || d == "duckdb" {
-            line.extend_from_slice(if positive {
-                b"'infinity'" as &[u8]
-            } else {
-                b"'-infinity'"
-            });
-            Ok(())
-        } else {
-            Err(Error::data(format!(
-                "{d} has no infinite dates or timestamps; export to another format or filter them out"
-            )))
+        match self.dialect.infinite_datetime(positive) {
+            Some(lit) => {
+                line.extend_from_slice(lit.as_bytes());
+                Ok(())
+            }
+            None => Err(Error::data(format!(
+                "{} has no infinite dates or timestamps; export to another format or filter them out",
+                self.dialect.name()
+            ))),
         }
     }
 
@@ -242,7 +184,6 @@ impl SqlSink {
             line.extend_from_slice(b"NULL");
             return Ok(());
         }
-        let d = self.dialect.name();
         match col.data_type() {
             DataType::Date32 => {
                 let days = col
@@ -270,20 +211,21 @@ impl SqlSink {
                 if let Some(p) = s.iter().position(|&c| c == b'T') {
                     s[p] = b' ';
                 }
-                let offset = tz.is_some() && d != "mysql" && d != "sqlite";
+                let offset = tz.is_some() && self.dialect.timestamp_offsets();
                 let s = self.era(s);
                 line.push(b'\'');
                 line.extend_from_slice(&s);
                 // Offsets for engines that store instants; MySQL reads the
                 // wall clock in the script's session zone (+00:00).
                 if offset {
-                    // Before the era marker PostgreSQL wants the offset.
-                    if let Some(stripped) = line.strip_suffix(b" BC") {
-                        let n = stripped.len();
-                        line.truncate(n);
-                        line.extend_from_slice(b"+00 BC");
-                    } else {
-                        line.extend_from_slice(b"+00");
+                    // The offset goes before the era marker.
+                    match self.dialect.bc_suffix() {
+                        Some(bc) if line.ends_with(bc.as_bytes()) => {
+                            line.truncate(line.len() - bc.len());
+                            line.extend_from_slice(b"+00");
+                            line.extend_from_slice(bc.as_bytes());
+                        }
+                        _ => line.extend_from_slice(b"+00"),
                     }
                 }
                 line.push(b'\'');
@@ -302,38 +244,21 @@ impl SqlSink {
                 let Value::Bytes(b) = v else {
                     return Err(Error::Internal("binary value".into()));
                 };
-                let lit = if d == "postgres" {
-                    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-                    format!("'\\x{hex}'")
-                } else {
-                    self.dialect.quote_bytes(&b)
-                };
-                line.extend_from_slice(lit.as_bytes());
+                line.extend_from_slice(self.dialect.quote_bytes(&b).as_bytes());
             }
             DataType::Float32 | DataType::Float64 => {
                 let Value::Float(f) = Value::from_array(col, row)? else {
                     return Err(Error::Internal("float value".into()));
                 };
-                if f.is_finite() {
-                    line.extend_from_slice(format!("{f:?}").as_bytes());
-                } else if d == "postgres" || d == "duckdb" {
-                    line.extend_from_slice(if f.is_nan() {
-                        b"'NaN'" as &[u8]
-                    } else if f > 0.0 {
-                        b"'Infinity'"
-                    } else {
-                        b"'-Infinity'"
-                    });
-                } else if d == "sqlite" && !f.is_nan() {
-                    // SQLite's REAL holds ±Inf; 9e999 overflows to it.
-                    line.extend_from_slice(if f > 0.0 { b"9e999" } else { b"-9e999" });
-                } else {
-                    // Never NULL in place of a value: the script would load
-                    // something else than the source held.
-                    return Err(Error::data(format!(
-                        "{d} cannot store the float {f}; export to another format or filter it out"
-                    )));
-                }
+                // Never NULL in place of a value: the script would load
+                // something else than the source held.
+                let lit = self.dialect.float_literal(f).map_err(|_| {
+                    Error::data(format!(
+                        "{} cannot store the float {f}; export to another format or filter it out",
+                        self.dialect.name()
+                    ))
+                })?;
+                line.extend_from_slice(lit.as_bytes());
             }
             DataType::Interval(arrow::datatypes::IntervalUnit::MonthDayNano) => {
                 // Units both PostgreSQL and DuckDB read exactly.

@@ -7,16 +7,15 @@ use arrow::compute::BatchCoalescer;
 use async_trait::async_trait;
 use duckdb::types::{ToSqlOutput, Value as DValue, ValueRef};
 use qore_core::{
-    AnsiDialect, Catalog, Connection, Dialect, Engine, Error, ErrorKind, ExecuteOutcome,
-    PlaceholderStyle, Result, SendableRecordBatchStream, Transaction, Value,
+    Catalog, Connection, Dialect, Engine, Error, ErrorKind, ExecuteOutcome, Result,
+    SendableRecordBatchStream, Transaction, Value,
 };
 
 use super::options::DuckDbOptions;
 use crate::worker::{BatchSink, Worker};
 
-/// DuckDB's spelling: ANSI quoting, `$N` placeholders.
-pub(crate) static DUCKDB_DIALECT: AnsiDialect =
-    AnsiDialect::new("duckdb", PlaceholderStyle::Dollar);
+/// DuckDB's spelling.
+pub(crate) static DUCKDB_DIALECT: crate::dialects::DuckDbDialect = crate::dialects::DuckDbDialect;
 
 /// A connection to a DuckDB database file or memory.
 pub struct DuckDbConnection {

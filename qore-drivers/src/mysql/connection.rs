@@ -131,6 +131,54 @@ impl Dialect for MySqlDialect {
     fn placeholder(&self, _index: usize) -> String {
         "?".into()
     }
+    fn timestamp_offsets(&self) -> bool {
+        // TIMESTAMP literals are wall clocks in the session zone.
+        false
+    }
+    fn utc_session(&self) -> Option<&'static str> {
+        Some("SET time_zone = '+00:00';")
+    }
+    fn column_type(&self, dt: &DataType) -> String {
+        match dt {
+            DataType::UInt8 | DataType::UInt16 | DataType::UInt32 => "INT UNSIGNED".into(),
+            DataType::UInt64 => "BIGINT UNSIGNED".into(),
+            DataType::Float64 => "DOUBLE".into(),
+            DataType::Binary
+            | DataType::LargeBinary
+            | DataType::FixedSizeBinary(_)
+            | DataType::BinaryView => "LONGBLOB".into(),
+            DataType::Time32(_) | DataType::Time64(_) => "TIME(6)".into(),
+            DataType::Timestamp(_, None) => "DATETIME(6)".into(),
+            DataType::Timestamp(_, Some(_)) => "TIMESTAMP(6)".into(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "LONGTEXT".into(),
+            DataType::Interval(_) | DataType::Duration(_) => "TEXT".into(),
+            other => qore_core::AnsiDialect::new("mysql", qore_core::PlaceholderStyle::Question)
+                .column_type(other),
+        }
+    }
+    fn limit_clause(&self, limit: Option<u64>, offset: Option<u64>) -> String {
+        match (limit, offset) {
+            // MySQL has no OFFSET without LIMIT.
+            (None, Some(o)) => format!("LIMIT 18446744073709551615 OFFSET {o}"),
+            (Some(l), Some(o)) => format!("LIMIT {l} OFFSET {o}"),
+            (Some(l), None) => format!("LIMIT {l}"),
+            (None, None) => String::new(),
+        }
+    }
+    fn upsert_style(&self) -> Option<qore_core::UpsertStyle> {
+        Some(qore_core::UpsertStyle::OnDuplicateKey)
+    }
+    fn cast_text(&self, expr: &str) -> String {
+        format!("CAST({expr} AS CHAR)")
+    }
+    fn md5_text(&self, expr: &str) -> Option<String> {
+        Some(format!("MD5({expr})"))
+    }
+    fn checksum_aggregate(&self, text_expr: &str) -> Option<String> {
+        Some(format!(
+            "SUM(CAST(CONV(SUBSTRING(MD5({text_expr}), 1, 15), 16, 10) AS UNSIGNED))"
+        ))
+    }
 }
 
 /// Maps a protocol error to QoreDB's, keeping the server's error number.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::session::{Held, HeldSession, Turn};
 use arrow::array::RecordBatch;
-use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use futures::{FutureExt, StreamExt};
 use qore_core::metadata::SOURCE_TYPE;
@@ -83,6 +83,49 @@ impl Dialect for PostgresDialect {
     }
     fn placeholder(&self, index: usize) -> String {
         format!("${index}")
+    }
+    fn float_literal(&self, f: f64) -> Result<String> {
+        Ok(crate::dialects::float_words(f))
+    }
+    fn infinite_datetime(&self, positive: bool) -> Option<&'static str> {
+        Some(if positive {
+            "'infinity'"
+        } else {
+            "'-infinity'"
+        })
+    }
+    fn bc_suffix(&self) -> Option<&'static str> {
+        Some(" BC")
+    }
+    fn utc_session(&self) -> Option<&'static str> {
+        Some("SET TIME ZONE 'UTC';")
+    }
+    fn column_type(&self, dt: &DataType) -> String {
+        match dt {
+            DataType::Binary
+            | DataType::LargeBinary
+            | DataType::FixedSizeBinary(_)
+            | DataType::BinaryView => "BYTEA".into(),
+            DataType::Timestamp(_, Some(_)) => "TIMESTAMPTZ".into(),
+            other => ANSI.column_type(other),
+        }
+    }
+    fn supports_returning(&self) -> bool {
+        true
+    }
+    fn upsert_style(&self) -> Option<qore_core::UpsertStyle> {
+        Some(qore_core::UpsertStyle::OnConflict)
+    }
+    fn row_identity(&self) -> Option<&'static str> {
+        Some("ctid")
+    }
+    fn cast_text(&self, expr: &str) -> String {
+        format!("({expr})::text")
+    }
+    fn checksum_aggregate(&self, text_expr: &str) -> Option<String> {
+        Some(format!(
+            "sum(('x' || substr(md5({text_expr}), 1, 15))::bit(60)::bigint)"
+        ))
     }
 }
 

@@ -7,8 +7,8 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::{Field, Schema};
 use async_trait::async_trait;
 use qore_core::{
-    AnsiDialect, Catalog, Connection, Dialect, Engine, Error, ErrorKind, ExecuteOutcome,
-    PlaceholderStyle, Result, SendableRecordBatchStream, Transaction, Value, metadata,
+    Catalog, Connection, Dialect, Engine, Error, ErrorKind, ExecuteOutcome, Result,
+    SendableRecordBatchStream, Transaction, Value, metadata,
 };
 use rusqlite::OpenFlags;
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -17,9 +17,8 @@ use super::options::{OpenMode, SqliteOptions};
 use super::types::{ColumnBuilder, Seen, arrow_type_for_decl};
 use crate::worker::{BatchSink, Worker};
 
-/// SQLite's spelling: ANSI quoting, `?N` placeholders.
-pub(crate) static SQLITE_DIALECT: AnsiDialect =
-    AnsiDialect::new("sqlite", PlaceholderStyle::QuestionNumbered);
+/// SQLite's spelling.
+pub(crate) static SQLITE_DIALECT: crate::dialects::SqliteDialect = crate::dialects::SqliteDialect;
 
 /// A connection to a SQLite database file or memory.
 pub struct SqliteConnection {

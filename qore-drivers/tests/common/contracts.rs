@@ -357,3 +357,81 @@ pub(crate) async fn profile_label_and_read_only(url: &str, password: Option<&str
         assert!(asked >= 2, "the password comes from the asking callback");
     }
 }
+
+/// The dialect's hooks produce SQL the engine runs: LIMIT/OFFSET, upsert,
+/// RETURNING, row identity, and a checksum that equals DuckDB's for the
+/// same texts (what a cross-engine diff compares).
+pub(crate) async fn dialect_hooks(c: &dyn Connection, ns: &str) {
+    let d = c.dialect().unwrap();
+    let t = format!("{ns}dh_items");
+    c.execute(&format!("DROP TABLE IF EXISTS {t}"), &[])
+        .await
+        .unwrap();
+    c.execute(
+        &format!(
+            "CREATE TABLE {t} (id INTEGER PRIMARY KEY, v {})",
+            d.column_type(&arrow::datatypes::DataType::Utf8)
+        ),
+        &[],
+    )
+    .await
+    .unwrap();
+    for (id, v) in [(1, "a"), (2, "b"), (3, "c")] {
+        c.execute(
+            &format!(
+                "INSERT INTO {t} VALUES ({id}, {})",
+                d.quote_string(v).unwrap()
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    }
+    let page = |l, o| format!("SELECT id FROM {t} ORDER BY id {}", d.limit_clause(l, o));
+    let ids_of = |b: arrow::array::RecordBatch| -> Vec<String> {
+        (0..b.num_rows()).map(|i| text(&b, 0, i)).collect()
+    };
+    assert_eq!(ids_of(rows(c, &page(None, Some(1))).await), ["2", "3"]);
+    assert_eq!(ids_of(rows(c, &page(Some(1), Some(1))).await), ["2"]);
+    assert_eq!(ids_of(rows(c, &page(Some(2), None)).await), ["1", "2"]);
+
+    let upsert = match d.upsert_style().unwrap() {
+        qore_core::UpsertStyle::OnConflict => {
+            format!("INSERT INTO {t} VALUES (2, 'B') ON CONFLICT (id) DO UPDATE SET v = excluded.v")
+        }
+        qore_core::UpsertStyle::OnDuplicateKey => {
+            format!("INSERT INTO {t} VALUES (2, 'B') ON DUPLICATE KEY UPDATE v = VALUES(v)")
+        }
+    };
+    c.execute(&upsert, &[]).await.unwrap();
+    let b = rows(c, &format!("SELECT v FROM {t} WHERE id = 2")).await;
+    assert_eq!(text(&b, 0, 0), "B");
+    if d.supports_returning() {
+        let b = rows(c, &format!("INSERT INTO {t} VALUES (4, 'd') RETURNING id")).await;
+        assert_eq!(text(&b, 0, 0), "4");
+    } else {
+        c.execute(&format!("INSERT INTO {t} VALUES (4, 'd')"), &[])
+            .await
+            .unwrap();
+    }
+    if let Some(rid) = d.row_identity() {
+        let b = rows(c, &format!("SELECT {rid} FROM {t}")).await;
+        assert_eq!(b.num_rows(), 4);
+    }
+    let Some(sum) = d.checksum_aggregate(&d.cast_text("v")) else {
+        assert!(d.md5_text("v").is_none());
+        return;
+    };
+    let here = rows(c, &format!("SELECT {sum} AS s FROM {t}")).await;
+    let duck = qore_drivers::connect("duckdb:").await.unwrap();
+    let dd = duck.dialect().unwrap();
+    let reference = rows(
+        &*duck,
+        &format!(
+            "SELECT {} AS s FROM (VALUES ('a'), ('B'), ('c'), ('d')) AS x(v)",
+            dd.checksum_aggregate(&dd.cast_text("v")).unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(text(&here, 0, 0), text(&reference, 0, 0), "{sum}");
+}

@@ -1,0 +1,154 @@
+//! The SQL dialects of the embedded engines (SQLite, DuckDB) and what the
+//! dialects share. PostgreSQL's and MySQL's live with their drivers.
+
+#[cfg(any(feature = "sqlite", feature = "duckdb"))]
+use arrow::datatypes::DataType;
+#[cfg(any(feature = "sqlite", feature = "duckdb"))]
+use qore_core::{AnsiDialect, Dialect, Error, PlaceholderStyle, Result, UpsertStyle};
+
+/// A float as engines with NaN and infinities read it in a typed context
+/// (`'NaN'`, `'Infinity'`, `'-Infinity'`); finite values exactly.
+#[cfg(any(feature = "postgres", feature = "duckdb"))]
+pub(crate) fn float_words(f: f64) -> String {
+    if f.is_nan() {
+        "'NaN'".into()
+    } else if f == f64::INFINITY {
+        "'Infinity'".into()
+    } else if f == f64::NEG_INFINITY {
+        "'-Infinity'".into()
+    } else {
+        format!("{f:?}")
+    }
+}
+
+/// SQLite's spelling: ANSI quoting, `?N` placeholders, no MD5.
+#[cfg(feature = "sqlite")]
+#[derive(Debug, Clone, Copy)]
+pub struct SqliteDialect;
+
+#[cfg(feature = "sqlite")]
+const SQLITE_ANSI: AnsiDialect = AnsiDialect::new("sqlite", PlaceholderStyle::QuestionNumbered);
+
+#[cfg(feature = "sqlite")]
+impl Dialect for SqliteDialect {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+    fn quote_identifier(&self, ident: &str) -> Result<String> {
+        SQLITE_ANSI.quote_identifier(ident)
+    }
+    fn quote_string(&self, s: &str) -> Result<String> {
+        SQLITE_ANSI.quote_string(s)
+    }
+    fn placeholder(&self, index: usize) -> String {
+        SQLITE_ANSI.placeholder(index)
+    }
+    fn float_literal(&self, f: f64) -> Result<String> {
+        if f.is_nan() {
+            // SQLite stores NaN as NULL: no literal keeps it.
+            return Err(Error::invalid("SQLite cannot store the float NaN"));
+        }
+        // REAL holds ±Inf; 9e999 overflows to it.
+        Ok(if f == f64::INFINITY {
+            "9e999".into()
+        } else if f == f64::NEG_INFINITY {
+            "-9e999".into()
+        } else {
+            format!("{f:?}")
+        })
+    }
+    fn timestamp_offsets(&self) -> bool {
+        false
+    }
+    fn column_type(&self, dt: &DataType) -> String {
+        match dt {
+            DataType::Timestamp(_, Some(_)) | DataType::Interval(_) | DataType::Duration(_) => {
+                "TEXT".into()
+            }
+            other => SQLITE_ANSI.column_type(other),
+        }
+    }
+    fn limit_clause(&self, limit: Option<u64>, offset: Option<u64>) -> String {
+        match (limit, offset) {
+            // SQLite has no OFFSET without LIMIT.
+            (None, Some(o)) => format!("LIMIT -1 OFFSET {o}"),
+            other => SQLITE_ANSI.limit_clause(other.0, other.1),
+        }
+    }
+    fn supports_returning(&self) -> bool {
+        true
+    }
+    fn upsert_style(&self) -> Option<UpsertStyle> {
+        Some(UpsertStyle::OnConflict)
+    }
+    fn row_identity(&self) -> Option<&'static str> {
+        Some("rowid")
+    }
+    fn cast_text(&self, expr: &str) -> String {
+        format!("CAST({expr} AS TEXT)")
+    }
+    fn md5_text(&self, _expr: &str) -> Option<String> {
+        None
+    }
+}
+
+/// DuckDB's spelling: ANSI quoting, `$N` placeholders, no savepoints.
+#[cfg(feature = "duckdb")]
+#[derive(Debug, Clone, Copy)]
+pub struct DuckDbDialect;
+
+#[cfg(feature = "duckdb")]
+const DUCKDB_ANSI: AnsiDialect = AnsiDialect::new("duckdb", PlaceholderStyle::Dollar);
+
+#[cfg(feature = "duckdb")]
+impl Dialect for DuckDbDialect {
+    fn name(&self) -> &'static str {
+        "duckdb"
+    }
+    fn quote_identifier(&self, ident: &str) -> Result<String> {
+        DUCKDB_ANSI.quote_identifier(ident)
+    }
+    fn quote_string(&self, s: &str) -> Result<String> {
+        DUCKDB_ANSI.quote_string(s)
+    }
+    fn placeholder(&self, index: usize) -> String {
+        DUCKDB_ANSI.placeholder(index)
+    }
+    fn float_literal(&self, f: f64) -> Result<String> {
+        Ok(float_words(f))
+    }
+    fn infinite_datetime(&self, positive: bool) -> Option<&'static str> {
+        Some(if positive {
+            "'infinity'"
+        } else {
+            "'-infinity'"
+        })
+    }
+    fn bc_suffix(&self) -> Option<&'static str> {
+        Some(" (BC)")
+    }
+    fn column_type(&self, dt: &DataType) -> String {
+        match dt {
+            DataType::UInt64 => "UBIGINT".into(),
+            DataType::Timestamp(_, Some(_)) => "TIMESTAMPTZ".into(),
+            other => DUCKDB_ANSI.column_type(other),
+        }
+    }
+    fn supports_returning(&self) -> bool {
+        true
+    }
+    fn upsert_style(&self) -> Option<UpsertStyle> {
+        Some(UpsertStyle::OnConflict)
+    }
+    fn supports_savepoints(&self) -> bool {
+        false
+    }
+    fn row_identity(&self) -> Option<&'static str> {
+        Some("rowid")
+    }
+    fn checksum_aggregate(&self, text_expr: &str) -> Option<String> {
+        Some(format!(
+            "sum(CAST(('0x' || substr(md5({text_expr}), 1, 15)) AS UBIGINT))"
+        ))
+    }
+}
