@@ -795,3 +795,31 @@ async fn dialect_hooks_run() {
     let c = with_schema("t_dialect").await;
     contracts::dialect_hooks(&c, "t_dialect.").await;
 }
+
+#[tokio::test]
+async fn close_says_goodbye_and_later_calls_fail_clearly() {
+    let admin = connect().await;
+    let c = qore_drivers::connect(&url()).await.unwrap();
+    let pid = contracts::int(&*c, "SELECT pg_backend_pid()").await;
+    c.close().await.unwrap();
+    let gone = async {
+        loop {
+            let n = contracts::int(
+                &admin,
+                &format!("SELECT count(*) FROM pg_stat_activity WHERE pid = {pid}"),
+            )
+            .await;
+            if n == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), gone)
+        .await
+        .expect("the backend ends after Terminate");
+    let e = c.execute("SELECT 1", &[]).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+    assert!(e.to_string().contains("closed"), "{e}");
+    c.close().await.unwrap();
+}

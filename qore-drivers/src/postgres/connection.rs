@@ -31,7 +31,8 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A connection to one PostgreSQL database.
 pub struct PostgresConnection {
-    conn: Arc<Mutex<sqlx::PgConnection>>,
+    /// `None` once closed.
+    conn: Arc<Mutex<Option<sqlx::PgConnection>>>,
     options: PgConnectOptions,
     connect_timeout: Duration,
     /// Shared with stream tasks: a connection that had to be replaced gets a
@@ -295,7 +296,7 @@ impl PostgresConnection {
                 .await
                 .map_err(map_err)?;
         Ok(PostgresConnection {
-            conn: Arc::new(Mutex::new(conn)),
+            conn: Arc::new(Mutex::new(Some(conn))),
             options,
             connect_timeout,
             backend_pid: Arc::new(std::sync::atomic::AtomicI32::new(pid)),
@@ -320,13 +321,18 @@ impl PostgresConnection {
     /// earlier calls: a cached statement would keep the result shape it had
     /// before a DDL change and fail with "cached plan must not change result
     /// type".
-    async fn lock(&self, held: Option<&Held>) -> Result<OwnedMutexGuard<sqlx::PgConnection>> {
+    async fn lock(&self, held: Option<&Held>) -> Result<PgGuard> {
         let turn = match held {
             Some(_) => None,
             None => Some(self.turn.take().await),
         };
-        let mut guard = self.conn.clone().lock_owned().await;
+        let guard = self.conn.clone().lock_owned().await;
         drop(turn);
+        let mut guard =
+            OwnedMutexGuard::try_map(guard, Option::as_mut).map_err(|_| Error::Connect {
+                message: "the PostgreSQL connection is closed".into(),
+                source: None,
+            })?;
         rollback_if_pending(&mut guard, &self.rollback_pending).await?;
         if guard.cached_statements_size() > 0 {
             guard.clear_cached_statements().await.map_err(map_err)?;
@@ -538,6 +544,9 @@ impl BatchBuilder {
     }
 }
 
+/// A locked, open connection.
+type PgGuard = tokio::sync::OwnedMappedMutexGuard<Option<sqlx::PgConnection>, sqlx::PgConnection>;
+
 /// Rolls back what a dropped transaction left open.
 async fn rollback_if_pending(conn: &mut sqlx::PgConnection, pending: &AtomicBool) -> Result<()> {
     if pending.swap(false, Ordering::AcqRel) {
@@ -553,7 +562,7 @@ async fn rollback_if_pending(conn: &mut sqlx::PgConnection, pending: &AtomicBool
 /// receiver goes away; then, if rows were left, cancels the statement on the
 /// server and waits until the connection is ready again.
 async fn pump(
-    mut guard: OwnedMutexGuard<sqlx::PgConnection>,
+    mut guard: PgGuard,
     stmt: sqlx::postgres::PgStatement,
     args: PgArguments,
     mut batch: BatchBuilder,
@@ -621,7 +630,7 @@ const COPY_SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 /// cancelled and the rest of the COPY read and dropped (the connection must
 /// see the end of the COPY before it can run anything else).
 async fn pump_copy(
-    mut guard: OwnedMutexGuard<sqlx::PgConnection>,
+    mut guard: PgGuard,
     copy_sql: String,
     batch: BatchBuilder,
     tx: mpsc::Sender<Result<RecordBatch>>,
@@ -974,7 +983,10 @@ impl HeldSession for PostgresConnection {
         let pending = self.rollback_pending.clone();
         SpawnedTask::spawn(async move {
             let mut guard = conn.lock_owned().await;
-            if let Err(e) = rollback_if_pending(&mut guard, &pending).await {
+            let Some(conn) = guard.as_mut() else {
+                return;
+            };
+            if let Err(e) = rollback_if_pending(conn, &pending).await {
                 tracing::debug!(error = %e, "rollback of a dropped transaction failed");
             }
             drop(held);
@@ -1016,9 +1028,18 @@ impl Connection for PostgresConnection {
         Some(self)
     }
 
+    /// Says goodbye with Terminate, so the server logs no broken
+    /// connection; later calls fail with "closed".
     async fn close(&self) -> Result<()> {
-        let mut g = self.lock(None).await?;
-        g.ping().await.map_err(map_err)
+        let _turn = self.turn.take().await;
+        let mut slot = self.conn.lock().await;
+        if let Some(conn) = slot.as_mut() {
+            rollback_if_pending(conn, &self.rollback_pending).await?;
+        }
+        match slot.take() {
+            Some(conn) => conn.close().await.map_err(map_err),
+            None => Ok(()),
+        }
     }
 }
 
