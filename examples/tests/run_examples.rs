@@ -34,3 +34,31 @@ fn embed_runs_against_a_fresh_demo_and_a_given_url() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such table: order_items"));
 }
+
+#[test]
+fn sessions_shows_isolation_rollback_and_error_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in [
+        "duckdb:".to_string(),
+        format!("sqlite:{}", dir.path().join("s.db").display()),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_sessions"))
+            .arg(&url)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{url}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for line in [
+            "before commit, the reader sees 0",
+            "after commit, the reader sees 30",
+            "after a dropped transaction, id 1 has 70",
+            "duplicate key: unique violation (transient: false)",
+        ] {
+            assert!(stdout.contains(line), "{url}: {line}\n{stdout}");
+        }
+    }
+}
