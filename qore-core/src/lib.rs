@@ -1,8 +1,11 @@
 //! The model and the contracts of QoreDB: what every engine driver implements
 //! and every frontend consumes.
 //!
-//! A [`Connection`] runs statements and returns a [`SendableRecordBatchStream`]:
-//! an Arrow schema plus a bounded stream of record batches, whatever the engine.
+//! A [`Database`] names one target and opens sessions; a session is a
+//! [`Connection`], which runs statements and returns a
+//! [`SendableRecordBatchStream`] (an Arrow schema plus a bounded stream of
+//! record batches, whatever the engine), and begins [`Transaction`]s that
+//! roll back unless committed. Every [`Error`] has a portable [`ErrorKind`].
 //! Optional facets such as the [`Catalog`] describe the structure of a database
 //! in the [`schema`](TableDetails) model, and [`annotate_schema`] puts that
 //! structure into the result's field metadata. A [`ConnectionSpec`] is a parsed
