@@ -77,6 +77,27 @@ pub(crate) trait HeldSession: Send + Sync + Debug {
     }
 }
 
+/// For the server drivers' [`HeldSession::rollback_on_drop`]: marks the
+/// session (`pending`) so that its next user rolls back first, and, when a
+/// runtime is there, runs `rollback` now from a task of its own that keeps
+/// the turn until it is done.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) fn rollback_soon(
+    pending: &std::sync::atomic::AtomicBool,
+    held: Held,
+    rollback: impl std::future::Future<Output = Result<()>> + Send + 'static,
+) {
+    pending.store(true, std::sync::atomic::Ordering::Release);
+    if tokio::runtime::Handle::try_current().is_err() {
+        return;
+    }
+    crate::server::SpawnedTask::spawn(async move {
+        crate::note("the rollback of a dropped transaction", rollback.await);
+        drop(held);
+    })
+    .run_to_completion();
+}
+
 /// Begins a transaction on `session`: waits for its turn, runs `BEGIN`.
 pub(crate) async fn begin<'c, S: HeldSession>(
     session: &'c S,

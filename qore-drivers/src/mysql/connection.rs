@@ -909,21 +909,10 @@ impl HeldSession for MySqlConnection {
     }
 
     fn rollback_on_drop(&self, held: Held) {
-        self.rollback_pending.store(true, Ordering::Release);
-        if tokio::runtime::Handle::try_current().is_err() {
-            // The next user of the connection rolls back first.
-            return;
-        }
-        let conn = self.conn.clone();
-        let pending = self.rollback_pending.clone();
-        SpawnedTask::spawn(async move {
-            let mut guard = conn.lock_owned().await;
-            if let Err(e) = ready(&mut guard, &pending).await {
-                tracing::debug!(error = %e, "rollback of a dropped transaction failed");
-            }
-            drop(held);
-        })
-        .run_to_completion();
+        let (conn, pending) = (self.conn.clone(), self.rollback_pending.clone());
+        crate::session::rollback_soon(&self.rollback_pending, held, async move {
+            ready(&mut *conn.lock_owned().await, &pending).await
+        });
     }
 }
 

@@ -974,24 +974,13 @@ impl HeldSession for PostgresConnection {
     }
 
     fn rollback_on_drop(&self, held: Held) {
-        self.rollback_pending.store(true, Ordering::Release);
-        if tokio::runtime::Handle::try_current().is_err() {
-            // The next user of the connection rolls back first.
-            return;
-        }
-        let conn = self.conn.clone();
-        let pending = self.rollback_pending.clone();
-        SpawnedTask::spawn(async move {
-            let mut guard = conn.lock_owned().await;
-            let Some(conn) = guard.as_mut() else {
-                return;
-            };
-            if let Err(e) = rollback_if_pending(conn, &pending).await {
-                tracing::debug!(error = %e, "rollback of a dropped transaction failed");
+        let (conn, pending) = (self.conn.clone(), self.rollback_pending.clone());
+        crate::session::rollback_soon(&self.rollback_pending, held, async move {
+            match conn.lock_owned().await.as_mut() {
+                Some(conn) => rollback_if_pending(conn, &pending).await,
+                None => Ok(()),
             }
-            drop(held);
-        })
-        .run_to_completion();
+        });
     }
 }
 
