@@ -45,6 +45,7 @@
 mod catalog;
 mod connection;
 pub(crate) mod decode;
+mod options;
 mod tls;
 mod wire;
 

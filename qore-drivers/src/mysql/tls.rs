@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::wire::SslMode;
+use super::options::SslMode;
 
 /// The client configuration for `mode`, trusting `ca` (PEM) or, without
 /// it, the web PKI roots. `preferred` and `required` encrypt without

@@ -13,12 +13,12 @@
 //! answers a question with the previous one's rows.
 
 use std::ops::Range;
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use qore_core::Error;
+
+pub(crate) use super::options::{Options, SslMode};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 // Capability flags (protocol 4.1).
@@ -93,68 +93,6 @@ pub(crate) mod types {
     pub(crate) const VAR_STRING: u8 = 253;
     pub(crate) const STRING: u8 = 254;
     pub(crate) const GEOMETRY: u8 = 255;
-}
-
-/// TLS wanted by the user (`ssl-mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SslMode {
-    Disabled,
-    Preferred,
-    Required,
-    VerifyCa,
-    VerifyIdentity,
-}
-
-impl SslMode {
-    /// The spelling of the URL option.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            SslMode::Disabled => "disabled",
-            SslMode::Preferred => "preferred",
-            SslMode::Required => "required",
-            SslMode::VerifyCa => "verify_ca",
-            SslMode::VerifyIdentity => "verify_identity",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Option<SslMode> {
-        Some(match s.to_ascii_lowercase().replace('-', "_").as_str() {
-            "disabled" | "disable" => SslMode::Disabled,
-            "preferred" | "prefer" => SslMode::Preferred,
-            "required" | "require" => SslMode::Required,
-            "verify_ca" => SslMode::VerifyCa,
-            "verify_identity" | "verify_full" => SslMode::VerifyIdentity,
-            _ => return None,
-        })
-    }
-}
-
-/// Where and how to connect.
-#[derive(Clone)]
-pub(crate) struct Options {
-    pub(crate) host: String,
-    pub(crate) port: u16,
-    pub(crate) socket: Option<PathBuf>,
-    pub(crate) user: String,
-    pub(crate) password: Option<String>,
-    pub(crate) database: Option<String>,
-    pub(crate) ssl_mode: SslMode,
-    pub(crate) ssl_ca: Option<PathBuf>,
-    pub(crate) connect_timeout: Duration,
-}
-
-impl std::fmt::Debug for Options {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never the password.
-        f.debug_struct("Options")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("socket", &self.socket)
-            .field("user", &self.user)
-            .field("database", &self.database)
-            .field("ssl_mode", &self.ssl_mode)
-            .finish_non_exhaustive()
-    }
 }
 
 /// An error packet, or the transport failing.
