@@ -33,7 +33,7 @@ impl Turn {
 
 /// A session that can run statements while its caller holds the turn.
 #[async_trait]
-pub(crate) trait HeldSession: Send + Sync + Debug {
+pub(crate) trait HeldSession: qore_core::Connection {
     /// Runs a statement for rows; the caller holds the turn.
     async fn query_held(
         &self,
@@ -65,16 +65,6 @@ pub(crate) trait HeldSession: Send + Sync + Debug {
     async fn commit_held(&self, held: &Held) -> Result<()> {
         self.execute_held(held, "COMMIT", &[]).await.map(|_| ())
     }
-
-    /// The statement that opens a transaction.
-    fn begin_sql(&self) -> &'static str {
-        "BEGIN"
-    }
-
-    /// Whether `SAVEPOINT` works.
-    fn supports_savepoints(&self) -> bool {
-        true
-    }
 }
 
 /// For the server drivers' [`HeldSession::rollback_on_drop`]: marks the
@@ -104,9 +94,7 @@ pub(crate) async fn begin<'c, S: HeldSession>(
     turn: &Turn,
 ) -> Result<Transaction<'c>> {
     let held = turn.take().await;
-    session
-        .execute_held(&held, session.begin_sql(), &[])
-        .await?;
+    session.execute_held(&held, "BEGIN", &[]).await?;
     Ok(Transaction::new(Box::new(TurnTransaction {
         session,
         held: Some(held),
@@ -163,6 +151,9 @@ impl<S: HeldSession> TransactionBackend for TurnTransaction<'_, S> {
     }
 
     fn supports_savepoints(&self) -> bool {
-        self.session.supports_savepoints()
+        // The dialect says it: one place per engine.
+        self.session
+            .dialect()
+            .is_none_or(|d| d.supports_savepoints())
     }
 }

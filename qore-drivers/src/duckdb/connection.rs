@@ -350,10 +350,6 @@ impl HeldSession for DuckDbConnection {
         }
         drop(held);
     }
-
-    fn supports_savepoints(&self) -> bool {
-        false
-    }
 }
 
 #[async_trait]
