@@ -579,6 +579,74 @@ async fn ssl_mode_required_is_encrypted_or_refused() {
     assert!(e.to_string().contains("sometimes"), "{e}");
 }
 
+/// MariaDB's ed25519 accounts (`auth_ed25519`, installed by the test if
+/// need be): the right password signs in over TLS and over plain TCP,
+/// whatever its length, a wrong one is an authentication error, and an
+/// option that is not known is named.
+#[tokio::test]
+async fn mariadb_ed25519_accounts_sign_in() {
+    let admin = connect().await;
+    let active = contracts::int(
+        &admin,
+        "SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'ed25519' AND PLUGIN_STATUS = 'ACTIVE'",
+    )
+    .await;
+    if active == 0 {
+        admin
+            .execute("INSTALL SONAME 'auth_ed25519'", &[])
+            .await
+            .unwrap();
+    }
+    let passwords = [
+        "ed-secret",
+        "x",
+        "exactly thirty-two bytes long!!!",
+        "un mot de passe bien plus long que trente-deux octets, 🔑 compris",
+    ];
+    for (i, pw) in passwords.iter().enumerate() {
+        let user = format!("qore_ed{i}");
+        admin
+            .execute(&format!("DROP USER IF EXISTS '{user}'@'127.0.0.1'"), &[])
+            .await
+            .unwrap();
+        admin
+            .execute(
+                &format!(
+                    "CREATE USER '{user}'@'127.0.0.1' IDENTIFIED VIA ed25519 USING PASSWORD('{pw}')"
+                ),
+                &[],
+            )
+            .await
+            .unwrap();
+        for mode in ["preferred", "disabled"] {
+            let mut spec = ConnectionSpec::parse(&format!("{}?ssl-mode={mode}", url())).unwrap();
+            spec.user = Some(user.clone());
+            spec.password = Some(qore_core::Secret::new(*pw));
+            spec.database = None;
+            let c = MySqlConnection::connect(&spec).await.unwrap();
+            let who = rows(&c, "SELECT CURRENT_USER()").await;
+            assert_eq!(text(&who, 0, 0), format!("{user}@127.0.0.1"), "{mode}");
+            spec.password = Some(qore_core::Secret::new(format!("{pw}!")));
+            let e = MySqlConnection::connect(&spec).await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Authentication, "{mode}: {e}");
+        }
+        admin
+            .execute(&format!("DROP USER '{user}'@'127.0.0.1'"), &[])
+            .await
+            .unwrap();
+    }
+    let bad = format!("{}?get-server-public-key=maybe", url());
+    let e = MySqlConnection::connect(&ConnectionSpec::parse(&bad).unwrap())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("get-server-public-key"), "{e}");
+    let missing = format!("{}?server-public-key-path=/nonexistent/key.pem", url());
+    let e = MySqlConnection::connect(&ConnectionSpec::parse(&missing).unwrap())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("/nonexistent/key.pem"), "{e}");
+}
+
 /// TLS against the throwaway server, whose certificate (IP 127.0.0.1) is
 /// signed by a private CA made by scripts/servers.sh.
 #[tokio::test]

@@ -19,7 +19,9 @@ use qore_core::{
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 
 use super::decode::{Kind, decode};
-use super::wire::{ColumnDef, Conn, Options, Param, SslMode, Statement, WireError};
+use super::codec::{ColumnDef, Param, Statement, WireError};
+use super::options::{Options, SslMode};
+use super::wire::Conn;
 use crate::server::builder::Col;
 use crate::server::{Batch, ChannelStream, Decoder, SpawnedTask};
 
@@ -251,6 +253,8 @@ fn options_from_spec(spec: &ConnectionSpec) -> Result<Settings> {
         ssl_mode: SslMode::Preferred,
         ssl_ca: None,
         connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+        server_public_key: None,
+        get_server_public_key: false,
     };
     let mut statement_timeout_ms = None;
     let mut read_only = false;
@@ -272,10 +276,12 @@ fn options_from_spec(spec: &ConnectionSpec) -> Result<Settings> {
             "connect_timeout" => o.connect_timeout = Duration::from_secs(int("seconds")?),
             "statement_timeout" => statement_timeout_ms = Some(int("milliseconds")?),
             "socket" => o.socket = Some(v.into()),
+            "server_public_key_path" => o.server_public_key = Some(v.into()),
+            "get_server_public_key" => o.get_server_public_key = crate::parse_flag(k, v)?,
             "read_only" | "readonly" => read_only = crate::parse_flag(k, v)?,
             other => {
                 return Err(Error::invalid(format!(
-                    "unknown MySQL option `{other}` (known: ssl-mode, ssl-ca, connect_timeout, statement_timeout, socket, read_only)"
+                    "unknown MySQL option `{other}` (known: ssl-mode, ssl-ca, connect_timeout, statement_timeout, socket, read_only, server-public-key-path, get-server-public-key)"
                 )));
             }
         }
@@ -382,7 +388,12 @@ impl MySqlConnection {
     /// verify_ca, verify_identity), `ssl-ca` (PEM file; implies verify_ca),
     /// `connect_timeout` (seconds, default 10), `statement_timeout`
     /// (milliseconds: MariaDB's `max_statement_time`, MySQL's
-    /// `max_execution_time`), `socket` (a Unix socket path).
+    /// `max_execution_time`), `socket` (a Unix socket path), `read_only`,
+    /// `server-public-key-path` (the server's RSA public key, PEM: lets
+    /// `caching_sha2_password` and `sha256_password` send the password
+    /// encrypted over plain TCP) and `get-server-public-key` (true: ask the
+    /// server for that key instead; off by default, like MySQL's client,
+    /// since a man in the middle could hand over his own).
     ///
     /// # Error handling
     ///

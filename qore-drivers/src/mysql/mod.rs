@@ -47,6 +47,9 @@ mod connection;
 pub(crate) mod decode;
 mod options;
 mod tls;
+mod auth;
+mod codec;
+mod commands;
 mod wire;
 
 pub use connection::{MySqlConnection, MySqlDialect};

@@ -51,6 +51,13 @@ pub(crate) struct Options {
     pub(crate) ssl_mode: SslMode,
     pub(crate) ssl_ca: Option<PathBuf>,
     pub(crate) connect_timeout: Duration,
+    /// The server's RSA public key (`server-public-key-path`), for the SHA-2
+    /// plugins' full authentication over plain TCP.
+    pub(crate) server_public_key: Option<PathBuf>,
+    /// `get-server-public-key`: the key may be asked from the server
+    /// (open to a man in the middle, hence off by default as in MySQL's
+    /// own client).
+    pub(crate) get_server_public_key: bool,
 }
 
 impl std::fmt::Debug for Options {
