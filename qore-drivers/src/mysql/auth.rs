@@ -129,10 +129,7 @@ impl Conn {
             secure: conn.tls || o.socket.is_some(),
             server_key: match &o.server_public_key {
                 Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
-                    Error::invalid(format!(
-                        "server-public-key-path `{}`: {e}",
-                        path.display()
-                    ))
+                    Error::invalid(format!("server-public-key-path `{}`: {e}", path.display()))
                 })?),
                 None => None,
             },
@@ -507,8 +504,8 @@ mod tests {
             [1]
         );
 
-        let private = rsa::RsaPrivateKey::new(&mut rand_core::UnwrapErr(getrandom::SysRng), 2048)
-            .unwrap();
+        let private =
+            rsa::RsaPrivateKey::new(&mut rand_core::UnwrapErr(getrandom::SysRng), 2048).unwrap();
         let pem = private
             .to_public_key()
             .to_public_key_pem(LineEnding::LF)
@@ -557,7 +554,11 @@ mod tests {
         use ed25519_dalek::Signer;
         let standard = ed25519_dalek::SigningKey::from_bytes(&seed).sign(&nonce);
         assert_eq!(ed25519_sign(&seed, &nonce), standard.to_bytes());
-        for pw in ["secret", "", "a much longer password than thirty-two bytes, 🔑"] {
+        for pw in [
+            "secret",
+            "",
+            "a much longer password than thirty-two bytes, 🔑",
+        ] {
             let sig = ed25519_sign(pw.as_bytes(), &nonce);
             // Verify by the equation: S·B = R + H(R‖A‖M)·A.
             let az = Sha512::digest(pw.as_bytes());

@@ -3,7 +3,6 @@
 //! them. No I/O here: every function takes a payload, so the property
 //! tests can feed it anything.
 
-
 use qore_core::Error;
 
 // Capability flags (protocol 4.1).
@@ -117,7 +116,6 @@ pub(super) fn proto(what: impl Into<String>) -> WireError {
         "unexpected packet from the MySQL server",
     ))
 }
-
 
 /// A column of a result or a statement's parameter.
 #[derive(Debug, Clone)]

@@ -221,4 +221,3 @@ impl Conn {
         self.closed = true;
     }
 }
-

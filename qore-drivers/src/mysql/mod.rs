@@ -1,5 +1,7 @@
 //! The MySQL / MariaDB driver (feature `mysql`), on its own implementation
-//! of the client/server protocol (`wire`).
+//! of the client/server protocol: packet framing and reply state in `wire`,
+//! handshake and authentication plugins in `auth`, commands in `commands`,
+//! packet layouts in `codec`.
 //!
 //! Statements are prepared (binary protocol, schema known before any row);
 //! rows stream from the socket and are decoded straight into Arrow builders,
@@ -8,9 +10,14 @@
 //! what makes an export keep up with the `mariadb` client (sqlx, used before,
 //! spent a third of the decoding thread on per-row machinery).
 //! TLS (`ssl-mode`, `ssl-ca`, rustls) and the `mysql_native_password`,
-//! `caching_sha2_password` (fast path; the full exchange over TLS) and
-//! `mysql_clear_password` (TLS only) authentication plugins are supported;
-//! other plugins give [`qore_core::Error::Auth`] naming the plugin.
+//! `caching_sha2_password` and `sha256_password` (the full exchange over
+//! TLS or a Unix socket, or RSA-encrypted over plain TCP with
+//! `server-public-key-path` / `get-server-public-key`), MariaDB's
+//! `client_ed25519` and `mysql_clear_password` (TLS only) authentication
+//! plugins are supported; other plugins give [`qore_core::Error::Auth`]
+//! naming the plugin. Packets out of sequence, a reply past 1 GiB, or a
+//! request whose write was cancelled half way leave the connection marked
+//! broken: the next command fails at once instead of reading garbage.
 //! Dropping the stream mid-way sends `KILL QUERY` from a second connection,
 //! and the connection is ready again afterwards. Statements that cannot be
 //! prepared (`USE`, a few administrative ones) run as text and return every
@@ -42,14 +49,19 @@
 //! Every field carries the column's type in `qore.source_type` (the full
 //! `COLUMN_TYPE`, such as `enum('a','b')`, for table columns).
 
-mod catalog;
-mod connection;
-pub(crate) mod decode;
-mod options;
-mod tls;
 mod auth;
+mod catalog;
 mod codec;
 mod commands;
+mod connection;
+pub(crate) mod decode;
+mod dialect;
+mod errors;
+mod options;
+mod rows;
+mod text;
+mod tls;
 mod wire;
 
-pub use connection::{MySqlConnection, MySqlDialect};
+pub use connection::MySqlConnection;
+pub use dialect::MySqlDialect;

@@ -5,6 +5,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use qore_core::{ConnectionSpec, Error, Result};
+
+/// How long a connection attempt may take unless `connect_timeout` says.
+pub(super) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// TLS wanted by the user (`ssl-mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SslMode {
@@ -72,4 +77,70 @@ impl std::fmt::Debug for Options {
             .field("ssl_mode", &self.ssl_mode)
             .finish_non_exhaustive()
     }
+}
+
+/// What a `mysql://` URL asks for: where and how to connect, and the
+/// session settings applied once connected.
+pub(super) struct Settings {
+    pub(super) options: Options,
+    pub(super) statement_timeout_ms: Option<u64>,
+    pub(super) read_only: bool,
+}
+
+pub(super) fn options_from_spec(spec: &ConnectionSpec) -> Result<Settings> {
+    let host = spec.hosts.first();
+    let mut o = Options {
+        host: host
+            .map(|h| h.host.clone())
+            .unwrap_or_else(|| "localhost".into()),
+        port: host.and_then(|h| h.port).unwrap_or(3306),
+        socket: None,
+        user: spec.user.clone().unwrap_or_else(|| "root".into()),
+        password: spec.password.as_ref().map(|p| p.expose().to_string()),
+        database: spec.database.clone(),
+        ssl_mode: SslMode::Preferred,
+        ssl_ca: None,
+        connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+        server_public_key: None,
+        get_server_public_key: false,
+    };
+    let mut statement_timeout_ms = None;
+    let mut read_only = false;
+    for (k, v) in &spec.options {
+        let int = |what: &str| -> Result<u64> {
+            v.parse().map_err(|_| {
+                Error::invalid(format!("MySQL option `{k}` must be {what}, not `{v}`"))
+            })
+        };
+        match k.to_ascii_lowercase().replace('-', "_").as_str() {
+            "sslmode" | "ssl_mode" => {
+                o.ssl_mode = SslMode::parse(v).ok_or_else(|| {
+                    Error::invalid(format!(
+                        "ssl-mode `{v}` is not one of disabled, preferred, required, verify_ca, verify_identity"
+                    ))
+                })?
+            }
+            "ssl_ca" | "sslrootcert" => o.ssl_ca = Some(v.into()),
+            "connect_timeout" => o.connect_timeout = Duration::from_secs(int("seconds")?),
+            "statement_timeout" => statement_timeout_ms = Some(int("milliseconds")?),
+            "socket" => o.socket = Some(v.into()),
+            "server_public_key_path" => o.server_public_key = Some(v.into()),
+            "get_server_public_key" => o.get_server_public_key = crate::parse_flag(k, v)?,
+            "read_only" | "readonly" => read_only = crate::parse_flag(k, v)?,
+            other => {
+                return Err(Error::invalid(format!(
+                    "unknown MySQL option `{other}` (known: ssl-mode, ssl-ca, connect_timeout, statement_timeout, socket, read_only, server-public-key-path, get-server-public-key)"
+                )));
+            }
+        }
+    }
+    if o.ssl_ca.is_some() && matches!(o.ssl_mode, SslMode::Preferred) {
+        // A CA given means the user wants the server checked against it.
+        o.ssl_mode = SslMode::VerifyCa;
+    }
+    Ok(Settings {
+        options: o,
+        statement_timeout_ms,
+        read_only,
+    })
 }

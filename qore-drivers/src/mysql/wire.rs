@@ -213,10 +213,7 @@ impl Conn {
         if payload.first() == Some(&0xff) {
             return parse_err(payload);
         }
-        proto(format!(
-            "packet number {seq} where {} was due",
-            self.seq
-        ))
+        proto(format!("packet number {seq} where {} was due", self.seq))
     }
 
     pub(super) async fn write_packet(&mut self, payload: &[u8]) -> WResult<()> {
@@ -418,7 +415,6 @@ impl Conn {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,7 +461,6 @@ mod tests {
         });
     }
 
-
     fn runtime() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()
             .enable_time()
@@ -487,7 +482,10 @@ mod tests {
             tx.seq = 7;
             tx.write_packet(b"\x00late").await.expect("write");
             let e = rx.read_packet().await.unwrap_err();
-            assert!(format!("{e:?}").contains("packet number 7 where 1 was due"), "{e:?}");
+            assert!(
+                format!("{e:?}").contains("packet number 7 where 1 was due"),
+                "{e:?}"
+            );
             assert!(rx.broken);
 
             let (a, b) = tokio::io::duplex(1 << 16);
