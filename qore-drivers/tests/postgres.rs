@@ -45,6 +45,45 @@ async fn with_schema(name: &str) -> PostgresConnection {
     c
 }
 
+/// Statements prepared for one call are closed after it (in the
+/// background): a table changed by DDL on this or another session shows
+/// its new shape at once, on the COPY and the prepared path, back to back
+/// and in a transaction, and no prepared statement piles up on the server.
+#[tokio::test]
+async fn a_changed_table_shows_its_new_shape_and_statements_do_not_pile_up() {
+    let c = with_schema("t_reshape").await;
+    c.execute("CREATE TABLE t (a int)", &[]).await.unwrap();
+    c.execute("INSERT INTO t VALUES (1)", &[]).await.unwrap();
+    let other = connect().await;
+    for round in 0..3 {
+        // The COPY path (no parameters) and the prepared one.
+        let b = rows(&c, "SELECT * FROM t").await;
+        assert_eq!(b.num_columns(), round + 1, "copy path, round {round}");
+        let b = rows_with(&c, "SELECT * FROM t WHERE a = $1", &[Value::Int(1)]).await;
+        assert_eq!(b.num_columns(), round + 1, "prepared path, round {round}");
+        // Another session changes the table; then this one does.
+        let col = format!("c{round}");
+        let ddl = format!("ALTER TABLE t_reshape.t ADD COLUMN {col} int DEFAULT {round}");
+        if round % 2 == 0 {
+            other.execute(&ddl, &[]).await.unwrap();
+        } else {
+            c.execute(&ddl, &[]).await.unwrap();
+        }
+    }
+    let tx = c.begin().await.unwrap();
+    tx.execute("ALTER TABLE t ADD COLUMN late text DEFAULT 'x'", &[])
+        .await
+        .unwrap();
+    let mut s = tx.query("SELECT * FROM t", &[]).await.unwrap();
+    let first = s.next().await.unwrap().unwrap();
+    assert_eq!(first.num_columns(), 5);
+    drop(s);
+    tx.rollback().await.unwrap();
+    // Only the statement asking is prepared on the server now.
+    let left = contracts::int(&c, "SELECT count(*) FROM pg_prepared_statements").await;
+    assert!(left <= 1, "{left} prepared statements left");
+}
+
 #[tokio::test]
 async fn every_mapped_type_reaches_arrow() {
     let c = with_schema("t_types").await;

@@ -317,10 +317,10 @@ impl PostgresConnection {
         self.backend_pid.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Locks the connection for a statement, dropping statements prepared by
-    /// earlier calls: a cached statement would keep the result shape it had
-    /// before a DDL change and fail with "cached plan must not change result
-    /// type".
+    /// Locks the connection for a statement, making sure no statement
+    /// prepared by an earlier call is left: a cached statement would keep the
+    /// result shape it had before a DDL change and fail with "cached plan
+    /// must not change result type".
     async fn lock(&self, held: Option<&Held>) -> Result<PgGuard> {
         let turn = match held {
             Some(_) => None,
@@ -334,6 +334,8 @@ impl PostgresConnection {
                 source: None,
             })?;
         rollback_if_pending(&mut guard, &self.rollback_pending).await?;
+        // Normally already done by `forget_statements`; this covers a
+        // statement whose task was stopped before it could.
         if guard.cached_statements_size() > 0 {
             guard.clear_cached_statements().await.map_err(map_err)?;
         }
@@ -558,6 +560,23 @@ async fn rollback_if_pending(conn: &mut sqlx::PgConnection, pending: &AtomicBool
     Ok(())
 }
 
+/// Closes the statements prepared for the call that just ended (see
+/// [`PostgresConnection::lock`]) from a task of its own that holds the
+/// connection: the caller has its answer one round trip sooner, and the
+/// next statement waits for the close only if it comes before the server
+/// has answered it.
+fn forget_statements(mut guard: PgGuard) {
+    if guard.cached_statements_size() == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        crate::note(
+            "closing prepared statements",
+            guard.clear_cached_statements().await,
+        );
+    });
+}
+
 /// Runs the statement and sends batches until the result ends or the
 /// receiver goes away; then, if rows were left, cancels the statement on the
 /// server and waits until the connection is ready again.
@@ -585,6 +604,7 @@ async fn pump(
             }
         }
     }
+    forget_statements(guard);
 }
 
 /// Cancels the backend's statement from a task of its own when dropped
@@ -651,6 +671,7 @@ async fn pump_copy(
             *guard = fresh;
         }
     }
+    forget_statements(guard);
 }
 
 /// The body of [`pump_copy`]; returns whether the connection is out of sync.
@@ -934,6 +955,7 @@ impl PostgresConnection {
         )));
         let done = stmt.query_with(args).execute(&mut *guard).await;
         cancel.disarm();
+        forget_statements(guard);
         let done = done.map_err(map_err)?;
         Ok(ExecuteOutcome {
             rows_affected: done.rows_affected(),
