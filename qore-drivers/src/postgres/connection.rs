@@ -569,12 +569,17 @@ fn forget_statements(mut guard: PgGuard) {
     if guard.cached_statements_size() == 0 {
         return;
     }
-    tokio::spawn(async move {
+    // Without a runtime (a caller tearing down), `lock` closes them later.
+    if tokio::runtime::Handle::try_current().is_err() {
+        return;
+    }
+    SpawnedTask::spawn(async move {
         crate::note(
             "closing prepared statements",
             guard.clear_cached_statements().await,
         );
-    });
+    })
+    .run_to_completion();
 }
 
 /// Runs the statement and sends batches until the result ends or the
