@@ -2,32 +2,34 @@
 //! streams.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::session::{Held, HeldSession, Turn};
 use arrow::array::RecordBatch;
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::{Field, Schema, SchemaRef};
 use async_trait::async_trait;
-use futures::{FutureExt, StreamExt};
+
 use qore_core::metadata::SOURCE_TYPE;
 use qore_core::{
-    Catalog, Connection, ConnectionSpec, Dialect, Engine, Error, ErrorKind, ExecuteOutcome,
-    PlaceholderStyle, Result, SendableRecordBatchStream, Transaction, Value,
+    Catalog, Connection, ConnectionSpec, Dialect, Engine, Error, ExecuteOutcome, Result,
+    SendableRecordBatchStream, Transaction, Value,
 };
-use sqlx::postgres::{PgArguments, PgConnectOptions, PgSslMode, PgTypeInfo, PgTypeKind};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgTypeInfo, PgTypeKind};
 use sqlx::{
     Arguments, AssertSqlSafe, Column, ConnectOptions, Connection as _, Executor, Row, SqlSafeStr,
     Statement, TypeInfo, ValueRef,
 };
-use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 
+use super::copy::{copyable, pump_copy};
 use super::decode::{Kind, decode};
+use super::dialect::PostgresDialect;
 use super::encode::encode;
+use super::errors::map_err;
+use super::options::options_from_spec;
 use crate::server::builder::Col;
-use crate::server::{BATCH_ROWS, Batch, ChannelStream, Decoder, SpawnedTask, stream_rows};
-
-const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::server::{Batch, ChannelStream, Decoder, SpawnedTask, stream_rows};
+use crate::session::{Held, HeldSession, Turn};
 
 /// A connection to one PostgreSQL database.
 pub struct PostgresConnection {
@@ -53,189 +55,6 @@ impl std::fmt::Debug for PostgresConnection {
             .field("server_version", &self.server_version)
             .finish_non_exhaustive()
     }
-}
-
-/// PostgreSQL's spelling: ANSI quoting, `$n` placeholders, and string
-/// literals with a backslash written as `E'...'` so that they read the same
-/// whatever `standard_conforming_strings` says.
-#[derive(Debug)]
-pub struct PostgresDialect;
-
-static ANSI: qore_core::AnsiDialect =
-    qore_core::AnsiDialect::new("postgres", PlaceholderStyle::Dollar);
-
-impl Dialect for PostgresDialect {
-    fn name(&self) -> &'static str {
-        "postgres"
-    }
-    fn quote_identifier(&self, ident: &str) -> Result<String> {
-        ANSI.quote_identifier(ident)
-    }
-    fn quote_string(&self, s: &str) -> Result<String> {
-        if !s.contains('\\') {
-            return ANSI.quote_string(s);
-        }
-        let inner = ANSI.quote_string(&s.replace('\\', "\\\\"))?;
-        Ok(format!("E{inner}"))
-    }
-    fn quote_bytes(&self, bytes: &[u8]) -> String {
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        format!("'\\x{hex}'::bytea")
-    }
-    fn placeholder(&self, index: usize) -> String {
-        format!("${index}")
-    }
-    fn float_literal(&self, f: f64) -> Result<String> {
-        Ok(crate::dialects::float_words(f))
-    }
-    fn infinite_datetime(&self, positive: bool) -> Option<&'static str> {
-        Some(if positive {
-            "'infinity'"
-        } else {
-            "'-infinity'"
-        })
-    }
-    fn bc_suffix(&self) -> Option<&'static str> {
-        Some(" BC")
-    }
-    fn utc_session(&self) -> Option<&'static str> {
-        Some("SET TIME ZONE 'UTC';")
-    }
-    fn column_type(&self, dt: &DataType) -> String {
-        match dt {
-            DataType::Binary
-            | DataType::LargeBinary
-            | DataType::FixedSizeBinary(_)
-            | DataType::BinaryView => "BYTEA".into(),
-            DataType::Timestamp(_, Some(_)) => "TIMESTAMPTZ".into(),
-            other => ANSI.column_type(other),
-        }
-    }
-    fn supports_returning(&self) -> bool {
-        true
-    }
-    fn upsert_style(&self) -> Option<qore_core::UpsertStyle> {
-        Some(qore_core::UpsertStyle::OnConflict)
-    }
-    fn row_identity(&self) -> Option<&'static str> {
-        Some("ctid")
-    }
-    fn cast_text(&self, expr: &str) -> String {
-        format!("({expr})::text")
-    }
-    fn checksum_aggregate(&self, text_expr: &str) -> Option<String> {
-        Some(format!(
-            "sum(('x' || substr(md5({text_expr}), 1, 15))::bit(60)::bigint)"
-        ))
-    }
-}
-
-/// The one PostgreSQL dialect.
-pub static POSTGRES_DIALECT: PostgresDialect = PostgresDialect;
-
-/// Maps a sqlx error to QoreDB's, keeping SQLSTATE, detail and hint.
-pub(crate) fn map_err(e: sqlx::Error) -> Error {
-    match e {
-        sqlx::Error::Database(db) => {
-            let code = db.code().map(|c| c.to_string());
-            let mut message = db.message().to_string();
-            if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
-                if let Some(d) = pg.detail() {
-                    message.push_str(&format!(" (detail: {d})"));
-                }
-                if let Some(h) = pg.hint() {
-                    message.push_str(&format!(" (hint: {h})"));
-                }
-            }
-            match code.as_deref() {
-                Some("28P01" | "28000") => Error::Auth(message),
-                Some("57014") if message.contains("statement timeout") => {
-                    Error::Timeout(format!("{message}; raise it with ?statement_timeout=MS"))
-                }
-                Some("57014") => Error::Cancelled,
-                Some("57P01" | "57P02" | "57P03") => Error::connect(message, db.to_string()),
-                Some(c) => Error::query_kind(ErrorKind::from_sqlstate(c), message, code),
-                None => Error::query(message, code),
-            }
-        }
-        sqlx::Error::Io(io) => {
-            Error::connect("the PostgreSQL server is not reachable or went away", io)
-        }
-        sqlx::Error::Tls(t) => {
-            Error::connect("TLS with the PostgreSQL server failed", t.to_string())
-        }
-        sqlx::Error::Protocol(p) => Error::connect(format!("protocol error: {p}"), p),
-        sqlx::Error::Configuration(c) => Error::invalid(c.to_string()),
-        other => Error::Internal(other.to_string()),
-    }
-}
-
-fn options_from_spec(spec: &ConnectionSpec) -> Result<(PgConnectOptions, Duration, bool)> {
-    let mut o = PgConnectOptions::new_without_pgpass();
-    let host = spec.hosts.first();
-    o = o
-        .host(host.map(|h| h.host.as_str()).unwrap_or("localhost"))
-        .port(host.and_then(|h| h.port).unwrap_or(5432))
-        .application_name("qore");
-    if let Some(u) = &spec.user {
-        o = o.username(u);
-    }
-    if let Some(p) = &spec.password {
-        o = o.password(p.expose());
-    }
-    if let Some(d) = &spec.database {
-        o = o.database(d);
-    }
-    let mut connect_timeout = DEFAULT_CONNECT_TIMEOUT;
-    let mut fetch_copy = true;
-    let mut settings: Vec<(String, String)> = Vec::new();
-    for (k, v) in &spec.options {
-        let int = |what: &str| -> Result<u64> {
-            v.parse().map_err(|_| {
-                Error::invalid(format!("PostgreSQL option `{k}` must be {what}, not `{v}`"))
-            })
-        };
-        match k.to_ascii_lowercase().as_str() {
-            "sslmode" => {
-                o = o.ssl_mode(v.parse::<PgSslMode>().map_err(|_| {
-                    Error::invalid(format!(
-                        "sslmode `{v}` is not one of disable, allow, prefer, require, verify-ca, verify-full"
-                    ))
-                })?)
-            }
-            "sslrootcert" => o = o.ssl_root_cert(v.as_str()),
-            "connect_timeout" => connect_timeout = Duration::from_secs(int("seconds")?),
-            "statement_timeout" => settings.push(("statement_timeout".into(), int("milliseconds")?.to_string())),
-            "application_name" => o = o.application_name(v),
-            "fetch" => {
-                fetch_copy = match v.as_str() {
-                    "copy" => true,
-                    "rows" => false,
-                    _ => return Err(Error::invalid(format!("fetch must be `copy` or `rows`, not `{v}`"))),
-                }
-            }
-            "search_path" | "timezone" | "lock_timeout" | "idle_in_transaction_session_timeout" => {
-                settings.push((k.to_ascii_lowercase(), v.clone()))
-            }
-            // The server refuses writes (SQLSTATE 25006) unless a
-            // transaction asks for READ WRITE itself.
-            "read_only" | "readonly" => {
-                if crate::parse_flag(k, v)? {
-                    settings.push(("default_transaction_read_only".into(), "on".into()));
-                }
-            }
-            other => {
-                return Err(Error::invalid(format!(
-                    "unknown PostgreSQL option `{other}` (known: sslmode, sslrootcert, connect_timeout, \
-                     statement_timeout, application_name, search_path, timezone, lock_timeout, fetch, read_only)"
-                )));
-            }
-        }
-    }
-    if !settings.is_empty() {
-        o = o.options(settings);
-    }
-    Ok((o, connect_timeout, fetch_copy))
 }
 
 /// The decoding kind of a result or parameter type.
@@ -439,7 +258,11 @@ impl PostgresConnection {
 
     /// Opens a second connection and asks the server to cancel what this
     /// connection's backend runs.
-    async fn cancel_backend(options: &PgConnectOptions, timeout: Duration, pid: i32) -> Result<()> {
+    pub(super) async fn cancel_backend(
+        options: &PgConnectOptions,
+        timeout: Duration,
+        pid: i32,
+    ) -> Result<()> {
         let mut side = connect_with(options, timeout).await?;
         sqlx::query("SELECT pg_cancel_backend($1)")
             .bind(pid)
@@ -451,7 +274,10 @@ impl PostgresConnection {
     }
 }
 
-async fn connect_with(options: &PgConnectOptions, timeout: Duration) -> Result<sqlx::PgConnection> {
+pub(super) async fn connect_with(
+    options: &PgConnectOptions,
+    timeout: Duration,
+) -> Result<sqlx::PgConnection> {
     match tokio::time::timeout(timeout, options.connect()).await {
         Ok(r) => r.map_err(map_err),
         Err(_) => Err(Error::Timeout(format!(
@@ -462,7 +288,7 @@ async fn connect_with(options: &PgConnectOptions, timeout: Duration) -> Result<s
 }
 
 /// Decodes rows into Arrow columns, one batch at a time.
-type BatchBuilder = Batch<Kind>;
+pub(super) type BatchBuilder = Batch<Kind>;
 
 impl Decoder for Kind {
     fn decode(&self, bytes: &[u8], col: &mut Col) -> Result<()> {
@@ -487,67 +313,9 @@ fn push_row(batch: &mut BatchBuilder, row: &sqlx::postgres::PgRow) -> Result<()>
     Ok(())
 }
 
-impl BatchBuilder {
-    /// Decodes up to `max_rows` tuples of binary COPY data from the start of
-    /// `data`; returns how many bytes it used (a tuple cut at the end waits
-    /// for more data) and whether the end-of-data marker was seen.
-    fn push_copy(&mut self, data: &[u8], max_rows: usize) -> Result<(usize, bool)> {
-        let mut at = 0;
-        let mut rows = 0;
-        while rows < max_rows {
-            let Some(count) = data.get(at..at + 2) else {
-                break;
-            };
-            let count = i16::from_be_bytes([count[0], count[1]]);
-            if count == -1 {
-                return Ok((at + 2, true));
-            }
-            if usize::try_from(count).ok() != Some(self.width()) {
-                return Err(Error::data(format!(
-                    "COPY sent a row of {count} fields for {} columns",
-                    self.width()
-                )));
-            }
-            // The whole tuple must be here before any of it is decoded.
-            let mut end = at + 2;
-            let mut complete = true;
-            for _ in 0..self.width() {
-                let Some(len) = data.get(end..end + 4) else {
-                    complete = false;
-                    break;
-                };
-                let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
-                end += 4 + usize::try_from(len).unwrap_or(0);
-                if end > data.len() {
-                    complete = false;
-                    break;
-                }
-            }
-            if !complete {
-                break;
-            }
-            let mut p = at + 2;
-            for i in 0..self.width() {
-                let len = i32::from_be_bytes([data[p], data[p + 1], data[p + 2], data[p + 3]]);
-                p += 4;
-                if len < 0 {
-                    self.append(i, None)?;
-                } else {
-                    let n = len as usize;
-                    self.append(i, Some(&data[p..p + n]))?;
-                    p += n;
-                }
-            }
-            self.end_row();
-            rows += 1;
-            at = end;
-        }
-        Ok((at, false))
-    }
-}
-
 /// A locked, open connection.
-type PgGuard = tokio::sync::OwnedMappedMutexGuard<Option<sqlx::PgConnection>, sqlx::PgConnection>;
+pub(super) type PgGuard =
+    tokio::sync::OwnedMappedMutexGuard<Option<sqlx::PgConnection>, sqlx::PgConnection>;
 
 /// Rolls back what a dropped transaction left open.
 async fn rollback_if_pending(conn: &mut sqlx::PgConnection, pending: &AtomicBool) -> Result<()> {
@@ -565,7 +333,7 @@ async fn rollback_if_pending(conn: &mut sqlx::PgConnection, pending: &AtomicBool
 /// connection: the caller has its answer one round trip sooner, and the
 /// next statement waits for the close only if it comes before the server
 /// has answered it.
-fn forget_statements(mut guard: PgGuard) {
+pub(super) fn forget_statements(mut guard: PgGuard) {
     if guard.cached_statements_size() == 0 {
         return;
     }
@@ -641,254 +409,11 @@ impl Drop for CancelOnDrop {
 
 /// What a stream task needs to stop its statement: how to open a second
 /// connection, and the backend to cancel.
-type Cancel = (
+pub(super) type Cancel = (
     PgConnectOptions,
     Duration,
     Arc<std::sync::atomic::AtomicI32>,
 );
-
-/// The binary COPY header: signature, flags, header extension length.
-const COPY_SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
-
-/// Like [`pump`], for `COPY (query) TO STDOUT (FORMAT binary)`: the same
-/// binary values without sqlx's per-row work. On abandon, the statement is
-/// cancelled and the rest of the COPY read and dropped (the connection must
-/// see the end of the COPY before it can run anything else).
-async fn pump_copy(
-    mut guard: PgGuard,
-    copy_sql: String,
-    batch: BatchBuilder,
-    tx: mpsc::Sender<Result<RecordBatch>>,
-    cancel: Cancel,
-) {
-    let broken = copy_rows(&mut guard, copy_sql, batch, tx, &cancel).await;
-    if broken {
-        // sqlx leaves the server's ReadyForQuery unread when a COPY fails
-        // before it starts, and the connection cannot resync: replace it
-        // (settings made with SET are lost; the URL's options apply again).
-        let (options, timeout, pid_cell) = &cancel;
-        if let Ok(mut fresh) = connect_with(options, *timeout).await
-            && let Ok((p,)) = sqlx::query_as::<_, (i32,)>("SELECT pg_backend_pid()")
-                .fetch_one(&mut fresh)
-                .await
-        {
-            pid_cell.store(p, std::sync::atomic::Ordering::Relaxed);
-            *guard = fresh;
-        }
-    }
-    forget_statements(guard);
-}
-
-/// The body of [`pump_copy`]; returns whether the connection is out of sync.
-async fn copy_rows(
-    guard: &mut sqlx::PgConnection,
-    copy_sql: String,
-    mut batch: BatchBuilder,
-    tx: mpsc::Sender<Result<RecordBatch>>,
-    cancel: &Cancel,
-) -> bool {
-    let (options, timeout, pid_cell) = cancel;
-    let (options, timeout) = (options.clone(), *timeout);
-    let pid = pid_cell.load(std::sync::atomic::Ordering::Relaxed);
-    // The server sends nothing until the first row (its CopyOutResponse
-    // waits in its output buffer), so a receiver that leaves now is
-    // noticed here: cancel, and go on waiting for the start, which then
-    // fails or starts and ends at once.
-    let mut cancelled = false;
-    let started = {
-        let start = guard.copy_out_raw(&copy_sql);
-        tokio::pin!(start);
-        let closed = tx.closed();
-        tokio::pin!(closed);
-        loop {
-            tokio::select! {
-                biased;
-                _ = &mut closed, if !cancelled => {
-                    cancelled = true;
-                    crate::note("cancelling a statement", PostgresConnection::cancel_backend(&options, timeout, pid).await);
-                }
-                r = &mut start => break r,
-            }
-        }
-    };
-    let chunks = match started {
-        Ok(c) => Some(c),
-        Err(e) => {
-            let err = map_err(e);
-            if !cancelled {
-                let _ = tx.send(Err(err)).await;
-            }
-            None
-        }
-    };
-    let Some(mut chunks) = chunks else {
-        return true;
-    };
-    if cancelled {
-        while let Some(r) = chunks.next().await {
-            if r.is_err() {
-                break;
-            }
-        }
-        return false;
-    }
-    let mut parser = CopyParser::default();
-    let mut abandoned = false;
-    {
-        // One `closed` future for the whole COPY: a fresh one per message
-        // costs more than decoding the row.
-        let closed = tx.closed();
-        tokio::pin!(closed);
-        'read: loop {
-            let first = tokio::select! {
-                biased;
-                _ = &mut closed => { abandoned = true; break 'read; }
-                next = chunks.next() => next,
-            };
-            let mut next = first;
-            // Then every chunk that is already there, without going back
-            // through the select (a bounded number, to notice a dropped
-            // receiver in time).
-            let mut budget = 4096;
-            loop {
-                match next {
-                    Some(Ok(chunk)) => match parser.feed(&chunk, &mut batch, &tx).await {
-                        Ok(true) => {}
-                        Ok(false) => {
-                            abandoned = true;
-                            break 'read;
-                        }
-                        Err(e) => {
-                            let _ = tx.send(Err(e)).await;
-                            abandoned = true;
-                            break 'read;
-                        }
-                    },
-                    Some(Err(e)) => {
-                        let _ = tx.send(Err(map_err(e))).await;
-                        return false;
-                    }
-                    None => break 'read,
-                }
-                budget -= 1;
-                if budget == 0 {
-                    continue 'read;
-                }
-                match chunks.next().now_or_never() {
-                    Some(n) => next = n,
-                    None => continue 'read,
-                }
-            }
-        }
-    }
-    if abandoned {
-        crate::note(
-            "cancelling a statement",
-            PostgresConnection::cancel_backend(&options, timeout, pid).await,
-        );
-        // Read the COPY to its end (the server stops at the cancel) so the
-        // connection is in sync again.
-        while let Some(r) = chunks.next().await {
-            if r.is_err() {
-                break;
-            }
-        }
-        return false;
-    }
-    if batch.len() > 0 {
-        let _ = tx.send(batch.finish()).await;
-    }
-    false
-}
-
-/// Splits binary COPY data into tuples, whatever the chunking.
-#[derive(Default)]
-struct CopyParser {
-    /// Bytes of a tuple (or the header) cut at the end of the last chunk.
-    pending: Vec<u8>,
-    header: bool,
-    finished: bool,
-}
-
-impl CopyParser {
-    /// Decodes what `chunk` completes into `batch`, sending full batches.
-    /// Returns `Ok(false)` when the receiver is gone.
-    async fn feed(
-        &mut self,
-        chunk: &[u8],
-        batch: &mut BatchBuilder,
-        tx: &mpsc::Sender<Result<RecordBatch>>,
-    ) -> Result<bool> {
-        if self.finished {
-            return Ok(true);
-        }
-        let joined;
-        let mut data: &[u8] = if self.pending.is_empty() {
-            chunk
-        } else {
-            self.pending.extend_from_slice(chunk);
-            joined = std::mem::take(&mut self.pending);
-            &joined
-        };
-        if !self.header {
-            if data.len() < COPY_SIGNATURE.len() + 8 {
-                self.pending.extend_from_slice(data);
-                return Ok(true);
-            }
-            if &data[..COPY_SIGNATURE.len()] != COPY_SIGNATURE {
-                return Err(Error::data("COPY did not start with the binary signature"));
-            }
-            let ext = u32::from_be_bytes([data[15], data[16], data[17], data[18]]) as usize;
-            if data.len() < 19 + ext {
-                self.pending.extend_from_slice(data);
-                return Ok(true);
-            }
-            data = &data[19 + ext..];
-            self.header = true;
-        }
-        loop {
-            let room = BATCH_ROWS.saturating_sub(batch.len()).max(1);
-            let (used, end) = batch.push_copy(data, room)?;
-            data = &data[used..];
-            if batch.full() && tx.send(batch.finish()).await.is_err() {
-                return Ok(false);
-            }
-            if end {
-                self.finished = true;
-                return Ok(true);
-            }
-            if used == 0 || data.is_empty() {
-                break;
-            }
-        }
-        self.pending.extend_from_slice(data);
-        Ok(true)
-    }
-}
-
-/// Whether `sql` is one read-only query that `COPY (...) TO STDOUT` accepts.
-fn copyable(sql: &str) -> Option<String> {
-    let body = sql
-        .trim()
-        .trim_end_matches(|c: char| c == ';' || c.is_whitespace());
-    let tokens = qore_core::sql::tokenize(body);
-    let first = tokens.first()?;
-    if !["SELECT", "VALUES", "TABLE", "WITH"]
-        .iter()
-        .any(|k| first.is_keyword(k))
-    {
-        return None;
-    }
-    // One statement, and not SELECT ... INTO (which COPY refuses).
-    if tokens
-        .iter()
-        .any(|t| t.kind == qore_core::sql::TokenKind::Punct(';') || t.is_keyword("INTO"))
-    {
-        return None;
-    }
-    // The newline ends a trailing `-- comment` before the closing parenthesis.
-    Some(format!("COPY ({body}\n) TO STDOUT (FORMAT binary)"))
-}
 
 impl PostgresConnection {
     /// `query`, in a transaction when `held` is given.

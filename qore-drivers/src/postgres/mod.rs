@@ -44,7 +44,12 @@
 
 mod catalog;
 mod connection;
+mod copy;
 pub(crate) mod decode;
+mod dialect;
 mod encode;
+mod errors;
+mod options;
 
-pub use connection::{POSTGRES_DIALECT, PostgresConnection, PostgresDialect};
+pub use connection::PostgresConnection;
+pub use dialect::{POSTGRES_DIALECT, PostgresDialect};

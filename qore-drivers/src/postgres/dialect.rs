@@ -1,0 +1,82 @@
+//! PostgreSQL's SQL spelling (`PostgresDialect`).
+
+use arrow::datatypes::DataType;
+use qore_core::{Dialect, PlaceholderStyle, Result};
+
+/// PostgreSQL's spelling: ANSI quoting, `$n` placeholders, and string
+/// literals with a backslash written as `E'...'` so that they read the same
+/// whatever `standard_conforming_strings` says.
+#[derive(Debug)]
+pub struct PostgresDialect;
+
+static ANSI: qore_core::AnsiDialect =
+    qore_core::AnsiDialect::new("postgres", PlaceholderStyle::Dollar);
+
+impl Dialect for PostgresDialect {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+    fn quote_identifier(&self, ident: &str) -> Result<String> {
+        ANSI.quote_identifier(ident)
+    }
+    fn quote_string(&self, s: &str) -> Result<String> {
+        if !s.contains('\\') {
+            return ANSI.quote_string(s);
+        }
+        let inner = ANSI.quote_string(&s.replace('\\', "\\\\"))?;
+        Ok(format!("E{inner}"))
+    }
+    fn quote_bytes(&self, bytes: &[u8]) -> String {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        format!("'\\x{hex}'::bytea")
+    }
+    fn placeholder(&self, index: usize) -> String {
+        format!("${index}")
+    }
+    fn float_literal(&self, f: f64) -> Result<String> {
+        Ok(crate::dialects::float_words(f))
+    }
+    fn infinite_datetime(&self, positive: bool) -> Option<&'static str> {
+        Some(if positive {
+            "'infinity'"
+        } else {
+            "'-infinity'"
+        })
+    }
+    fn bc_suffix(&self) -> Option<&'static str> {
+        Some(" BC")
+    }
+    fn utc_session(&self) -> Option<&'static str> {
+        Some("SET TIME ZONE 'UTC';")
+    }
+    fn column_type(&self, dt: &DataType) -> String {
+        match dt {
+            DataType::Binary
+            | DataType::LargeBinary
+            | DataType::FixedSizeBinary(_)
+            | DataType::BinaryView => "BYTEA".into(),
+            DataType::Timestamp(_, Some(_)) => "TIMESTAMPTZ".into(),
+            other => ANSI.column_type(other),
+        }
+    }
+    fn supports_returning(&self) -> bool {
+        true
+    }
+    fn upsert_style(&self) -> Option<qore_core::UpsertStyle> {
+        Some(qore_core::UpsertStyle::OnConflict)
+    }
+    fn row_identity(&self) -> Option<&'static str> {
+        Some("ctid")
+    }
+    fn cast_text(&self, expr: &str) -> String {
+        format!("({expr})::text")
+    }
+    fn checksum_aggregate(&self, text_expr: &str) -> Option<String> {
+        Some(format!(
+            "sum(('x' || substr(md5({text_expr}), 1, 15))::bit(60)::bigint)"
+        ))
+    }
+}
+
+/// The one PostgreSQL dialect.
+pub static POSTGRES_DIALECT: PostgresDialect = PostgresDialect;
