@@ -33,10 +33,22 @@ pub(crate) async fn dispatch(
             file,
             format,
             max_rows,
+            profile,
         } => {
             let sql = read_sql(sql, file)?;
-            let conn = open(db.db.as_deref()).await?;
+            let raw = open(db.db.as_deref()).await?;
+            let profiler = Arc::new(qore_core::intercept::Profiler::new());
+            let conn: ConnectionRef = if profile {
+                let chain = qore_core::intercept::Chain::new().with(profiler.clone());
+                Arc::new(qore_core::intercept::Intercepted::new(raw, chain))
+            } else {
+                raw
+            };
             let r = query(&conn, &sql, format, max_rows, out, err).await;
+            // Printed whatever the outcome: a failed statement has figures too.
+            for p in profiler.take() {
+                writeln!(err, "qore: profile: {p}")?;
+            }
             goodbye(&conn, r).await
         }
         Command::Ls {

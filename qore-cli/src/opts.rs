@@ -67,6 +67,10 @@ pub enum Command {
         /// Table format only: rows to show (0 = all). Other formats print every row.
         #[arg(long, default_value_t = 1000)]
         max_rows: usize,
+        /// Print each statement's figures on stderr: time to the first
+        /// batch, total time, rows, bytes, batches.
+        #[arg(long)]
+        profile: bool,
     },
     /// List namespaces, tables and views with row counts.
     Ls {

@@ -759,3 +759,41 @@ fn ctrl_c_stops_an_export_and_leaves_no_file() {
         "{names:?}"
     );
 }
+
+/// `query --profile`: one line per statement on stderr (operation, rows,
+/// batches, data bytes, timings), the output itself unchanged; a failing
+/// statement is profiled too, with its error kind.
+#[test]
+fn query_profile_prints_each_statements_figures() {
+    let q = Qore::new();
+    let args = [
+        "query",
+        "--format",
+        "csv",
+        "CREATE TABLE t AS SELECT * FROM range(5000) r(i); SELECT i FROM t ORDER BY i",
+    ];
+    let out = q.run(&[&args[..], &["--profile"]].concat());
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let plain = q.ok(&args);
+    assert_eq!(stdout, plain, "--profile changes nothing on stdout");
+    let err = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("profile:")).collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(lines[0].starts_with("qore: profile: CREATE:"), "{err}");
+    // 5,000 BIGINTs are 40,000 bytes of data.
+    assert!(
+        lines[1]
+            .starts_with("qore: profile: SELECT: 5,000 rows in 1 batch, 39.1 KiB; first batch "),
+        "{err}"
+    );
+    assert!(lines[1].contains(", total "), "{err}");
+
+    let out = q.run(&["query", "--profile", "SELEC 1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("qore: profile: SELEC: 0 rows") && err.contains("failed: syntax"),
+        "{err}"
+    );
+}

@@ -59,6 +59,31 @@ pub trait TransactionBackend: Send + Sync + Debug {
 enum Backend<'c> {
     Root(Box<dyn TransactionBackend + 'c>),
     Nested(&'c (dyn TransactionBackend + 'c)),
+    /// Handed over by [`Transaction::into_backend`].
+    Taken,
+}
+
+/// What a handed-over transaction points at: every call says it ended.
+#[derive(Debug)]
+struct Ended;
+
+static ENDED: Ended = Ended;
+
+#[async_trait]
+impl TransactionBackend for Ended {
+    async fn query(&self, _: &str, _: &[Value]) -> Result<SendableRecordBatchStream> {
+        Err(Error::invalid("the transaction was handed to a decorator"))
+    }
+    async fn execute(&self, _: &str, _: &[Value]) -> Result<ExecuteOutcome> {
+        Err(Error::invalid("the transaction was handed to a decorator"))
+    }
+    async fn commit(&mut self) -> Result<()> {
+        Err(Error::invalid("the transaction was handed to a decorator"))
+    }
+    async fn rollback(&mut self) -> Result<()> {
+        Ok(())
+    }
+    fn rollback_on_drop(&mut self) {}
 }
 
 /// An open transaction (or savepoint) on one session.
@@ -111,6 +136,35 @@ impl<'c> Transaction<'c> {
         match &self.backend {
             Backend::Root(b) => &**b,
             Backend::Nested(b) => *b,
+            Backend::Taken => &ENDED,
+        }
+    }
+
+    /// The driver's backend of a transaction that has just begun, for a
+    /// decorator that wraps it in its own (an interceptor) and makes a new
+    /// [`Transaction`] of that.
+    ///
+    /// # Error handling
+    ///
+    /// [`Error::InvalidInput`] for a savepoint, or a transaction that has
+    /// run statements already.
+    pub fn into_backend(mut self) -> Result<Box<dyn TransactionBackend + 'c>> {
+        if self.savepoint.is_some() || self.is_poisoned() {
+            return Err(Error::invalid(
+                "only a transaction that has just begun can be handed to a decorator",
+            ));
+        }
+        match std::mem::replace(&mut self.backend, Backend::Taken) {
+            Backend::Root(b) => {
+                self.open = false;
+                Ok(b)
+            }
+            other => {
+                self.backend = other;
+                Err(Error::invalid(
+                    "only a transaction that has just begun can be handed to a decorator",
+                ))
+            }
         }
     }
 
@@ -244,6 +298,7 @@ impl<'c> Transaction<'c> {
             .map(|mut p| std::mem::take(&mut *p))
             .unwrap_or_default();
         let Backend::Root(b) = &mut self.backend else {
+            // Nested without a savepoint, or handed over: nothing to end here.
             return Err(Error::Internal(
                 "a nested transaction without a savepoint".into(),
             ));
@@ -284,7 +339,7 @@ impl Drop for Transaction<'_> {
                     p.push(format!("RELEASE SAVEPOINT {name}"));
                 }
             }
-            (Backend::Nested(_), None) => {}
+            (Backend::Nested(_), None) | (Backend::Taken, _) => {}
         }
     }
 }

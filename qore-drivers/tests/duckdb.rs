@@ -256,6 +256,7 @@ fn sessions_transactions_and_error_kinds() {
         for url in [format!("duckdb:{}", path.display()), "duckdb:".to_string()] {
             let db = qore_drivers::open(&url).await.unwrap();
             contracts::transactions(&db, "", false).await;
+            contracts::interceptors(&db, "", false).await;
             contracts::parallel_sessions(&db, "", None).await;
             contracts::error_kinds(&*db.session().await.unwrap(), "").await;
         }

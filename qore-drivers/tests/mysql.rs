@@ -805,6 +805,7 @@ async fn sessions_transactions_and_error_kinds() {
     drop(with_db("t_contracts").await);
     let db = qore_drivers::open(&url()).await.unwrap();
     contracts::transactions(&db, "t_contracts.", true).await;
+    contracts::interceptors(&db, "t_contracts.", true).await;
     contracts::parallel_sessions(&db, "t_contracts.", Some("t_contracts")).await;
     contracts::error_kinds(&*db.session().await.unwrap(), "t_contracts.").await;
 }

@@ -381,6 +381,7 @@ fn sessions_transactions_and_error_kinds() {
             .await
             .unwrap();
         contracts::transactions(&db, "", true).await;
+        contracts::interceptors(&db, "", true).await;
         contracts::parallel_sessions(&db, "", None).await;
         contracts::error_kinds(&*db.session().await.unwrap(), "").await;
     });

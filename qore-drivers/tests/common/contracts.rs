@@ -435,3 +435,199 @@ pub(crate) async fn dialect_hooks(c: &dyn Connection, ns: &str) {
     .await;
     assert_eq!(text(&here, 0, 0), text(&reference, 0, 0), "{sum}");
 }
+
+/// Interceptors around a session of `db` (qore_core::intercept): denials
+/// never reach the engine, confirmations are asked and answered, a hook
+/// that fails denies, outcomes (rows, batches, first batch, affected rows,
+/// error kinds, drops) are reported, and transactions (savepoints too) go
+/// through the same chain.
+pub(crate) async fn interceptors(db: &DatabaseRef, ns: &str, savepoints: bool) {
+    use qore_core::intercept::{
+        Call, Chain, Confirmer, Decision, Intercepted, Interceptor, Outcome, Request, Verdict,
+    };
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Debug)]
+    struct Rules;
+    #[async_trait::async_trait]
+    impl Interceptor for Rules {
+        async fn before(&self, r: &Request, _: &dyn Connection) -> qore_core::Result<Decision> {
+            let up = r.text.trim_start().to_ascii_uppercase();
+            Ok(if up.starts_with("DROP") {
+                Decision::Deny("no drops here".into())
+            } else if up.starts_with("DELETE") {
+                Decision::Confirm("this deletes rows".into())
+            } else if up.contains("QORE_HOOK_FAILS") {
+                return Err(qore_core::Error::Internal("the hook failed".into()));
+            } else {
+                Decision::Allow
+            })
+        }
+    }
+    #[derive(Debug, Default)]
+    struct Log(Mutex<Vec<(Call, String, Outcome)>>);
+    impl Interceptor for Log {
+        fn after(&self, r: &Request, o: &Outcome) {
+            self.0
+                .lock()
+                .unwrap()
+                .push((r.call, r.text.clone(), o.clone()));
+        }
+    }
+    impl Log {
+        fn last(&self) -> (Call, String, Outcome) {
+            self.0.lock().unwrap().last().cloned().unwrap()
+        }
+        fn calls(&self) -> Vec<Call> {
+            self.0.lock().unwrap().iter().map(|e| e.0).collect()
+        }
+    }
+    #[derive(Debug)]
+    struct Answer(bool);
+    #[async_trait::async_trait]
+    impl Confirmer for Answer {
+        async fn confirm(&self, _: &Request, message: &str) -> bool {
+            assert_eq!(message, "this deletes rows");
+            self.0
+        }
+    }
+
+    let raw = db.session().await.unwrap();
+    let t = format!("{ns}icpt_items");
+    raw.execute(&format!("DROP TABLE IF EXISTS {t}"), &[])
+        .await
+        .unwrap();
+    let log = Arc::new(Log::default());
+    let chain = Chain::new()
+        .with(Arc::new(Rules))
+        .with(log.clone())
+        .confirm_with(Arc::new(Answer(true)));
+    let g = Intercepted::new(db.session().await.unwrap(), chain);
+
+    g.execute(&format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY)"), &[])
+        .await
+        .unwrap();
+    assert_eq!(log.last().2.verdict, Verdict::Allowed);
+    g.execute(&format!("INSERT INTO {t} VALUES (1), (2), (3)"), &[])
+        .await
+        .unwrap();
+    assert_eq!(log.last().2.rows_affected, Some(3));
+
+    // A stream read to its end, and one dropped unread.
+    let b = rows(&g, &format!("SELECT id FROM {t} ORDER BY id")).await;
+    assert_eq!(b.num_rows(), 3);
+    let (call, _, o) = log.last();
+    assert_eq!(call, Call::Query);
+    assert_eq!((o.rows, o.complete, o.error), (3, true, None));
+    assert!(
+        o.batches >= 1 && o.bytes > 0 && o.first_batch.is_some(),
+        "{o:?}"
+    );
+    drop(g.query(&format!("SELECT id FROM {t}"), &[]).await.unwrap());
+    let o = log.last().2;
+    assert_eq!((o.rows, o.complete), (0, false));
+
+    // Denied: never reaches the engine.
+    let e = g
+        .execute(&format!("DROP TABLE {t}"), &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Denied, "{e}");
+    assert!(e.to_string().contains("no drops here"), "{e}");
+    assert_eq!(int(&*raw, &format!("SELECT count(*) FROM {t}")).await, 3);
+    let o = log.last().2;
+    assert_eq!(
+        (o.verdict, o.error),
+        (Verdict::Denied, Some(ErrorKind::Denied))
+    );
+
+    // Confirmed by the confirmer; refused without one.
+    let out = g
+        .execute(&format!("DELETE FROM {t} WHERE id = 3"), &[])
+        .await
+        .unwrap();
+    assert_eq!(out.rows_affected, 1);
+    assert_eq!(log.last().2.verdict, Verdict::Confirmed);
+    let strict = Intercepted::new(
+        db.session().await.unwrap(),
+        Chain::new().with(Arc::new(Rules)),
+    );
+    let e = strict
+        .execute(&format!("DELETE FROM {t}"), &[])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("nobody can give one"), "{e}");
+    let refusing = Intercepted::new(
+        db.session().await.unwrap(),
+        Chain::new()
+            .with(Arc::new(Rules))
+            .confirm_with(Arc::new(Answer(false))),
+    );
+    let e = refusing
+        .execute(&format!("DELETE FROM {t}"), &[])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("not confirmed"), "{e}");
+    assert_eq!(int(&*raw, &format!("SELECT count(*) FROM {t}")).await, 2);
+
+    // A failing hook denies; an engine error is reported with its kind.
+    let e = g
+        .query("SELECT 1 AS qore_hook_fails", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Internal);
+    assert_eq!(log.last().2.verdict, Verdict::Denied);
+    assert!(g.execute("SELEC nothing", &[]).await.is_err());
+    assert_eq!(log.last().2.error, Some(ErrorKind::Syntax));
+
+    // Transactions: statements, savepoints, denials and the end go
+    // through the chain; a denial poisons the transaction.
+    log.0.lock().unwrap().clear();
+    let mut tx = g.begin().await.unwrap();
+    tx.execute(&format!("INSERT INTO {t} VALUES (4)"), &[])
+        .await
+        .unwrap();
+    if savepoints {
+        let sp = tx.savepoint().await.unwrap();
+        sp.execute(&format!("INSERT INTO {t} VALUES (5)"), &[])
+            .await
+            .unwrap();
+        sp.rollback().await.unwrap();
+        assert!(
+            log.0
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|e| e.1.starts_with("SAVEPOINT")),
+            "savepoint statements are intercepted"
+        );
+    }
+    let e = tx
+        .execute(&format!("DROP TABLE {t}"), &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Denied);
+    assert!(tx.is_poisoned());
+    tx.rollback().await.unwrap();
+    let calls = log.calls();
+    assert_eq!(calls.first(), Some(&Call::Begin));
+    assert_eq!(calls.last(), Some(&Call::Rollback));
+    assert_eq!(ids(&*raw, &t).await, [1, 2]);
+
+    let tx = g.begin().await.unwrap();
+    tx.execute(&format!("INSERT INTO {t} VALUES (6)"), &[])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(log.last().0, Call::Commit);
+    assert_eq!(log.last().2.error, None);
+    {
+        let tx = g.begin().await.unwrap();
+        tx.execute(&format!("INSERT INTO {t} VALUES (7)"), &[])
+            .await
+            .unwrap();
+    }
+    assert_eq!(log.last().0, Call::Rollback);
+    assert_eq!(ids(&g, &t).await, [1, 2, 6]);
+    raw.execute(&format!("DROP TABLE {t}"), &[]).await.unwrap();
+}
