@@ -8,7 +8,7 @@ mod common;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::DataType;
-use common::server_url;
+use common::{contracts, server_url};
 use futures::StreamExt;
 use mongodb::bson::{self, Bson, Document, doc};
 use qore_core::{
@@ -495,4 +495,59 @@ async fn error_kinds_and_no_transactions() {
     let e = c.begin().await.unwrap_err();
     assert_eq!(e.kind(), qore_core::ErrorKind::NotSupported, "{e}");
     c.execute("db.ek.drop()", &[]).await.unwrap();
+}
+
+/// The documents facet goes through interceptors like commands do: a find
+/// and an aggregate are seen with their rows, and can be denied.
+#[tokio::test]
+async fn finds_go_through_interceptors() {
+    use qore_core::intercept::{Call, Chain, Intercepted};
+    let raw: qore_core::ConnectionRef = std::sync::Arc::new(connect().await);
+    raw.execute("db.icpt.drop()", &[]).await.ok();
+    raw.execute(
+        "db.icpt.insertMany([{_id: 1, k: 'a'}, {_id: 2, k: 'b'}, {_id: 3, k: 'a'}])",
+        &[],
+    )
+    .await
+    .unwrap();
+    let log = std::sync::Arc::new(contracts::CallLog::default());
+    let g = Intercepted::new(raw.clone(), Chain::new().with(log.clone()));
+    let docs = g.documents().unwrap();
+    let found = qore_core::collect(
+        docs.find("icpt", &serde_json::json!({"k": "a"}), None)
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(found.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
+    let agg = qore_core::collect(
+        docs.aggregate("icpt", &serde_json::json!([{"$count": "n"}]))
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(agg.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+    let seen = log.0.lock().unwrap().clone();
+    assert_eq!(
+        seen.iter().map(|s| s.0).collect::<Vec<_>>(),
+        [Call::Find, Call::Aggregate]
+    );
+    assert_eq!(seen[0].1, r#"icpt {"k":"a"}"#);
+    assert_eq!(seen[0].2.rows, 2);
+
+    let strict = Intercepted::new(
+        raw.clone(),
+        Chain::new().with(std::sync::Arc::new(contracts::DenyCall(Call::Find))),
+    );
+    let e = strict
+        .documents()
+        .unwrap()
+        .find("icpt", &serde_json::json!({}), None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), qore_core::ErrorKind::Denied, "{e}");
+    assert!(strict.key_value().is_none());
+    raw.execute("db.icpt.drop()", &[]).await.unwrap();
 }

@@ -563,3 +563,90 @@ fn error_kinds_and_no_transactions() {
         conn.execute("DEL qore:ek:s", &[]).await.unwrap();
     });
 }
+
+/// Every call an interceptor saw.
+#[derive(Debug, Default)]
+struct CallLog(
+    std::sync::Mutex<
+        Vec<(
+            qore_core::intercept::Call,
+            String,
+            qore_core::intercept::Outcome,
+        )>,
+    >,
+);
+
+impl qore_core::intercept::Interceptor for CallLog {
+    fn after(&self, r: &qore_core::intercept::Request, o: &qore_core::intercept::Outcome) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((r.call, r.text.clone(), o.clone()));
+    }
+}
+
+/// Denies browsing.
+#[derive(Debug)]
+struct NoBrowse;
+
+#[async_trait::async_trait]
+impl qore_core::intercept::Interceptor for NoBrowse {
+    async fn before(
+        &self,
+        r: &qore_core::intercept::Request,
+        _: &dyn Connection,
+    ) -> qore_core::Result<qore_core::intercept::Decision> {
+        Ok(if r.call == qore_core::intercept::Call::Browse {
+            qore_core::intercept::Decision::Deny("no browsing here".into())
+        } else {
+            qore_core::intercept::Decision::Allow
+        })
+    }
+}
+
+/// The key-value facet goes through interceptors like statements do: a
+/// browse is seen with its rows, and can be denied.
+#[test]
+fn browsing_goes_through_interceptors() {
+    use qore_core::intercept::{Call, Chain, Intercepted};
+    let server = Server::start();
+    rt().block_on(async {
+        let raw = qore_drivers::connect(&server.url).await.unwrap();
+        raw.execute("FLUSHDB", &[]).await.unwrap();
+        raw.execute("MSET a 1 b 2 c 3", &[]).await.unwrap();
+        let log = std::sync::Arc::new(CallLog::default());
+        let g = Intercepted::new(raw.clone(), Chain::new().with(log.clone()));
+        let kv = g.key_value().unwrap();
+        let keys = collect(kv.browse(BrowseOptions::default()).await.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(keys.iter().map(RecordBatch::num_rows).sum::<usize>(), 3);
+        let seen = log.0.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].0, Call::Browse);
+        assert!(
+            seen[0].1.starts_with("SCAN MATCH * TYPE *"),
+            "{}",
+            seen[0].1
+        );
+        assert_eq!((seen[0].2.rows, seen[0].2.complete), (3, true));
+
+        let strict = Intercepted::new(
+            raw.clone(),
+            Chain::new().with(std::sync::Arc::new(NoBrowse)),
+        );
+        let e = strict
+            .key_value()
+            .unwrap()
+            .browse(BrowseOptions::default())
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), qore_core::ErrorKind::Denied, "{e}");
+        // Commands still run; the facet is only there when the engine has it.
+        assert_eq!(
+            strict.execute("SET d 4", &[]).await.unwrap().rows_affected,
+            0
+        );
+        assert!(Intercepted::new(raw, Chain::new()).documents().is_none());
+    });
+}

@@ -631,3 +631,43 @@ pub(crate) async fn interceptors(db: &DatabaseRef, ns: &str, savepoints: bool) {
     assert_eq!(ids(&g, &t).await, [1, 2, 6]);
     raw.execute(&format!("DROP TABLE {t}"), &[]).await.unwrap();
 }
+
+/// Every call an interceptor saw: its kind, text and outcome.
+#[derive(Debug, Default)]
+pub(crate) struct CallLog(
+    pub(crate)  std::sync::Mutex<
+        Vec<(
+            qore_core::intercept::Call,
+            String,
+            qore_core::intercept::Outcome,
+        )>,
+    >,
+);
+
+impl qore_core::intercept::Interceptor for CallLog {
+    fn after(&self, r: &qore_core::intercept::Request, o: &qore_core::intercept::Outcome) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((r.call, r.text.clone(), o.clone()));
+    }
+}
+
+/// Denies every call of one kind.
+#[derive(Debug)]
+pub(crate) struct DenyCall(pub(crate) qore_core::intercept::Call);
+
+#[async_trait::async_trait]
+impl qore_core::intercept::Interceptor for DenyCall {
+    async fn before(
+        &self,
+        r: &qore_core::intercept::Request,
+        _: &dyn Connection,
+    ) -> qore_core::Result<qore_core::intercept::Decision> {
+        Ok(if r.call == self.0 {
+            qore_core::intercept::Decision::Deny(format!("no {} here", r.call.name()))
+        } else {
+            qore_core::intercept::Decision::Allow
+        })
+    }
+}
