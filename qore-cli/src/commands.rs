@@ -89,6 +89,21 @@ pub(crate) async fn dispatch(
             goodbye(&conn, r).await
         }
         Command::Conn { action } => conn(action, out, err),
+        Command::Check {
+            db,
+            engine,
+            sql,
+            file,
+        } => {
+            let text = read_sql(sql, file)?;
+            let engine = match engine {
+                Some(e) => e.into(),
+                None => connections::engine_of(db.db.as_deref())?,
+            };
+            let classification = qore_safety::classify(engine, &text)?;
+            writeln!(out, "{}", classification.to_json())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Demo {
             path,
             duckdb,

@@ -31,3 +31,15 @@ pub async fn open(db: Option<&str>) -> Result<(ConnectionRef, Target)> {
         .with_context(|| format!("cannot open {}", target.spec))?;
     Ok((conn, target))
 }
+
+/// The engine `--db` names, without opening anything or asking for a
+/// password.
+pub fn engine_of(db: Option<&str>) -> Result<qore_core::Engine> {
+    let store = match db {
+        Some(name) if profiles::valid_name(name) => Profiles::load()?,
+        _ => Profiles::empty(),
+    };
+    let mut no_prompt =
+        |_: &str, _: &ConnectionSpec| -> qore_core::Result<Option<Secret>> { Ok(None) };
+    Ok(profiles::resolve(db, &store, &mut no_prompt)?.spec.engine)
+}

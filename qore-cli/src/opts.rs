@@ -47,6 +47,36 @@ pub struct DbArg {
     pub db: Option<String>,
 }
 
+/// An engine, for `qore check --engine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL and MariaDB.
+    Mysql,
+    /// SQLite.
+    Sqlite,
+    /// DuckDB.
+    Duckdb,
+    /// MongoDB.
+    Mongodb,
+    /// Redis.
+    Redis,
+}
+
+impl From<EngineArg> for qore_core::Engine {
+    fn from(e: EngineArg) -> Self {
+        match e {
+            EngineArg::Postgres => qore_core::Engine::Postgres,
+            EngineArg::Mysql => qore_core::Engine::MySql,
+            EngineArg::Sqlite => qore_core::Engine::Sqlite,
+            EngineArg::Duckdb => qore_core::Engine::DuckDb,
+            EngineArg::Mongodb => qore_core::Engine::MongoDb,
+            EngineArg::Redis => qore_core::Engine::Redis,
+        }
+    }
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -111,6 +141,23 @@ pub enum Command {
         /// What to do with saved connections.
         #[command(subcommand)]
         action: ConnAction,
+    },
+    /// Classify statements with the safety net without running them: prints
+    /// JSON (verdict, kind, findings with their rules, each statement) and
+    /// exits 0 whatever the verdict.
+    Check {
+        /// Read the statements as this connection's engine would (nothing is
+        /// opened; a saved connection's password is not asked for).
+        #[command(flatten)]
+        db: DbArg,
+        /// Read them in this engine's dialect instead.
+        #[arg(long, value_enum)]
+        engine: Option<EngineArg>,
+        /// The statements. Read from stdin when absent.
+        sql: Option<String>,
+        /// Read the statements from a file.
+        #[arg(long, short = 'f', conflicts_with = "sql")]
+        file: Option<PathBuf>,
     },
     /// Write the sample shop database (SQLite, or DuckDB with --duckdb).
     Demo {

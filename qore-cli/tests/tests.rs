@@ -797,3 +797,36 @@ fn query_profile_prints_each_statements_figures() {
         "{err}"
     );
 }
+
+/// `qore check` classifies without running anything: JSON on stdout, exit
+/// 0 for safe and destructive alike; the engine comes from `--engine` or
+/// from `--db` (never opened: the file is not created).
+#[test]
+fn check_classifies_without_running() {
+    let q = Qore::new();
+    let out = q.ok(&[
+        "check",
+        "--engine",
+        "postgres",
+        "DELETE FROM orders WHERE 1 = 1",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verdict"], "destructive");
+    assert_eq!(v["findings"][0]["rule"], "delete-where-always-true");
+    let db = q.path("never.db");
+    let url = format!("sqlite:{}", db.display());
+    let out = q.ok(&[
+        "check",
+        "--db",
+        &url,
+        "SELECT 'DROP TABLE x'; DELETE FROM t WHERE id = 3",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verdict"], "safe");
+    assert_eq!(v["statements"].as_array().unwrap().len(), 2);
+    assert!(!db.exists(), "check opened the database");
+    let out = q.run_stdin(&["check", "--engine", "mysql"], "/*!40101 DROP TABLE t */");
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["findings"][0]["rule"], "mysql-executable-comment");
+}

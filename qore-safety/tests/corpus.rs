@@ -1,0 +1,95 @@
+//! The corpus (tests/corpus.txt): every destructive statement caught, no
+//! alarm on the safe look-alikes, on every engine a line names.
+
+use qore_core::Engine;
+use qore_safety::{Verdict, classify};
+
+fn engines(spec: &str) -> Vec<Engine> {
+    let all = ["pg", "my", "lite", "duck"];
+    let names: Vec<&str> = if spec == "all" {
+        all.to_vec()
+    } else {
+        spec.split(',').collect()
+    };
+    names
+        .iter()
+        .map(|n| match *n {
+            "pg" => Engine::Postgres,
+            "my" => Engine::MySql,
+            "lite" => Engine::Sqlite,
+            "duck" => Engine::DuckDb,
+            other => panic!("unknown engine `{other}` in the corpus"),
+        })
+        .collect()
+}
+
+#[test]
+fn every_destructive_statement_is_caught_and_no_safe_one_alarms() {
+    let corpus = include_str!("corpus.txt");
+    let mut failures = Vec::new();
+    let (mut destructive, mut safe) = (0, 0);
+    for line in corpus.lines() {
+        let line = line.trim_end();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut parts = line.splitn(3, ' ');
+        let expect = parts.next().expect("D or S");
+        let on = parts.next().expect("engines");
+        let sql = parts.next().expect("statement").replace("\\n", "\n");
+        for engine in engines(on) {
+            let c = classify(engine, &sql).expect("SQL engines classify");
+            let caught = c.verdict >= Verdict::Destructive;
+            match expect {
+                "D" => {
+                    destructive += 1;
+                    if !caught {
+                        failures.push(format!("MISSED  {engine}: {sql}\n        {c:?}"));
+                    }
+                }
+                "S" => {
+                    safe += 1;
+                    if caught {
+                        failures.push(format!("ALARM   {engine}: {sql}\n        {:?}", c.findings));
+                    }
+                }
+                other => panic!("corpus line starts with `{other}`"),
+            }
+        }
+    }
+    assert!(
+        destructive >= 200 && safe >= 150,
+        "{destructive} / {safe} cases"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn findings_name_the_rule_and_the_object() {
+    let c = classify(Engine::Postgres, "delete from shop.orders").unwrap();
+    assert_eq!(c.findings[0].rule.name, "delete-without-where");
+    assert_eq!(
+        c.findings[0].message,
+        "DELETE FROM shop.orders has no WHERE"
+    );
+    assert_eq!(c.statements[0].objects, ["shop.orders"]);
+    let json: serde_json::Value = serde_json::from_str(&c.to_json()).unwrap();
+    assert_eq!(json["verdict"], "destructive");
+    assert_eq!(json["kind"], "write");
+    assert_eq!(json["findings"][0]["rule"], "delete-without-where");
+    let c = classify(Engine::Postgres, "DROP DATABASE shop").unwrap();
+    assert_eq!(c.verdict, Verdict::Catastrophic);
+    let c = classify(Engine::Postgres, "SELEC * FROM t").unwrap();
+    assert_eq!(c.verdict, Verdict::Safe);
+    assert!(!c.statements[0].parsed);
+    assert_eq!(
+        c.findings[0].rule.name, "unparsed",
+        "an unparsed statement says so"
+    );
+    assert!(classify(Engine::Redis, "FLUSHALL").is_err());
+}

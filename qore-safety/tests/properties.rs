@@ -1,0 +1,170 @@
+//! Properties of the classifier: it never panics, and its verdict does not
+//! move with spelling (case, spaces, comments, a trailing `;`) or with the
+//! names and numbers in a statement.
+
+use proptest::prelude::*;
+use qore_core::Engine;
+use qore_safety::{Verdict, classify};
+
+fn engine() -> impl Strategy<Value = Engine> {
+    prop_oneof![
+        Just(Engine::Postgres),
+        Just(Engine::MySql),
+        Just(Engine::Sqlite),
+        Just(Engine::DuckDb),
+    ]
+}
+
+fn ident() -> impl Strategy<Value = String> {
+    "[a-z][a-z0-9_]{0,10}".prop_filter("not a keyword", |s| {
+        !matches!(
+            s.as_str(),
+            "select"
+                | "from"
+                | "where"
+                | "delete"
+                | "update"
+                | "drop"
+                | "table"
+                | "set"
+                | "and"
+                | "or"
+                | "not"
+                | "in"
+                | "is"
+                | "as"
+                | "on"
+                | "to"
+                | "by"
+                | "if"
+                | "do"
+                | "end"
+                | "all"
+                | "any"
+                | "asc"
+                | "desc"
+                | "into"
+                | "null"
+                | "true"
+                | "false"
+                | "like"
+                | "limit"
+                | "order"
+                | "group"
+                | "join"
+                | "using"
+                | "with"
+                | "case"
+                | "when"
+                | "then"
+                | "else"
+                | "only"
+                | "key"
+                | "view"
+                | "index"
+                | "left"
+                | "right"
+                | "full"
+                | "inner"
+                | "outer"
+                | "cross"
+                | "natural"
+                | "union"
+                | "except"
+                | "intersect"
+        )
+    })
+}
+
+/// Spaces, newlines or a comment between tokens.
+fn gap() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(" ".to_string()),
+        Just("\n  ".to_string()),
+        Just(" /* note */ ".to_string()),
+        Just(" -- note\n".to_string()),
+    ]
+}
+
+fn mixed_case(s: &str, mask: u64) -> String {
+    s.chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if mask >> (i % 64) & 1 == 1 {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn never_panics(engine in engine(), text in "\\PC{0,200}") {
+        let _ = classify(engine, &text);
+    }
+
+    #[test]
+    fn never_panics_on_sql_like_noise(
+        engine in engine(),
+        words in proptest::collection::vec(prop_oneof![
+            Just("DELETE"), Just("FROM"), Just("WHERE"), Just("("), Just(")"), Just("'"),
+            Just("$$"), Just("/*!"), Just("*/"), Just(";"), Just("1=1"), Just("WITH"),
+            Just("AS"), Just("x"), Just("EXPLAIN"), Just("ANALYZE"), Just("--"), Just("\n"),
+        ], 0..30),
+    ) {
+        let _ = classify(engine, &words.join(" "));
+    }
+
+    #[test]
+    fn unrestricted_deletes_and_updates_are_caught_however_spelled(
+        engine in engine(),
+        table in ident(),
+        column in ident(),
+        n in 0i64..1000,
+        g1 in gap(), g2 in gap(), g3 in gap(),
+        mask in any::<u64>(),
+        form in 0usize..6,
+        semi in any::<bool>(),
+    ) {
+        let stmt = match form {
+            0 => format!("delete{g1}from{g2}{table}"),
+            1 => format!("delete{g1}from{g2}{table}{g3}where 1 = 1"),
+            2 => format!("update{g1}{table}{g2}set {column} = {n}"),
+            3 => format!("update {table} set {column} = {n}{g3}where {column} = {column}"),
+            4 => format!("delete from {table}{g1}where {n} = {n}"),
+            _ => format!("delete from {table} where {column} > {n} or{g2}true"),
+        };
+        let mut text = mixed_case(&stmt, mask);
+        if semi {
+            text.push(';');
+        }
+        let c = classify(engine, &text).unwrap();
+        prop_assert!(c.verdict >= Verdict::Destructive, "{text}: {c:?}");
+    }
+
+    #[test]
+    fn keyed_deletes_and_updates_stay_safe(
+        engine in engine(),
+        table in ident(),
+        column in ident(),
+        n in 0i64..1000,
+        text_value in "[a-zA-Z ]{0,20}",
+        g1 in gap(),
+        mask in any::<u64>(),
+        update in any::<bool>(),
+    ) {
+        let stmt = if update {
+            format!("update {table} set {column} = '{text_value}'{g1}where {column} = {n}")
+        } else {
+            format!("delete from {table}{g1}where {column} = {n}")
+        };
+        // Case changes stay out of the string literal.
+        let text = if update { stmt } else { mixed_case(&stmt, mask) };
+        let c = classify(engine, &text).unwrap();
+        prop_assert_eq!(c.verdict, Verdict::Safe, "{}: {:?}", text, c.findings);
+    }
+}
