@@ -26,6 +26,7 @@
 mod classify;
 mod rules;
 mod sql;
+mod truth;
 
 pub use classify::{Classification, Finding, Kind, StatementReport, Verdict};
 pub use rules::{RULES, Rule, Severity, rule_named};
