@@ -100,7 +100,7 @@ pub(crate) async fn dispatch(
                 Some(e) => e.into(),
                 None => connections::engine_of(db.db.as_deref())?,
             };
-            let classification = qore_safety::classify(engine, &text)?;
+            let classification = qore_safety::classify(engine, &text);
             writeln!(out, "{}", classification.to_json())?;
             Ok(ExitCode::SUCCESS)
         }

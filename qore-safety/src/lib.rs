@@ -7,7 +7,8 @@
 //! a string, a dollar-quoted body or a comment is not mistaken for one, and
 //! `WITH x AS (DELETE ...) SELECT ...` is not mistaken for a read. A
 //! statement the parser cannot read is never silently safe: its keywords
-//! are checked and a finding says it was not parsed.
+//! are checked and a finding says it was not parsed. MongoDB commands are
+//! judged on the command document they become, Redis lines on their words.
 //!
 //! # Example
 //!
@@ -15,15 +16,17 @@
 //! use qore_core::Engine;
 //! use qore_safety::{Verdict, classify};
 //!
-//! let c = classify(Engine::Postgres, "DELETE FROM orders WHERE 1 = 1").unwrap();
+//! let c = classify(Engine::Postgres, "DELETE FROM orders WHERE 1 = 1");
 //! assert_eq!(c.verdict, Verdict::Destructive);
 //! assert_eq!(c.findings[0].rule.name, "delete-where-always-true");
 //!
-//! let c = classify(Engine::Postgres, "DELETE FROM orders WHERE id = $1").unwrap();
+//! let c = classify(Engine::Postgres, "DELETE FROM orders WHERE id = $1");
 //! assert_eq!(c.verdict, Verdict::Safe);
 //! ```
 
 mod classify;
+mod mongo;
+mod redis;
 mod rules;
 mod sql;
 mod truth;
@@ -31,21 +34,16 @@ mod truth;
 pub use classify::{Classification, Finding, Kind, StatementReport, Verdict};
 pub use rules::{RULES, Rule, Severity, rule_named};
 
-use qore_core::{Engine, Error, Result};
+use qore_core::Engine;
 
-/// Classifies `text` (one or more statements) for `engine`.
-///
-/// # Error handling
-///
-/// [`Error::NotSupported`] for MongoDB and Redis, whose commands are not
-/// classified yet.
-pub fn classify(engine: Engine, text: &str) -> Result<Classification> {
+/// Classifies `text` for `engine`: SQL (one or more statements), a MongoDB
+/// command (a command document or the mongosh shorthand), a redis-cli line.
+/// Input that cannot be read is classified too (conservatively), so this
+/// never fails.
+pub fn classify(engine: Engine, text: &str) -> Classification {
     match engine {
-        Engine::Postgres | Engine::MySql | Engine::Sqlite | Engine::DuckDb => {
-            Ok(sql::classify(engine, text))
-        }
-        other => Err(Error::NotSupported(format!(
-            "classifying {other} commands is not built yet"
-        ))),
+        Engine::MongoDb => mongo::classify(text),
+        Engine::Redis => redis::classify(text),
+        _ => sql::classify(engine, text),
     }
 }

@@ -142,6 +142,16 @@ pub static RULES: &[Rule] = &[
         "renameCollection with dropTarget: the target collection is dropped",
     ),
     rule(
+        "mongo-aggregate-out",
+        Destructive,
+        "aggregate with $out: the target collection is replaced by the pipeline's result",
+    ),
+    rule(
+        "mongo-unparsed",
+        Destructive,
+        "a MongoDB command that could not be parsed: treated as destructive",
+    ),
+    rule(
         "redis-flushall",
         Catastrophic,
         "FLUSHALL: every key of every database",
@@ -154,7 +164,7 @@ pub static RULES: &[Rule] = &[
     rule(
         "redis-delete-many",
         Destructive,
-        "DEL or UNLINK of many keys at once",
+        "DEL or UNLINK of 10 or more keys at once",
     ),
     rule(
         "redis-script-flush",
@@ -171,6 +181,16 @@ pub static RULES: &[Rule] = &[
         "redis-config-set",
         Destructive,
         "CONFIG SET of a parameter that moves or stops persistence, or opens the server",
+    ),
+    rule(
+        "redis-script",
+        Note,
+        "EVAL, EVALSHA or FCALL: what the script does is not analysed",
+    ),
+    rule(
+        "redis-unparsed",
+        Destructive,
+        "a Redis line that could not be tokenised: treated as destructive",
     ),
 ];
 
@@ -193,6 +213,27 @@ pub(crate) fn by_name(name: &'static str) -> &'static Rule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every rule name the analysers use is in the table (a typo would
+    /// fall back to an unknown destructive rule).
+    #[test]
+    fn every_name_used_is_described() {
+        for src in [
+            include_str!("sql.rs"),
+            include_str!("mongo.rs"),
+            include_str!("redis.rs"),
+        ] {
+            let mut rest = src;
+            while let Some(at) = rest.find("Finding::new(") {
+                rest = &rest[at + "Finding::new(".len()..];
+                let lit = rest.trim_start();
+                if let Some(body) = lit.strip_prefix('"') {
+                    let name = &body[..body.find('"').unwrap()];
+                    assert!(rule_named(name).is_some(), "rule `{name}` is not in RULES");
+                }
+            }
+        }
+    }
 
     #[test]
     fn names_are_unique_and_kebab_case() {

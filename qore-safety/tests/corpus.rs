@@ -18,6 +18,8 @@ fn engines(spec: &str) -> Vec<Engine> {
             "my" => Engine::MySql,
             "lite" => Engine::Sqlite,
             "duck" => Engine::DuckDb,
+            "mongo" => Engine::MongoDb,
+            "redis" => Engine::Redis,
             other => panic!("unknown engine `{other}` in the corpus"),
         })
         .collect()
@@ -38,7 +40,7 @@ fn every_destructive_statement_is_caught_and_no_safe_one_alarms() {
         let on = parts.next().expect("engines");
         let sql = parts.next().expect("statement").replace("\\n", "\n");
         for engine in engines(on) {
-            let c = classify(engine, &sql).expect("SQL engines classify");
+            let c = classify(engine, &sql);
             let caught = c.verdict >= Verdict::Destructive;
             match expect {
                 "D" => {
@@ -71,7 +73,7 @@ fn every_destructive_statement_is_caught_and_no_safe_one_alarms() {
 
 #[test]
 fn findings_name_the_rule_and_the_object() {
-    let c = classify(Engine::Postgres, "delete from shop.orders").unwrap();
+    let c = classify(Engine::Postgres, "delete from shop.orders");
     assert_eq!(c.findings[0].rule.name, "delete-without-where");
     assert_eq!(
         c.findings[0].message,
@@ -82,14 +84,24 @@ fn findings_name_the_rule_and_the_object() {
     assert_eq!(json["verdict"], "destructive");
     assert_eq!(json["kind"], "write");
     assert_eq!(json["findings"][0]["rule"], "delete-without-where");
-    let c = classify(Engine::Postgres, "DROP DATABASE shop").unwrap();
+    let c = classify(Engine::Postgres, "DROP DATABASE shop");
     assert_eq!(c.verdict, Verdict::Catastrophic);
-    let c = classify(Engine::Postgres, "SELEC * FROM t").unwrap();
+    let c = classify(Engine::Postgres, "SELEC * FROM t");
     assert_eq!(c.verdict, Verdict::Safe);
     assert!(!c.statements[0].parsed);
     assert_eq!(
         c.findings[0].rule.name, "unparsed",
         "an unparsed statement says so"
     );
-    assert!(classify(Engine::Redis, "FLUSHALL").is_err());
+    assert_eq!(
+        classify(Engine::Redis, "flushall").verdict,
+        Verdict::Catastrophic
+    );
+    let c = classify(Engine::MongoDb, "db.users.deleteMany({})");
+    assert_eq!(c.findings[0].rule.name, "mongo-delete-all");
+    assert_eq!(c.statements[0].objects, ["users"]);
+    assert_eq!(
+        classify(Engine::MongoDb, "db.users.deleteMany({").verdict,
+        Verdict::Destructive
+    );
 }

@@ -103,8 +103,31 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn never_panics(engine in engine(), text in "\\PC{0,200}") {
+    fn never_panics(
+        engine in prop_oneof![engine(), Just(Engine::MongoDb), Just(Engine::Redis)],
+        text in "\\PC{0,200}",
+    ) {
         let _ = classify(engine, &text);
+    }
+
+    #[test]
+    fn mongo_filters_that_match_everything_are_caught(
+        coll in "[a-z]{1,8}",
+        form in 0usize..5,
+        other in "[a-z]{1,6}",
+        n in 0i64..100,
+    ) {
+        let text = match form {
+            0 => format!("db.{coll}.deleteMany({{}})"),
+            1 => format!("db.{coll}.deleteMany({{$or: [{{{other}: {n}}}, {{}}]}})"),
+            2 => format!("db.{coll}.updateMany({{}}, {{$set: {{{other}: {n}}}}})"),
+            3 => format!("db.{coll}.remove({{}})"),
+            _ => format!("{{\"delete\": \"{coll}\", \"deletes\": [{{\"q\": {{}}, \"limit\": 0}}]}}"),
+        };
+        let c = classify(Engine::MongoDb, &text);
+        prop_assert!(c.verdict >= Verdict::Destructive, "{text}: {c:?}");
+        let keyed = format!("db.{coll}.deleteMany({{{other}: {n}}})");
+        prop_assert_eq!(classify(Engine::MongoDb, &keyed).verdict, Verdict::Safe, "{}", keyed);
     }
 
     #[test]
@@ -142,7 +165,7 @@ proptest! {
         if semi {
             text.push(';');
         }
-        let c = classify(engine, &text).unwrap();
+        let c = classify(engine, &text);
         prop_assert!(c.verdict >= Verdict::Destructive, "{text}: {c:?}");
     }
 
@@ -164,7 +187,7 @@ proptest! {
         };
         // Case changes stay out of the string literal.
         let text = if update { stmt } else { mixed_case(&stmt, mask) };
-        let c = classify(engine, &text).unwrap();
+        let c = classify(engine, &text);
         prop_assert_eq!(c.verdict, Verdict::Safe, "{}: {:?}", text, c.findings);
     }
 }

@@ -46,3 +46,15 @@ mod parse;
 
 pub use arrow::{BSON_TYPE, EXTRA_COLUMN, is_document_schema, row_to_document, row_to_extjson};
 pub use connection::{DEFAULT_SAMPLE, MongoConnection};
+
+/// The command document `input` runs (a command document or the mongosh
+/// shorthand, as `query` takes them), as relaxed Extended JSON, without
+/// running it: what the safety net classifies.
+///
+/// # Error handling
+///
+/// [`qore_core::Error::InvalidInput`] naming what was not understood and where.
+pub fn command_document(input: &str) -> qore_core::Result<serde_json::Value> {
+    let request = parse::parse(input)?;
+    Ok(mongodb::bson::Bson::Document(request.command).into_relaxed_extjson())
+}
