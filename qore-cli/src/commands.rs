@@ -23,6 +23,7 @@ use qore_drivers::profiles::{self, Profile, Profiles};
 
 pub(crate) async fn dispatch(
     cmd: Command,
+    flags: connections::SafetyFlags,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitCode> {
@@ -36,7 +37,7 @@ pub(crate) async fn dispatch(
             profile,
         } => {
             let sql = read_sql(sql, file)?;
-            let raw = open(db.db.as_deref()).await?;
+            let raw = open(db.db.as_deref(), flags).await?;
             let profiler = Arc::new(qore_core::intercept::Profiler::new());
             let conn: ConnectionRef = if profile {
                 let chain = qore_core::intercept::Chain::new().with(profiler.clone());
@@ -58,7 +59,7 @@ pub(crate) async fn dispatch(
             format,
             max_rows,
         } => {
-            let conn = open(db.db.as_deref()).await?;
+            let conn = open(db.db.as_deref(), flags).await?;
             if let Some(kv) = conn.key_value() {
                 let options = qore_core::BrowseOptions {
                     pattern: namespace,
@@ -78,13 +79,13 @@ pub(crate) async fn dispatch(
             goodbye(&conn, r).await
         }
         Command::Export(args) => {
-            let (conn, target) = connections::open(args.db.db.as_deref()).await?;
+            let (conn, target) = connections::open(args.db.db.as_deref(), flags).await?;
             // The spec's Display never shows the password.
             let r = crate::export::run(conn.clone(), target.spec.to_string(), args, err).await;
             goodbye(&conn, r).await
         }
         Command::Describe { db, table, format } => {
-            let conn = open(db.db.as_deref()).await?;
+            let conn = open(db.db.as_deref(), flags).await?;
             let r = describe(&conn, &table, format, out).await;
             goodbye(&conn, r).await
         }
@@ -123,8 +124,8 @@ async fn goodbye<T>(conn: &ConnectionRef, r: Result<T>) -> Result<T> {
     r
 }
 
-async fn open(db: Option<&str>) -> Result<ConnectionRef> {
-    Ok(connections::open(db).await?.0)
+async fn open(db: Option<&str>, flags: connections::SafetyFlags) -> Result<ConnectionRef> {
+    Ok(connections::open(db, flags).await?.0)
 }
 
 fn read_sql(sql: Option<String>, file: Option<std::path::PathBuf>) -> Result<String> {

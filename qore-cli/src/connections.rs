@@ -1,9 +1,13 @@
 //! `--db` for the CLI: the library's profile resolution, with a terminal
 //! prompt for a password the profile's source does not give.
 
+use std::sync::Arc;
+
 use anyhow::{Context, Result};
+use qore_core::intercept::{Chain, Confirmer, Intercepted, Request};
 use qore_core::{ConnectionRef, ConnectionSpec, Secret};
 use qore_drivers::profiles::{self, Profiles, Target};
+use qore_safety::{SafetyNet, Warn};
 
 /// Resolves `--db` (a saved name, a URL, a file path; none: in-memory DuckDB).
 pub fn resolve(db: Option<&str>) -> Result<Target> {
@@ -23,13 +27,73 @@ pub fn resolve(db: Option<&str>) -> Result<Target> {
     Ok(profiles::resolve(db, &store, &mut ask)?)
 }
 
-/// Opens one session of `--db`.
-pub async fn open(db: Option<&str>) -> Result<(ConnectionRef, Target)> {
+/// How this invocation answers the safety net (`--yes`, `--allow-destructive`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SafetyFlags {
+    /// Confirm every confirmation.
+    pub yes: bool,
+    /// Let destructive statements through.
+    pub allow_destructive: bool,
+}
+
+/// Opens one session of `--db`, behind the safety net: every statement is
+/// classified and handled by the environment's policy (the profile's label;
+/// dev for a bare URL).
+pub async fn open(db: Option<&str>, flags: SafetyFlags) -> Result<(ConnectionRef, Target)> {
     let target = resolve(db)?;
     let conn = async { target.open().await?.session().await }
         .await
         .with_context(|| format!("cannot open {}", target.spec))?;
-    Ok((conn, target))
+    let net = SafetyNet {
+        read_only: target.profile.as_ref().is_some_and(|(_, p)| p.read_only),
+        allow_destructive: flags.allow_destructive,
+        warn: Some(Arc::new(StderrWarn)),
+    };
+    let chain = Chain::new()
+        .with(Arc::new(net))
+        .confirm_with(Arc::new(Ask { yes: flags.yes }));
+    Ok((Arc::new(Intercepted::new(conn, chain)), target))
+}
+
+/// Dev warnings, on stderr.
+#[derive(Debug)]
+struct StderrWarn;
+
+impl Warn for StderrWarn {
+    fn warn(&self, _: &Request, c: &qore_safety::Classification) {
+        for f in &c.findings {
+            eprintln!("qore: warning: {} [{}]", f.message, f.rule.name);
+        }
+    }
+}
+
+/// Confirmations: `--yes`, else a question on the terminal, else no.
+#[derive(Debug)]
+struct Ask {
+    yes: bool,
+}
+
+#[async_trait::async_trait]
+impl Confirmer for Ask {
+    async fn confirm(&self, _: &Request, message: &str) -> bool {
+        if self.yes {
+            return true;
+        }
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stdin())
+            && std::io::IsTerminal::is_terminal(&std::io::stderr());
+        if !terminal {
+            eprintln!(
+                "qore: the safety net asks for a confirmation and there is no terminal to ask on: --yes confirms"
+            );
+            return false;
+        }
+        eprint!("qore: {message}\nqore: run it? [y/N] ");
+        let mut answer = String::new();
+        if std::io::stdin().read_line(&mut answer).is_err() {
+            return false;
+        }
+        matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
+    }
 }
 
 /// The engine `--db` names, without opening anything or asking for a

@@ -78,7 +78,15 @@ pub fn run(opts: Opts, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Resu
         // after a signal it goes on watching for a second one.
         #[allow(clippy::disallowed_methods)] // aborted below, or dies with the runtime
         let watcher = tokio::spawn(watch_signals(tx));
-        let mut command = Box::pin(commands::dispatch(opts.command, out, err));
+        let mut command = Box::pin(commands::dispatch(
+            opts.command,
+            connections::SafetyFlags {
+                yes: opts.yes,
+                allow_destructive: opts.allow_destructive,
+            },
+            out,
+            err,
+        ));
         let outcome = tokio::select! {
             r = &mut command => Ok(r),
             s = rx.wait_for(Option::is_some) => Err(s.ok().and_then(|s| *s)),

@@ -17,6 +17,16 @@ pub struct Opts {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
+    /// Answer yes to the safety net's confirmations (destructive statements
+    /// on staging and prod); without a terminal they are refused otherwise.
+    #[arg(long, global = true)]
+    pub yes: bool,
+
+    /// Let destructive and catastrophic statements through for this one
+    /// invocation, prod included.
+    #[arg(long, global = true)]
+    pub allow_destructive: bool,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -203,3 +203,141 @@ fn read_only_profiles_refuse_writes() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("SQL databases only"));
 }
+
+/// The safety net follows the profile's environment: dev warns and runs,
+/// staging and prod ask (no terminal here: refused unless `--yes`),
+/// `--allow-destructive` overrides; a refused statement changes nothing.
+#[test]
+fn the_safety_net_follows_the_environment() {
+    let q = Qore::new();
+    q.ok(&["demo", "shop.db"]);
+    let url = format!("sqlite:{}", q.path("shop.db").display());
+    q.ok(&["conn", "add", "shop-prod", &url, "--env", "prod"]);
+    q.ok(&["conn", "add", "shop-stag", &url, "--env", "staging"]);
+    let count = |table: &str| {
+        q.ok(&[
+            "query",
+            "--db",
+            &url,
+            "--format",
+            "csv",
+            &format!("SELECT count(*) AS n FROM {table}"),
+        ])
+    };
+
+    let out = q.run(&["query", "--db", "shop-prod", "DELETE FROM reviews"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("DELETE FROM reviews has no WHERE [delete-without-where] on prod"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--yes confirms"), "{stderr}");
+    assert_eq!(count("reviews"), "n\n8000\n");
+
+    let out = q.run(&[
+        "query",
+        "--db",
+        "shop-stag",
+        "UPDATE customers SET name = 'x' WHERE 1 = 1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("on staging"));
+    let renamed = q.ok(&[
+        "query",
+        "--db",
+        &url,
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM customers WHERE name = 'x'",
+    ]);
+    assert_eq!(renamed, "n\n0\n");
+
+    // A keyed statement needs nothing; --yes confirms; dev warns and runs.
+    q.ok(&[
+        "query",
+        "--db",
+        "shop-prod",
+        "DELETE FROM reviews WHERE id = 1",
+    ]);
+    q.ok(&[
+        "query",
+        "--db",
+        "shop-prod",
+        "--yes",
+        "DELETE FROM reviews WHERE id < 100",
+    ]);
+    assert_eq!(count("reviews"), "n\n7901\n");
+    let err = q.ok_err(&["query", "--db", &url, "DELETE FROM order_items"]);
+    assert!(
+        err.contains("qore: warning: DELETE FROM order_items has no WHERE [delete-without-where]"),
+        "{err}"
+    );
+    assert_eq!(count("order_items"), "n\n0\n");
+    q.ok(&[
+        "query",
+        "--db",
+        "shop-prod",
+        "--allow-destructive",
+        "DROP TABLE reviews",
+    ]);
+    let out = q.run(&["query", "--db", &url, "SELECT 1 FROM reviews"]);
+    assert_eq!(out.status.code(), Some(2), "the table is gone");
+}
+
+/// On prod, a catastrophic statement is refused even with `--yes`, and the
+/// confirmation of a DELETE says how many rows PostgreSQL estimates.
+#[test]
+fn prod_refuses_dropping_a_schema_and_estimates_deletes() {
+    let Ok(url) = std::env::var("QORE_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: QORE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let q = Qore::new();
+    q.ok(&["conn", "add", "pg-prod", &url, "--env", "prod"]);
+    // postgres://user:PASSWORD@host:port/db
+    let after = url.split_once("://").unwrap().1;
+    let userinfo = after.split_once('@').unwrap().0;
+    let pw = userinfo
+        .split_once(':')
+        .map(|x| x.1)
+        .unwrap_or("")
+        .to_string();
+    let run = |args: &[&str]| q.run_env(args, "QORE_PASSWORD_PG_PROD", &pw);
+    let out = run(&[
+        "query",
+        "--db",
+        "pg-prod",
+        "--yes",
+        "DROP SCHEMA IF EXISTS qore_sn_none",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("[drop-database] on prod is refused"),
+        "{stderr}"
+    );
+    q.ok(&[
+        "query",
+        "--db",
+        &url,
+        "DROP TABLE IF EXISTS qore_sn; CREATE TABLE qore_sn AS SELECT generate_series(1, 500) AS id; ANALYZE qore_sn",
+    ]);
+    let out = run(&["query", "--db", "pg-prod", "DELETE FROM qore_sn"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("(the engine estimates 500 rows)"),
+        "{stderr}"
+    );
+    let n = q.ok(&[
+        "query",
+        "--db",
+        &url,
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM qore_sn",
+    ]);
+    assert_eq!(n, "n\n500\n");
+    q.ok(&["query", "--db", &url, "DROP TABLE qore_sn"]);
+}

@@ -26,12 +26,14 @@
 
 mod classify;
 mod mongo;
+mod net;
 mod redis;
 mod rules;
 mod sql;
 mod truth;
 
 pub use classify::{Classification, Finding, Kind, StatementReport, Verdict};
+pub use net::{SafetyNet, Warn};
 pub use rules::{RULES, Rule, Severity, rule_named};
 
 use qore_core::Engine;
