@@ -90,6 +90,23 @@ pub(crate) async fn dispatch(
             goodbye(&conn, r).await
         }
         Command::Conn { action } => conn(action, out, err),
+        Command::Audit {
+            tail,
+            since,
+            format,
+        } => {
+            let Some(path) = connections::audit_path()? else {
+                bail!("the audit log is off (QORE_AUDIT_LOG=off)");
+            };
+            let batch = qore_safety::read_audit(&path, tail, since.as_deref())?;
+            let schema = batch.schema();
+            let stream: qore_core::SendableRecordBatchStream =
+                Box::pin(qore_core::RecordBatchStreamAdapter::new(
+                    schema,
+                    futures::stream::iter([Ok(batch)]),
+                ));
+            write_stream(stream, format, 0, out, err).await
+        }
         Command::Check {
             db,
             engine,

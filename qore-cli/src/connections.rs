@@ -49,9 +49,19 @@ pub async fn open(db: Option<&str>, flags: SafetyFlags) -> Result<(ConnectionRef
         allow_destructive: flags.allow_destructive,
         warn: Some(Arc::new(StderrWarn)),
     };
-    let chain = Chain::new()
-        .with(Arc::new(net))
-        .confirm_with(Arc::new(Ask { yes: flags.yes }));
+    let mut chain = Chain::new().with(Arc::new(net));
+    if let Some(path) = audit_path()? {
+        let log = qore_safety::AuditLog::open(
+            &path,
+            qore_safety::DEFAULT_MAX_BYTES,
+            5,
+            target.profile.as_ref().map(|(name, _)| name.clone()),
+            target.spec.to_string(),
+            target.spec.user.clone(),
+        )?;
+        chain = chain.with(Arc::new(log));
+    }
+    let chain = chain.confirm_with(Arc::new(Ask { yes: flags.yes }));
     Ok((Arc::new(Intercepted::new(conn, chain)), target))
 }
 
@@ -106,4 +116,14 @@ pub fn engine_of(db: Option<&str>) -> Result<qore_core::Engine> {
     let mut no_prompt =
         |_: &str, _: &ConnectionSpec| -> qore_core::Result<Option<Secret>> { Ok(None) };
     Ok(profiles::resolve(db, &store, &mut no_prompt)?.spec.engine)
+}
+
+/// The audit log's file: `$QORE_AUDIT_LOG` (`off` for none), else the
+/// library's default in the user's data directory.
+pub fn audit_path() -> Result<Option<std::path::PathBuf>> {
+    match std::env::var_os("QORE_AUDIT_LOG") {
+        Some(v) if v == "off" => Ok(None),
+        Some(v) if !v.is_empty() => Ok(Some(v.into())),
+        _ => Ok(Some(qore_safety::audit_default_path()?)),
+    }
 }

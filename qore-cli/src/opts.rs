@@ -169,6 +169,21 @@ pub enum Command {
         #[arg(long, short = 'f', conflicts_with = "sql")]
         file: Option<PathBuf>,
     },
+    /// Show the audit log (one record per statement run through qore:
+    /// decision, outcome, rows, time; never a password). $QORE_AUDIT_LOG
+    /// names another file, or `off`.
+    Audit {
+        /// Only the last N records.
+        #[arg(long)]
+        tail: Option<usize>,
+        /// Only records at or after this time (RFC 3339 prefix, UTC:
+        /// `2026-11-30`, `2026-11-30T14:00`).
+        #[arg(long)]
+        since: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Write the sample shop database (SQLite, or DuckDB with --duckdb).
     Demo {
         /// Where to write it (default: qore-demo.db, or qore-demo.duckdb with --duckdb).

@@ -340,4 +340,23 @@ fn prod_refuses_dropping_a_schema_and_estimates_deletes() {
     ]);
     assert_eq!(n, "n\n500\n");
     q.ok(&["query", "--db", &url, "DROP TABLE qore_sn"]);
+    // The password is nowhere in the audit log, with the secret statements masked.
+    // Audited whether the server accepts it or not (the test user may not
+    // create roles): a failed statement has a record too.
+    let created = q.run(&[
+        "query",
+        "--db",
+        &url,
+        "CREATE ROLE qore_sn_role PASSWORD 'qore-sn-secret-42'",
+    ]);
+    if created.status.code() == Some(0) {
+        q.ok(&["query", "--db", &url, "--yes", "DROP ROLE qore_sn_role"]);
+    }
+    let log = std::fs::read_to_string(q.path("data/qore/audit.jsonl")).unwrap();
+    assert!(
+        !pw.is_empty() && !log.contains(&pw),
+        "the password is in the audit log"
+    );
+    assert!(!log.contains("qore-sn-secret-42"), "{log}");
+    assert!(log.contains("PASSWORD ***"), "{log}");
 }

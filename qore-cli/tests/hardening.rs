@@ -29,6 +29,7 @@ fn on_terminal(q: &Qore, args: &[&str], interrupt: Option<f64>, timeout: f64) ->
         .args(args)
         .current_dir(q.dir())
         .env("XDG_CONFIG_HOME", q.dir().join("config"))
+        .env("XDG_DATA_HOME", q.dir().join("data"))
         .env_remove("QORE_DB")
         .output()
         .unwrap();

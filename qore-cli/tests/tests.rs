@@ -722,6 +722,7 @@ fn ctrl_c_stops_an_export_and_leaves_no_file() {
         ])
         .current_dir(q.dir())
         .env("XDG_CONFIG_HOME", q.dir().join("config"))
+        .env("XDG_DATA_HOME", q.dir().join("data"))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

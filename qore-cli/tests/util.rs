@@ -23,6 +23,7 @@ impl Qore {
         c.args(args)
             .current_dir(self.dir.path())
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("XDG_DATA_HOME", self.dir.path().join("data"))
             .env_remove("QORE_DB")
             .env_remove("RUST_BACKTRACE");
         c

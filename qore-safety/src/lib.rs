@@ -24,6 +24,7 @@
 //! assert_eq!(c.verdict, Verdict::Safe);
 //! ```
 
+mod audit;
 mod classify;
 mod mongo;
 mod net;
@@ -32,6 +33,10 @@ mod rules;
 mod sql;
 mod truth;
 
+pub use audit::{
+    AuditLog, COLUMNS as AUDIT_COLUMNS, DEFAULT_MAX_BYTES, default_path as audit_default_path,
+    mask_secrets, read as read_audit,
+};
 pub use classify::{Classification, Finding, Kind, StatementReport, Verdict};
 pub use net::{SafetyNet, Warn};
 pub use rules::{RULES, Rule, Severity, rule_named};

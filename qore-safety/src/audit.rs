@@ -1,0 +1,428 @@
+//! [`AuditLog`]: one JSON line per statement, appended and synced to disk
+//! before the next, rotated by size. The fields follow pgaudit's: when, who
+//! (profile, environment, user), where (engine, database), what (the call,
+//! the statement with secrets masked, its classification), the decision,
+//! and the outcome.
+//!
+//! Never a password: the database is the URL without its userinfo, bound
+//! parameters are not written (only how many there were), and string
+//! literals that follow a keyword announcing a secret (`PASSWORD`,
+//! `IDENTIFIED BY`, `AUTH`, `requirepass`, `pwd`, ...) are replaced by `***`.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use qore_core::intercept::{Interceptor, Outcome, Request};
+use qore_core::sql::{TokenKind, tokenize};
+use qore_core::{Engine, Error, Result};
+use serde_json::json;
+
+/// Where records go and who they are about.
+#[derive(Debug)]
+pub struct AuditLog {
+    path: PathBuf,
+    max_bytes: u64,
+    keep: usize,
+    file: Mutex<Option<File>>,
+    /// The saved connection's name, if any.
+    profile: Option<String>,
+    /// The target without its password.
+    database: String,
+    /// The user the session connects as.
+    user: Option<String>,
+}
+
+/// The default size after which the log is rotated.
+pub const DEFAULT_MAX_BYTES: u64 = 16 << 20;
+
+impl AuditLog {
+    /// An audit log at `path` (created with mode 0600 on Unix), rotated to
+    /// `path.1` .. `path.<keep>` past `max_bytes`. `database` must not hold a
+    /// password: pass the connection spec's `Display`.
+    ///
+    /// # Error handling
+    ///
+    /// [`Error::Io`] when the file cannot be opened.
+    pub fn open(
+        path: &Path,
+        max_bytes: u64,
+        keep: usize,
+        profile: Option<String>,
+        database: String,
+        user: Option<String>,
+    ) -> Result<Self> {
+        let file = open_append(path)?;
+        Ok(AuditLog {
+            path: path.to_path_buf(),
+            max_bytes: max_bytes.max(1024),
+            keep: keep.max(1),
+            file: Mutex::new(Some(file)),
+            profile,
+            database: qore_core::redact_urls(&database),
+            user,
+        })
+    }
+
+    /// The file records are appended to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn record(&self, request: &Request, outcome: &Outcome) -> serde_json::Value {
+        let c = crate::classify(request.engine, &request.text);
+        let since = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        json!({
+            "time": rfc3339(since.as_secs(), since.subsec_millis()),
+            "profile": self.profile,
+            "environment": request.environment.map(|e| e.to_string()),
+            "engine": request.engine.name(),
+            "database": self.database,
+            "user": self.user,
+            "call": request.call.name(),
+            "in_transaction": request.in_transaction,
+            "statement": mask_secrets(request.engine, &request.text),
+            "parameters": request.params.len(),
+            "kind": c.kind,
+            "verdict": c.verdict,
+            "findings": c.findings.iter().map(|f| f.rule.name).collect::<Vec<_>>(),
+            "decision": outcome.verdict.name(),
+            "outcome": match (&outcome.error, outcome.complete) {
+                (Some(_), _) => "error",
+                (None, false) => "stopped",
+                (None, true) => "ok",
+            },
+            "error_kind": outcome.error.map(|k| k.name()),
+            "rows": outcome.rows,
+            "rows_affected": outcome.rows_affected,
+            "duration_ms": (outcome.elapsed.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+        })
+    }
+
+    /// Appends one line and syncs it; rotates first when the file is full.
+    fn append(&self, line: &str) -> std::io::Result<()> {
+        let mut guard = self
+            .file
+            .lock()
+            .map_err(|_| std::io::Error::other("the audit log's lock is poisoned"))?;
+        let size = match guard.as_ref() {
+            Some(f) => f.metadata()?.len(),
+            None => 0,
+        };
+        if guard.is_none() || size + line.len() as u64 > self.max_bytes {
+            *guard = None;
+            if size > 0 {
+                self.rotate()?;
+            }
+            *guard = Some(open_append(&self.path).map_err(std::io::Error::other)?);
+        }
+        let f = guard
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("the audit log is not open"))?;
+        f.write_all(line.as_bytes())?;
+        f.sync_data()
+    }
+
+    fn rotate(&self) -> std::io::Result<()> {
+        let numbered = |n: usize| {
+            let mut p = self.path.clone().into_os_string();
+            p.push(format!(".{n}"));
+            PathBuf::from(p)
+        };
+        let oldest = numbered(self.keep);
+        if oldest.exists() {
+            std::fs::remove_file(&oldest)?;
+        }
+        for n in (1..self.keep).rev() {
+            let from = numbered(n);
+            if from.exists() {
+                std::fs::rename(&from, numbered(n + 1))?;
+            }
+        }
+        std::fs::rename(&self.path, numbered(1))
+    }
+}
+
+impl Interceptor for AuditLog {
+    fn after(&self, request: &Request, outcome: &Outcome) {
+        let mut line = self.record(request, outcome).to_string();
+        line.push('\n');
+        // An audit record that cannot be written must not pass unseen; the
+        // hook cannot fail the statement (it has run), so it is reported
+        // through tracing, which the CLI shows.
+        if let Err(e) = self.append(&line) {
+            tracing::error!(path = %self.path.display(), error = %e, "cannot write the audit log");
+        }
+    }
+}
+
+fn open_append(path: &Path) -> Result<File> {
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    }
+    let mut o = OpenOptions::new();
+    o.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)
+        .map_err(|e| Error::io(format!("cannot open the audit log {}", path.display()), e))
+}
+
+/// `2026-11-30T04:12:09.123Z` from seconds and milliseconds since 1970.
+fn rfc3339(secs: u64, millis: u32) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = qore_core::calendar::civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Words after which a literal is a secret.
+const SECRET_WORDS: [&str; 9] = [
+    "PASSWORD",
+    "IDENTIFIED",
+    "BY",
+    "SECRET",
+    "AUTH",
+    "REQUIREPASS",
+    "MASTERAUTH",
+    "PWD",
+    "ENCRYPTED",
+];
+
+/// The statement with the literals that follow a secret-announcing word
+/// replaced by `***`. For Redis, every argument after AUTH, and after
+/// `CONFIG SET requirepass|masterauth`, is a secret.
+pub fn mask_secrets(engine: Engine, text: &str) -> String {
+    let tokens = tokenize(text);
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    let redis_auth = engine == Engine::Redis
+        && tokens
+            .first()
+            .is_some_and(|t| t.is_keyword("AUTH") || t.is_keyword("HELLO") || t.is_keyword("ACL"));
+    for (i, t) in tokens.iter().enumerate() {
+        let secret_context = tokens[i.saturating_sub(3)..i].iter().any(|p| {
+            let w = p.text.trim_matches(|c| c == '"' || c == '\'');
+            SECRET_WORDS.iter().any(|s| w.eq_ignore_ascii_case(s))
+        });
+        // MongoDB's JSON strings are double-quoted (the SQL lexer calls them
+        // quoted identifiers); Redis arguments are bare words.
+        let literal = matches!(t.kind, TokenKind::Str)
+            || (engine == Engine::MongoDb && t.kind == TokenKind::QuotedIdent)
+            || (engine == Engine::Redis
+                && i > 0
+                && matches!(t.kind, TokenKind::Word | TokenKind::Number));
+        let mask = literal && (secret_context || (redis_auth && i > 0));
+        if mask {
+            out.push_str(&text[last..t.start]);
+            out.push_str("***");
+            last = t.end;
+        }
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+/// `$XDG_DATA_HOME/qore/audit.jsonl`, else `~/.local/share/qore/audit.jsonl`.
+///
+/// # Error handling
+///
+/// [`Error::InvalidInput`] when neither `XDG_DATA_HOME` nor `HOME` is set.
+pub fn default_path() -> Result<PathBuf> {
+    let base = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        Some(d) => PathBuf::from(d),
+        None => match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+            Some(h) => PathBuf::from(h).join(".local/share"),
+            None => {
+                return Err(Error::invalid(
+                    "neither XDG_DATA_HOME nor HOME is set: no place for the audit log",
+                ));
+            }
+        },
+    };
+    Ok(base.join("qore").join("audit.jsonl"))
+}
+
+/// The columns of [`read`], in order.
+pub const COLUMNS: [&str; 16] = [
+    "time",
+    "profile",
+    "environment",
+    "engine",
+    "database",
+    "user",
+    "call",
+    "statement",
+    "kind",
+    "verdict",
+    "findings",
+    "decision",
+    "outcome",
+    "error_kind",
+    "rows",
+    "duration_ms",
+];
+
+/// The records of the log at `path` (and its rotated files, oldest first)
+/// whose time is at or after `since` (an RFC 3339 prefix such as
+/// `2026-11-30` or `2026-11-30T04:00`), the last `tail` of them, as one
+/// Arrow batch of [`COLUMNS`] (text, `rows` and `duration_ms` numbers).
+///
+/// # Error handling
+///
+/// [`Error::Io`] when a file cannot be read; [`Error::Data`] naming the file
+/// and line of a record that is not JSON.
+pub fn read(
+    path: &Path,
+    tail: Option<usize>,
+    since: Option<&str>,
+) -> Result<qore_core::arrow::array::RecordBatch> {
+    use qore_core::arrow::array::{ArrayRef, Float64Array, StringArray, UInt64Array};
+    use qore_core::arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+
+    let mut files: Vec<PathBuf> = (1..1000)
+        .map(|n| {
+            let mut p = path.as_os_str().to_owned();
+            p.push(format!(".{n}"));
+            PathBuf::from(p)
+        })
+        .take_while(|p| p.exists())
+        .collect();
+    files.reverse();
+    if path.exists() {
+        files.push(path.to_path_buf());
+    }
+    let mut records: Vec<serde_json::Value> = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| Error::io(format!("cannot read {}", f.display()), e))?;
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let v: serde_json::Value = serde_json::from_str(line).map_err(|e| Error::Data {
+                message: format!("{} line {}: not an audit record: {e}", f.display(), i + 1),
+                source: None,
+            })?;
+            let time = v.get("time").and_then(|t| t.as_str()).unwrap_or_default();
+            if since.is_some_and(|s| time < s) {
+                continue;
+            }
+            records.push(v);
+        }
+    }
+    if let Some(n) = tail
+        && records.len() > n
+    {
+        records.drain(..records.len() - n);
+    }
+    let text = |key: &str| -> ArrayRef {
+        Arc::new(StringArray::from_iter(records.iter().map(|r| {
+            match r.get(key) {
+                None | Some(serde_json::Value::Null) => None,
+                Some(serde_json::Value::String(s)) => Some(s.clone()),
+                Some(serde_json::Value::Array(a)) => Some(
+                    a.iter()
+                        .filter_map(|x| x.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+                Some(other) => Some(other.to_string()),
+            }
+        })))
+    };
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for name in COLUMNS {
+        match name {
+            "rows" => {
+                fields.push(Field::new(name, DataType::UInt64, true));
+                columns.push(Arc::new(UInt64Array::from_iter(
+                    records.iter().map(|r| r.get(name).and_then(|v| v.as_u64())),
+                )));
+            }
+            "duration_ms" => {
+                fields.push(Field::new(name, DataType::Float64, true));
+                columns.push(Arc::new(Float64Array::from_iter(
+                    records.iter().map(|r| r.get(name).and_then(|v| v.as_f64())),
+                )));
+            }
+            _ => {
+                fields.push(Field::new(name, DataType::Utf8, true));
+                columns.push(text(name));
+            }
+        }
+    }
+    Ok(qore_core::arrow::array::RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_masked_and_the_rest_kept() {
+        let m = |e, s| mask_secrets(e, s);
+        assert_eq!(
+            m(
+                Engine::Postgres,
+                "CREATE USER ann WITH PASSWORD 's3cret' LOGIN"
+            ),
+            "CREATE USER ann WITH PASSWORD *** LOGIN"
+        );
+        assert_eq!(
+            m(Engine::MySql, "CREATE USER 'ann'@'%' IDENTIFIED BY 'pw''x'"),
+            "CREATE USER 'ann'@'%' IDENTIFIED BY ***"
+        );
+        assert_eq!(
+            m(
+                Engine::MySql,
+                "CREATE USER e IDENTIFIED VIA ed25519 USING PASSWORD('pw')"
+            ),
+            "CREATE USER e IDENTIFIED VIA ed25519 USING PASSWORD(***)"
+        );
+        assert_eq!(
+            m(Engine::Postgres, "SELECT 'PASSWORD' AS word, 'x' AS y"),
+            "SELECT 'PASSWORD' AS word, 'x' AS y",
+            "a literal that only says PASSWORD is kept"
+        );
+        assert_eq!(m(Engine::Redis, "AUTH alice hunter2"), "AUTH *** ***");
+        assert_eq!(
+            m(Engine::Redis, "CONFIG SET requirepass hunter2"),
+            "CONFIG SET requirepass ***"
+        );
+        assert_eq!(m(Engine::Redis, "GET user:1"), "GET user:1");
+        assert_eq!(
+            m(
+                Engine::MongoDb,
+                r#"{"createUser": "ann", "pwd": "hunter2", "roles": []}"#
+            ),
+            r#"{"createUser": "ann", "pwd": ***, "roles": []}"#
+        );
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339() {
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_796_011_929, 123), "2026-11-30T04:12:09.123Z");
+    }
+}
