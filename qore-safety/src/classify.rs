@@ -70,8 +70,9 @@ pub struct StatementReport {
     pub objects: Vec<String>,
     /// Rules it matched.
     pub findings: Vec<Finding>,
-    /// False when the parser could not read it (then only its keywords
-    /// were checked, and a finding says so).
+    /// False when it could not be read (then only its keywords were
+    /// checked, and a finding says so). A read without any keyword that
+    /// writes is read from its tokens alone, which is enough to tell.
     pub parsed: bool,
 }
 
