@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -564,46 +566,6 @@ fn error_kinds_and_no_transactions() {
     });
 }
 
-/// Every call an interceptor saw.
-#[derive(Debug, Default)]
-struct CallLog(
-    std::sync::Mutex<
-        Vec<(
-            qore_core::intercept::Call,
-            String,
-            qore_core::intercept::Outcome,
-        )>,
-    >,
-);
-
-impl qore_core::intercept::Interceptor for CallLog {
-    fn after(&self, r: &qore_core::intercept::Request, o: &qore_core::intercept::Outcome) {
-        self.0
-            .lock()
-            .unwrap()
-            .push((r.call, r.text.clone(), o.clone()));
-    }
-}
-
-/// Denies browsing.
-#[derive(Debug)]
-struct NoBrowse;
-
-#[async_trait::async_trait]
-impl qore_core::intercept::Interceptor for NoBrowse {
-    async fn before(
-        &self,
-        r: &qore_core::intercept::Request,
-        _: &dyn Connection,
-    ) -> qore_core::Result<qore_core::intercept::Decision> {
-        Ok(if r.call == qore_core::intercept::Call::Browse {
-            qore_core::intercept::Decision::Deny("no browsing here".into())
-        } else {
-            qore_core::intercept::Decision::Allow
-        })
-    }
-}
-
 /// The key-value facet goes through interceptors like statements do: a
 /// browse is seen with its rows, and can be denied.
 #[test]
@@ -614,7 +576,7 @@ fn browsing_goes_through_interceptors() {
         let raw = qore_drivers::connect(&server.url).await.unwrap();
         raw.execute("FLUSHDB", &[]).await.unwrap();
         raw.execute("MSET a 1 b 2 c 3", &[]).await.unwrap();
-        let log = std::sync::Arc::new(CallLog::default());
+        let log = std::sync::Arc::new(common::contracts::CallLog::default());
         let g = Intercepted::new(raw.clone(), Chain::new().with(log.clone()));
         let kv = g.key_value().unwrap();
         let keys = collect(kv.browse(BrowseOptions::default()).await.unwrap())
@@ -633,7 +595,9 @@ fn browsing_goes_through_interceptors() {
 
         let strict = Intercepted::new(
             raw.clone(),
-            Chain::new().with(std::sync::Arc::new(NoBrowse)),
+            Chain::new().with(std::sync::Arc::new(common::contracts::DenyCall(
+                Call::Browse,
+            ))),
         );
         let e = strict
             .key_value()
