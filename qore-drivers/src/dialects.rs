@@ -6,6 +6,17 @@ use arrow::datatypes::DataType;
 #[cfg(any(feature = "sqlite", feature = "duckdb"))]
 use qore_core::{AnsiDialect, Dialect, Error, PlaceholderStyle, Result, UpsertStyle};
 
+/// `'infinity'` / `'-infinity'`: the timestamp literals PostgreSQL and
+/// DuckDB both read.
+#[cfg(any(feature = "postgres", feature = "duckdb"))]
+pub(crate) fn infinity_literal(positive: bool) -> Option<&'static str> {
+    Some(if positive {
+        "'infinity'"
+    } else {
+        "'-infinity'"
+    })
+}
+
 /// A float as engines with NaN and infinities read it in a typed context
 /// (`'NaN'`, `'Infinity'`, `'-Infinity'`); finite values exactly.
 #[cfg(any(feature = "postgres", feature = "duckdb"))]
@@ -118,11 +129,7 @@ impl Dialect for DuckDbDialect {
         Ok(float_words(f))
     }
     fn infinite_datetime(&self, positive: bool) -> Option<&'static str> {
-        Some(if positive {
-            "'infinity'"
-        } else {
-            "'-infinity'"
-        })
+        infinity_literal(positive)
     }
     fn bc_suffix(&self) -> Option<&'static str> {
         Some(" (BC)")

@@ -37,11 +37,7 @@ impl Dialect for PostgresDialect {
         Ok(crate::dialects::float_words(f))
     }
     fn infinite_datetime(&self, positive: bool) -> Option<&'static str> {
-        Some(if positive {
-            "'infinity'"
-        } else {
-            "'-infinity'"
-        })
+        crate::dialects::infinity_literal(positive)
     }
     fn bc_suffix(&self) -> Option<&'static str> {
         Some(" BC")
