@@ -258,6 +258,36 @@ pub fn default_path() -> Result<PathBuf> {
     Ok(base.join("qore").join("audit.jsonl"))
 }
 
+/// `since` must be a prefix of an RFC 3339 UTC time (`2026`, `2026-11-30`,
+/// `2026-11-30T14:05`, ...): records compare as text, so anything else
+/// would silently select nothing or everything.
+fn check_since(since: &str) -> Result<()> {
+    const TEMPLATE: &[u8] = b"0000-00-00T00:00:00";
+    let b = since.trim_end_matches('Z').as_bytes();
+    let (head, frac) = match b.iter().position(|&c| c == b'.') {
+        Some(i) => (&b[..i], &b[i + 1..]),
+        None => (b, &b""[..]),
+    };
+    let fits = head.len() >= 4
+        && head.len() <= TEMPLATE.len()
+        && head.iter().zip(TEMPLATE).all(|(&c, &t)| {
+            if t == b'0' {
+                c.is_ascii_digit()
+            } else {
+                c == t
+            }
+        })
+        && (frac.is_empty()
+            || (head.len() == TEMPLATE.len() && frac.iter().all(u8::is_ascii_digit)));
+    if fits {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "--since `{since}` is not a time: give a UTC time or its start, such as 2026-11-30 or 2026-11-30T14:05"
+        )))
+    }
+}
+
 /// The columns of [`read`], in order.
 pub const COLUMNS: [&str; 16] = [
     "time",
@@ -296,6 +326,9 @@ pub fn read(
     use qore_core::arrow::datatypes::{DataType, Field, Schema};
     use std::sync::Arc;
 
+    if let Some(s) = since {
+        check_since(s)?;
+    }
     let mut files: Vec<PathBuf> = (1..1000)
         .map(|n| {
             let mut p = path.as_os_str().to_owned();
@@ -418,6 +451,29 @@ mod tests {
             ),
             r#"{"createUser": "ann", "pwd": ***, "roles": []}"#
         );
+    }
+
+    #[test]
+    fn since_takes_rfc3339_prefixes_only() {
+        for ok in [
+            "2026",
+            "2026-11",
+            "2026-11-30",
+            "2026-11-30T14",
+            "2026-11-30T14:05:09.5Z",
+        ] {
+            assert!(check_since(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "26-11-30",
+            "yesterday",
+            "2026/11/30",
+            "2026-11-30 14:00",
+        ] {
+            let e = check_since(bad).unwrap_err();
+            assert!(e.to_string().contains("is not a time"), "{bad}: {e}");
+        }
     }
 
     #[test]
