@@ -114,6 +114,9 @@ pub(crate) async fn dispatch(
             file,
         } => {
             let text = read_sql(sql, file)?;
+            if text.trim().is_empty() {
+                bail!("no statement given to check");
+            }
             let engine = match engine {
                 Some(e) => e.into(),
                 None => connections::engine_of(db.db.as_deref())?,

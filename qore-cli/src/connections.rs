@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use qore_core::intercept::{Chain, Confirmer, Intercepted, Request};
+use qore_core::intercept::{Confirmer, Request};
 use qore_core::{ConnectionRef, ConnectionSpec, Secret};
 use qore_drivers::profiles::{self, Profiles, Target};
-use qore_safety::{SafetyNet, Warn};
+use qore_safety::Warn;
 
 /// Resolves `--db` (a saved name, a URL, a file path; none: in-memory DuckDB).
 pub fn resolve(db: Option<&str>) -> Result<Target> {
@@ -44,25 +44,14 @@ pub async fn open(db: Option<&str>, flags: SafetyFlags) -> Result<(ConnectionRef
     let conn = async { target.open().await?.session().await }
         .await
         .with_context(|| format!("cannot open {}", target.spec))?;
-    let net = SafetyNet {
-        read_only: target.profile.as_ref().is_some_and(|(_, p)| p.read_only),
+    let guard = qore_safety::Guard {
         allow_destructive: flags.allow_destructive,
         warn: Some(Arc::new(StderrWarn)),
+        confirmer: Some(Arc::new(Ask { yes: flags.yes })),
+        audit: audit_path()?,
     };
-    let mut chain = Chain::new().with(Arc::new(net));
-    if let Some(path) = audit_path()? {
-        let log = qore_safety::AuditLog::open(
-            &path,
-            qore_safety::DEFAULT_MAX_BYTES,
-            5,
-            target.profile.as_ref().map(|(name, _)| name.clone()),
-            target.spec.to_string(),
-            target.spec.user.clone(),
-        )?;
-        chain = chain.with(Arc::new(log));
-    }
-    let chain = chain.confirm_with(Arc::new(Ask { yes: flags.yes }));
-    Ok((Arc::new(Intercepted::new(conn, chain)), target))
+    let conn = guard.wrap(conn, &target)?;
+    Ok((conn, target))
 }
 
 /// Dev warnings, on stderr.

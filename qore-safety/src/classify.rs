@@ -24,18 +24,34 @@ pub enum Kind {
     Unknown,
 }
 
-/// One rule a statement matched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One rule a statement matched. In JSON: `{"rule", "severity", "message"}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     /// The rule.
-    #[serde(serialize_with = "rule_name")]
     pub rule: &'static Rule,
     /// What matched, in the statement's terms (`DELETE FROM orders has no WHERE`).
     pub message: String,
 }
 
-fn rule_name<S: serde::Serializer>(rule: &&'static Rule, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(rule.name)
+impl Serialize for Finding {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Finding", 3)?;
+        st.serialize_field("rule", self.rule.name)?;
+        st.serialize_field("severity", &self.rule.severity)?;
+        st.serialize_field("message", &self.message)?;
+        st.end()
+    }
+}
+
+/// `qore check`'s verdict word: `safe` or `destructive` (a catastrophic
+/// finding is destructive; its `severity` says how bad).
+fn verdict_word<S: serde::Serializer>(v: &Verdict, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(if *v == Verdict::Safe {
+        "safe"
+    } else {
+        "destructive"
+    })
 }
 
 impl Finding {
@@ -79,7 +95,9 @@ pub struct StatementReport {
 /// What the safety net says about a text of one or more statements.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Classification {
-    /// The worst verdict of its statements.
+    /// The worst verdict of its statements (in JSON `safe` or
+    /// `destructive`; the findings' severities tell a catastrophic one).
+    #[serde(serialize_with = "verdict_word")]
     pub verdict: Verdict,
     /// The most far-reaching kind of its statements.
     pub kind: Kind,

@@ -26,6 +26,7 @@
 
 mod audit;
 mod classify;
+mod guard;
 mod mongo;
 mod net;
 mod redis;
@@ -38,6 +39,7 @@ pub use audit::{
     mask_secrets, read as read_audit,
 };
 pub use classify::{Classification, Finding, Kind, StatementReport, Verdict};
+pub use guard::Guard;
 pub use net::{SafetyNet, Warn};
 pub use rules::{RULES, Rule, Severity, rule_named};
 

@@ -84,8 +84,13 @@ fn findings_name_the_rule_and_the_object() {
     assert_eq!(json["verdict"], "destructive");
     assert_eq!(json["kind"], "write");
     assert_eq!(json["findings"][0]["rule"], "delete-without-where");
+    assert_eq!(json["findings"][0]["severity"], "destructive");
     let c = classify(Engine::Postgres, "DROP DATABASE shop");
     assert_eq!(c.verdict, Verdict::Catastrophic);
+    // `qore check` names two verdicts; the severity tells the worst.
+    let json: serde_json::Value = serde_json::from_str(&c.to_json()).unwrap();
+    assert_eq!(json["verdict"], "destructive");
+    assert_eq!(json["findings"][0]["severity"], "catastrophic");
     let c = classify(Engine::Postgres, "SELEC * FROM t");
     assert_eq!(c.verdict, Verdict::Safe);
     assert!(!c.statements[0].parsed);
