@@ -124,6 +124,26 @@ pub struct Request {
     pub in_transaction: bool,
 }
 
+impl Request {
+    /// The request for `text` on `conn` (its engine and environment label).
+    pub fn new(
+        conn: &dyn Connection,
+        call: Call,
+        text: &str,
+        params: &[Value],
+        in_transaction: bool,
+    ) -> Request {
+        Request {
+            call,
+            text: text.to_string(),
+            params: params.to_vec(),
+            engine: conn.engine(),
+            environment: conn.environment(),
+            in_transaction,
+        }
+    }
+}
+
 /// What an interceptor decides before a statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -352,14 +372,7 @@ impl<C: Connection> Intercepted<C> {
     }
 
     fn request(&self, call: Call, text: &str, params: &[Value], in_tx: bool) -> Request {
-        Request {
-            call,
-            text: text.to_string(),
-            params: params.to_vec(),
-            engine: self.inner.engine(),
-            environment: self.inner.environment(),
-            in_transaction: in_tx,
-        }
+        Request::new(&self.inner, call, text, params, in_tx)
     }
 }
 
@@ -587,14 +600,7 @@ impl InterceptedTransaction<'_> {
     }
 
     fn request(&self, call: Call, text: &str, params: &[Value]) -> Request {
-        Request {
-            call,
-            text: text.to_string(),
-            params: params.to_vec(),
-            engine: self.conn.engine(),
-            environment: self.conn.environment(),
-            in_transaction: true,
-        }
+        Request::new(self.conn, call, text, params, true)
     }
 }
 
