@@ -10,7 +10,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use comfy_table::Cell;
 use futures::StreamExt;
 use qore_core::read::Source;
-use qore_core::sql::split_statements;
+use qore_core::sql::{Flavor, split_statements_in};
 use qore_core::{
     ColumnIndicators, ConnectionRef, ConstraintKind, Engine, RowCount, TableDetails, TableRef,
     WithSchema, annotate_schema,
@@ -174,7 +174,7 @@ async fn query(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitCode> {
-    let statements = split_statements(sql);
+    let statements = split_statements_in(sql, Flavor::of(conn.engine()));
     let Some((last, before)) = statements.split_last() else {
         bail!("no SQL statement given");
     };

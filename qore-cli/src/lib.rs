@@ -169,6 +169,9 @@ async fn watch_signals(tx: tokio::sync::watch::Sender<Option<Signal>>) {
         s = next(&mut int, &mut term, &mut hup) => s.exit_code(),
         _ = tokio::time::sleep(CLEANUP_GRACE + std::time::Duration::from_secs(1)) => first.exit_code(),
     };
+    // No destructor runs past this point: the audit records of statements
+    // that ended must reach the disk first.
+    qore_safety::flush_audit_logs(std::time::Duration::from_millis(500));
     std::process::exit(i32::from(code));
 }
 

@@ -8,7 +8,7 @@ use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::metadata::annotate_schema;
 use crate::schema::{RowCount, TableDetails, TableRef};
-use crate::sql::{single_table_source, split_statements};
+use crate::sql::{Flavor, single_table_source, split_statements_in};
 use crate::stream::{SendableRecordBatchStream, WithSchema};
 
 /// What to read.
@@ -76,7 +76,7 @@ impl std::fmt::Debug for Opened {
 /// statements; the engine's errors as they come.
 pub async fn open(conn: &dyn Connection, source: &Source, describe: bool) -> Result<Opened> {
     if let Source::Statement(sql) = source {
-        match split_statements(sql).len() {
+        match split_statements_in(sql, Flavor::of(conn.engine())).len() {
             1 => {}
             0 => return Err(Error::invalid("no statement given")),
             n => {

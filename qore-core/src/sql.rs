@@ -2,7 +2,34 @@
 //! recognising a plain single-table `SELECT`. Not a parser: it only needs to
 //! know where strings, quoted identifiers and comments are.
 
+use crate::Engine;
 use crate::schema::TableRef;
+
+/// The lexical rules of a family of engines: where strings and comments
+/// start and end. Getting this wrong splits a statement inside a string, or
+/// hides a statement the server runs inside what looked like a comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flavor {
+    /// PostgreSQL, SQLite, DuckDB: `'...'` with doubled quotes (and
+    /// `E'...'` escapes), `$tag$...$tag$`, `"ident"`, `[ident]`, `--` and
+    /// `/* */` comments.
+    #[default]
+    Standard,
+    /// MySQL and MariaDB: backslash escapes in `'...'` and `"..."` (both
+    /// strings), `` `ident` ``, `#` comments, and `--` a comment only when
+    /// whitespace follows (`1--1` is `1 - -1`); no dollar quotes.
+    MySql,
+}
+
+impl Flavor {
+    /// The rules `engine` reads SQL by.
+    pub fn of(engine: Engine) -> Self {
+        match engine {
+            Engine::MySql => Self::MySql,
+            _ => Self::Standard,
+        }
+    }
+}
 
 /// The kind of a lexical token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +74,12 @@ impl Token {
 /// Splits SQL into tokens, skipping whitespace and comments. Unterminated
 /// strings, identifiers and comments run to the end of the input.
 pub fn tokenize(sql: &str) -> Vec<Token> {
+    tokenize_in(sql, Flavor::Standard)
+}
+
+/// [`tokenize`] by the lexical rules of `flavor`.
+pub fn tokenize_in(sql: &str, flavor: Flavor) -> Vec<Token> {
+    let my = flavor == Flavor::MySql;
     let b = sql.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -55,7 +88,13 @@ pub fn tokenize(sql: &str) -> Vec<Token> {
         let start = i;
         if c.is_ascii_whitespace() {
             i += 1;
-        } else if c == b'-' && b.get(i + 1) == Some(&b'-') {
+        } else if (c == b'-'
+            && b.get(i + 1) == Some(&b'-')
+            && (!my
+                || b.get(i + 2)
+                    .is_none_or(|n| n.is_ascii_whitespace() || *n < 0x20)))
+            || (my && c == b'#')
+        {
             while i < b.len() && b[i] != b'\n' {
                 i += 1;
             }
@@ -65,8 +104,8 @@ pub fn tokenize(sql: &str) -> Vec<Token> {
                 i += 1;
             }
             i = (i + 2).min(b.len());
-        } else if c == b'\'' {
-            i = skip_quoted(b, i, b'\'');
+        } else if c == b'\'' || (my && c == b'"') {
+            i = skip_quoted_in(b, i, c, my);
             out.push(Token {
                 kind: TokenKind::Str,
                 text: sql[start..i].to_string(),
@@ -89,7 +128,7 @@ pub fn tokenize(sql: &str) -> Vec<Token> {
                 start,
                 end: i,
             });
-        } else if c == b'[' && prev_allows_bracket_ident(&out) {
+        } else if !my && c == b'[' && prev_allows_bracket_ident(&out) {
             while i < b.len() && b[i] != b']' {
                 i += 1;
             }
@@ -101,7 +140,8 @@ pub fn tokenize(sql: &str) -> Vec<Token> {
                 start,
                 end: i,
             });
-        } else if c == b'$'
+        } else if !my
+            && c == b'$'
             && let Some(end) = dollar_quote_end(sql, i)
         {
             i = end;
@@ -130,7 +170,9 @@ pub fn tokenize(sql: &str) -> Vec<Token> {
             }
             // E'...' / X'...' / N'...' prefixes belong to the string that follows.
             if i < b.len() && b[i] == b'\'' && i - start == 1 {
-                i = skip_quoted(b, i, b'\'');
+                // (PostgreSQL's E'...' takes backslash escapes.)
+                let escapes = my || b[start].eq_ignore_ascii_case(&b'e');
+                i = skip_quoted_in(b, i, b'\'', escapes);
                 out.push(Token {
                     kind: TokenKind::Str,
                     text: sql[start..i].to_string(),
@@ -178,9 +220,19 @@ fn prev_allows_bracket_ident(tokens: &[Token]) -> bool {
     }
 }
 
-fn skip_quoted(b: &[u8], mut i: usize, q: u8) -> usize {
+fn skip_quoted(b: &[u8], i: usize, q: u8) -> usize {
+    skip_quoted_in(b, i, q, false)
+}
+
+/// Past the string or identifier opened by `q` at `i`; with `escapes`, a
+/// backslash takes the next byte with it.
+fn skip_quoted_in(b: &[u8], mut i: usize, q: u8, escapes: bool) -> usize {
     i += 1;
     while i < b.len() {
+        if escapes && b[i] == b'\\' {
+            i += 2;
+            continue;
+        }
         if b[i] == q {
             if b.get(i + 1) == Some(&q) {
                 i += 2;
@@ -218,7 +270,12 @@ fn dollar_quote_end(sql: &str, i: usize) -> Option<usize> {
 /// transaction and splits as usual. Empty statements are dropped; each
 /// statement is trimmed and has no trailing semicolon.
 pub fn split_statements(sql: &str) -> Vec<&str> {
-    let tokens = tokenize(sql);
+    split_statements_in(sql, Flavor::Standard)
+}
+
+/// [`split_statements`] by the lexical rules of `flavor`.
+pub fn split_statements_in(sql: &str, flavor: Flavor) -> Vec<&str> {
+    let tokens = tokenize_in(sql, flavor);
     let mut out = Vec::new();
     let mut stmt_start: Option<usize> = None;
     let mut depth = 0usize;
@@ -424,6 +481,45 @@ mod tests {
     }
 
     #[test]
+    fn mysql_strings_and_comments_hide_what_mysql_hides() {
+        fn my(s: &str) -> Vec<&str> {
+            split_statements_in(s, Flavor::MySql)
+        }
+        // A backslash-escaped quote stays inside the string: MySQL runs two
+        // statements here, not one.
+        assert_eq!(
+            my(r"SELECT 'x\'' ; DROP TABLE t; -- '"),
+            [r"SELECT 'x\''", "DROP TABLE t"]
+        );
+        assert_eq!(
+            split_statements(r"SELECT 'x\'' ; DROP TABLE t; -- '"),
+            [r"SELECT 'x\'' ; DROP TABLE t; -- '"],
+            "standard strings take no backslash escapes"
+        );
+        assert_eq!(
+            my("SELECT 1 # ; DROP TABLE t"),
+            ["SELECT 1 # ; DROP TABLE t"]
+        );
+        assert_eq!(my("SELECT \"a;b\""), ["SELECT \"a;b\""]);
+        // `--` needs whitespace after it to start a comment.
+        assert_eq!(
+            my("SELECT 1 --1, '\n'; DROP TABLE t; -- '"),
+            ["SELECT 1 --1, '\n'", "DROP TABLE t"]
+        );
+        assert_eq!(my("SELECT 1 -- ; x"), ["SELECT 1 -- ; x"]);
+        // `$` is an identifier character, not a quote.
+        assert_eq!(my("SELECT $$; SELECT $$"), ["SELECT $$", "SELECT $$"]);
+        // PostgreSQL's E'' strings take escapes.
+        assert_eq!(
+            split_statements(r"SELECT E'a\'; b'; SELECT 2"),
+            [r"SELECT E'a\'; b'", "SELECT 2"]
+        );
+        let t = tokenize_in("SELECT \"DROP\" # x", Flavor::MySql);
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[1].kind, TokenKind::Str);
+    }
+
+    #[test]
     fn finds_single_tables() {
         let t = |s: &str| single_table_source(s).map(|t| t.to_string());
         assert_eq!(t("SELECT * FROM customers"), Some("customers".into()));
@@ -459,14 +555,19 @@ mod tests {
     proptest! {
         #[test]
         fn lexing_never_panics(s in "\\PC{0,80}") {
+            let _ = tokenize_in(&s, Flavor::MySql);
+            let _ = split_statements_in(&s, Flavor::MySql);
             let _ = tokenize(&s);
             let _ = split_statements(&s);
             let _ = single_table_source(&s);
         }
 
         #[test]
-        fn statements_are_slices_of_the_input(s in "[a-z ;'\"$-]{0,60}") {
+        fn statements_are_slices_of_the_input(s in "[a-z ;'\"$#\\\\-]{0,60}") {
             for part in split_statements(&s) {
+                prop_assert!(s.contains(part));
+            }
+            for part in split_statements_in(&s, Flavor::MySql) {
                 prop_assert!(s.contains(part));
             }
         }

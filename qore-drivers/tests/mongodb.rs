@@ -289,6 +289,91 @@ async fn shorthand_and_commands() {
     );
 }
 
+/// The legacy and find-and-modify methods, and renameCollection (which
+/// MongoDB only runs against `admin`, with full namespaces).
+#[tokio::test]
+async fn legacy_methods_find_and_modify_and_rename() {
+    let c = connect().await;
+    for coll in ["legacy", "legacy_renamed"] {
+        c.execute(&format!("db.{coll}.drop()"), &[]).await.ok();
+    }
+    c.execute(
+        "db.legacy.insert([{_id: 1, n: 1, t: 'a'}, {_id: 2, n: 2, t: 'a'}, {_id: 3, n: 3, t: 'b'}])",
+        &[],
+    )
+    .await
+    .unwrap();
+    // The legacy update changes one document unless told `multi`.
+    let one = c
+        .execute("db.legacy.update({t: 'a'}, {$inc: {n: 10}})", &[])
+        .await
+        .unwrap();
+    assert_eq!(one.rows_affected, 1);
+    let many = c
+        .execute(
+            "db.legacy.update({t: 'a'}, {$set: {seen: true}}, {multi: true})",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(many.rows_affected, 2);
+    // findOneAndUpdate answers with the document, after the change when asked.
+    let b = collect(
+        c.query(
+            "db.legacy.findOneAndUpdate({_id: 3}, {$set: {n: 30}}, {returnDocument: 'after'})",
+            &[],
+        )
+        .await
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(b.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+    let n = b[0].column_by_name("n").unwrap();
+    assert_eq!(
+        arrow::compute::cast(n, &DataType::Int64)
+            .unwrap()
+            .as_primitive::<arrow::datatypes::Int64Type>()
+            .value(0),
+        30
+    );
+    // Nothing matched: no row, not an error.
+    let b = collect(
+        c.query("db.legacy.findOneAndDelete({_id: 99})", &[])
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(b.iter().map(|b| b.num_rows()).sum::<usize>(), 0);
+    let b = collect(
+        c.query("db.legacy.findOneAndDelete({_id: 3})", &[])
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(b.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+    // remove(filter, justOne)
+    let gone = c
+        .execute("db.legacy.remove({t: 'a'}, true)", &[])
+        .await
+        .unwrap();
+    assert_eq!(gone.rows_affected, 1);
+    c.execute("db.legacy.renameCollection('legacy_renamed')", &[])
+        .await
+        .unwrap();
+    let left = collect(c.query("db.legacy_renamed.find({})", &[]).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(left.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+    let old = collect(c.query("db.legacy.find({})", &[]).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(old.iter().map(|b| b.num_rows()).sum::<usize>(), 0);
+    c.execute("db.legacy_renamed.drop()", &[]).await.unwrap();
+}
+
 #[tokio::test]
 async fn the_catalog_is_complete() {
     let c = connect().await;

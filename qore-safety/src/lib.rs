@@ -36,7 +36,7 @@ mod truth;
 
 pub use audit::{
     AuditLog, COLUMNS as AUDIT_COLUMNS, DEFAULT_MAX_BYTES, default_path as audit_default_path,
-    mask_secrets, read as read_audit,
+    flush_all as flush_audit_logs, mask_secrets, read as read_audit,
 };
 pub use classify::{Classification, Finding, Kind, StatementReport, Verdict};
 pub use guard::Guard;

@@ -51,7 +51,7 @@ const READS: [&str; 44] = [
 ];
 
 /// CONFIG SET parameters that move or stop persistence, or open the server.
-const DANGEROUS_CONFIG: [&str; 12] = [
+const DANGEROUS_CONFIG: [&str; 11] = [
     "dir",
     "dbfilename",
     "appendonly",
@@ -63,7 +63,6 @@ const DANGEROUS_CONFIG: [&str; 12] = [
     "port",
     "replicaof",
     "slaveof",
-    "maxmemory-policy",
 ];
 
 /// Classifies one redis-cli line.
@@ -124,7 +123,15 @@ pub(crate) fn classify(text: &str) -> Classification {
         "CONFIG" if sub == "SET" => {
             for pair in args[1..].chunks(2) {
                 let p = pair[0].to_ascii_lowercase();
-                if DANGEROUS_CONFIG.contains(&p.as_str()) {
+                let value = pair.get(1).map(String::as_str).unwrap_or_default();
+                // Only an evicting policy loses keys.
+                let evicts = p == "maxmemory-policy" && !value.eq_ignore_ascii_case("noeviction");
+                if evicts {
+                    findings.push(Finding::new(
+                        "redis-config-set",
+                        format!("CONFIG SET maxmemory-policy {value}: keys are evicted when memory runs out"),
+                    ));
+                } else if DANGEROUS_CONFIG.contains(&p.as_str()) {
                     findings.push(Finding::new("redis-config-set", format!("CONFIG SET {p}")));
                 }
             }

@@ -65,6 +65,11 @@ pub static RULES: &[Rule] = &[
         "UPDATE ... FROM whose WHERE never ties the updated table to the others: every row may change",
     ),
     rule(
+        "delete-using-without-join",
+        Destructive,
+        "DELETE ... USING, or MySQL's multi-table DELETE, whose WHERE and joins never tie the deleted table to the others: every row may go",
+    ),
+    rule(
         "dml-in-cte",
         Destructive,
         "INSERT, UPDATE or DELETE inside a WITH clause: a statement that reads like a query writes",
@@ -180,7 +185,7 @@ pub static RULES: &[Rule] = &[
     rule(
         "redis-config-set",
         Destructive,
-        "CONFIG SET of a parameter that moves or stops persistence, or opens the server",
+        "CONFIG SET of a parameter that moves or stops persistence, evicts keys, or opens the server",
     ),
     rule(
         "redis-script",

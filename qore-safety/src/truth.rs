@@ -1,7 +1,7 @@
 //! Whether a WHERE clause holds for every row: constant folding of the
 //! shapes people write when they mean "all of them".
 
-use sqlparser::ast::{BinaryOperator, Expr, UnaryOperator, Value};
+use sqlparser::ast::{BinaryOperator, Expr, InTarget, UnaryOperator, Value};
 
 /// A number literal's value.
 fn number(e: &Expr) -> Option<f64> {
@@ -85,6 +85,37 @@ fn truth(e: &Expr) -> Option<bool> {
                 None
             }
         }),
+        // `NULL IS NULL`, `1 IS NOT NULL`.
+        Expr::IsNull(x) => literal_null(x),
+        Expr::IsNotNull(x) => literal_null(x).map(|null| !null),
+        Expr::IsTrue(x) | Expr::IsNotFalse(x) => truth(x),
+        // `x IS NOT DISTINCT FROM x` holds for NULL too.
+        Expr::IsNotDistinctFrom(a, b) if is_plain(strip(a)) && same(strip(a), strip(b)) => {
+            Some(true)
+        }
+        Expr::IsDistinctFrom(a, b) if is_plain(strip(a)) && same(strip(a), strip(b)) => Some(false),
+        // `1 IN (1, 2)`, `'a' IN ('a')`.
+        Expr::In {
+            expr,
+            target: InTarget::List(list),
+            negated,
+            ..
+        } => {
+            let hit = list.iter().any(|x| {
+                compare(expr, &BinaryOperator::Eq, x) == Some(true)
+                    && (number(expr).is_some() || string(expr).is_some())
+            });
+            let all_constant = list
+                .iter()
+                .all(|x| number(x).is_some() || string(x).is_some());
+            if hit {
+                Some(!negated)
+            } else if all_constant && (number(expr).is_some() || string(expr).is_some()) {
+                Some(*negated)
+            } else {
+                None
+            }
+        }
         Expr::Between {
             expr,
             negated: false,
@@ -119,6 +150,14 @@ fn compare(left: &Expr, op: &BinaryOperator, right: &Expr) -> Option<bool> {
         BinaryOperator::GtEq => ord != Ordering::Less,
         _ => return None,
     })
+}
+
+/// Whether a literal is NULL (`Some(true)`) or a non-NULL constant.
+fn literal_null(e: &Expr) -> Option<bool> {
+    match strip(e) {
+        Expr::Value(v) => Some(matches!(v.value, Value::Null)),
+        _ => None,
+    }
 }
 
 fn strip(e: &Expr) -> &Expr {

@@ -238,12 +238,38 @@ impl MongoConnection {
         &self.client
     }
 
+    /// The database `req` runs against, with the shorthand's collection
+    /// names qualified by this connection's database where it needs them.
+    fn database_for(&self, req: &mut Request) -> mongodb::Database {
+        if req.qualify {
+            let db = self.db.name();
+            for key in ["renameCollection", "to"] {
+                if let Ok(name) = req.command.get_str(key) {
+                    let full = format!("{db}.{name}");
+                    req.command.insert(key, full);
+                }
+            }
+        }
+        if req.admin {
+            self.client.database("admin")
+        } else {
+            self.db.clone()
+        }
+    }
+
     /// Runs a request and streams its documents as Arrow batches.
-    async fn run(&self, req: Request) -> Result<SendableRecordBatchStream> {
+    async fn run(&self, mut req: Request) -> Result<SendableRecordBatchStream> {
+        let db = self.database_for(&mut req);
         if !req.cursor {
-            let reply = self.db.run_command(req.command).await.map_err(map_err)?;
+            let reply = db.run_command(req.command).await.map_err(map_err)?;
             check_write_errors(&reply)?;
-            let docs: Vec<Document> = if req.distinct {
+            let docs: Vec<Document> = if req.value {
+                // findAndModify: the document it found, if any.
+                match reply.get("value") {
+                    Some(Bson::Document(d)) => vec![d.clone()],
+                    _ => Vec::new(),
+                }
+            } else if req.distinct {
                 match reply.get("values") {
                     Some(Bson::Array(values)) => {
                         values.iter().map(|v| doc! { "value": v.clone() }).collect()
@@ -283,8 +309,7 @@ impl MongoConnection {
             Some(Bson::Int64(n)) if *n > 0 => u32::try_from(*n).unwrap_or(CURSOR_BATCH),
             _ => CURSOR_BATCH,
         };
-        let cursor = self
-            .db
+        let cursor = db
             .run_cursor_command(command)
             .batch_size(batch_size)
             .await
@@ -420,12 +445,9 @@ fn from_json(v: &serde_json::Value, what: &str) -> Result<Bson> {
 
 impl MongoConnection {
     fn cursor(command: Document) -> Request {
-        Request {
-            command,
-            cursor: true,
-            distinct: false,
-            one: false,
-        }
+        let mut req = Request::of(command);
+        req.cursor = true;
+        req
     }
 }
 
@@ -516,7 +538,7 @@ impl Connection for MongoConnection {
                 "MongoDB commands take no bound parameters".into(),
             ));
         }
-        let req = parse(text)?;
+        let mut req = parse(text)?;
         if req.cursor {
             let mut s = self.run(req).await?;
             let mut n = 0u64;
@@ -525,7 +547,8 @@ impl Connection for MongoConnection {
             }
             return Ok(ExecuteOutcome { rows_affected: n });
         }
-        let reply = self.db.run_command(req.command).await.map_err(map_err)?;
+        let db = self.database_for(&mut req);
+        let reply = db.run_command(req.command).await.map_err(map_err)?;
         check_write_errors(&reply)?;
         let n = reply
             .get("nModified")

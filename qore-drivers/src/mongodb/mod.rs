@@ -42,6 +42,7 @@
 mod arrow;
 mod catalog;
 mod connection;
+mod methods;
 mod parse;
 
 pub use arrow::{BSON_TYPE, EXTRA_COLUMN, is_document_schema, row_to_document, row_to_extjson};

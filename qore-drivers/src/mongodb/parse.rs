@@ -9,7 +9,8 @@
 use mongodb::bson::{self, Bson, Document, doc};
 use qore_core::{Error, Result};
 
-/// A parsed request: a database command, and whether it answers with a cursor.
+/// A parsed request: a database command, and how to run it and read its
+/// reply.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Request {
     /// The command document (its first key names the command).
@@ -20,10 +21,45 @@ pub(crate) struct Request {
     pub(crate) distinct: bool,
     /// `findOne`: only the first document.
     pub(crate) one: bool,
+    /// Runs against the `admin` database (`db.adminCommand`,
+    /// `renameCollection`, `listDatabases`, ...).
+    pub(crate) admin: bool,
+    /// `renameCollection` from the shorthand: its collection names are
+    /// qualified with the current database's name when it runs.
+    pub(crate) qualify: bool,
+    /// `findAndModify`: the row is the reply's `value` (none when nothing
+    /// matched).
+    pub(crate) value: bool,
+}
+
+/// Commands MongoDB only runs against the `admin` database.
+const ADMIN_COMMANDS: [&str; 6] = [
+    "renameCollection",
+    "listDatabases",
+    "shutdown",
+    "fsync",
+    "getParameter",
+    "setParameter",
+];
+
+impl Request {
+    /// A command document as given: how it runs follows from its name.
+    pub(crate) fn of(command: Document) -> Self {
+        let name = command.keys().next().cloned().unwrap_or_default();
+        Request {
+            cursor: CURSOR_COMMANDS.contains(&name.as_str()),
+            distinct: name == "distinct",
+            one: false,
+            admin: ADMIN_COMMANDS.contains(&name.as_str()),
+            qualify: false,
+            value: false,
+            command,
+        }
+    }
 }
 
 /// An error at byte offset `pos`, reported as a 1-based character position.
-fn err_at(input: &str, pos: usize, msg: impl std::fmt::Display) -> Error {
+pub(super) fn err_at(input: &str, pos: usize, msg: impl std::fmt::Display) -> Error {
     let pos = pos.min(input.len());
     let before = input.get(..pos).unwrap_or(input);
     let shown: String = input.get(pos..).unwrap_or("").chars().take(20).collect();
@@ -440,7 +476,7 @@ fn ejson_doc(d: Document) -> Result<Document> {
     }
 }
 
-const CURSOR_COMMANDS: [&str; 5] = [
+pub(super) const CURSOR_COMMANDS: [&str; 5] = [
     "find",
     "aggregate",
     "listCollections",
@@ -466,12 +502,7 @@ pub(crate) fn parse(input: &str) -> Result<Request> {
         if name == "aggregate" && !command.contains_key("cursor") {
             command.insert("cursor", doc! {});
         }
-        return Ok(Request {
-            cursor: CURSOR_COMMANDS.contains(&name.as_str()),
-            distinct: name == "distinct",
-            one: false,
-            command,
-        });
+        return Ok(Request::of(command));
     }
     if !t.starts_with("db.") && !t.starts_with("db[") {
         return Err(err_at(
@@ -492,14 +523,13 @@ pub(crate) fn parse(input: &str) -> Result<Request> {
             .ident()
             .ok_or_else(|| lx.err("expected a collection name"))?
             .to_string();
-        if lx.peek() == Some(b'(') {
-            return db_method(&mut lx, &first);
-        }
-        if first == "getCollection" {
+        if first == "getCollection" && lx.peek() == Some(b'(') {
             lx.expect(b'(')?;
             let name = lx.string()?;
             lx.expect(b')')?;
             name
+        } else if lx.peek() == Some(b'(') {
+            return db_method(&mut lx, &first);
         } else {
             first
         }
@@ -510,131 +540,12 @@ pub(crate) fn parse(input: &str) -> Result<Request> {
         .ident()
         .ok_or_else(|| lx.err("expected a method name"))?
         .to_string();
-    let args = call_args(&mut lx)?;
-    let arg = |i: usize| -> Result<Option<Bson>> { args.get(i).cloned().map(ejson).transpose() };
-    let doc_arg = |i: usize, what: &str| -> Result<Document> {
-        match arg(i)? {
-            None => Ok(Document::new()),
-            Some(Bson::Document(d)) => Ok(d),
-            Some(_) => Err(err_at(
-                input,
-                method_pos,
-                format!("{method}: {what} must be a document"),
-            )),
-        }
-    };
-    // Writes take their document or filter explicitly, as in mongosh: an
-    // empty `deleteMany()` must not mean "every document".
-    let required_doc = |i: usize, what: &str| -> Result<Document> {
-        if args.len() <= i {
-            return Err(err_at(
-                input,
-                method_pos,
-                format!("{method}: {what} is missing (write {{}} to mean every document)"),
-            ));
-        }
-        doc_arg(i, what)
-    };
-    let c = collection.as_str();
-    let mut req = Request {
-        command: Document::new(),
-        cursor: false,
-        distinct: false,
-        one: false,
-    };
-    match method.as_str() {
-        "find" | "findOne" => {
-            let mut cmd = doc! { "find": c, "filter": doc_arg(0, "the filter")? };
-            let proj = doc_arg(1, "the projection")?;
-            if !proj.is_empty() {
-                cmd.insert("projection", proj);
-            }
-            if method == "findOne" {
-                cmd.insert("limit", 1);
-                cmd.insert("singleBatch", true);
-                req.one = true;
-            }
-            req.command = cmd;
-            req.cursor = true;
-        }
-        "aggregate" => {
-            let pipeline = match arg(0)? {
-                Some(Bson::Array(p)) => p,
-                None => Vec::new(),
-                Some(_) => {
-                    return Err(err_at(
-                        input,
-                        method_pos,
-                        "aggregate: the pipeline must be an array",
-                    ));
-                }
-            };
-            req.command = doc! { "aggregate": c, "pipeline": pipeline, "cursor": {} };
-            req.cursor = true;
-        }
-        "countDocuments" | "count" => {
-            req.command = doc! { "count": c, "query": doc_arg(0, "the filter")? };
-        }
-        "estimatedDocumentCount" => req.command = doc! { "count": c },
-        "distinct" => {
-            let Some(Bson::String(key)) = arg(0)? else {
-                return Err(err_at(
-                    input,
-                    method_pos,
-                    "distinct: the first argument is the field name",
-                ));
-            };
-            req.command = doc! { "distinct": c, "key": key, "query": doc_arg(1, "the filter")? };
-            req.distinct = true;
-        }
-        "insertOne" => {
-            req.command = doc! { "insert": c, "documents": [required_doc(0, "the document")?] }
-        }
-        "insertMany" => {
-            let Some(Bson::Array(docs)) = arg(0)? else {
-                return Err(err_at(
-                    input,
-                    method_pos,
-                    "insertMany: the argument is an array of documents",
-                ));
-            };
-            req.command = doc! { "insert": c, "documents": docs };
-        }
-        "updateOne" | "updateMany" | "replaceOne" => {
-            let mut update = doc! { "q": required_doc(0, "the filter")?, "u": arg(1)?.ok_or_else(|| err_at(input, method_pos, format!("{method}: the update is missing")))?, "multi": method == "updateMany" };
-            if let Some(Bson::Document(o)) = arg(2)?
-                && let Some(u) = o.get("upsert")
-            {
-                update.insert("upsert", u.clone());
-            }
-            req.command = doc! { "update": c, "updates": [update] };
-        }
-        "deleteOne" | "deleteMany" => {
-            req.command = doc! { "delete": c, "deletes": [{ "q": required_doc(0, "the filter")?, "limit": if method == "deleteOne" { 1 } else { 0 } }] };
-        }
-        "drop" => req.command = doc! { "drop": c },
-        "getIndexes" => {
-            req.command = doc! { "listIndexes": c, "cursor": {} };
-            req.cursor = true;
-        }
-        "createIndex" => {
-            let keys = doc_arg(0, "the keys")?;
-            let mut index = doc_arg(1, "the options")?;
-            if !index.contains_key("name") {
-                let name: Vec<String> = keys.iter().map(|(k, v)| format!("{k}_{v}")).collect();
-                index.insert("name", name.join("_"));
-            }
-            index.insert("key", keys);
-            req.command = doc! { "createIndexes": c, "indexes": [index] };
-        }
-        other => {
-            return Err(err_at(
-                input,
-                method_pos,
-                format!("`{other}` is not a collection method qore understands"),
-            ));
-        }
-    }
+    let args = call_args(&mut lx)?
+        .into_iter()
+        .map(ejson)
+        .collect::<Result<Vec<Bson>>>()?;
+    let mut req =
+        super::methods::collection_method(input, method_pos, &collection, &method, &args)?;
     // Cursor modifiers: .sort() .limit() .skip() .projection() .batchSize()
     while lx.eat(b'.') {
         let pos = lx.pos;
@@ -695,36 +606,24 @@ fn db_method(lx: &mut Lexer<'_>, name: &str) -> Result<Request> {
     let pos = lx.pos;
     let args = call_args(lx)?;
     let req = match name {
-        "runCommand" | "adminCommand" => match args.into_iter().next().map(ejson).transpose()? {
-            Some(Bson::Document(d)) => {
-                let n = d.keys().next().cloned().unwrap_or_default();
-                Request {
-                    cursor: CURSOR_COMMANDS.contains(&n.as_str()),
-                    distinct: n == "distinct",
-                    one: false,
-                    command: d,
-                }
-            }
-            Some(Bson::String(s)) => Request {
-                command: doc! { s: 1 },
-                cursor: false,
-                distinct: false,
-                one: false,
-            },
-            _ => return Err(lx.err("runCommand takes a command document")),
-        },
-        "getCollectionNames" | "getCollectionInfos" => Request {
-            command: doc! { "listCollections": 1, "nameOnly": name == "getCollectionNames" },
-            cursor: true,
-            distinct: false,
-            one: false,
-        },
-        "stats" => Request {
-            command: doc! { "dbStats": 1 },
-            cursor: false,
-            distinct: false,
-            one: false,
-        },
+        "runCommand" | "adminCommand" => {
+            let mut req = match args.into_iter().next().map(ejson).transpose()? {
+                Some(Bson::Document(d)) => Request::of(d),
+                Some(Bson::String(s)) => Request::of(doc! { s: 1 }),
+                _ => return Err(lx.err(format!("{name} takes a command document"))),
+            };
+            req.admin |= name == "adminCommand";
+            req
+        }
+        "getCollectionNames" | "getCollectionInfos" => {
+            let mut req = Request::of(
+                doc! { "listCollections": 1, "nameOnly": name == "getCollectionNames" },
+            );
+            req.cursor = true;
+            req
+        }
+        "stats" => Request::of(doc! { "dbStats": 1 }),
+        "dropDatabase" => Request::of(doc! { "dropDatabase": 1 }),
         other => {
             return Err(err_at(
                 lx.src,

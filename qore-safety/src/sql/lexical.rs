@@ -1,0 +1,228 @@
+//! What is read from tokens rather than the parse tree: MySQL's
+//! executable comments, reads that need no parser, the conservative check
+//! of what the parser could not read, and MySQL's comma joins.
+
+use qore_core::sql::{Token, TokenKind};
+
+use crate::classify::{Finding, Kind, StatementReport};
+
+/// `UPDATE a x, b y SET ...` written `UPDATE a x CROSS JOIN b y SET ...`:
+/// the same statement for MySQL, in a form sqlparser reads.
+pub(super) fn mysql_comma_joins(text: &str, tokens: &[Token]) -> Option<String> {
+    if !tokens.first()?.is_keyword("UPDATE") {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() + 32);
+    let mut last = 0;
+    let mut depth = 0usize;
+    for t in &tokens[1..] {
+        match t.kind {
+            TokenKind::Punct('(') => depth += 1,
+            TokenKind::Punct(')') => depth = depth.saturating_sub(1),
+            TokenKind::Punct(',') if depth == 0 => {
+                out.push_str(&text[last..t.start]);
+                out.push_str(" CROSS JOIN ");
+                last = t.end;
+            }
+            _ if depth == 0 && t.is_keyword("SET") => break,
+            _ => {}
+        }
+    }
+    if last == 0 {
+        return None;
+    }
+    out.push_str(&text[last..]);
+    Some(out)
+}
+
+/// `/*!` (MySQL) or `/*M!` (MariaDB) outside strings and other comments,
+/// scanned as MySQL reads them (backslash escapes, `#` comments).
+pub(super) fn has_executable_comment(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"' | b'`') => {
+                i += 1;
+                while i < b.len() {
+                    if b[i] == b'\\' && q != b'`' {
+                        i += 2;
+                        continue;
+                    }
+                    if b[i] == q {
+                        // A doubled quote stays inside.
+                        if b.get(i + 1) == Some(&q) {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let rest = &b[i + 2..];
+                if rest.starts_with(b"!") || rest.starts_with(b"M!") {
+                    return true;
+                }
+                i += 2;
+                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
+    false
+}
+
+/// Words that start a read.
+const READ_STARTS: [&str; 6] = ["SELECT", "WITH", "VALUES", "TABLE", "SHOW", "EXPLAIN"];
+
+/// A statement that starts like a read and holds no keyword that writes
+/// (nor `INTO`, `CALL`, `COPY` or `DO`) cannot write: it is judged from its
+/// tokens alone, without the parser (ten times the cost on long SELECTs).
+/// Its objects are the names after FROM and JOIN.
+pub(super) fn plain_read(text: &str, tokens: &[Token]) -> Option<StatementReport> {
+    if !tokens
+        .first()
+        .is_some_and(|t| READ_STARTS.iter().any(|k| t.is_keyword(k)))
+    {
+        return None;
+    }
+    const OTHERS: [&str; 6] = ["INTO", "CALL", "COPY", "DO", "SET", "LOCK"];
+    if tokens.iter().any(|t| {
+        WRITE_KEYWORDS.iter().any(|k| t.is_keyword(k)) || OTHERS.iter().any(|k| t.is_keyword(k))
+    }) {
+        return None;
+    }
+    let mut objects: Vec<String> = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        if !(t.is_keyword("FROM") || t.is_keyword("JOIN")) {
+            continue;
+        }
+        let mut name = String::new();
+        let mut j = i + 1;
+        while let Some(part) = tokens.get(j).and_then(|x| x.ident()) {
+            if !name.is_empty() {
+                name.push('.');
+            }
+            name.push_str(part);
+            if tokens.get(j + 1).map(|x| x.text.as_str()) != Some(".") {
+                break;
+            }
+            j += 2;
+        }
+        if !name.is_empty() && !objects.contains(&name) {
+            objects.push(name);
+        }
+    }
+    Some(StatementReport {
+        text: text.to_string(),
+        kind: Kind::Read,
+        objects,
+        findings: Vec::new(),
+        parsed: true,
+    })
+}
+
+/// Keywords that write, for a statement the parser could not read.
+const WRITE_KEYWORDS: [&str; 12] = [
+    "DELETE", "UPDATE", "INSERT", "REPLACE", "MERGE", "DROP", "TRUNCATE", "ALTER", "CREATE",
+    "RENAME", "GRANT", "REVOKE",
+];
+
+/// Keywords that can destroy rows or objects: an unparsed statement
+/// holding one is treated as destructive. (`CHANGE`, `DISCARD`, `REMOVE`
+/// and `EXCHANGE` rename columns, drop tablespaces and partitioning, swap
+/// partitions in MySQL's ALTER TABLE.) A statement that only inserts,
+/// creates, grants or alters otherwise is a write, not an alarm.
+const DESTRUCTIVE_KEYWORDS: [&str; 11] = [
+    "DELETE", "UPDATE", "REPLACE", "MERGE", "DROP", "TRUNCATE", "RENAME", "CHANGE", "DISCARD",
+    "REMOVE", "EXCHANGE",
+];
+
+/// The conservative check of a statement the parser could not read.
+pub(super) fn lexical(
+    text: &str,
+    tokens: &[Token],
+    error: String,
+    mut findings: Vec<Finding>,
+) -> StatementReport {
+    let has = |k: &&str| tokens.iter().any(|t| t.is_keyword(k));
+    let found: Vec<&str> = WRITE_KEYWORDS.iter().copied().filter(has).collect();
+    let mut destroys: Vec<&str> = DESTRUCTIVE_KEYWORDS.iter().copied().filter(has).collect();
+    // Outside ALTER, CHANGE and the like are ordinary words.
+    if !found.contains(&"ALTER") {
+        destroys.retain(|k| !matches!(*k, "CHANGE" | "DISCARD" | "REMOVE" | "EXCHANGE"));
+    }
+    // `CREATE OR REPLACE` replaces a table only when it is one.
+    if found.contains(&"CREATE") && !has(&"TABLE") && !found.contains(&"DROP") {
+        destroys.retain(|k| *k != "REPLACE");
+    }
+    let kind = if found.is_empty() {
+        findings.push(Finding::new(
+            "unparsed",
+            format!("not parsed ({error}); no keyword that writes"),
+        ));
+        Kind::Unknown
+    } else {
+        let first_two = |a: &str, b: &[&str]| {
+            tokens.first().is_some_and(|t| t.is_keyword(a))
+                && tokens
+                    .get(1)
+                    .is_some_and(|t| b.iter().any(|k| t.is_keyword(k)))
+        };
+        if first_two("DROP", &["DATABASE", "SCHEMA"]) {
+            findings.push(Finding::new(
+                "drop-database",
+                format!("{} (not parsed: read from its first words)", text),
+            ));
+        }
+        if destroys.is_empty() {
+            findings.push(Finding::new(
+                "unparsed",
+                format!(
+                    "not parsed ({error}); it holds {} but no keyword that drops, deletes or \
+                     overwrites",
+                    found.join(", ")
+                ),
+            ));
+        } else {
+            findings.push(Finding::new(
+                "unparsed-write-keyword",
+                format!(
+                    "not parsed ({error}), and it holds {}: treated as destructive",
+                    destroys.join(", ")
+                ),
+            ));
+        }
+        if found
+            .iter()
+            .any(|k| matches!(*k, "DROP" | "TRUNCATE" | "ALTER" | "CREATE" | "RENAME"))
+        {
+            Kind::Ddl
+        } else {
+            Kind::Write
+        }
+    };
+    StatementReport {
+        text: text.to_string(),
+        kind,
+        objects: Vec::new(),
+        findings,
+        parsed: false,
+    }
+}
