@@ -26,6 +26,20 @@ fn main() {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let in_list = format!(
+        "DELETE FROM orders WHERE id IN ({}) AND status = 'cancelled'",
+        (0..700)
+            .map(|i| (i * 7).to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let bulk_insert = format!(
+        "INSERT INTO orders (id, customer, note) VALUES {} ON CONFLICT (id) DO NOTHING",
+        (0..80)
+            .map(|i| format!("({i}, 'customer {i}', 'a note about order {i}')"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let cases: Vec<(&str, Engine, String)> = vec![
         (
             "DELETE, no WHERE",
@@ -44,6 +58,8 @@ fn main() {
         ),
         ("wide SELECT", Engine::Postgres, wide),
         ("wide UPDATE", Engine::MySql, big_update),
+        ("DELETE ... IN (700)", Engine::Postgres, in_list),
+        ("bulk INSERT", Engine::Postgres, bulk_insert),
         (
             "MongoDB deleteMany",
             Engine::MongoDb,
@@ -52,24 +68,41 @@ fn main() {
         ("Redis DEL", Engine::Redis, "DEL a b c".into()),
     ];
     println!(
-        "{:<20} {:>7} {:>10} {:>10}",
-        "statement", "bytes", "p50 µs", "p99 µs"
+        "{:<20} {:>7} {:>8} {:>8} {:>14}",
+        "statement", "bytes", "p50 µs", "p99 µs", "best-round p99"
     );
-    for (name, engine, sql) in cases {
-        let mut times = Vec::with_capacity(runs);
-        for _ in 0..runs {
-            let start = Instant::now();
-            let c = qore_safety::classify(engine, &sql);
-            std::hint::black_box(&c);
-            times.push(start.elapsed().as_secs_f64() * 1e6);
+    // Three rounds over all the cases: a round that met another process
+    // on this shared machine shows in the overall p99, not in the best.
+    let rounds = 3;
+    let mut all: Vec<Vec<f64>> = vec![Vec::new(); cases.len()];
+    let mut best = vec![f64::MAX; cases.len()];
+    for _ in 0..rounds {
+        for (k, (_, engine, sql)) in cases.iter().enumerate() {
+            let mut times = Vec::with_capacity(runs / rounds);
+            for _ in 0..runs / rounds {
+                let start = Instant::now();
+                let c = qore_safety::classify(*engine, sql);
+                std::hint::black_box(&c);
+                times.push(start.elapsed().as_secs_f64() * 1e6);
+            }
+            times.sort_by(f64::total_cmp);
+            best[k] = best[k].min(quantile(&times, 0.99));
+            all[k].extend(times);
         }
+    }
+    for (k, (name, _, sql)) in cases.iter().enumerate() {
+        let times = &mut all[k];
         times.sort_by(f64::total_cmp);
-        let at = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
         println!(
-            "{name:<20} {:>7} {:>10.1} {:>10.1}",
+            "{name:<20} {:>7} {:>8.1} {:>8.1} {:>14.1}",
             sql.len(),
-            at(0.5),
-            at(0.99)
+            quantile(times, 0.5),
+            quantile(times, 0.99),
+            best[k]
         );
     }
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * q) as usize]
 }

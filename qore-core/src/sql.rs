@@ -79,15 +79,105 @@ pub fn tokenize(sql: &str) -> Vec<Token> {
 
 /// [`tokenize`] by the lexical rules of `flavor`.
 pub fn tokenize_in(sql: &str, flavor: Flavor) -> Vec<Token> {
+    lex(sql, flavor)
+        .into_iter()
+        .map(|s| Token {
+            text: match s.kind {
+                TokenKind::QuotedIdent => s.unquoted(sql),
+                _ => sql[s.start..s.end].to_string(),
+            },
+            kind: s.kind,
+            start: s.start,
+            end: s.end,
+        })
+        .collect()
+}
+
+/// A token without its text: where it is in the input, and what it is.
+/// [`lex`] makes these without allocating per token (a few nanoseconds a
+/// byte), for callers that look at most tokens once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    /// What it is.
+    pub kind: TokenKind,
+    /// Byte offset of the first character.
+    pub start: usize,
+    /// Byte offset just past the last character.
+    pub end: usize,
+}
+
+impl Span {
+    /// Its text in `sql` (raw: quotes included).
+    pub fn text<'a>(&self, sql: &'a str) -> &'a str {
+        sql.get(self.start..self.end).unwrap_or("")
+    }
+
+    /// Whether this is the unquoted keyword `kw` (case-insensitive).
+    pub fn is_keyword(&self, sql: &str, kw: &str) -> bool {
+        self.kind == TokenKind::Word && self.text(sql).eq_ignore_ascii_case(kw)
+    }
+
+    /// A quoted identifier's name: quotes removed, doubled quotes single.
+    fn unquoted(&self, sql: &str) -> String {
+        let raw = self.text(sql);
+        let Some(&q) = raw.as_bytes().first() else {
+            return String::new();
+        };
+        if q == b'[' {
+            let inner = &raw[1..];
+            return inner.strip_suffix(']').unwrap_or(inner).to_string();
+        }
+        let inner = &raw[1..];
+        let inner = if inner.as_bytes().last() == Some(&q) {
+            &inner[..inner.len() - 1]
+        } else {
+            inner
+        };
+        let q = q as char;
+        inner.replace(&format!("{q}{q}"), &q.to_string())
+    }
+}
+
+/// The tokens of `sql` as [`Span`]s, skipping whitespace and comments, by
+/// the lexical rules of `flavor`. Unterminated strings, identifiers and
+/// comments run to the end of the input.
+pub fn lex(sql: &str, flavor: Flavor) -> Vec<Span> {
+    let mut out = Vec::with_capacity(sql.len() / 3 + 1);
+    lex_into(sql, flavor, &mut out);
+    out
+}
+
+/// [`lex`] into `out` (cleared first): a caller that lexes often keeps one
+/// buffer instead of allocating one per statement.
+pub fn lex_into(sql: &str, flavor: Flavor, out: &mut Vec<Span>) {
+    out.clear();
     let my = flavor == Flavor::MySql;
     let b = sql.as_bytes();
-    let mut out = Vec::new();
     let mut i = 0;
+    let push = |out: &mut Vec<Span>, kind, start, end| out.push(Span { kind, start, end });
     while i < b.len() {
         let c = b[i];
         let start = i;
+        // Words and spaces first: most of any statement.
+        if c.is_ascii_alphabetic() || c == b'_' {
+            i += 1;
+            while i < b.len()
+                && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80)
+            {
+                i += 1;
+            }
+            if !(i < b.len() && b[i] == b'\'' && i - start == 1) {
+                push(out, TokenKind::Word, start, i);
+                continue;
+            }
+            // E'...' and the like: read below as a prefixed string.
+            i = start;
+        }
         if c.is_ascii_whitespace() {
             i += 1;
+            while i < b.len() && b[i].is_ascii_whitespace() {
+                i += 1;
+            }
         } else if (c == b'-'
             && b.get(i + 1) == Some(&b'-')
             && (!my
@@ -95,9 +185,7 @@ pub fn tokenize_in(sql: &str, flavor: Flavor) -> Vec<Token> {
                     .is_none_or(|n| n.is_ascii_whitespace() || *n < 0x20)))
             || (my && c == b'#')
         {
-            while i < b.len() && b[i] != b'\n' {
-                i += 1;
-            }
+            i = memchr_newline(b, i);
         } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
             i += 2;
             while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
@@ -106,62 +194,28 @@ pub fn tokenize_in(sql: &str, flavor: Flavor) -> Vec<Token> {
             i = (i + 2).min(b.len());
         } else if c == b'\'' || (my && c == b'"') {
             i = skip_quoted_in(b, i, c, my);
-            out.push(Token {
-                kind: TokenKind::Str,
-                text: sql[start..i].to_string(),
-                start,
-                end: i,
-            });
+            push(out, TokenKind::Str, start, i);
         } else if c == b'"' || c == b'`' {
             i = skip_quoted(b, i, c);
-            let inner_end = if i > start + 1 && b[i - 1] == c {
-                i - 1
-            } else {
-                i
-            };
-            let q = c as char;
-            let text = sql[start + 1..inner_end.max(start + 1)]
-                .replace(&format!("{q}{q}"), &q.to_string());
-            out.push(Token {
-                kind: TokenKind::QuotedIdent,
-                text,
-                start,
-                end: i,
-            });
-        } else if !my && c == b'[' && prev_allows_bracket_ident(&out) {
+            push(out, TokenKind::QuotedIdent, start, i);
+        } else if !my && c == b'[' && prev_allows_bracket_ident(sql, out) {
             while i < b.len() && b[i] != b']' {
                 i += 1;
             }
-            let inner_end = i;
             i = (i + 1).min(b.len());
-            out.push(Token {
-                kind: TokenKind::QuotedIdent,
-                text: sql[start + 1..inner_end].to_string(),
-                start,
-                end: i,
-            });
+            push(out, TokenKind::QuotedIdent, start, i);
         } else if !my
             && c == b'$'
             && let Some(end) = dollar_quote_end(sql, i)
         {
             i = end;
-            out.push(Token {
-                kind: TokenKind::Str,
-                text: sql[start..i].to_string(),
-                start,
-                end: i,
-            });
+            push(out, TokenKind::Str, start, i);
         } else if c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit))
         {
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.' || b[i] == b'_') {
                 i += 1;
             }
-            out.push(Token {
-                kind: TokenKind::Number,
-                text: sql[start..i].to_string(),
-                start,
-                end: i,
-            });
+            push(out, TokenKind::Number, start, i);
         } else if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
             while i < b.len()
                 && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80)
@@ -173,35 +227,30 @@ pub fn tokenize_in(sql: &str, flavor: Flavor) -> Vec<Token> {
                 // (PostgreSQL's E'...' takes backslash escapes.)
                 let escapes = my || b[start].eq_ignore_ascii_case(&b'e');
                 i = skip_quoted_in(b, i, b'\'', escapes);
-                out.push(Token {
-                    kind: TokenKind::Str,
-                    text: sql[start..i].to_string(),
-                    start,
-                    end: i,
-                });
+                push(out, TokenKind::Str, start, i);
             } else {
-                out.push(Token {
-                    kind: TokenKind::Word,
-                    text: sql[start..i].to_string(),
-                    start,
-                    end: i,
-                });
+                push(out, TokenKind::Word, start, i);
             }
+        } else if c < 0x80 {
+            i += 1;
+            push(out, TokenKind::Punct(c as char), start, i);
         } else {
             let ch = sql[i..].chars().next().unwrap_or('\0');
             i += ch.len_utf8();
-            out.push(Token {
-                kind: TokenKind::Punct(ch),
-                text: ch.to_string(),
-                start,
-                end: i,
-            });
+            push(out, TokenKind::Punct(ch), start, i);
         }
     }
-    out
 }
 
-fn prev_allows_bracket_ident(tokens: &[Token]) -> bool {
+/// The end of the line at or after `i` (the input's end without one).
+fn memchr_newline(b: &[u8], i: usize) -> usize {
+    b[i..]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(b.len(), |p| i + p)
+}
+
+fn prev_allows_bracket_ident(sql: &str, tokens: &[Span]) -> bool {
     // `a[1]` is an array subscript (PostgreSQL, DuckDB); `[col]` after a
     // keyword, comma or parenthesis is SQLite's quoted identifier.
     match tokens.last() {
@@ -213,7 +262,7 @@ fn prev_allows_bracket_ident(tokens: &[Token]) -> bool {
                     "SELECT", "FROM", "JOIN", "ON", "WHERE", "AND", "OR", "BY", "AS", "TABLE",
                     "INTO", "UPDATE",
                 ];
-                KW.iter().any(|k| t.text.eq_ignore_ascii_case(k))
+                KW.iter().any(|k| t.text(sql).eq_ignore_ascii_case(k))
             }
             _ => false,
         },
@@ -275,7 +324,7 @@ pub fn split_statements(sql: &str) -> Vec<&str> {
 
 /// [`split_statements`] by the lexical rules of `flavor`.
 pub fn split_statements_in(sql: &str, flavor: Flavor) -> Vec<&str> {
-    let tokens = tokenize_in(sql, flavor);
+    let tokens = lex(sql, flavor);
     let mut out = Vec::new();
     let mut stmt_start: Option<usize> = None;
     let mut depth = 0usize;
@@ -286,22 +335,24 @@ pub fn split_statements_in(sql: &str, flavor: Flavor) -> Vec<&str> {
                 continue;
             }
             stmt_start = Some(t.start);
-            compound = is_compound(&tokens[idx..]);
+            compound = is_compound(sql, &tokens[idx..]);
         }
-        let after_end = idx > 0 && tokens[idx - 1].is_keyword("END");
-        if compound && (t.is_keyword("BEGIN") || (t.is_keyword("CASE") && !after_end)) {
-            // (`END CASE` closes a CASE; its CASE opens nothing.)
-            depth += 1;
-        } else if compound && t.is_keyword("END") {
-            // `END IF`, `END LOOP`, `END WHILE` and `END REPEAT` close
-            // blocks that were not counted (IF is also a function).
-            let next = tokens.get(idx + 1);
-            if !next.is_some_and(|n| {
-                ["IF", "LOOP", "WHILE", "REPEAT"]
-                    .iter()
-                    .any(|k| n.is_keyword(k))
-            }) {
-                depth = depth.saturating_sub(1);
+        if compound && t.kind == TokenKind::Word {
+            let after_end = idx > 0 && tokens[idx - 1].is_keyword(sql, "END");
+            if t.is_keyword(sql, "BEGIN") || (t.is_keyword(sql, "CASE") && !after_end) {
+                // (`END CASE` closes a CASE; its CASE opens nothing.)
+                depth += 1;
+            } else if t.is_keyword(sql, "END") {
+                // `END IF`, `END LOOP`, `END WHILE` and `END REPEAT` close
+                // blocks that were not counted (IF is also a function).
+                let next = tokens.get(idx + 1);
+                if !next.is_some_and(|n| {
+                    ["IF", "LOOP", "WHILE", "REPEAT"]
+                        .iter()
+                        .any(|k| n.is_keyword(sql, k))
+                }) {
+                    depth = depth.saturating_sub(1);
+                }
             }
         } else if t.kind == TokenKind::Punct(';')
             && depth == 0
@@ -321,20 +372,20 @@ pub fn split_statements_in(sql: &str, flavor: Flavor) -> Vec<&str> {
 
 /// Whether a statement (its tokens from the first) can hold a body of
 /// statements between BEGIN and END.
-fn is_compound(t: &[Token]) -> bool {
+fn is_compound(sql: &str, t: &[Span]) -> bool {
     let Some(first) = t.first() else {
         return false;
     };
-    if first.is_keyword("BEGIN") {
+    if first.is_keyword(sql, "BEGIN") {
         // MariaDB's anonymous block; `BEGIN;` and `BEGIN WORK` are
         // transactions.
-        return t.get(1).is_some_and(|n| n.is_keyword("NOT"));
+        return t.get(1).is_some_and(|n| n.is_keyword(sql, "NOT"));
     }
-    first.is_keyword("CREATE")
+    first.is_keyword(sql, "CREATE")
         && t.iter().skip(1).take(12).any(|x| {
             ["TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"]
                 .iter()
-                .any(|k| x.is_keyword(k))
+                .any(|k| x.is_keyword(sql, k))
         })
 }
 

@@ -35,13 +35,16 @@ mod sql;
 mod truth;
 
 pub use audit::{
-    AuditLog, COLUMNS as AUDIT_COLUMNS, DEFAULT_MAX_BYTES, default_path as audit_default_path,
-    flush_all as flush_audit_logs, mask_secrets, read as read_audit,
+    AuditLog, COLUMNS as AUDIT_COLUMNS, DEFAULT_MAX_BYTES, SYNC_DELAY as AUDIT_SYNC_DELAY,
+    default_path as audit_default_path, flush_all as flush_audit_logs, mask_secrets,
+    read as read_audit,
 };
 pub use classify::{Classification, Finding, Kind, StatementReport, Verdict};
 pub use guard::Guard;
 pub use net::{SafetyNet, Warn};
 pub use rules::{RULES, Rule, Severity, rule_named};
+
+use std::sync::{Arc, Mutex};
 
 use qore_core::Engine;
 
@@ -55,4 +58,36 @@ pub fn classify(engine: Engine, text: &str) -> Classification {
         Engine::Redis => redis::classify(text),
         _ => sql::classify(engine, text),
     }
+}
+
+/// A statement classified recently: its engine, text and classification.
+type Recent = (Engine, Arc<str>, Arc<Classification>);
+
+/// The last few classifications. The safety net classifies a statement
+/// before it runs and the audit log after: the second finds the first's
+/// here instead of classifying again.
+static RECENT: Mutex<Vec<Recent>> = Mutex::new(Vec::new());
+
+/// How many classifications [`RECENT`] keeps, and the longest text it
+/// keeps one for.
+const RECENT_LEN: usize = 8;
+const RECENT_MAX_TEXT: usize = 64 << 10;
+
+/// [`classify`], shared with the other hooks of the same statement.
+pub(crate) fn classify_shared(engine: Engine, text: &str) -> Arc<Classification> {
+    if let Ok(recent) = RECENT.lock()
+        && let Some((_, _, c)) = recent.iter().find(|(e, t, _)| *e == engine && **t == *text)
+    {
+        return c.clone();
+    }
+    let c = Arc::new(classify(engine, text));
+    if text.len() <= RECENT_MAX_TEXT
+        && let Ok(mut recent) = RECENT.lock()
+    {
+        if recent.len() == RECENT_LEN {
+            recent.remove(0);
+        }
+        recent.push((engine, Arc::from(text), c.clone()));
+    }
+    c
 }

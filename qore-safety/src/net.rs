@@ -89,7 +89,7 @@ impl Interceptor for SafetyNet {
         if !matches!(request.call, Call::Query | Call::Execute) {
             return Ok(Decision::Allow);
         }
-        let c = crate::classify(request.engine, &request.text);
+        let c = crate::classify_shared(request.engine, &request.text);
         let environment = request.environment.unwrap_or(Environment::Dev);
         let decision = self.decide(environment, &c);
         Ok(match decision {

@@ -3,10 +3,11 @@
 use std::ops::ControlFlow;
 
 mod lexical;
+mod reduce;
 mod rules;
 
 use qore_core::Engine;
-use qore_core::sql::{Flavor, split_statements_in, tokenize_in};
+use qore_core::sql::{Flavor, lex_into, split_statements_in};
 use sqlparser::ast::{SetExpr, Statement, visit_relations};
 use sqlparser::dialect::{Dialect, DuckDbDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
@@ -27,9 +28,15 @@ fn dialect(engine: Engine) -> Box<dyn Dialect> {
 /// Classifies every statement of `text`.
 pub(crate) fn classify(engine: Engine, text: &str) -> Classification {
     let dialect = dialect(engine);
-    let mut reports: Vec<StatementReport> = split_statements_in(text, Flavor::of(engine))
+    // Without a `;` there is one statement: no need to lex it twice.
+    let parts = if text.contains(';') {
+        split_statements_in(text, Flavor::of(engine))
+    } else {
+        vec![text.trim()]
+    };
+    let mut reports: Vec<StatementReport> = parts
         .into_iter()
-        .map(|part| statement(engine, &*dialect, part))
+        .filter_map(|part| statement(engine, &*dialect, part))
         .collect();
     // The splitter drops comments: a text that is only an executable
     // comment has no statement left to carry the finding.
@@ -53,8 +60,9 @@ pub(crate) fn classify(engine: Engine, text: &str) -> Classification {
     Classification::of(reports)
 }
 
-/// One statement (as split by the lexer, which knows strings and comments).
-fn statement(engine: Engine, dialect: &dyn Dialect, text: &str) -> StatementReport {
+/// One statement (as split by the lexer, which knows strings and comments);
+/// `None` for only comments.
+fn statement(engine: Engine, dialect: &dyn Dialect, text: &str) -> Option<StatementReport> {
     let mut findings = Vec::new();
     if engine == Engine::MySql && has_executable_comment(text) {
         findings.push(Finding::new(
@@ -63,14 +71,45 @@ fn statement(engine: Engine, dialect: &dyn Dialect, text: &str) -> StatementRepo
         ));
     }
     let flavor = Flavor::of(engine);
-    let tokens = tokenize_in(text, flavor);
-    if findings.is_empty()
-        && let Some(report) = plain_read(text, &tokens)
-    {
-        return report;
+    // One buffer of tokens per thread: a long statement's thousands of
+    // tokens are not allocated and freed on every call.
+    SPANS.with(|buf| {
+        let mut tokens = buf.take();
+        lex_into(text, flavor, &mut tokens);
+        let report = parsed_statement(engine, dialect, text, &tokens, findings);
+        buf.replace(tokens);
+        report
+    })
+}
+
+thread_local! {
+    static SPANS: std::cell::Cell<Vec<qore_core::sql::Span>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+fn parsed_statement(
+    engine: Engine,
+    dialect: &dyn Dialect,
+    text: &str,
+    tokens: &[qore_core::sql::Span],
+    mut findings: Vec<Finding>,
+) -> Option<StatementReport> {
+    if tokens.is_empty() {
+        return None;
     }
-    let parsed = match Parser::parse_sql(dialect, text) {
-        Err(e) if engine == Engine::MySql => match mysql_comma_joins(text, &tokens) {
+    if findings.is_empty()
+        && let Some(report) = plain_read(text, tokens)
+    {
+        return Some(report);
+    }
+    // A long statement is parsed without the parts no rule reads; if that
+    // fails, as it is.
+    let reduced = reduce::reduce(text, tokens);
+    let parsed = match reduced.as_deref().map(|r| Parser::parse_sql(dialect, r)) {
+        Some(Ok(p)) => Ok(p),
+        _ => Parser::parse_sql(dialect, text),
+    };
+    let parsed = match parsed {
+        Err(e) if engine == Engine::MySql => match mysql_comma_joins(text, tokens) {
             // sqlparser reads `UPDATE a, b SET` only as `a CROSS JOIN b`,
             // which is what MySQL runs.
             Some(rewritten) => Parser::parse_sql(dialect, &rewritten).map_err(|_| e),
@@ -78,7 +117,7 @@ fn statement(engine: Engine, dialect: &dyn Dialect, text: &str) -> StatementRepo
         },
         other => other,
     };
-    match parsed {
+    Some(match parsed {
         Ok(parsed) if !parsed.is_empty() => {
             let mut kind = Kind::Read;
             let mut objects = Vec::new();
@@ -119,8 +158,8 @@ fn statement(engine: Engine, dialect: &dyn Dialect, text: &str) -> StatementRepo
             findings,
             parsed: true,
         },
-        Err(e) => lexical(text, &tokens, e.to_string(), findings),
-    }
+        Err(e) => lexical(text, tokens, e.to_string(), findings),
+    })
 }
 
 /// What a parsed statement does.

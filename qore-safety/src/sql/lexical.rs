@@ -2,14 +2,14 @@
 //! executable comments, reads that need no parser, the conservative check
 //! of what the parser could not read, and MySQL's comma joins.
 
-use qore_core::sql::{Token, TokenKind};
+use qore_core::sql::{Span, TokenKind};
 
 use crate::classify::{Finding, Kind, StatementReport};
 
 /// `UPDATE a x, b y SET ...` written `UPDATE a x CROSS JOIN b y SET ...`:
 /// the same statement for MySQL, in a form sqlparser reads.
-pub(super) fn mysql_comma_joins(text: &str, tokens: &[Token]) -> Option<String> {
-    if !tokens.first()?.is_keyword("UPDATE") {
+pub(super) fn mysql_comma_joins(text: &str, tokens: &[Span]) -> Option<String> {
+    if !tokens.first()?.is_keyword(text, "UPDATE") {
         return None;
     }
     let mut out = String::with_capacity(text.len() + 32);
@@ -24,7 +24,7 @@ pub(super) fn mysql_comma_joins(text: &str, tokens: &[Token]) -> Option<String> 
                 out.push_str(" CROSS JOIN ");
                 last = t.end;
             }
-            _ if depth == 0 && t.is_keyword("SET") => break,
+            _ if depth == 0 && t.is_keyword(text, "SET") => break,
             _ => {}
         }
     }
@@ -39,6 +39,10 @@ pub(super) fn mysql_comma_joins(text: &str, tokens: &[Token]) -> Option<String> 
 /// scanned as MySQL reads them (backslash escapes, `#` comments).
 pub(super) fn has_executable_comment(text: &str) -> bool {
     let b = text.as_bytes();
+    // Most statements hold no `/*` at all.
+    if !b.windows(2).any(|w| w == b"/*") {
+        return false;
+    }
     let mut i = 0;
     while i < b.len() {
         match b[i] {
@@ -66,7 +70,11 @@ pub(super) fn has_executable_comment(text: &str) -> bool {
                     i += 1;
                 }
             }
-            b'-' if b.get(i + 1) == Some(&b'-') => {
+            // (`--` is a comment only with whitespace after it.)
+            b'-' if b.get(i + 1) == Some(&b'-')
+                && b.get(i + 2)
+                    .is_none_or(|n| n.is_ascii_whitespace() || *n < 0x20) =>
+            {
                 while i < b.len() && b[i] != b'\n' {
                     i += 1;
                 }
@@ -88,39 +96,72 @@ pub(super) fn has_executable_comment(text: &str) -> bool {
     false
 }
 
-/// Words that start a read.
-const READ_STARTS: [&str; 6] = ["SELECT", "WITH", "VALUES", "TABLE", "SHOW", "EXPLAIN"];
+/// What a word means to the fast paths: a keyword they look for, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Word {
+    /// Starts a read: SELECT, WITH, VALUES, TABLE, SHOW, EXPLAIN.
+    ReadStart,
+    /// Writes or may write: the [`WRITE_KEYWORDS`], and INTO, CALL, COPY,
+    /// DO, SET, LOCK (a read holding one goes to the parser).
+    Write,
+    /// FROM or JOIN: a table name follows.
+    From,
+    Other,
+}
+
+/// The [`Word`] of a token, by one case-blind comparison against a short
+/// list of its length (no allocation).
+pub(super) fn word(text: &str, t: &Span) -> Word {
+    if t.kind != TokenKind::Word {
+        return Word::Other;
+    }
+    let w = t.text(text).as_bytes();
+    if !(2..=8).contains(&w.len()) {
+        return Word::Other;
+    }
+    let mut buf = [0u8; 8];
+    for (d, s) in buf.iter_mut().zip(w) {
+        *d = s.to_ascii_uppercase();
+    }
+    match &buf[..w.len()] {
+        b"SELECT" | b"WITH" | b"VALUES" | b"TABLE" | b"SHOW" | b"EXPLAIN" => Word::ReadStart,
+        b"DELETE" | b"UPDATE" | b"INSERT" | b"REPLACE" | b"MERGE" | b"DROP" | b"TRUNCATE"
+        | b"ALTER" | b"CREATE" | b"RENAME" | b"GRANT" | b"REVOKE" | b"INTO" | b"CALL" | b"COPY"
+        | b"DO" | b"SET" | b"LOCK" => Word::Write,
+        b"FROM" | b"JOIN" => Word::From,
+        _ => Word::Other,
+    }
+}
 
 /// A statement that starts like a read and holds no keyword that writes
 /// (nor `INTO`, `CALL`, `COPY` or `DO`) cannot write: it is judged from its
 /// tokens alone, without the parser (ten times the cost on long SELECTs).
 /// Its objects are the names after FROM and JOIN.
-pub(super) fn plain_read(text: &str, tokens: &[Token]) -> Option<StatementReport> {
+pub(super) fn plain_read(text: &str, tokens: &[Span]) -> Option<StatementReport> {
     if !tokens
         .first()
-        .is_some_and(|t| READ_STARTS.iter().any(|k| t.is_keyword(k)))
+        .is_some_and(|t| word(text, t) == Word::ReadStart)
     {
         return None;
     }
-    const OTHERS: [&str; 6] = ["INTO", "CALL", "COPY", "DO", "SET", "LOCK"];
-    if tokens.iter().any(|t| {
-        WRITE_KEYWORDS.iter().any(|k| t.is_keyword(k)) || OTHERS.iter().any(|k| t.is_keyword(k))
-    }) {
-        return None;
+    let mut froms = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        match word(text, t) {
+            Word::Write => return None,
+            Word::From => froms.push(i),
+            _ => {}
+        }
     }
     let mut objects: Vec<String> = Vec::new();
-    for (i, t) in tokens.iter().enumerate() {
-        if !(t.is_keyword("FROM") || t.is_keyword("JOIN")) {
-            continue;
-        }
+    for i in froms {
         let mut name = String::new();
         let mut j = i + 1;
-        while let Some(part) = tokens.get(j).and_then(|x| x.ident()) {
+        while let Some(part) = tokens.get(j).and_then(|x| ident(text, x)) {
             if !name.is_empty() {
                 name.push('.');
             }
-            name.push_str(part);
-            if tokens.get(j + 1).map(|x| x.text.as_str()) != Some(".") {
+            name.push_str(&part);
+            if tokens.get(j + 1).map(|x| x.kind.clone()) != Some(TokenKind::Punct('.')) {
                 break;
             }
             j += 2;
@@ -136,6 +177,21 @@ pub(super) fn plain_read(text: &str, tokens: &[Token]) -> Option<StatementReport
         findings: Vec::new(),
         parsed: true,
     })
+}
+
+/// The name a word or quoted identifier token stands for.
+fn ident(text: &str, t: &Span) -> Option<String> {
+    let raw = t.text(text);
+    match t.kind {
+        TokenKind::Word => Some(raw.to_string()),
+        TokenKind::QuotedIdent => {
+            let q = raw.chars().next()?;
+            let close = if q == '[' { ']' } else { q };
+            let inner = raw[q.len_utf8()..].strip_suffix(close).unwrap_or(&raw[1..]);
+            Some(inner.replace(&format!("{close}{close}"), &close.to_string()))
+        }
+        _ => None,
+    }
 }
 
 /// Keywords that write, for a statement the parser could not read.
@@ -157,11 +213,11 @@ const DESTRUCTIVE_KEYWORDS: [&str; 11] = [
 /// The conservative check of a statement the parser could not read.
 pub(super) fn lexical(
     text: &str,
-    tokens: &[Token],
+    tokens: &[Span],
     error: String,
     mut findings: Vec<Finding>,
 ) -> StatementReport {
-    let has = |k: &&str| tokens.iter().any(|t| t.is_keyword(k));
+    let has = |k: &&str| tokens.iter().any(|t| t.is_keyword(text, k));
     let found: Vec<&str> = WRITE_KEYWORDS.iter().copied().filter(has).collect();
     let mut destroys: Vec<&str> = DESTRUCTIVE_KEYWORDS.iter().copied().filter(has).collect();
     // Outside ALTER, CHANGE and the like are ordinary words.
@@ -180,10 +236,10 @@ pub(super) fn lexical(
         Kind::Unknown
     } else {
         let first_two = |a: &str, b: &[&str]| {
-            tokens.first().is_some_and(|t| t.is_keyword(a))
+            tokens.first().is_some_and(|t| t.is_keyword(text, a))
                 && tokens
                     .get(1)
-                    .is_some_and(|t| b.iter().any(|k| t.is_keyword(k)))
+                    .is_some_and(|t| b.iter().any(|k| t.is_keyword(text, k)))
         };
         if first_two("DROP", &["DATABASE", "SCHEMA"]) {
             findings.push(Finding::new(
