@@ -50,11 +50,18 @@ if [ -z "${QORE_TEST_POSTGRES_URL:-}" ]; then
     || { cat "$root/pg-init.log" >&2; exit 1; }
   setpriv --reuid=postgres --regid=postgres --init-groups -- "$pgbin/postgres" -D "$root/pg" \
     -c listen_addresses=127.0.0.1 -p "$pgport" -c unix_socket_directories="$root/pg" -c fsync=off \
-    -c max_connections=200 >"$root/pg.log" 2>&1 &
+    -c max_connections=200 -c shared_preload_libraries=pg_stat_statements \
+    -c pg_stat_statements.track=all >"$root/pg.log" 2>&1 &
   pids+=($!)
   wait_for PostgreSQL 100 "$pgbin/pg_isready" -h 127.0.0.1 -p "$pgport" || { cat "$root/pg.log" >&2; exit 1; }
   psql -q -h "$root/pg" -p "$pgport" -U postgres -d postgres -v ON_ERROR_STOP=1 \
-    -c "CREATE ROLE qore LOGIN CREATEDB PASSWORD '$pw'" -c "CREATE DATABASE qore_test OWNER qore" >/dev/null
+    -c "CREATE ROLE qore LOGIN CREATEDB PASSWORD '$pw'" -c "CREATE DATABASE qore_test OWNER qore" \
+    -c "GRANT pg_read_all_stats TO qore" >/dev/null
+  # What the server ran (every database's statements, read from the
+  # postgres database so that qore_test's catalog stays as the tests made
+  # it), for the tests that prove a refused statement never reached it.
+  psql -q -h "$root/pg" -p "$pgport" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+    -c "CREATE EXTENSION pg_stat_statements" >/dev/null
   export QORE_TEST_POSTGRES_URL="postgres://qore:$pw@127.0.0.1:$pgport/qore_test"
   export QORE_TEST_POSTGRES_ADMIN_SOCKET="$root/pg:$pgport"
   log "PostgreSQL on 127.0.0.1:$pgport"

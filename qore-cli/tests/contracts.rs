@@ -360,3 +360,181 @@ fn prod_refuses_dropping_a_schema_and_estimates_deletes() {
     assert!(!log.contains("qore-sn-secret-42"), "{log}");
     assert!(log.contains("PASSWORD ***"), "{log}");
 }
+
+/// Proof from the servers' own statement logs that a refused statement
+/// never reached them: PostgreSQL's pg_stat_statements and MariaDB's
+/// general log show the statements that ran (a control statement with the
+/// same marker is there), and none of the refused ones.
+#[test]
+fn refused_statements_never_reach_the_server() {
+    let (Ok(pg), Ok(my)) = (
+        std::env::var("QORE_TEST_POSTGRES_URL"),
+        std::env::var("QORE_TEST_MYSQL_URL"),
+    ) else {
+        eprintln!("skipped: QORE_TEST_POSTGRES_URL / QORE_TEST_MYSQL_URL are not set");
+        return;
+    };
+    let q = Qore::new();
+    let marker = format!("qore_refused_{}", std::process::id());
+    let password = |url: &str| {
+        let after = url.split_once("://").unwrap().1;
+        let userinfo = after.split_once('@').unwrap().0;
+        userinfo
+            .split_once(':')
+            .map(|x| x.1)
+            .unwrap_or("")
+            .to_string()
+    };
+    // The statements each server is asked to run under a prod profile,
+    // with no terminal to confirm on: refused, all of them.
+    let refused = [
+        format!("DROP TABLE {marker}"),
+        format!("DELETE FROM {marker}"),
+        format!("UPDATE {marker} SET id = 0 WHERE 1 = 1"),
+        format!("TRUNCATE {marker}"),
+    ];
+
+    // PostgreSQL: pg_stat_statements (loaded by scripts/servers.sh, read
+    // from the postgres database) lists what ran in qore_test.
+    q.ok(&["query", "--db", &pg, &format!("DROP TABLE IF EXISTS {marker}; CREATE TABLE {marker} AS SELECT generate_series(1, 50) AS id")]);
+    q.ok(&["conn", "add", "pg-prod", &pg, "--env", "prod"]);
+    for s in &refused {
+        let out = q.run_env(
+            &["query", "--db", "pg-prod", s],
+            "QORE_PASSWORD_PG_PROD",
+            &password(&pg),
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{s}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    q.ok(&[
+        "query",
+        "--db",
+        &pg,
+        &format!("SELECT count(*) FROM {marker} WHERE id > 0"),
+    ]);
+    let stats_db = match pg.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/postgres"),
+        None => panic!("{pg}"),
+    };
+    let seen = q.ok(&[
+        "query",
+        "--db",
+        &stats_db,
+        "--format",
+        "csv",
+        &format!(
+            "SELECT query FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid \
+             WHERE d.datname = 'qore_test' AND query LIKE '%{marker}%' ORDER BY query"
+        ),
+    ]);
+    assert!(
+        seen.contains(&format!("SELECT count(*) FROM {marker} WHERE id > $1")),
+        "the control statement is tracked: {seen}"
+    );
+    // (pg_stat_statements writes constants as $n.)
+    let prefixes = [
+        format!("DROP TABLE {marker}"),
+        format!("DELETE FROM {marker}"),
+        format!("UPDATE {marker} SET"),
+        format!("TRUNCATE {marker}"),
+    ];
+    for p in &prefixes {
+        let ran: Vec<&str> = seen
+            .lines()
+            .filter(|l| l.trim_start_matches('"').starts_with(p.as_str()))
+            .collect();
+        assert!(ran.is_empty(), "{p} reached PostgreSQL: {ran:?}");
+    }
+    let n = q.ok(&[
+        "query",
+        "--db",
+        &pg,
+        "--format",
+        "csv",
+        &format!("SELECT count(*) AS n FROM {marker}"),
+    ]);
+    assert_eq!(n, "n\n50\n");
+    q.ok(&["query", "--db", &pg, &format!("DROP TABLE {marker}")]);
+
+    // MariaDB: the general log, written to mysql.general_log while this
+    // test runs.
+    q.ok(&[
+        "query",
+        "--db",
+        &my,
+        &format!("DROP TABLE IF EXISTS {marker}"),
+    ]);
+    q.ok(&[
+        "query",
+        "--db",
+        &my,
+        &format!("CREATE TABLE {marker} (id INT PRIMARY KEY)"),
+    ]);
+    q.ok(&[
+        "query",
+        "--db",
+        &my,
+        &format!("INSERT INTO {marker} VALUES (1), (2), (3)"),
+    ]);
+    q.ok(&[
+        "query",
+        "--db",
+        &my,
+        "SET GLOBAL log_output = 'TABLE'; SET GLOBAL general_log = 'ON'",
+    ]);
+    q.ok(&["conn", "add", "my-prod", &my, "--env", "prod"]);
+    for s in &refused {
+        let out = q.run_env(
+            &["query", "--db", "my-prod", s],
+            "QORE_PASSWORD_MY_PROD",
+            &password(&my),
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{s}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    q.ok(&[
+        "query",
+        "--db",
+        &my,
+        &format!("SELECT count(*) FROM {marker} WHERE id > 0"),
+    ]);
+    q.ok(&["query", "--db", &my, "SET GLOBAL general_log = 'OFF'"]);
+    let seen = q.ok(&[
+        "query",
+        "--db",
+        &my,
+        "--format",
+        "csv",
+        &format!(
+            "SELECT CAST(argument AS CHAR) AS a FROM mysql.general_log \
+             WHERE CAST(argument AS CHAR) LIKE '%{marker}%'"
+        ),
+    ]);
+    assert!(
+        seen.contains(&format!("SELECT count(*) FROM {marker} WHERE id > 0")),
+        "the control statement is logged: {seen}"
+    );
+    for s in &refused {
+        let ran: Vec<&str> = seen.lines().filter(|l| l.trim_matches('"') == s).collect();
+        assert!(ran.is_empty(), "{s} reached MariaDB: {ran:?}");
+    }
+    let n = q.ok(&[
+        "query",
+        "--db",
+        &my,
+        "--format",
+        "csv",
+        &format!("SELECT count(*) AS n FROM {marker}"),
+    ]);
+    assert_eq!(n, "n\n3\n");
+    q.ok(&["query", "--db", &my, &format!("DROP TABLE {marker}")]);
+}

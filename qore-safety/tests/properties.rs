@@ -191,3 +191,68 @@ proptest! {
         prop_assert_eq!(c.verdict, Verdict::Safe, "{}: {:?}", text, c.findings);
     }
 }
+
+/// A WHERE clause from the corpus' families: restricting, or always true.
+fn predicate() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("id = 7".to_string()),
+        Just("1 = 1".to_string()),
+        Just("true".to_string()),
+        Just("id = id".to_string()),
+        Just("customer = 'ann' OR 1 = 1".to_string()),
+        Just("created < '2020-01-01'".to_string()),
+        Just("3 IN (1, 2, 3)".to_string()),
+        Just("id IS NOT NULL AND qty > 0".to_string()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    /// A long statement is classified from a reduced copy (long strings,
+    /// long lists and extra VALUES rows left out): the verdict and the
+    /// rules found are those of the same statement written short.
+    #[test]
+    fn long_statements_are_judged_as_their_short_form(
+        engine in engine(),
+        n in 30usize..200,
+        pred in predicate(),
+        shape in 0usize..4,
+        long in "[a-z ]{40,120}",
+    ) {
+        let (long_form, short_form) = match shape {
+            0 => {
+                let sets: Vec<String> = (0..n).map(|i| format!("c{i} = 'v{i}'")).collect();
+                (
+                    format!("UPDATE orders SET {} WHERE {pred}", sets.join(", ")),
+                    format!("UPDATE orders SET c0 = 'v0' WHERE {pred}"),
+                )
+            }
+            1 => {
+                let ids: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+                (
+                    format!("DELETE FROM orders WHERE ({pred}) AND id IN ({})", ids.join(", ")),
+                    format!("DELETE FROM orders WHERE ({pred}) AND id IN (0)"),
+                )
+            }
+            2 => {
+                let rows: Vec<String> = (0..n).map(|i| format!("({i}, '{long}')")).collect();
+                (
+                    format!("INSERT INTO log (id, msg) VALUES {}; DELETE FROM log WHERE {pred}", rows.join(", ")),
+                    format!("INSERT INTO log (id, msg) VALUES (0, 'x'); DELETE FROM log WHERE {pred}"),
+                )
+            }
+            _ => (
+                format!("UPDATE orders SET note = '{long}{long}{long}{long}{long}' WHERE {pred}"),
+                format!("UPDATE orders SET note = 'x' WHERE {pred}"),
+            ),
+        };
+        let a = classify(engine, &long_form);
+        let b = classify(engine, &short_form);
+        let rules = |c: &qore_safety::Classification| {
+            c.findings.iter().map(|f| f.rule.name).collect::<Vec<_>>()
+        };
+        prop_assert_eq!(a.verdict, b.verdict, "{} vs {}", long_form, short_form);
+        prop_assert_eq!(rules(&a), rules(&b));
+        prop_assert_eq!(a.kind, b.kind);
+    }
+}
