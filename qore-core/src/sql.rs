@@ -158,12 +158,35 @@ pub fn lex_into(sql: &str, flavor: Flavor, out: &mut Vec<Span>) {
     while i < b.len() {
         let c = b[i];
         let start = i;
-        // Words and spaces first: most of any statement.
+        // The common bytes by one table lookup: spaces, digits, punctuation
+        // that starts nothing else.
+        match CLASS[c as usize] {
+            SPACE => {
+                i += 1;
+                while i < b.len() && CLASS[b[i] as usize] == SPACE {
+                    i += 1;
+                }
+                continue;
+            }
+            DIGIT => {
+                i += 1;
+                while i < b.len() && NUMBER_PART[b[i] as usize] {
+                    i += 1;
+                }
+                push(out, TokenKind::Number, start, i);
+                continue;
+            }
+            PUNCT => {
+                i += 1;
+                push(out, TokenKind::Punct(c as char), start, i);
+                continue;
+            }
+            _ => {}
+        }
+        // Words next: most of any statement.
         if c.is_ascii_alphabetic() || c == b'_' {
             i += 1;
-            while i < b.len()
-                && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80)
-            {
+            while i < b.len() && IDENT_PART[b[i] as usize] {
                 i += 1;
             }
             if !(i < b.len() && b[i] == b'\'' && i - start == 1) {
@@ -241,6 +264,60 @@ pub fn lex_into(sql: &str, flavor: Flavor, out: &mut Vec<Span>) {
         }
     }
 }
+
+const OTHER: u8 = 0;
+const SPACE: u8 = 1;
+const DIGIT: u8 = 2;
+const PUNCT: u8 = 3;
+
+/// What a byte starts: the lexer's fast paths by one lookup (`OTHER`: the
+/// general path, for words, quotes, comments and the rest).
+static CLASS: [u8; 256] = {
+    let mut t = [OTHER; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = if b.is_ascii_whitespace() {
+            SPACE
+        } else if b.is_ascii_digit() {
+            DIGIT
+        } else if matches!(
+            b,
+            b',' | b'(' | b')' | b'=' | b';' | b'+' | b'*' | b'<' | b'>' | b'!' | b'%' | b'&'
+                | b'|' | b'^' | b'~' | b'?' | b':' | b'@' | b'{' | b'}' | b']'
+        ) {
+            PUNCT
+        } else {
+            OTHER
+        };
+        c += 1;
+    }
+    t
+};
+
+/// Bytes that continue a word: letters, digits, `_`, `$`, and UTF-8.
+static IDENT_PART: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80;
+        c += 1;
+    }
+    t
+};
+
+/// Bytes that continue a number (`1e5`, `0x1F`, `1_000`, `1.5`).
+static NUMBER_PART: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || b == b'.' || b == b'_';
+        c += 1;
+    }
+    t
+};
 
 /// The end of the line at or after `i` (the input's end without one).
 fn memchr_newline(b: &[u8], i: usize) -> usize {
