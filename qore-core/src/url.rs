@@ -779,6 +779,9 @@ mod tests {
             after in "[ :,.]{0,1}\\PC{0,20}",
         ) {
             let pw = format!("Z{pw}Q");
+            // (Text around the URL that spells the password by chance is
+            // not the password leaking.)
+            prop_assume!(!before.contains(&pw) && !format!("db{after}").contains(&pw));
             let text = format!("{before} postgres://{user}:{pw}@host/db{after}");
             let red = redact_urls(&text);
             prop_assert!(!red.contains(&pw), "{}", red);
