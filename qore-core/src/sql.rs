@@ -138,6 +138,42 @@ impl Span {
     }
 }
 
+/// A token or a span: what [`closing_paren`] needs of either.
+pub trait Lexeme {
+    /// What it is.
+    fn kind(&self) -> &TokenKind;
+}
+
+impl Lexeme for Token {
+    fn kind(&self) -> &TokenKind {
+        &self.kind
+    }
+}
+
+impl Lexeme for Span {
+    fn kind(&self) -> &TokenKind {
+        &self.kind
+    }
+}
+
+/// The index of the token closing the parenthesis opened at `open`.
+pub fn closing_paren<L: Lexeme>(tokens: &[L], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, t) in tokens.iter().enumerate().skip(open) {
+        match t.kind() {
+            TokenKind::Punct('(') => depth += 1,
+            TokenKind::Punct(')') => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The tokens of `sql` as [`Span`]s, skipping whitespace and comments, by
 /// the lexical rules of `flavor`. Unterminated strings, identifiers and
 /// comments run to the end of the input.
@@ -283,8 +319,26 @@ static CLASS: [u8; 256] = {
             DIGIT
         } else if matches!(
             b,
-            b',' | b'(' | b')' | b'=' | b';' | b'+' | b'*' | b'<' | b'>' | b'!' | b'%' | b'&'
-                | b'|' | b'^' | b'~' | b'?' | b':' | b'@' | b'{' | b'}' | b']'
+            b',' | b'('
+                | b')'
+                | b'='
+                | b';'
+                | b'+'
+                | b'*'
+                | b'<'
+                | b'>'
+                | b'!'
+                | b'%'
+                | b'&'
+                | b'|'
+                | b'^'
+                | b'~'
+                | b'?'
+                | b':'
+                | b'@'
+                | b'{'
+                | b'}'
+                | b']'
         ) {
             PUNCT
         } else {

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use qore_core::sql::{Token, TokenKind, tokenize};
+use qore_core::sql::{Token, TokenKind, closing_paren, tokenize};
 
 /// What only the `CREATE TABLE` text tells.
 #[derive(Debug, Default, PartialEq)]
@@ -26,24 +26,6 @@ pub(crate) struct FkDecl {
     /// lower-cased referencing columns
     pub(crate) columns: Vec<String>,
     pub(crate) deferrable: bool,
-}
-
-/// The index of the token closing the parenthesis opened at `open`.
-fn matching(tokens: &[Token], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, t) in tokens.iter().enumerate().skip(open) {
-        match t.kind {
-            TokenKind::Punct('(') => depth += 1,
-            TokenKind::Punct(')') => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 /// Splits `tokens[from..to]` at depth-0 commas.
@@ -83,7 +65,7 @@ pub(crate) fn parse_create_table(sql: &str) -> TableDdl {
     let Some(open) = tokens.iter().position(|t| t.kind == TokenKind::Punct('(')) else {
         return ddl;
     };
-    let Some(close) = matching(&tokens, open) else {
+    let Some(close) = closing_paren(&tokens, open) else {
         return ddl;
     };
     ddl.without_rowid = tokens[close..]
@@ -112,7 +94,7 @@ pub(crate) fn parse_create_table(sql: &str) -> TableDdl {
             let paren_after =
                 |k: usize| def.get(k).is_some_and(|x| x.kind == TokenKind::Punct('('));
             if t.is_keyword("CHECK") && paren_after(i + 1) {
-                if let Some(m) = matching(def, i + 1) {
+                if let Some(m) = closing_paren(def, i + 1) {
                     ddl.checks.push((
                         name.take(),
                         text_between(sql, def, i + 1, m),
@@ -122,7 +104,7 @@ pub(crate) fn parse_create_table(sql: &str) -> TableDdl {
                     continue;
                 }
             } else if t.is_keyword("AS") && paren_after(i + 1) && column.is_some() {
-                if let Some(m) = matching(def, i + 1)
+                if let Some(m) = closing_paren(def, i + 1)
                     && let Some(col) = &column
                 {
                     ddl.generated
@@ -135,7 +117,7 @@ pub(crate) fn parse_create_table(sql: &str) -> TableDdl {
                     ddl.pk_name = name.take();
                 }
             } else if t.is_keyword("FOREIGN") && paren_after(i + 2) {
-                if let Some(m) = matching(def, i + 2) {
+                if let Some(m) = closing_paren(def, i + 2) {
                     let cols = split_commas(def, i + 3, m)
                         .into_iter()
                         .filter_map(|(a, _)| def[a].ident().map(str::to_lowercase))
@@ -177,7 +159,7 @@ pub(crate) fn strip_outer_parens(expr: &str) -> &str {
     let tokens = tokenize(t);
     if tokens.len() >= 2
         && tokens[0].kind == TokenKind::Punct('(')
-        && matching(&tokens, 0) == Some(tokens.len() - 1)
+        && closing_paren(&tokens, 0) == Some(tokens.len() - 1)
     {
         return t[tokens[0].end..tokens[tokens.len() - 1].start].trim();
     }
@@ -198,7 +180,7 @@ pub(crate) fn parse_create_index(sql: &str) -> (Vec<String>, Option<String>) {
     else {
         return (Vec::new(), None);
     };
-    let Some(close) = matching(&tokens, open) else {
+    let Some(close) = closing_paren(&tokens, open) else {
         return (Vec::new(), None);
     };
     let parts = split_commas(&tokens, open + 1, close)

@@ -7,7 +7,7 @@ mod reduce;
 mod rules;
 
 use qore_core::Engine;
-use qore_core::sql::{Flavor, lex_into, split_statements_in};
+use qore_core::sql::{Flavor, lex, lex_into, split_statements_in};
 use sqlparser::ast::{SetExpr, Statement, visit_relations};
 use sqlparser::dialect::{Dialect, DuckDbDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
@@ -45,7 +45,10 @@ pub(crate) fn classify(engine: Engine, text: &str) -> Classification {
             .iter()
             .any(|f| f.rule.name == "mysql-executable-comment")
     };
-    if engine == Engine::MySql && has_executable_comment(text) && !reports.iter().any(flagged) {
+    if engine == Engine::MySql
+        && !reports.iter().any(flagged)
+        && has_executable_comment(text, &lex(text, Flavor::MySql))
+    {
         reports.push(StatementReport {
             text: text.to_string(),
             kind: Kind::Unknown,
@@ -64,18 +67,18 @@ pub(crate) fn classify(engine: Engine, text: &str) -> Classification {
 /// `None` for only comments.
 fn statement(engine: Engine, dialect: &dyn Dialect, text: &str) -> Option<StatementReport> {
     let mut findings = Vec::new();
-    if engine == Engine::MySql && has_executable_comment(text) {
-        findings.push(Finding::new(
-            "mysql-executable-comment",
-            "a /*! ... */ comment runs on MySQL and MariaDB",
-        ));
-    }
     let flavor = Flavor::of(engine);
     // One buffer of tokens per thread: a long statement's thousands of
     // tokens are not allocated and freed on every call.
     SPANS.with(|buf| {
         let mut tokens = buf.take();
         lex_into(text, flavor, &mut tokens);
+        if engine == Engine::MySql && has_executable_comment(text, &tokens) {
+            findings.push(Finding::new(
+                "mysql-executable-comment",
+                "a /*! ... */ comment runs on MySQL and MariaDB",
+            ));
+        }
         let report = parsed_statement(engine, dialect, text, &tokens, findings);
         buf.replace(tokens);
         report

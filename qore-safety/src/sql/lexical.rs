@@ -35,62 +35,45 @@ pub(super) fn mysql_comma_joins(text: &str, tokens: &[Span]) -> Option<String> {
     Some(out)
 }
 
-/// `/*!` (MySQL) or `/*M!` (MariaDB) outside strings and other comments,
-/// scanned as MySQL reads them (backslash escapes, `#` comments).
-pub(super) fn has_executable_comment(text: &str) -> bool {
-    let b = text.as_bytes();
+/// `/*!` (MySQL) or `/*M!` (MariaDB) outside strings and other comments.
+/// `tokens` are the text's, lexed by MySQL's rules: between two tokens
+/// there is only space and comments, so that is where to look.
+pub(super) fn has_executable_comment(text: &str, tokens: &[Span]) -> bool {
     // Most statements hold no `/*` at all.
-    if !b.windows(2).any(|w| w == b"/*") {
+    if !text.as_bytes().windows(2).any(|w| w == b"/*") {
         return false;
     }
+    let b = text.as_bytes();
+    let mut from = 0;
+    for t in tokens {
+        if executable_in_gap(&b[from.min(t.start)..t.start]) {
+            return true;
+        }
+        from = t.end;
+    }
+    executable_in_gap(&b[from.min(b.len())..])
+}
+
+/// Whether space and comments hold a comment opening `/*!` or `/*M!`
+/// (line comments skipped: their content is not read by the server).
+fn executable_in_gap(g: &[u8]) -> bool {
     let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            q @ (b'\'' | b'"' | b'`') => {
-                i += 1;
-                while i < b.len() {
-                    if b[i] == b'\\' && q != b'`' {
-                        i += 2;
-                        continue;
-                    }
-                    if b[i] == q {
-                        // A doubled quote stays inside.
-                        if b.get(i + 1) == Some(&q) {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
+    while i < g.len() {
+        if g[i..].starts_with(b"/*") {
+            if g[i + 2..].starts_with(b"!") || g[i + 2..].starts_with(b"M!") {
+                return true;
+            }
+            i += 2;
+            while i < g.len() && !g[i..].starts_with(b"*/") {
                 i += 1;
             }
-            b'#' => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
+            i += 2;
+        } else if g[i] == b'#' || g[i..].starts_with(b"--") {
+            while i < g.len() && g[i] != b'\n' {
+                i += 1;
             }
-            // (`--` is a comment only with whitespace after it.)
-            b'-' if b.get(i + 1) == Some(&b'-')
-                && b.get(i + 2)
-                    .is_none_or(|n| n.is_ascii_whitespace() || *n < 0x20) =>
-            {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let rest = &b[i + 2..];
-                if rest.starts_with(b"!") || rest.starts_with(b"M!") {
-                    return true;
-                }
-                i += 2;
-                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 2;
-            }
-            _ => i += 1,
+        } else {
+            i += 1;
         }
     }
     false

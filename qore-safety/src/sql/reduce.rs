@@ -9,7 +9,7 @@
 //! items made only of names, literals and `=`. Lists that name tables
 //! (`FROM a, b`, MySQL's `DELETE a, b FROM`) are never touched.
 
-use qore_core::sql::{Span, TokenKind};
+use qore_core::sql::{Span, TokenKind, closing_paren};
 
 /// Statements shorter than this are parsed as they are.
 pub(super) const REDUCE_ABOVE: usize = 512;
@@ -102,24 +102,6 @@ fn fnv(s: &str) -> u64 {
     })
 }
 
-/// The index of the token closing the parenthesis opened at `open`.
-fn closing(tokens: &[Span], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, t) in tokens.iter().enumerate().skip(open) {
-        match t.kind {
-            TokenKind::Punct('(') => depth += 1,
-            TokenKind::Punct(')') => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
 /// `text` with the parts no rule reads left out, or `None` when nothing
 /// could be (or the statement is short).
 pub(super) fn reduce(text: &str, tokens: &[Span]) -> Option<String> {
@@ -134,14 +116,14 @@ pub(super) fn reduce(text: &str, tokens: &[Span]) -> Option<String> {
         let next_open = tokens.get(i + 1).map(|n| n.kind.clone()) == Some(TokenKind::Punct('('));
         if t.is_keyword(text, "VALUES") && next_open {
             // Rows after the first: `, ( ... )` repeated.
-            let Some(mut end) = closing(tokens, i + 1) else {
+            let Some(mut end) = closing_paren(tokens, i + 1) else {
                 break;
             };
             let first_end = end;
             while tokens.get(end + 1).map(|n| n.kind.clone()) == Some(TokenKind::Punct(','))
                 && tokens.get(end + 2).map(|n| n.kind.clone()) == Some(TokenKind::Punct('('))
             {
-                match closing(tokens, end + 2) {
+                match closing_paren(tokens, end + 2) {
                     Some(e) => end = e,
                     None => break,
                 }
