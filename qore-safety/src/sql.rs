@@ -4,6 +4,7 @@ use std::ops::ControlFlow;
 
 mod lexical;
 mod reduce;
+mod routine;
 mod rules;
 
 use qore_core::Engine;
@@ -98,6 +99,12 @@ fn parsed_statement(
 ) -> Option<StatementReport> {
     if tokens.is_empty() {
         return None;
+    }
+    if engine == Engine::Postgres
+        && tokens[0].is_keyword(text, "DO")
+        && let Some(report) = routine::do_block(text, tokens)
+    {
+        return Some(report);
     }
     if findings.is_empty()
         && let Some(report) = plain_read(text, tokens)
