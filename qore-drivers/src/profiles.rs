@@ -22,7 +22,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use qore_core::{
-    ConnectionSpec, DatabaseRef, Engine, Environment, Error, LabelledDatabase, Result, Secret,
+    ConnectionSpec, DatabaseRef, Environment, Error, LabelledDatabase, Result, Secret,
 };
 use serde::{Deserialize, Serialize};
 
@@ -64,7 +64,8 @@ pub struct Profile {
     /// default variable, [`password_var`] of the name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<PasswordSource>,
-    /// Open read-only: the engine refuses writes (SQL engines only).
+    /// Open read-only: the engine refuses writes (SQL engines; MongoDB and
+    /// Redis sessions check each command before sending it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub read_only: bool,
     /// Reach the database through this SSH server.
@@ -237,12 +238,6 @@ impl Profiles {
                 "connection name `{name}` reads its password from {var}, like the saved `{other}`; pick another name"
             )));
         }
-        if profile.read_only && !read_only_enforced(ConnectionSpec::parse(&profile.url)?.engine) {
-            return Err(Error::NotSupported(format!(
-                "read-only is enforced by the engine for SQL databases only, not for {}",
-                ConnectionSpec::parse(&profile.url)?.engine
-            )));
-        }
         self.file.connections.insert(name.to_string(), profile);
         self.save()
     }
@@ -287,13 +282,6 @@ impl Profiles {
         }
         std::fs::rename(&tmp, &self.path).map_err(|e| io("replace", e))
     }
-}
-
-fn read_only_enforced(engine: Engine) -> bool {
-    matches!(
-        engine,
-        Engine::Postgres | Engine::MySql | Engine::Sqlite | Engine::DuckDb
-    )
 }
 
 /// What `--db` named: a connection spec, and the profile it came from.

@@ -374,6 +374,50 @@ async fn legacy_methods_find_and_modify_and_rename() {
     c.execute("db.legacy_renamed.drop()", &[]).await.unwrap();
 }
 
+/// `?read_only=true`: MongoDB has no read-only session, so each command
+/// is judged before it is sent: reads pass, writes (an aggregate with
+/// `$out` too) are refused and change nothing.
+#[tokio::test]
+async fn a_read_only_session_sends_only_reads() {
+    let rw = connect().await;
+    rw.execute("db.ro.drop()", &[]).await.ok();
+    rw.execute("db.ro.insertOne({_id: 1, n: 1})", &[])
+        .await
+        .unwrap();
+    let sep = if url().contains('?') { '&' } else { '?' };
+    let ro = qore_drivers::connect(&format!("{}{sep}read_only=true", url()))
+        .await
+        .unwrap();
+    for cmd in [
+        "db.ro.insertOne({_id: 2})",
+        "db.ro.deleteMany({})",
+        "db.ro.updateOne({_id: 1}, {$set: {n: 2}})",
+        "db.ro.drop()",
+        "db.ro.aggregate([{$match: {}}, {$out: 'ro_copy'}])",
+        r#"{"dropDatabase": 1}"#,
+    ] {
+        let e = ro.execute(cmd, &[]).await.unwrap_err();
+        assert_eq!(e.kind(), qore_core::ErrorKind::Denied, "{cmd}: {e}");
+        assert!(e.to_string().contains("read-only"), "{e}");
+    }
+    let b = collect(ro.query("db.ro.find({n: 1})", &[]).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        b.iter().map(|b| b.num_rows()).sum::<usize>(),
+        1,
+        "nothing changed"
+    );
+    collect(
+        ro.query("db.ro.aggregate([{$count: 'n'}])", &[])
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    rw.execute("db.ro.drop()", &[]).await.unwrap();
+}
+
 #[tokio::test]
 async fn the_catalog_is_complete() {
     let c = connect().await;

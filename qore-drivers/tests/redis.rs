@@ -566,6 +566,50 @@ fn error_kinds_and_no_transactions() {
     });
 }
 
+/// `?read_only=true`: what the server's command table flags as writing
+/// (and scripts, and administration other than reads) is refused before it
+/// is sent; reads and the catalog work.
+#[test]
+fn a_read_only_session_sends_only_reads() {
+    let server = Server::start();
+    rt().block_on(async {
+        let rw = qore_drivers::connect(&server.url).await.unwrap();
+        rw.execute("SET qore:ro:k before", &[]).await.unwrap();
+        let sep = if server.url.contains('?') { '&' } else { '?' };
+        let ro = qore_drivers::connect(&format!("{}{sep}read_only=true", server.url))
+            .await
+            .unwrap();
+        for cmd in [
+            "SET qore:ro:k after",
+            "DEL qore:ro:k",
+            "FLUSHALL",
+            "EVAL \"return redis.call('del', 'qore:ro:k')\" 0",
+            "CONFIG SET maxmemory 1mb",
+            "SCRIPT FLUSH",
+            "set qore:ro:k lower",
+        ] {
+            let e = ro.execute(cmd, &[]).await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Denied, "{cmd}: {e}");
+            assert!(e.to_string().contains("read-only"), "{e}");
+        }
+        assert_eq!(
+            strings(&one(&ro, "GET qore:ro:k").await, 0),
+            ["before"],
+            "reads pass, and nothing was written"
+        );
+        one(&ro, "CONFIG GET maxmemory").await;
+        one(&ro, "EVAL_RO \"return 1\" 0").await;
+        assert!(ro.catalog().unwrap().namespaces().await.unwrap().len() >= 16);
+        let e = ro.execute("NOSUCHCOMMAND", &[]).await.unwrap_err();
+        assert!(e.to_string().contains("unknown Redis command"), "{e}");
+        let e = qore_drivers::connect(&format!("{}{sep}read_only=maybe", server.url))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("read_only"), "{e}");
+        rw.execute("DEL qore:ro:k", &[]).await.unwrap();
+    });
+}
+
 /// The key-value facet goes through interceptors like statements do: a
 /// browse is seen with its rows, and can be denied.
 #[test]

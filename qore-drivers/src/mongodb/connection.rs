@@ -29,6 +29,8 @@ pub struct MongoConnection {
     client: mongodb::Client,
     db: mongodb::Database,
     sample: usize,
+    /// `?read_only=true`: only commands that read are sent.
+    read_only: bool,
 }
 
 impl std::fmt::Debug for MongoConnection {
@@ -176,7 +178,8 @@ impl MongoConnection {
     ///
     /// [`Error::InvalidInput`] naming the option and what it takes.
     pub fn check_options(spec: &ConnectionSpec) -> Result<()> {
-        sample_option(spec).map(|_| ())
+        sample_option(spec)?;
+        read_only_option(spec).map(|_| ())
     }
 
     /// Connects to the deployment of a `mongodb://` or `mongodb+srv://` URL.
@@ -193,10 +196,11 @@ impl MongoConnection {
     /// server answers, [`Error::InvalidInput`] for a malformed URL.
     pub async fn connect(spec: &ConnectionSpec) -> Result<Self> {
         let sample = sample_option(spec)?;
+        let read_only = read_only_option(spec)?;
         let mut passed = spec.clone();
-        passed
-            .options
-            .retain(|(k, _)| !k.eq_ignore_ascii_case("sample"));
+        passed.options.retain(|(k, _)| {
+            !k.eq_ignore_ascii_case("sample") && !k.eq_ignore_ascii_case("read_only")
+        });
         if !passed
             .options
             .iter()
@@ -220,7 +224,12 @@ impl MongoConnection {
         let db = client.database(&db_name);
         // Connect (and authenticate) now, not at the first query.
         db.run_command(doc! { "ping": 1 }).await.map_err(map_err)?;
-        Ok(MongoConnection { client, db, sample })
+        Ok(MongoConnection {
+            client,
+            db,
+            sample,
+            read_only,
+        })
     }
 
     /// The database commands run against.
@@ -240,7 +249,10 @@ impl MongoConnection {
 
     /// The database `req` runs against, with the shorthand's collection
     /// names qualified by this connection's database where it needs them.
-    fn database_for(&self, req: &mut Request) -> mongodb::Database {
+    fn database_for(&self, req: &mut Request) -> Result<mongodb::Database> {
+        if self.read_only {
+            refuse_writes(&req.command)?;
+        }
         if req.qualify {
             let db = self.db.name();
             for key in ["renameCollection", "to"] {
@@ -250,16 +262,16 @@ impl MongoConnection {
                 }
             }
         }
-        if req.admin {
+        Ok(if req.admin {
             self.client.database("admin")
         } else {
             self.db.clone()
-        }
+        })
     }
 
     /// Runs a request and streams its documents as Arrow batches.
     async fn run(&self, mut req: Request) -> Result<SendableRecordBatchStream> {
-        let db = self.database_for(&mut req);
+        let db = self.database_for(&mut req)?;
         if !req.cursor {
             let reply = db.run_command(req.command).await.map_err(map_err)?;
             check_write_errors(&reply)?;
@@ -409,6 +421,63 @@ async fn pump(
 }
 
 /// `?sample=N`: a positive number of documents; the default when absent.
+/// Commands that only read, for a read-only session.
+const READ_COMMANDS: [&str; 22] = [
+    "find",
+    "aggregate",
+    "count",
+    "distinct",
+    "listCollections",
+    "listIndexes",
+    "listDatabases",
+    "listSearchIndexes",
+    "collStats",
+    "dbStats",
+    "explain",
+    "ping",
+    "hello",
+    "isMaster",
+    "ismaster",
+    "buildInfo",
+    "serverStatus",
+    "connectionStatus",
+    "hostInfo",
+    "getMore",
+    "killCursors",
+    "dataSize",
+];
+
+/// A read-only session's check: MongoDB has no read-only connection, so
+/// the command is judged before it is sent (an `aggregate` that writes
+/// with `$out` or `$merge` is refused too).
+fn refuse_writes(command: &Document) -> Result<()> {
+    let name = command.keys().next().map(String::as_str).unwrap_or("");
+    let writes_out = name == "aggregate"
+        && command.get_array("pipeline").is_ok_and(|p| {
+            p.iter().any(|s| {
+                s.as_document()
+                    .is_some_and(|d| d.contains_key("$out") || d.contains_key("$merge"))
+            })
+        });
+    if READ_COMMANDS.contains(&name) && !writes_out {
+        return Ok(());
+    }
+    Err(Error::Denied(format!(
+        "`{name}`{} may write, and this session is read-only",
+        if writes_out { " with $out/$merge" } else { "" }
+    )))
+}
+
+fn read_only_option(spec: &ConnectionSpec) -> Result<bool> {
+    let mut on = false;
+    for (k, v) in &spec.options {
+        if k.eq_ignore_ascii_case("read_only") {
+            on = crate::parse_flag(k, v)?;
+        }
+    }
+    Ok(on)
+}
+
 fn sample_option(spec: &ConnectionSpec) -> Result<usize> {
     let mut sample = DEFAULT_SAMPLE;
     for (k, v) in &spec.options {
@@ -547,7 +616,7 @@ impl Connection for MongoConnection {
             }
             return Ok(ExecuteOutcome { rows_affected: n });
         }
-        let db = self.database_for(&mut req);
+        let db = self.database_for(&mut req)?;
         let reply = db.run_command(req.command).await.map_err(map_err)?;
         check_write_errors(&reply)?;
         let n = reply

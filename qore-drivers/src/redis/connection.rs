@@ -29,6 +29,8 @@ pub const CURSOR_METADATA: &str = "qore.redis.cursor";
 pub struct RedisConnection {
     conn: redis::aio::MultiplexedConnection,
     db: u8,
+    /// `?read_only=true`: commands that may write are refused.
+    read_only: Option<super::readonly::ReadOnly>,
 }
 
 impl std::fmt::Debug for RedisConnection {
@@ -111,6 +113,9 @@ impl RedisConnection {
                     return Err(Error::invalid(format!("`{k}` needs a rediss:// (TLS) URL")));
                 }
                 "protocol" => {}
+                "read_only" => {
+                    crate::parse_flag(k, v)?;
+                }
                 _ => return Err(unknown_option(k)),
             }
         }
@@ -139,6 +144,7 @@ impl RedisConnection {
         // Ours: timeout_ms bounds each reply (default: none, like redis-cli; the
         // crate's own 500 ms default would cut off long EVALs and big replies).
         let mut response_timeout = None;
+        let mut read_only = None;
         let mut passed = spec.clone();
         passed.options.clear();
         let tls = spec.scheme == "rediss";
@@ -166,6 +172,12 @@ impl RedisConnection {
             }
             if key == "tls_key" {
                 client_key = Some(read("tls_key", v)?);
+                continue;
+            }
+            if key == "read_only" {
+                if crate::parse_flag(k, v)? {
+                    read_only = Some(super::readonly::ReadOnly::default());
+                }
                 continue;
             }
             if k.eq_ignore_ascii_case("timeout_ms") {
@@ -221,13 +233,26 @@ impl RedisConnection {
             ))
         })?
         .map_err(map_err)?;
-        let mut this = RedisConnection { conn, db };
+        let mut this = RedisConnection {
+            conn,
+            db,
+            read_only,
+        };
         this.raw(&[b"PING".to_vec()]).await?;
         this.db = db;
         Ok(this)
     }
 
     async fn raw(&self, args: &[Vec<u8>]) -> Result<R> {
+        if let Some(ro) = &self.read_only {
+            ro.check(args, |a| async move { self.send(&a).await })
+                .await?;
+        }
+        self.send(args).await
+    }
+
+    /// Sends one command as it is.
+    async fn send(&self, args: &[Vec<u8>]) -> Result<R> {
         let (name, rest) = args
             .split_first()
             .ok_or_else(|| Error::invalid("empty Redis command"))?;

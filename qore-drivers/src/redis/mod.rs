@@ -17,6 +17,7 @@
 //! field metadata `qore.json = true`.
 
 mod connection;
+mod readonly;
 pub mod tokenize;
 
 pub use connection::{CURSOR_METADATA, JSON_METADATA, RedisConnection};
