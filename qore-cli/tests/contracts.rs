@@ -394,23 +394,21 @@ fn refused_statements_never_reach_the_server() {
         format!("TRUNCATE {marker}"),
     ];
 
+    // Each refused with exit 2 under a prod profile of `url`.
+    let refuse_all = |q: &Qore, profile: &str, url: &str| {
+        q.ok(&["conn", "add", profile, url, "--env", "prod"]);
+        let var = format!("QORE_PASSWORD_{}", profile.to_uppercase().replace('-', "_"));
+        for s in &refused {
+            let out = q.run_env(&["query", "--db", profile, s], &var, &password(url));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{s}: {stderr}");
+        }
+    };
+
     // PostgreSQL: pg_stat_statements (loaded by scripts/servers.sh, read
     // from the postgres database) lists what ran in qore_test.
     q.ok(&["query", "--db", &pg, &format!("DROP TABLE IF EXISTS {marker}; CREATE TABLE {marker} AS SELECT generate_series(1, 50) AS id")]);
-    q.ok(&["conn", "add", "pg-prod", &pg, "--env", "prod"]);
-    for s in &refused {
-        let out = q.run_env(
-            &["query", "--db", "pg-prod", s],
-            "QORE_PASSWORD_PG_PROD",
-            &password(&pg),
-        );
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{s}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    refuse_all(&q, "pg-prod", &pg);
     q.ok(&[
         "query",
         "--db",
@@ -487,20 +485,7 @@ fn refused_statements_never_reach_the_server() {
         &my,
         "SET GLOBAL log_output = 'TABLE'; SET GLOBAL general_log = 'ON'",
     ]);
-    q.ok(&["conn", "add", "my-prod", &my, "--env", "prod"]);
-    for s in &refused {
-        let out = q.run_env(
-            &["query", "--db", "my-prod", s],
-            "QORE_PASSWORD_MY_PROD",
-            &password(&my),
-        );
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{s}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    refuse_all(&q, "my-prod", &my);
     q.ok(&[
         "query",
         "--db",

@@ -23,21 +23,6 @@ pub(crate) fn classify(text: &str) -> Classification {
     Classification::of(vec![report])
 }
 
-const READS: [&str; 12] = [
-    "find",
-    "aggregate",
-    "count",
-    "distinct",
-    "listCollections",
-    "listIndexes",
-    "listDatabases",
-    "listSearchIndexes",
-    "collStats",
-    "dbStats",
-    "explain",
-    "ping",
-];
-
 const DDL: [&str; 9] = [
     "create",
     "createIndexes",
@@ -67,7 +52,7 @@ fn command(text: &str, doc: &Value) -> StatementReport {
         .unwrap_or_default()
         .to_string();
     let mut findings = Vec::new();
-    let mut kind = if READS.contains(&name.as_str()) {
+    let mut kind = if qore_drivers::mongodb::READ_COMMANDS.contains(&name.as_str()) {
         Kind::Read
     } else if DDL.contains(&name.as_str()) {
         Kind::Ddl

@@ -9,7 +9,7 @@ mod rules;
 
 use qore_core::Engine;
 use qore_core::sql::{Flavor, lex, lex_into, split_statements_in};
-use sqlparser::ast::{SetExpr, Statement, visit_relations};
+use sqlparser::ast::{Statement, visit_relations};
 use sqlparser::dialect::{Dialect, DuckDbDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
 
@@ -48,6 +48,7 @@ pub(crate) fn classify(engine: Engine, text: &str) -> Classification {
     };
     if engine == Engine::MySql
         && !reports.iter().any(flagged)
+        && text.contains("/*")
         && has_executable_comment(text, &lex(text, Flavor::MySql))
     {
         reports.push(StatementReport {
@@ -176,10 +177,7 @@ fn parsed_statement(
 fn kind_of(s: &Statement) -> Kind {
     match s {
         // `WITH ... DELETE`: the body is the statement.
-        Statement::Query(q) => match &*q.body {
-            SetExpr::Insert(s) | SetExpr::Update(s) | SetExpr::Delete(s) => kind_of(s),
-            _ => Kind::Read,
-        },
+        Statement::Query(_) => rules::dml_body(s).map_or(Kind::Read, kind_of),
         Statement::Explain {
             analyze, statement, ..
         } if *analyze => kind_of(statement).max(Kind::Read),

@@ -421,8 +421,9 @@ async fn pump(
 }
 
 /// `?sample=N`: a positive number of documents; the default when absent.
-/// Commands that only read, for a read-only session.
-const READ_COMMANDS: [&str; 22] = [
+/// MongoDB's commands that only read: what a read-only session sends, and
+/// what the safety net calls a read.
+pub const READ_COMMANDS: [&str; 22] = [
     "find",
     "aggregate",
     "count",

@@ -46,7 +46,7 @@ mod methods;
 mod parse;
 
 pub use arrow::{BSON_TYPE, EXTRA_COLUMN, is_document_schema, row_to_document, row_to_extjson};
-pub use connection::{DEFAULT_SAMPLE, MongoConnection};
+pub use connection::{DEFAULT_SAMPLE, MongoConnection, READ_COMMANDS};
 
 /// The command document `input` runs (a command document or the mongosh
 /// shorthand, as `query` takes them), as relaxed Extended JSON, without

@@ -95,18 +95,11 @@ pub(super) enum Word {
 /// The [`Word`] of a token, by one case-blind comparison against a short
 /// list of its length (no allocation).
 pub(super) fn word(text: &str, t: &Span) -> Word {
-    if t.kind != TokenKind::Word {
+    let mut buf = [0u8; 9];
+    let Some(w) = upper_word(text, t, &mut buf) else {
         return Word::Other;
-    }
-    let w = t.text(text).as_bytes();
-    if !(2..=8).contains(&w.len()) {
-        return Word::Other;
-    }
-    let mut buf = [0u8; 8];
-    for (d, s) in buf.iter_mut().zip(w) {
-        *d = s.to_ascii_uppercase();
-    }
-    match &buf[..w.len()] {
+    };
+    match w {
         b"SELECT" | b"WITH" | b"VALUES" | b"TABLE" | b"SHOW" | b"EXPLAIN" => Word::ReadStart,
         b"DELETE" | b"UPDATE" | b"INSERT" | b"REPLACE" | b"MERGE" | b"DROP" | b"TRUNCATE"
         | b"ALTER" | b"CREATE" | b"RENAME" | b"GRANT" | b"REVOKE" | b"INTO" | b"CALL" | b"COPY"
@@ -114,6 +107,22 @@ pub(super) fn word(text: &str, t: &Span) -> Word {
         b"FROM" | b"JOIN" => Word::From,
         _ => Word::Other,
     }
+}
+
+/// A word token of 2 to 9 letters, upper-cased into `buf` (keywords are
+/// matched against it without allocating).
+pub(super) fn upper_word<'a>(text: &str, t: &Span, buf: &'a mut [u8; 9]) -> Option<&'a [u8]> {
+    if t.kind != TokenKind::Word {
+        return None;
+    }
+    let w = t.text(text).as_bytes();
+    if !(2..=buf.len()).contains(&w.len()) {
+        return None;
+    }
+    for (d, s) in buf.iter_mut().zip(w) {
+        *d = s.to_ascii_uppercase();
+    }
+    Some(&buf[..w.len()])
 }
 
 /// A statement that starts like a read and holds no keyword that writes

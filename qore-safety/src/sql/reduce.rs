@@ -11,6 +11,8 @@
 
 use qore_core::sql::{Span, TokenKind, closing_paren};
 
+use super::lexical::upper_word;
+
 /// Statements shorter than this are parsed as they are.
 pub(super) const REDUCE_ABOVE: usize = 512;
 
@@ -20,19 +22,12 @@ const LONG_STRING: usize = 40;
 /// Whether a word ends a list or makes an item more than a name or a
 /// literal (one case-blind match, no allocation: this runs per token).
 fn clause_word(text: &str, t: &Span) -> bool {
-    if t.kind != TokenKind::Word {
-        return false;
-    }
-    let w = t.text(text).as_bytes();
-    if !(2..=9).contains(&w.len()) {
-        return false;
-    }
     let mut buf = [0u8; 9];
-    for (d, s) in buf.iter_mut().zip(w) {
-        *d = s.to_ascii_uppercase();
-    }
+    let Some(w) = upper_word(text, t, &mut buf) else {
+        return false;
+    };
     matches!(
-        &buf[..w.len()],
+        w,
         b"FROM"
             | b"WHERE"
             | b"GROUP"

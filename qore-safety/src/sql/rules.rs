@@ -46,18 +46,23 @@ pub(super) fn analyse(s: &Statement, out: &mut Vec<Finding>) {
     let top: *const Statement = s;
     // `WITH x AS (...) DELETE ...`: the DELETE is the statement itself,
     // not DML hidden in a CTE.
-    let body: *const Statement = match s {
-        Statement::Query(q) => match &*q.body {
-            SetExpr::Insert(b) | SetExpr::Update(b) | SetExpr::Delete(b) => b,
-            _ => top,
-        },
-        _ => top,
-    };
+    let body: *const Statement = dml_body(s).map_or(top, |b| b);
     let _ = visit_statements(s, |n| {
         let nested = !std::ptr::eq(n, top) && !std::ptr::eq(n, body);
         rules_of(n, nested, out);
         ControlFlow::<()>::Continue(())
     });
+}
+
+/// The INSERT, UPDATE or DELETE a query is (`WITH x AS (...) DELETE ...`).
+pub(super) fn dml_body(s: &Statement) -> Option<&Statement> {
+    match s {
+        Statement::Query(q) => match &*q.body {
+            SetExpr::Insert(b) | SetExpr::Update(b) | SetExpr::Delete(b) => Some(b),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Whether an EXPLAIN option's value turns it off (`false`, `off`, `0`).
