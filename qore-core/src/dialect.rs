@@ -228,6 +228,96 @@ pub trait Dialect: Send + Sync + Debug {
         None
     }
 
+    /// The expression that reads a row's hidden identity as a value that
+    /// can be bound back into [`row_identity_eq`](Dialect::row_identity_eq)
+    /// (`CAST(ctid AS text)` on PostgreSQL, `rowid` elsewhere).
+    fn row_identity_expr(&self) -> Option<String> {
+        self.row_identity().map(str::to_string)
+    }
+
+    /// The condition "this row's hidden identity is `value_sql`" (a
+    /// placeholder or a literal), written so that the engine finds the row
+    /// directly (a TID scan, a rowid lookup) rather than scanning.
+    fn row_identity_eq(&self, value_sql: &str) -> Option<String> {
+        self.row_identity().map(|c| format!("{c} = {value_sql}"))
+    }
+
+    /// The expression that reads a row's version, which every write of the
+    /// row changes (PostgreSQL `xmin`): an edit based on one version
+    /// conflicts with any later write. `None` where rows have no version.
+    fn row_version_expr(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The condition "`lhs` equals `rhs`" where NULL equals NULL.
+    fn null_safe_eq(&self, lhs: &str, rhs: &str) -> String {
+        format!("{lhs} IS NOT DISTINCT FROM {rhs}")
+    }
+
+    /// An expression of `column_sql` (declared as `source_type`) that `=`
+    /// compares with a value read from it: the column itself, or its text
+    /// where the type has no equality (PostgreSQL `json`, `xml`, `point`).
+    fn comparable(&self, column_sql: &str, source_type: &str) -> String {
+        let _ = source_type;
+        column_sql.to_string()
+    }
+
+    /// The value `value_sql` (a placeholder or a literal) as it goes into a
+    /// column declared `source_type`: itself, or cast from text where the
+    /// engine's client cannot send the type directly (PostgreSQL arrays and
+    /// geometric types).
+    fn typed_value(&self, value_sql: &str, source_type: &str) -> String {
+        let _ = source_type;
+        value_sql.to_string()
+    }
+
+    /// Whether `UPDATE` and `DELETE` take a `LIMIT` (MySQL), which makes a
+    /// statement on a table without any key touch exactly one of several
+    /// identical rows.
+    fn dml_limit(&self) -> bool {
+        false
+    }
+
+    /// An `INSERT` of one row where every column takes its default.
+    fn insert_defaults(&self, table_sql: &str) -> String {
+        format!("INSERT INTO {table_sql} DEFAULT VALUES")
+    }
+
+    /// The statement that defers every foreign-key check of the current
+    /// transaction to its commit, so that rows referencing each other in a
+    /// cycle can be written one after the other; `None` where the engine
+    /// cannot (the checks run at every statement).
+    fn defer_foreign_keys(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// `expr` as the engine's exact text of the value, compared byte for
+    /// byte: what a check of "the cell still holds what was read" compares
+    /// (MySQL compares `CAST(... AS BINARY)`, so that a case-insensitive
+    /// collation cannot hide a change).
+    fn exact_text(&self, expr: &str) -> String {
+        self.cast_text(expr)
+    }
+
+    /// The clause that lets an INSERT give an identity column its value
+    /// (`OVERRIDING SYSTEM VALUE` for PostgreSQL's `GENERATED ALWAYS`).
+    fn overriding_identity(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Whether [`defer_foreign_keys`](Dialect::defer_foreign_keys) defers
+    /// only the constraints declared `DEFERRABLE` (PostgreSQL) rather than
+    /// every foreign key (SQLite).
+    fn deferral_needs_deferrable(&self) -> bool {
+        true
+    }
+
+    /// The query that reads the key the last INSERT of the session
+    /// generated, for engines without `RETURNING` (MySQL).
+    fn last_insert_id(&self) -> Option<&'static str> {
+        None
+    }
+
     /// `expr` as text, the same text for the same value on both sides of a
     /// diff.
     fn cast_text(&self, expr: &str) -> String {

@@ -185,6 +185,46 @@ impl Error {
     pub fn invalid(message: impl Into<String>) -> Self {
         Error::InvalidInput(message.into())
     }
+
+    /// The same error with `what` (`change #3`, a file name) put before
+    /// its message; its variant and [`kind`](Error::kind) stay.
+    ///
+    /// ```
+    /// use qore_core::{Error, ErrorKind};
+    /// let e = Error::query_kind(ErrorKind::UniqueViolation, "duplicate key", None).context("change #3");
+    /// assert_eq!(e.kind(), ErrorKind::UniqueViolation);
+    /// assert_eq!(e.to_string(), "query failed: change #3: duplicate key");
+    /// ```
+    pub fn context(self, what: impl Into<String>) -> Self {
+        let what = what.into();
+        let pre = |m: String| format!("{what}: {m}");
+        match self {
+            Error::Connect { message, source } => Error::Connect {
+                message: pre(message),
+                source,
+            },
+            Error::Auth(m) => Error::Auth(pre(m)),
+            Error::Timeout(m) => Error::Timeout(pre(m)),
+            Error::Query(mut q) => {
+                q.message = pre(q.message);
+                Error::Query(q)
+            }
+            Error::NotSupported(m) => Error::NotSupported(pre(m)),
+            Error::Denied(m) => Error::Denied(pre(m)),
+            Error::InvalidInput(m) => Error::InvalidInput(pre(m)),
+            Error::NotFound(m) => Error::NotFound(pre(m)),
+            Error::Io { context, source } => Error::Io {
+                context: pre(context),
+                source,
+            },
+            Error::Data { message, source } => Error::Data {
+                message: pre(message),
+                source,
+            },
+            Error::Internal(m) => Error::Internal(pre(m)),
+            Error::Cancelled => Error::Cancelled,
+        }
+    }
 }
 
 impl From<arrow::error::ArrowError> for Error {

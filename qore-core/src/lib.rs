@@ -38,6 +38,7 @@ mod kind;
 mod labelled;
 pub mod metadata;
 pub mod read;
+pub mod relations;
 mod schema;
 pub mod sql;
 mod stream;

@@ -10,6 +10,7 @@
 //! | [`UNIQUE`] `qore.unique` | `true` when a single-column unique constraint or index covers it |
 //! | [`INDEXED`] `qore.indexed` | `true` when it is the first key part of some index |
 //! | [`FOREIGN_KEY`] `qore.fk` | the target, `table(column)` or `ns.table(column)` |
+//! | [`VIRTUAL_FOREIGN_KEY`] `qore.fk_virtual` | `true` when that target is a user-defined relation |
 //! | [`CHECK`] `qore.check` | CHECK expressions that mention the column, joined with ` AND ` |
 //! | [`NULLABLE`] `qore.nullable` | `false` for NOT NULL columns, `true` otherwise |
 //!
@@ -21,6 +22,9 @@ use arrow::datatypes::{Field, Schema};
 
 use crate::schema::{ConstraintKind, IndexPart, TableDetails};
 
+/// `true` when the [`FOREIGN_KEY`] target is a user-defined (virtual)
+/// relation rather than a constraint of the database.
+pub const VIRTUAL_FOREIGN_KEY: &str = "qore.fk_virtual";
 /// Source type name, as the engine spells it.
 pub const SOURCE_TYPE: &str = "qore.source_type";
 /// 1-based primary-key position.
@@ -54,6 +58,8 @@ pub struct ColumnIndicators {
     pub indexed: bool,
     /// Foreign-key target.
     pub foreign_key: Option<String>,
+    /// Whether that target is a user-defined (virtual) relation.
+    pub foreign_key_virtual: bool,
     /// CHECK expressions.
     pub check: Option<String>,
     /// `Some(false)` for NOT NULL.
@@ -70,12 +76,14 @@ impl ColumnIndicators {
             unique: m.get(UNIQUE).is_some_and(|v| v == "true"),
             indexed: m.get(INDEXED).is_some_and(|v| v == "true"),
             foreign_key: m.get(FOREIGN_KEY).cloned(),
+            foreign_key_virtual: m.get(VIRTUAL_FOREIGN_KEY).is_some_and(|v| v == "true"),
             check: m.get(CHECK).cloned(),
             nullable: m.get(NULLABLE).and_then(|v| v.parse().ok()),
         }
     }
 
-    /// Short tags for headers: `PK`, `FK→t(c)`, `UQ`, `IDX`, `CHK`, `NN`.
+    /// Short tags for headers: `PK`, `FK→t(c)` (`VFK→t(c)` for a virtual
+    /// relation), `UQ`, `IDX`, `CHK`, `NN`.
     pub fn tags(&self) -> Vec<String> {
         let mut t = Vec::new();
         if let Some(p) = self.primary_key {
@@ -86,7 +94,8 @@ impl ColumnIndicators {
             });
         }
         if let Some(fk) = &self.foreign_key {
-            t.push(format!("FK→{fk}"));
+            let v = if self.foreign_key_virtual { "V" } else { "" };
+            t.push(format!("{v}FK→{fk}"));
         }
         if self.unique && self.primary_key.is_none() {
             t.push("UQ".into());
@@ -144,7 +153,7 @@ fn is_word(b: u8) -> bool {
 pub fn annotate_schema(schema: &Schema, table: &TableDetails) -> Schema {
     let mut unique_cols = Vec::new();
     let mut checks: Vec<&str> = Vec::new();
-    let mut fks: HashMap<&str, String> = HashMap::new();
+    let mut fks: HashMap<&str, (String, bool)> = HashMap::new();
     for c in &table.constraints {
         match &c.kind {
             ConstraintKind::Unique { columns } if columns.len() == 1 => {
@@ -153,7 +162,14 @@ pub fn annotate_schema(schema: &Schema, table: &TableDetails) -> Schema {
             ConstraintKind::Check { expression, .. } => checks.push(expression),
             ConstraintKind::ForeignKey(fk) => {
                 for (col, target_col) in fk.columns.iter().zip(&fk.target_columns) {
-                    fks.insert(col, format!("{}({target_col})", fk.target));
+                    // A real constraint wins over a virtual relation.
+                    if fk.is_virtual && fks.contains_key(col.as_str()) {
+                        continue;
+                    }
+                    fks.insert(
+                        col,
+                        (format!("{}({target_col})", fk.target), fk.is_virtual),
+                    );
                 }
             }
             _ => {}
@@ -191,8 +207,11 @@ pub fn annotate_schema(schema: &Schema, table: &TableDetails) -> Schema {
             if indexed {
                 m.insert(INDEXED.to_string(), "true".to_string());
             }
-            if let Some(fk) = fks.get(col.name.as_str()) {
+            if let Some((fk, is_virtual)) = fks.get(col.name.as_str()) {
                 m.insert(FOREIGN_KEY.to_string(), fk.clone());
+                if *is_virtual {
+                    m.insert(VIRTUAL_FOREIGN_KEY.to_string(), "true".to_string());
+                }
             }
             let mine: Vec<&str> = checks
                 .iter()

@@ -296,6 +296,10 @@ pub struct ForeignKey {
     pub on_update: FkAction,
     /// Whether checking may be deferred to commit.
     pub deferrable: bool,
+    /// A user-defined relation the database does not enforce (see
+    /// [`Relations`](crate::relations::Relations)), not a constraint.
+    #[serde(default)]
+    pub is_virtual: bool,
 }
 
 /// What a constraint enforces.

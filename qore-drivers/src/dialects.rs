@@ -95,6 +95,16 @@ impl Dialect for SqliteDialect {
     fn row_identity(&self) -> Option<&'static str> {
         Some("rowid")
     }
+    fn null_safe_eq(&self, lhs: &str, rhs: &str) -> String {
+        format!("{lhs} IS {rhs}")
+    }
+    fn defer_foreign_keys(&self) -> Option<&'static str> {
+        // Checked at COMMIT, and reset by it.
+        Some("PRAGMA defer_foreign_keys = ON")
+    }
+    fn deferral_needs_deferrable(&self) -> bool {
+        false
+    }
     fn cast_text(&self, expr: &str) -> String {
         format!("CAST({expr} AS TEXT)")
     }

@@ -115,17 +115,9 @@ pub struct Profiles {
 ///
 /// # Error handling
 ///
-/// [`Error::NotFound`] when neither variable is set.
+/// [`Error::InvalidInput`] when neither variable is set.
 pub fn default_path() -> Result<PathBuf> {
-    let base = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
-        Some(x) => PathBuf::from(x),
-        None => PathBuf::from(
-            std::env::var_os("HOME")
-                .ok_or_else(|| Error::NotFound("neither XDG_CONFIG_HOME nor HOME is set".into()))?,
-        )
-        .join(".config"),
-    };
-    Ok(base.join("qore").join("connections.toml"))
+    Ok(qore_core::files::config_dir("the saved connections")?.join("connections.toml"))
 }
 
 /// The environment variable that holds profile `name`'s password by default.
@@ -258,29 +250,10 @@ impl Profiles {
 
     /// Writes the file atomically, readable by its owner only.
     fn save(&self) -> Result<()> {
-        let io = |what: &str, e| Error::io(format!("cannot {what} {}", self.path.display()), e);
-        let dir = self
-            .path
-            .parent()
-            .ok_or_else(|| Error::invalid(format!("bad profile path {}", self.path.display())))?;
-        std::fs::create_dir_all(dir).map_err(|e| io("create the directory of", e))?;
         let text = toml::to_string_pretty(&self.file)
             .map_err(|e| Error::Internal(format!("profiles do not serialize: {e}")))?;
-        let tmp = self.path.with_extension("toml.tmp");
-        {
-            let mut f = std::fs::File::create(&tmp).map_err(|e| io("write", e))?;
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                f.set_permissions(std::fs::Permissions::from_mode(0o600))
-                    .map_err(|e| io("protect", e))?;
-            }
-            f.write_all(b"# qore saved connections. Passwords are never stored here.\n")
-                .and_then(|_| f.write_all(text.as_bytes()))
-                .and_then(|_| f.sync_all())
-                .map_err(|e| io("write", e))?;
-        }
-        std::fs::rename(&tmp, &self.path).map_err(|e| io("replace", e))
+        let text = format!("# qore saved connections. Passwords are never stored here.\n{text}");
+        qore_core::files::write_atomic(&self.path, text.as_bytes())
     }
 }
 

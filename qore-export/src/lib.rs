@@ -55,7 +55,7 @@ pub use crate::file::export_to_path;
 pub use crate::html::HtmlOptions;
 pub use crate::json::JsonEncoder;
 pub use crate::parquet_sink::INTERVAL_STRUCT;
-pub use crate::sql::SqlOptions;
+pub use crate::sql::{SqlOptions, sql_literal};
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -131,175 +131,207 @@ impl SqlSink {
             schema,
         })
     }
+}
 
-    /// A date or timestamp text with an astronomical year (`-4712-...`, year
-    /// 0 = 1 BC) with the era marker the dialect reads (`4713-... BC`);
-    /// unchanged for years from 1 on and for dialects without one.
-    fn era(&self, text: Vec<u8>) -> Vec<u8> {
-        let Some(suffix) = self.dialect.bc_suffix() else {
-            return text;
-        };
-        let (neg, digits_at) = if text.first() == Some(&b'-') {
-            (true, 1)
-        } else {
-            (false, 0)
-        };
-        let end = text[digits_at..]
-            .iter()
-            .position(|c| !c.is_ascii_digit())
-            .map_or(text.len(), |p| p + digits_at);
-        let Ok(year) = std::str::from_utf8(&text[digits_at..end])
-            .unwrap_or_default()
-            .parse::<i64>()
-        else {
-            return text;
-        };
-        let year = if neg { -year } else { year };
-        if year >= 1 {
-            return text;
-        }
-        let mut out = format!("{:04}", 1 - year).into_bytes();
-        out.extend_from_slice(&text[end..]);
-        out.extend_from_slice(suffix.as_bytes());
-        out
+/// A date or timestamp text with an astronomical year (`-4712-...`, year
+/// 0 = 1 BC) with the era marker the dialect reads (`4713-... BC`);
+/// unchanged for years from 1 on and for dialects without one.
+fn era(dialect: &dyn Dialect, text: Vec<u8>) -> Vec<u8> {
+    let Some(suffix) = dialect.bc_suffix() else {
+        return text;
+    };
+    let (neg, digits_at) = if text.first() == Some(&b'-') {
+        (true, 1)
+    } else {
+        (false, 0)
+    };
+    let end = text[digits_at..]
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .map_or(text.len(), |p| p + digits_at);
+    let Ok(year) = std::str::from_utf8(&text[digits_at..end])
+        .unwrap_or_default()
+        .parse::<i64>()
+    else {
+        return text;
+    };
+    let year = if neg { -year } else { year };
+    if year >= 1 {
+        return text;
     }
+    let mut out = format!("{:04}", 1 - year).into_bytes();
+    out.extend_from_slice(&text[end..]);
+    out.extend_from_slice(suffix.as_bytes());
+    out
+}
 
-    /// `'infinity'` / `'-infinity'` where the engine has them, else an error.
-    fn infinity(&self, positive: bool, line: &mut Vec<u8>) -> Result<()> {
-        match self.dialect.infinite_datetime(positive) {
-            Some(lit) => {
-                line.extend_from_slice(lit.as_bytes());
-                Ok(())
-            }
-            None => Err(Error::data(format!(
-                "{} has no infinite dates or timestamps; export to another format or filter them out",
-                self.dialect.name()
-            ))),
+/// `'infinity'` / `'-infinity'` where the engine has them, else an error.
+fn infinity(dialect: &dyn Dialect, positive: bool, line: &mut Vec<u8>) -> Result<()> {
+    match dialect.infinite_datetime(positive) {
+        Some(lit) => {
+            line.extend_from_slice(lit.as_bytes());
+            Ok(())
         }
+        None => Err(Error::data(format!(
+            "{} has no infinite dates or timestamps; export to another format or filter them out",
+            dialect.name()
+        ))),
     }
+}
 
-    /// A literal for row `row` of `col`.
-    fn literal(&self, col: &dyn Array, row: usize, line: &mut Vec<u8>) -> Result<()> {
-        if col.is_null(row) {
-            line.extend_from_slice(b"NULL");
-            return Ok(());
-        }
-        match col.data_type() {
-            DataType::Date32 => {
-                let days = col
-                    .as_primitive::<arrow::datatypes::Date32Type>()
-                    .value(row);
-                if let Some(positive) = crate::text::date_infinity(days) {
-                    return self.infinity(positive, line);
-                }
-                let mut s = Vec::new();
-                crate::text::date32(&mut s, days);
-                line.push(b'\'');
-                line.extend_from_slice(&self.era(s));
-                line.push(b'\'');
+/// A literal for row `row` of `col`.
+pub(crate) fn write_literal(
+    dialect: &dyn Dialect,
+    col: &dyn Array,
+    row: usize,
+    line: &mut Vec<u8>,
+) -> Result<()> {
+    if col.is_null(row) {
+        line.extend_from_slice(b"NULL");
+        return Ok(());
+    }
+    match col.data_type() {
+        DataType::Date32 => {
+            let days = col
+                .as_primitive::<arrow::datatypes::Date32Type>()
+                .value(row);
+            if let Some(positive) = crate::text::date_infinity(days) {
+                return infinity(dialect, positive, line);
             }
-            DataType::Timestamp(unit, tz) => {
-                let v = match Value::from_array(col, row)? {
-                    Value::Timestamp { value, .. } => value,
-                    _ => 0,
-                };
-                if let Some(positive) = crate::text::timestamp_infinity(v) {
-                    return self.infinity(positive, line);
-                }
-                let mut s = Vec::new();
-                crate::text::timestamp(&mut s, v, *unit, false);
-                if let Some(p) = s.iter().position(|&c| c == b'T') {
-                    s[p] = b' ';
-                }
-                let offset = tz.is_some() && self.dialect.timestamp_offsets();
-                let s = self.era(s);
-                line.push(b'\'');
-                line.extend_from_slice(&s);
-                // Offsets for engines that store instants; MySQL reads the
-                // wall clock in the script's session zone (+00:00).
-                if offset {
-                    // The offset goes before the era marker.
-                    match self.dialect.bc_suffix() {
-                        Some(bc) if line.ends_with(bc.as_bytes()) => {
-                            line.truncate(line.len() - bc.len());
-                            line.extend_from_slice(b"+00");
-                            line.extend_from_slice(bc.as_bytes());
-                        }
-                        _ => line.extend_from_slice(b"+00"),
+            let mut s = Vec::new();
+            crate::text::date32(&mut s, days);
+            line.push(b'\'');
+            line.extend_from_slice(&era(dialect, s));
+            line.push(b'\'');
+        }
+        DataType::Timestamp(unit, tz) => {
+            let v = match Value::from_array(col, row)? {
+                Value::Timestamp { value, .. } => value,
+                _ => 0,
+            };
+            if let Some(positive) = crate::text::timestamp_infinity(v) {
+                return infinity(dialect, positive, line);
+            }
+            let mut s = Vec::new();
+            crate::text::timestamp(&mut s, v, *unit, false);
+            if let Some(p) = s.iter().position(|&c| c == b'T') {
+                s[p] = b' ';
+            }
+            let offset = tz.is_some() && dialect.timestamp_offsets();
+            let s = era(dialect, s);
+            line.push(b'\'');
+            line.extend_from_slice(&s);
+            // Offsets for engines that store instants; MySQL reads the
+            // wall clock in the script's session zone (+00:00).
+            if offset {
+                // The offset goes before the era marker.
+                match dialect.bc_suffix() {
+                    Some(bc) if line.ends_with(bc.as_bytes()) => {
+                        line.truncate(line.len() - bc.len());
+                        line.extend_from_slice(b"+00");
+                        line.extend_from_slice(bc.as_bytes());
                     }
+                    _ => line.extend_from_slice(b"+00"),
                 }
-                line.push(b'\'');
             }
-            DataType::Decimal128(_, s) => crate::text::decimal(
-                line,
-                col.as_primitive::<arrow::datatypes::Decimal128Type>()
-                    .value(row),
-                *s,
-            ),
-            DataType::Binary
-            | DataType::LargeBinary
-            | DataType::FixedSizeBinary(_)
-            | DataType::BinaryView => {
-                let v = Value::from_array(col, row)?;
-                let Value::Bytes(b) = v else {
-                    return Err(Error::Internal("binary value".into()));
-                };
-                line.extend_from_slice(self.dialect.quote_bytes(&b).as_bytes());
-            }
-            DataType::Float32 | DataType::Float64 => {
-                let Value::Float(f) = Value::from_array(col, row)? else {
-                    return Err(Error::Internal("float value".into()));
-                };
-                // Never NULL in place of a value: the script would load
-                // something else than the source held.
-                let lit = self.dialect.float_literal(f).map_err(|_| {
-                    Error::data(format!(
-                        "{} cannot store the float {f}; export to another format or filter it out",
-                        self.dialect.name()
-                    ))
-                })?;
-                line.extend_from_slice(lit.as_bytes());
-            }
-            DataType::Interval(arrow::datatypes::IntervalUnit::MonthDayNano) => {
-                // Units both PostgreSQL and DuckDB read exactly.
-                let v = col
-                    .as_primitive::<arrow::datatypes::IntervalMonthDayNanoType>()
-                    .value(row);
-                if v.nanoseconds % 1000 != 0 {
-                    return Err(Error::data(
-                        "an interval with nanoseconds has no exact SQL literal",
-                    ));
-                }
-                let text = format!(
-                    "{} months {} days {} microseconds",
-                    v.months,
-                    v.days,
-                    v.nanoseconds / 1000
-                );
-                line.extend_from_slice(self.dialect.quote_string(&text)?.as_bytes());
-            }
-            DataType::Interval(_)
-            | DataType::Duration(_)
-            | DataType::Time32(_)
-            | DataType::Time64(_)
-            | DataType::List(_)
-            | DataType::LargeList(_)
-            | DataType::FixedSizeList(..)
-            | DataType::Struct(_)
-            | DataType::Map(_, _) => {
-                let mut text = Vec::new();
-                crate::text::write_text(&mut text, col, row)?;
-                let text = String::from_utf8(text)
-                    .map_err(|_| Error::data("a rendered value is not UTF-8"))?;
-                line.extend_from_slice(self.dialect.quote_string(&text)?.as_bytes());
-            }
-            _ => {
-                let v = Value::from_array(col, row)?;
-                line.extend_from_slice(self.dialect.literal(&v)?.as_bytes());
-            }
+            line.push(b'\'');
         }
-        Ok(())
+        DataType::Decimal128(_, s) => crate::text::decimal(
+            line,
+            col.as_primitive::<arrow::datatypes::Decimal128Type>()
+                .value(row),
+            *s,
+        ),
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::FixedSizeBinary(_)
+        | DataType::BinaryView => {
+            let v = Value::from_array(col, row)?;
+            let Value::Bytes(b) = v else {
+                return Err(Error::Internal("binary value".into()));
+            };
+            line.extend_from_slice(dialect.quote_bytes(&b).as_bytes());
+        }
+        DataType::Float32 | DataType::Float64 => {
+            let Value::Float(f) = Value::from_array(col, row)? else {
+                return Err(Error::Internal("float value".into()));
+            };
+            // Never NULL in place of a value: the script would load
+            // something else than the source held.
+            let lit = dialect.float_literal(f).map_err(|_| {
+                Error::data(format!(
+                    "{} cannot store the float {f}; export to another format or filter it out",
+                    dialect.name()
+                ))
+            })?;
+            line.extend_from_slice(lit.as_bytes());
+        }
+        DataType::Interval(arrow::datatypes::IntervalUnit::MonthDayNano) => {
+            // Units both PostgreSQL and DuckDB read exactly.
+            let v = col
+                .as_primitive::<arrow::datatypes::IntervalMonthDayNanoType>()
+                .value(row);
+            if v.nanoseconds % 1000 != 0 {
+                return Err(Error::data(
+                    "an interval with nanoseconds has no exact SQL literal",
+                ));
+            }
+            let text = format!(
+                "{} months {} days {} microseconds",
+                v.months,
+                v.days,
+                v.nanoseconds / 1000
+            );
+            line.extend_from_slice(dialect.quote_string(&text)?.as_bytes());
+        }
+        DataType::Interval(_)
+        | DataType::Duration(_)
+        | DataType::Time32(_)
+        | DataType::Time64(_)
+        | DataType::List(_)
+        | DataType::LargeList(_)
+        | DataType::FixedSizeList(..)
+        | DataType::Struct(_)
+        | DataType::Map(_, _) => {
+            let mut text = Vec::new();
+            crate::text::write_text(&mut text, col, row)?;
+            let text = String::from_utf8(text)
+                .map_err(|_| Error::data("a rendered value is not UTF-8"))?;
+            line.extend_from_slice(dialect.quote_string(&text)?.as_bytes());
+        }
+        _ => {
+            let v = Value::from_array(col, row)?;
+            line.extend_from_slice(dialect.literal(&v)?.as_bytes());
+        }
     }
+    Ok(())
+}
+
+/// The SQL literal of one value as `dialect` reads it back into a column
+/// of Arrow type `data_type`: what a SQL export writes for that cell
+/// (dates with their era, infinities, exact floats, binary, intervals).
+///
+/// # Error handling
+///
+/// [`Error::InvalidData`](qore_core::Error) for a value the engine cannot
+/// spell (a NaN in SQLite, a string with a NUL) or that does not fit
+/// `data_type`.
+///
+/// # Example
+///
+/// ```
+/// use qore_core::{AnsiDialect, PlaceholderStyle, Value};
+/// use qore_core::arrow::datatypes::DataType;
+///
+/// let d = AnsiDialect::new("ansi", PlaceholderStyle::Dollar);
+/// assert_eq!(qore_export::sql_literal(&d, &Value::Text("it's".into()), &DataType::Utf8).unwrap(), "'it''s'");
+/// assert_eq!(qore_export::sql_literal(&d, &Value::Date(0), &DataType::Date32).unwrap(), "'1970-01-01'");
+/// ```
+pub fn sql_literal(dialect: &dyn Dialect, value: &Value, data_type: &DataType) -> Result<String> {
+    let array = Value::to_array(std::slice::from_ref(value), data_type)?;
+    let mut out = Vec::with_capacity(16);
+    write_literal(dialect, array.as_ref(), 0, &mut out)?;
+    String::from_utf8(out).map_err(|_| Error::data("a SQL literal is not UTF-8"))
 }
 
 impl Sink for SqlSink {
@@ -317,7 +349,7 @@ impl Sink for SqlSink {
                 if i > 0 {
                     line.extend_from_slice(b", ");
                 }
-                self.literal(col.as_ref(), row, &mut line)
+                write_literal(self.dialect.as_ref(), col.as_ref(), row, &mut line)
                     .map_err(|e| match e {
                         Error::InvalidInput(m) => Error::data(format!(
                             "column `{}`, row {}: {m}",

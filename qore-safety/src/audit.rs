@@ -494,18 +494,7 @@ pub fn mask_secrets(engine: Engine, text: &str) -> String {
 ///
 /// [`Error::InvalidInput`] when neither `XDG_DATA_HOME` nor `HOME` is set.
 pub fn default_path() -> Result<PathBuf> {
-    let base = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
-            Some(h) => PathBuf::from(h).join(".local/share"),
-            None => {
-                return Err(Error::invalid(
-                    "neither XDG_DATA_HOME nor HOME is set: no place for the audit log",
-                ));
-            }
-        },
-    };
-    Ok(base.join("qore").join("audit.jsonl"))
+    Ok(qore_core::files::data_dir("the audit log")?.join("audit.jsonl"))
 }
 
 /// `since` must be a prefix of an RFC 3339 UTC time (`2026`, `2026-11-30`,

@@ -216,6 +216,7 @@ fn describe(c: &duckdb::Connection, t: &TableRef) -> Result<TableDetails> {
                     on_delete: action("ON DELETE"),
                     on_update: action("ON UPDATE"),
                     deferrable: false,
+                    is_virtual: false,
                 })
             }
             _ => continue, // NOT NULL is a column property here

@@ -287,6 +287,7 @@ impl Catalog for MySqlConnection {
                             on_delete: action(del),
                             on_update: action(upd),
                             deferrable: false,
+                            is_virtual: false,
                         }),
                     })
                 }

@@ -126,6 +126,21 @@ impl Dialect for MySqlDialect {
     fn upsert_style(&self) -> Option<qore_core::UpsertStyle> {
         Some(qore_core::UpsertStyle::OnDuplicateKey)
     }
+    fn null_safe_eq(&self, lhs: &str, rhs: &str) -> String {
+        format!("{lhs} <=> {rhs}")
+    }
+    fn dml_limit(&self) -> bool {
+        true
+    }
+    fn exact_text(&self, expr: &str) -> String {
+        format!("CAST({expr} AS BINARY)")
+    }
+    fn last_insert_id(&self) -> Option<&'static str> {
+        Some("SELECT LAST_INSERT_ID()")
+    }
+    fn insert_defaults(&self, table_sql: &str) -> String {
+        format!("INSERT INTO {table_sql} () VALUES ()")
+    }
     fn cast_text(&self, expr: &str) -> String {
         format!("CAST({expr} AS CHAR)")
     }

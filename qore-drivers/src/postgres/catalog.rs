@@ -376,6 +376,7 @@ impl Catalog for PostgresConnection {
                     on_delete: fk_action(&del),
                     on_update: fk_action(&upd),
                     deferrable,
+                    is_virtual: false,
                 }),
                 _ => continue,
             };

@@ -64,6 +64,37 @@ impl Dialect for PostgresDialect {
     fn row_identity(&self) -> Option<&'static str> {
         Some("ctid")
     }
+    fn row_identity_expr(&self) -> Option<String> {
+        Some("CAST(ctid AS text)".into())
+    }
+    fn row_identity_eq(&self, value_sql: &str) -> Option<String> {
+        // A constant `tid` on the right keeps the TID scan.
+        Some(format!("ctid = CAST(CAST({value_sql} AS text) AS tid)"))
+    }
+    fn row_version_expr(&self) -> Option<&'static str> {
+        Some("CAST(xmin AS text)")
+    }
+    fn comparable(&self, column_sql: &str, source_type: &str) -> String {
+        if without_equality(source_type) {
+            format!("CAST({column_sql} AS text)")
+        } else {
+            column_sql.to_string()
+        }
+    }
+    fn typed_value(&self, value_sql: &str, source_type: &str) -> String {
+        if sent_as_text(source_type) {
+            format!("CAST(CAST({value_sql} AS text) AS {source_type})")
+        } else {
+            value_sql.to_string()
+        }
+    }
+    fn overriding_identity(&self) -> Option<&'static str> {
+        Some("OVERRIDING SYSTEM VALUE")
+    }
+    fn defer_foreign_keys(&self) -> Option<&'static str> {
+        // Only constraints declared DEFERRABLE obey it.
+        Some("SET CONSTRAINTS ALL DEFERRED")
+    }
     fn cast_text(&self, expr: &str) -> String {
         format!("({expr})::text")
     }
@@ -72,6 +103,28 @@ impl Dialect for PostgresDialect {
             "sum(('x' || substr(md5({text_expr}), 1, 15))::bit(60)::bigint)"
         ))
     }
+}
+
+/// Types whose values `=` cannot compare (no equality operator).
+fn without_equality(source_type: &str) -> bool {
+    let t = source_type.trim().to_ascii_lowercase();
+    matches!(
+        t.as_str(),
+        "json" | "xml" | "point" | "line" | "lseg" | "box" | "path" | "polygon" | "circle"
+    ) || t.ends_with("[]") && without_equality(&t[..t.len() - 2])
+}
+
+/// Types the binary parameter encoder does not write: their values travel
+/// as text and the server casts them.
+fn sent_as_text(source_type: &str) -> bool {
+    let t = source_type.trim().to_ascii_lowercase();
+    t.ends_with("[]")
+        || matches!(
+            t.as_str(),
+            "xml" | "line" | "lseg" | "box" | "path" | "polygon" | "circle" | "tid" | "xid"
+                | "txid_snapshot" | "pg_snapshot" | "int2vector" | "oidvector"
+        )
+        || t.starts_with("tsquery")
 }
 
 /// The one PostgreSQL dialect.

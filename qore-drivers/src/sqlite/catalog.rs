@@ -417,6 +417,7 @@ fn read_foreign_keys(
                 on_delete: FkAction::parse(&on_delete).unwrap_or(FkAction::NoAction),
                 on_update: FkAction::parse(&on_update).unwrap_or(FkAction::NoAction),
                 deferrable: decl.is_some_and(|d| d.deferrable),
+                is_virtual: false,
             }),
         });
     }
