@@ -242,6 +242,19 @@ pub trait Dialect: Send + Sync + Debug {
         self.row_identity().map(|c| format!("{c} = {value_sql}"))
     }
 
+    /// Whether a referencing row deleted (or updated away) in a transaction
+    /// still holds its parent until the commit (DuckDB's foreign-key
+    /// limitation), so that the parent cannot be deleted in the same
+    /// transaction.
+    fn references_held_until_commit(&self) -> bool {
+        false
+    }
+
+    /// Whether `RETURNING` can return the row identity (DuckDB cannot).
+    fn returns_row_identity(&self) -> bool {
+        self.supports_returning() && self.row_identity().is_some()
+    }
+
     /// The expression that reads a row's version, which every write of the
     /// row changes (PostgreSQL `xmin`): an edit based on one version
     /// conflicts with any later write. `None` where rows have no version.

@@ -160,6 +160,13 @@ impl Dialect for DuckDbDialect {
     fn supports_savepoints(&self) -> bool {
         false
     }
+    fn returns_row_identity(&self) -> bool {
+        // `RETURNING rowid` does not bind.
+        false
+    }
+    fn references_held_until_commit(&self) -> bool {
+        true
+    }
     fn row_identity(&self) -> Option<&'static str> {
         Some("rowid")
     }

@@ -252,7 +252,7 @@ impl<'c> Editor<'c> {
                 shown()
             ))),
             1 => Ok(rows.remove(0)),
-            n if rows[0].identity == IdentityKind::AllColumns
+            n if matches!(rows[0].identity, IdentityKind::AllColumns | IdentityKind::RowId)
                 && rows.iter().all(|r| r.cells == rows[0].cells) =>
             {
                 let mut r = rows.remove(0);

@@ -197,10 +197,12 @@ fn invert(c: &Change, captured: Option<&Captured>, models: &Models) -> Result<Ch
     let after_row = c.row_after();
     let key_after = |row: &[(String, Value)]| -> Result<Vec<Value>> {
         match m.identity.kind {
-            IdentityKind::RowId => captured_value(captured, ROW_ID)
+            // Not captured (the engine cannot return it): an updated row
+            // keeps its row id; an inserted one is found by its values.
+            IdentityKind::RowId => Ok(captured_value(captured, ROW_ID)
                 .cloned()
                 .map(|v| vec![v])
-                .ok_or_else(|| undo_needs_apply(c)),
+                .unwrap_or_else(|| c.key.clone())),
             _ => m
                 .identity
                 .columns
@@ -276,6 +278,9 @@ fn build(changes: &[Change], models: &Models, d: &dyn Dialect, checked: bool) ->
     }
     let touched: BTreeSet<&TableRef> = changes.iter().map(|c| &c.table).collect();
     let (order, cyclic) = table_order(&touched, models);
+    if d.references_held_until_commit() {
+        held_references(changes, models, d)?;
+    }
     let mut plan = Plan::default();
     let reorders = changes
         .iter()
@@ -365,6 +370,42 @@ fn table_order(touched: &BTreeSet<&TableRef>, models: &Models) -> (Vec<TableRef>
     (order, cyclic)
 }
 
+/// Refuses, before anything runs, a plan that deletes parent rows in the
+/// same transaction as rows that referenced them are deleted or pointed
+/// elsewhere, on an engine that holds such references until the commit.
+fn held_references(changes: &[Change], models: &Models, d: &dyn Dialect) -> Result<()> {
+    for parent in changes.iter().filter(|c| c.kind == ChangeKind::Delete) {
+        for child in changes.iter().filter(|c| c.kind != ChangeKind::Insert) {
+            let m = model(models, &child.table)?;
+            let fk = m.foreign_keys.iter().find(|fk| {
+                qore_core::relations::same_table(&fk.target, &parent.table)
+                    && (child.kind == ChangeKind::Delete
+                        || fk.columns.iter().any(|col| child.after_value(col).is_some()))
+                    && fk.columns.iter().zip(&fk.target_columns).all(|(a, b)| {
+                        let v = child.before_value(a);
+                        v.is_some_and(|v| !v.is_null()) && v == parent.before_value(b)
+                    })
+            });
+            if let Some(fk) = fk {
+                return Err(Error::invalid(format!(
+                    "{} keeps a row that referenced another ({}) until the commit: change #{} ({} of {}) \
+                     and change #{} (delete of {}) cannot be applied in one transaction; \
+                     apply change #{} first, from a sandbox of its own",
+                    d.name(),
+                    fk.columns.join(", "),
+                    child.id,
+                    child.kind.label(),
+                    child.table,
+                    parent.id,
+                    parent.table,
+                    child.id
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn defer(cyclic: &BTreeSet<TableRef>, models: &Models, d: &dyn Dialect) -> Result<Statement> {
     let names: Vec<String> = cyclic.iter().map(|t| t.to_string()).collect();
     let Some(sql) = d.defer_foreign_keys() else {
@@ -441,7 +482,7 @@ fn insert(c: &Change, m: &TableModel, d: &dyn Dialect) -> Result<Statement> {
     // What the undo needs to find the row again.
     let mut wanted: Vec<(String, String)> = Vec::new();
     match m.identity.kind {
-        IdentityKind::RowId => {
+        IdentityKind::RowId if d.returns_row_identity() => {
             if let Some(e) = d.row_identity_expr() {
                 wanted.push((ROW_ID.into(), e));
             }
@@ -449,6 +490,7 @@ fn insert(c: &Change, m: &TableModel, d: &dyn Dialect) -> Result<Statement> {
                 wanted.push((ROW_VERSION.into(), v.into()));
             }
         }
+        IdentityKind::RowId => {}
         IdentityKind::PrimaryKey | IdentityKind::UniqueKey => {
             for col in &m.identity.columns {
                 if c.after_value(col).is_none() {
@@ -496,6 +538,32 @@ fn where_row(
         first = false;
     };
     match m.identity.kind {
+        IdentityKind::RowId if c.key.is_empty() => {
+            // One of the rows that hold these values (identical rows
+            // cannot be told apart).
+            let (Some(id), Some(cond)) = (d.row_identity(), d.row_identity_eq("\u{0}")) else {
+                return Err(Error::invalid(format!("{} has no row id", d.name())));
+            };
+            let (head, tail) = cond.split_once('\u{0}').unwrap_or((&cond, ""));
+            and(s);
+            s.sql(format!("{head}(SELECT {id} FROM {}", d.quote_table(&m.table)?));
+            let mut first = true;
+            for (col, v) in &c.before {
+                let (_, cm) = m.column(col)?;
+                if !comparable(&cm.data_type) {
+                    continue;
+                }
+                s.sql(if first { " WHERE " } else { " AND " });
+                first = false;
+                let lhs = d.comparable(&quoted(d, col)?, &cm.source_type);
+                let eq = d.null_safe_eq(&lhs, "\u{0}");
+                let (h, t) = eq.split_once('\u{0}').unwrap_or((&eq, ""));
+                s.sql(h);
+                s.value(d, v.clone(), cm.data_type.clone(), &cm.source_type);
+                s.sql(t);
+            }
+            s.sql(format!(" {}){tail}", d.limit_clause(Some(1), None)));
+        }
         IdentityKind::RowId => {
             let v = c.key.first().cloned().ok_or_else(|| {
                 Error::invalid(format!("change #{} has no row id", c.id))
@@ -655,7 +723,7 @@ fn update(c: &Change, m: &TableModel, d: &dyn Dialect, checked: bool) -> Result<
         if let Some(v) = d.row_version_expr() {
             wanted.push((ROW_VERSION.to_string(), v.to_string()));
         }
-        if d.supports_returning() {
+        if d.returns_row_identity() {
             returning(&mut s, wanted, d);
         }
     }

@@ -206,21 +206,6 @@ impl TryFrom<Stored> for Value {
     }
 }
 
-/// `#[serde(with = "value")]` for one [`Value`].
-pub(crate) mod value {
-    use super::*;
-
-    pub(crate) fn serialize<S: Serializer>(v: &Value, s: S) -> std::result::Result<S::Ok, S::Error> {
-        Stored::from(v).serialize(s)
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> std::result::Result<Value, D::Error> {
-        Value::try_from(Stored::deserialize(d)?).map_err(serde::de::Error::custom)
-    }
-}
-
 /// `#[serde(with = "values")]` for a list of values.
 pub(crate) mod values {
     use super::*;
