@@ -85,8 +85,11 @@ pub(crate) async fn dispatch(
             goodbye(&conn, r).await
         }
         Command::Describe { db, table, format } => {
-            let conn = open(db.db.as_deref(), flags).await?;
-            let r = describe(&conn, &table, format, out).await;
+            let (conn, target) = connections::open(db.db.as_deref(), flags).await?;
+            let virtuals = qore_core::relations::Relations::load(
+                &qore_core::relations::Relations::default_path(&target.scope())?,
+            )?;
+            let r = describe(&conn, &table, &virtuals, format, out).await;
             goodbye(&conn, r).await
         }
         Command::Conn { action } => conn(action, out, err),
@@ -125,6 +128,10 @@ pub(crate) async fn dispatch(
             writeln!(out, "{}", classification.to_json())?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Edit(args) => crate::edit::edit(args, flags, out, err).await,
+        Command::Sandbox { action } => crate::edit::sandbox(action, flags, out, err).await,
+        Command::Peek(args) => crate::edit::peek(args, flags, out, err).await,
+        Command::Relation { action } => crate::edit::relation(action, flags, out, err).await,
         Command::Demo {
             path,
             duckdb,
@@ -137,7 +144,7 @@ pub(crate) async fn dispatch(
 /// before the process exits, whatever the command's outcome; embedded
 /// engines are left alone (their close checkpoints, which a read-only
 /// query does not need). At most two seconds: the exit must not hang.
-async fn goodbye<T>(conn: &ConnectionRef, r: Result<T>) -> Result<T> {
+pub(crate) async fn goodbye<T>(conn: &ConnectionRef, r: Result<T>) -> Result<T> {
     if !conn.engine().is_embedded() {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), conn.close()).await;
     }
@@ -345,12 +352,15 @@ fn column_tags(details: &TableDetails) -> Vec<Vec<String>> {
 async fn describe(
     conn: &ConnectionRef,
     table: &str,
+    virtuals: &qore_core::relations::Relations,
     format: Format,
     out: &mut dyn Write,
 ) -> Result<ExitCode> {
     let catalog = catalog_of(conn)?;
     let t = TableRef::parse(table)?;
-    let d = catalog.table(&t).await?;
+    let mut d = catalog.table(&t).await?;
+    // User-defined relations show beside the real foreign keys, marked.
+    virtuals.merge_into(&mut d);
     match format {
         Format::Json | Format::Ndjson => {
             serde_json::to_writer_pretty(&mut *out, &d)?;
@@ -511,28 +521,11 @@ fn conn(action: ConnAction, out: &mut dyn Write, err: &mut dyn Write) -> Result<
             writeln!(err, "qore: saved `{name}`")?;
         }
         ConnAction::Ls { format } => {
-            let (mut names, mut urls, mut envs) = (vec![], vec![], vec![]);
-            for (n, s) in store.all() {
-                names.push(n.clone());
-                urls.push(s.url.clone());
-                envs.push(s.env.to_string());
-            }
-            let schema = Arc::new(Schema::new(vec![
-                Field::new("name", DataType::Utf8, false),
-                Field::new("url", DataType::Utf8, false),
-                Field::new("env", DataType::Utf8, false),
-            ]));
-            let batch = RecordBatch::try_new(
-                schema.clone(),
-                vec![
-                    Arc::new(StringArray::from(names)),
-                    Arc::new(StringArray::from(urls)),
-                    Arc::new(StringArray::from(envs)),
-                ],
-            )?;
-            let mut w = Writer::with_types(format, out, schema, 0, false);
-            w.write(&batch)?;
-            w.finish()?;
+            let rows = store
+                .all()
+                .map(|(n, s)| vec![n.clone(), s.url.clone(), s.env.to_string()])
+                .collect();
+            crate::format::write_text_rows(format, out, &["name", "url", "env"], rows)?;
         }
         ConnAction::Rm { name } => {
             store.remove(&name)?;

@@ -75,36 +75,46 @@ struct Ask {
 #[async_trait::async_trait]
 impl Confirmer for Ask {
     async fn confirm(&self, _: &Request, message: &str) -> bool {
-        if self.yes {
-            return true;
-        }
-        let terminal = std::io::IsTerminal::is_terminal(&std::io::stdin())
-            && std::io::IsTerminal::is_terminal(&std::io::stderr());
-        if !terminal {
-            eprintln!(
-                "qore: the safety net asks for a confirmation and there is no terminal to ask on: --yes confirms"
-            );
-            return false;
-        }
-        eprint!("qore: {message}\nqore: run it? [y/N] ");
-        let mut answer = String::new();
-        if std::io::stdin().read_line(&mut answer).is_err() {
-            return false;
-        }
-        matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
+        ask(self.yes, message, "run it?")
     }
 }
 
-/// The engine `--db` names, without opening anything or asking for a
-/// password.
-pub fn engine_of(db: Option<&str>) -> Result<qore_core::Engine> {
+/// `--yes`, else `question` asked on the terminal after `message`, else no.
+pub(crate) fn ask(yes: bool, message: &str, question: &str) -> bool {
+    if yes {
+        return true;
+    }
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdin())
+        && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    if !terminal {
+        eprintln!(
+            "qore: {message}\nqore: this needs a confirmation and there is no terminal to ask on: --yes confirms"
+        );
+        return false;
+    }
+    eprint!("qore: {message}\nqore: {question} [y/N] ");
+    let mut answer = String::new();
+    if std::io::stdin().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
+}
+
+/// What `--db` names, without opening anything or asking for a password.
+pub fn target_of(db: Option<&str>) -> Result<Target> {
     let store = match db {
         Some(name) if profiles::valid_name(name) => Profiles::load()?,
         _ => Profiles::empty(),
     };
     let mut no_prompt =
         |_: &str, _: &ConnectionSpec| -> qore_core::Result<Option<Secret>> { Ok(None) };
-    Ok(profiles::resolve(db, &store, &mut no_prompt)?.spec.engine)
+    Ok(profiles::resolve(db, &store, &mut no_prompt)?)
+}
+
+/// The engine `--db` names, without opening anything or asking for a
+/// password.
+pub fn engine_of(db: Option<&str>) -> Result<qore_core::Engine> {
+    Ok(target_of(db)?.spec.engine)
 }
 
 /// The audit log's file: `$QORE_AUDIT_LOG` (`off` for none), else the

@@ -221,3 +221,33 @@ fn header_cell(f: &Field, types: bool) -> Cell {
         Cell::new(format!("{}\n{ty} {}", f.name(), tags.join(" ")))
     }
 }
+
+/// Writes rows of text under `headers` in `format` (listings: saved
+/// connections, sandboxes, changes, relations).
+pub(crate) fn write_text_rows(
+    format: Format,
+    out: &mut dyn Write,
+    headers: &[&str],
+    rows: Vec<Vec<String>>,
+) -> Result<()> {
+    use arrow::array::{ArrayRef, StringArray};
+    use arrow::datatypes::{DataType, Schema};
+    let schema = std::sync::Arc::new(Schema::new(
+        headers
+            .iter()
+            .map(|h| Field::new(*h, DataType::Utf8, false))
+            .collect::<Vec<_>>(),
+    ));
+    let columns: Vec<ArrayRef> = (0..headers.len())
+        .map(|i| {
+            std::sync::Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.get(i).map(String::as_str).unwrap_or("")),
+            )) as ArrayRef
+        })
+        .collect();
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    let mut w = Writer::with_types(format, out, schema, 0, false);
+    w.write(&batch)?;
+    w.finish()?;
+    Ok(())
+}

@@ -17,15 +17,18 @@
 #![forbid(unsafe_code)]
 
 mod commands;
+mod edit;
 pub mod connections;
 mod export;
 mod format;
 mod opts;
+mod opts_edit;
 
 use std::io::Write;
 use std::process::ExitCode;
 
 pub use opts::{Command, ConnAction, DbArg, ExportArgs, Format, Opts};
+pub use opts_edit::{EditArgs, PeekArgs, RelationAction, SandboxAction};
 
 /// Sends the libraries' `tracing` events to stderr: none by default, QoreDB's
 /// own at debug level with `-v`, at trace level (statement text) with

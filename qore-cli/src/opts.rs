@@ -184,6 +184,25 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Edit one row: set cells of the row a key names, insert a row, or
+    /// delete one; written at once (with a check that nobody changed the
+    /// row since it was read), or recorded in a sandbox.
+    Edit(crate::opts_edit::EditArgs),
+    /// Sandboxes: local changes, their migration script, apply, discard.
+    Sandbox {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::opts_edit::SandboxAction,
+    },
+    /// Show the row a foreign key (real or virtual) points to, or the rows
+    /// that point to a row.
+    Peek(crate::opts_edit::PeekArgs),
+    /// Virtual relations: foreign keys the database does not enforce.
+    Relation {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::opts_edit::RelationAction,
+    },
     /// Write the sample shop database (SQLite, or DuckDB with --duckdb).
     Demo {
         /// Where to write it (default: qore-demo.db, or qore-demo.duckdb with --duckdb).

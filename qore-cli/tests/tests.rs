@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod contracts;
+mod editing;
 mod hardening;
 mod util;
 

@@ -266,6 +266,16 @@ pub struct Target {
 }
 
 impl Target {
+    /// The name the target's own files go by (its sandboxes, its virtual
+    /// relations): the profile's name, else the URL (password hidden) as a
+    /// file name.
+    pub fn scope(&self) -> String {
+        match &self.profile {
+            Some((name, _)) => name.clone(),
+            None => qore_core::files::safe_file_name(&self.spec.to_string()),
+        }
+    }
+
     /// Opens the target: a [`Database`](qore_core::Database) whose
     /// sessions carry the profile's environment label, read-only at the
     /// engine when the profile says so.

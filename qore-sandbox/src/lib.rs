@@ -48,6 +48,7 @@
 mod apply;
 mod change;
 mod edit;
+pub mod ops;
 pub mod peek;
 pub mod plan;
 mod sandbox;
@@ -57,6 +58,7 @@ mod table;
 pub use apply::{ApplyReport, Conflict, apply};
 pub use change::{Change, ChangeKind};
 pub use edit::{Editor, RowSnapshot};
+pub use ops::{EditAction, EditOutcome, EditRequest};
 pub use peek::{Direction, Peek, RelatedQuery, peek};
 pub use plan::{Models, Plan, Statement, forward, undo};
 pub use sandbox::{AppliedRecord, Captured, Sandbox, SandboxSummary};

@@ -282,9 +282,20 @@ fn build(changes: &[Change], models: &Models, d: &dyn Dialect, checked: bool) ->
         held_references(changes, models, d)?;
     }
     let mut plan = Plan::default();
-    let reorders = changes
-        .iter()
-        .any(|c| c.kind != ChangeKind::Update && cyclic.contains(&c.table));
+    // A cycle through several tables needs the deferral for any insert or
+    // delete; a table that references itself only when several of its
+    // rows go in (or out) together.
+    let reorders = cyclic.iter().any(|t| {
+        let self_only = models
+            .get(t)
+            .is_some_and(|m| !m.foreign_keys.iter().any(|fk| {
+                !qore_core::relations::same_table(&fk.target, t)
+                    && cyclic.iter().any(|o| qore_core::relations::same_table(&fk.target, o))
+            }));
+        let count = |k: ChangeKind| changes.iter().filter(|c| c.kind == k && &c.table == t).count();
+        let (ins, del) = (count(ChangeKind::Insert), count(ChangeKind::Delete));
+        if self_only { ins > 1 || del > 1 } else { ins + del > 0 }
+    });
     if reorders {
         plan.statements.push(defer(&cyclic, models, d)?);
     }
@@ -624,8 +635,10 @@ fn where_row(
     // A row version already tells any later write apart.
     let versioned = m.identity.kind == IdentityKind::RowId && c.version.is_some();
     for (col, v) in c.checks.iter().filter(|_| !versioned) {
+        let keyed = matches!(m.identity.kind, IdentityKind::PrimaryKey | IdentityKind::UniqueKey)
+            && m.identity.columns.contains(col);
         let wanted = every || check_columns.is_none_or(|cols| cols.contains(col));
-        if !wanted {
+        if !wanted || keyed {
             continue;
         }
         let (_, cm) = m.column(col)?;

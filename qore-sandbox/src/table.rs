@@ -202,8 +202,12 @@ impl TableModel {
     pub fn parse_value(&self, column: &str, text: &str) -> Result<Value> {
         let (_, c) = self.column(column)?;
         parse_as(text, &c.data_type).map_err(|e| {
+            let why = match e {
+                Error::InvalidInput(m) => m,
+                other => other.to_string(),
+            };
             Error::invalid(format!(
-                "`{text}` is not a value of {}.{column} ({}): {e}",
+                "`{text}` is not a value of {}.{column} ({}): {why}",
                 self.table, c.source_type
             ))
         })

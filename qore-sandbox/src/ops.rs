@@ -1,0 +1,266 @@
+//! Whole operations as a frontend asks for them, with values as the user
+//! typed them: edit one row (at once or into a sandbox), write a sandbox's
+//! script, peek along a relation, add a virtual relation. The CLI calls one
+//! of these per command; a GUI calls the same.
+
+use qore_core::relations::{Relation, Relations, VirtualRelation};
+use qore_core::{Connection, Error, Result, TableRef, Value};
+
+use crate::apply::ApplyReport;
+use crate::change::Change;
+use crate::edit::Editor;
+use crate::peek::{self, Direction, Peek};
+use crate::sandbox::Sandbox;
+use crate::table::RowIdentity;
+
+/// What an edit does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditAction {
+    /// Set cells of the row the key names.
+    Update,
+    /// Add a row with the given cells.
+    Insert,
+    /// Remove the row the key names.
+    Delete,
+}
+
+/// One edit, with values as typed (`None`: NULL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditRequest {
+    /// The table.
+    pub table: TableRef,
+    /// What to do.
+    pub action: EditAction,
+    /// Cells that name the row (update, delete).
+    pub key: Vec<(String, String)>,
+    /// Cells to set (update) or give (insert).
+    pub set: Vec<(String, Option<String>)>,
+}
+
+/// What an edit did.
+#[derive(Debug, Clone)]
+pub struct EditOutcome {
+    /// How the row was addressed (a GUI shows "editing by all columns").
+    pub identity: RowIdentity,
+    /// The change.
+    pub change: Change,
+    /// The statement it runs (or will run), values as literals.
+    pub statement: String,
+    /// For a table without any key: how many identical rows there were
+    /// (the edit touches one).
+    pub duplicates: u64,
+    /// The change's number in the sandbox, when it went into one.
+    pub recorded: Option<u64>,
+    /// What writing it at once did, when it did not go into a sandbox.
+    pub report: Option<ApplyReport>,
+}
+
+/// Carries out one edit: into `sandbox` when given (nothing is written to
+/// the database), else at once in its own transaction with the same
+/// conflict check.
+///
+/// # Error handling
+///
+/// [`Error::InvalidInput`] for an unknown column, a value that is not of
+/// its column's type, a generated column set, a key that matches several
+/// rows, or an action without what it needs; [`Error::NotFound`] for an
+/// unknown table or a key that matches no row. On any error nothing is
+/// written and the sandbox file is unchanged.
+pub async fn edit(
+    conn: &dyn Connection,
+    request: &EditRequest,
+    sandbox: Option<&mut Sandbox>,
+) -> Result<EditOutcome> {
+    let mut editor = Editor::new(conn)?;
+    let model = editor.model(&request.table).await?.clone();
+    let set: Vec<(String, Value)> = request
+        .set
+        .iter()
+        .map(|(c, v)| match v {
+            Some(text) => Ok((c.clone(), model.parse_value(c, text)?)),
+            None => model.column(c).map(|_| (c.clone(), Value::Null)),
+        })
+        .collect::<Result<_>>()?;
+    let mut duplicates = 1;
+    let change = match request.action {
+        EditAction::Insert => {
+            if !request.key.is_empty() {
+                return Err(Error::invalid(
+                    "an insert takes the new row's cells (--set), not a key",
+                ));
+            }
+            editor.insert(&model.table, set)?
+        }
+        EditAction::Update | EditAction::Delete => {
+            let key = editor.parse_cells(&model.table, &request.key).await?;
+            let row = editor.fetch_one(&model.table, &key).await?;
+            duplicates = row.duplicates;
+            if request.action == EditAction::Delete {
+                if !set.is_empty() {
+                    return Err(Error::invalid("a delete sets no column (drop --set)"));
+                }
+                editor.delete(&row)
+            } else {
+                editor.update(&row, set)?
+            }
+        }
+    };
+    // The statement, built now so that a change that cannot be written is
+    // refused before it is recorded.
+    let mut single = change.clone();
+    single.id = 1;
+    let plan = editor.plan(std::slice::from_ref(&single)).await?;
+    let statement = plan
+        .statements
+        .iter()
+        .map(|s| s.script_text(editor.dialect()))
+        .collect::<Result<Vec<_>>>()?
+        .join(";\n");
+    let (recorded, report) = match sandbox {
+        Some(s) => (Some(s.record(change.clone())?), None),
+        None => (None, Some(editor.commit_now(change.clone()).await?)),
+    };
+    Ok(EditOutcome {
+        identity: model.identity,
+        change,
+        statement,
+        duplicates,
+        recorded,
+        report,
+    })
+}
+
+/// The migration script of `sandbox`'s pending changes (or, with `undo`,
+/// the script that undoes its last apply — or its pending changes once
+/// applied), exactly as apply runs it.
+///
+/// # Error handling
+///
+/// [`Error::InvalidInput`] for an empty sandbox, and as
+/// [`Editor::plan`] and [`Editor::undo_plan`].
+pub async fn script(conn: &dyn Connection, sandbox: &Sandbox, undo: bool) -> Result<String> {
+    let mut editor = Editor::new(conn)?;
+    let plan = if undo {
+        if sandbox.changes().is_empty() && sandbox.applied().is_none() {
+            return Err(empty(sandbox));
+        }
+        editor.undo_plan(sandbox).await?
+    } else {
+        if sandbox.changes().is_empty() {
+            return Err(empty(sandbox));
+        }
+        editor.plan(sandbox.changes()).await?
+    };
+    plan.script(editor.dialect())
+}
+
+fn empty(sandbox: &Sandbox) -> Error {
+    Error::invalid(format!(
+        "sandbox `{}` has no pending change",
+        sandbox.name()
+    ))
+}
+
+/// Follows relations from the row `key` (as typed) of `table`: with
+/// [`Direction::Referenced`], the relation that uses `column` (required);
+/// with [`Direction::Referencing`], every relation into the table (or the
+/// one named `column`). At most `limit` rows each.
+///
+/// # Error handling
+///
+/// [`Error::InvalidInput`] for a missing column or a bad key value;
+/// [`Error::NotFound`] when no relation matches.
+pub async fn peek_rows(
+    conn: &dyn Connection,
+    virtuals: &Relations,
+    table: &TableRef,
+    key: &[(String, String)],
+    column: Option<&str>,
+    direction: Direction,
+    limit: u64,
+) -> Result<Vec<Peek>> {
+    let mut editor = Editor::new(conn)?;
+    let key = editor.parse_cells(table, key).await?;
+    let relations: Vec<Relation> = match direction {
+        Direction::Referenced => {
+            let column = column.ok_or_else(|| {
+                Error::invalid("say which foreign-key column to follow")
+            })?;
+            vec![peek::relation_of(conn, virtuals, table, column).await?]
+        }
+        Direction::Referencing => {
+            let all = peek::referencing_relations(conn, virtuals, table).await?;
+            let chosen: Vec<Relation> = all
+                .iter()
+                .filter(|r| column.is_none_or(|c| r.name.as_deref() == Some(c)))
+                .cloned()
+                .collect();
+            if chosen.is_empty() {
+                return Err(Error::NotFound(match column {
+                    Some(c) => format!(
+                        "no relation named `{c}` refers to {table} (relations: {})",
+                        all.iter()
+                            .filter_map(|r| r.name.clone())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    None => format!("no table refers to {table}"),
+                }));
+            }
+            chosen
+        }
+    };
+    let mut out = Vec::new();
+    for r in relations {
+        out.push(peek::peek(conn, r, direction, &key, limit).await?);
+    }
+    Ok(out)
+}
+
+/// Parses `table(col, col)` (the table possibly qualified and quoted).
+///
+/// # Error handling
+///
+/// [`Error::InvalidInput`] naming the expected form.
+pub fn parse_endpoint(text: &str) -> Result<(TableRef, Vec<String>)> {
+    let bad = || {
+        Error::invalid(format!(
+            "`{text}` is not TABLE(COLUMN[, COLUMN...]), for example orders(customer_id)"
+        ))
+    };
+    let t = text.trim();
+    let open = t.rfind('(').ok_or_else(bad)?;
+    let inner = t[open + 1..].strip_suffix(')').ok_or_else(bad)?;
+    let table = TableRef::parse(&t[..open]).map_err(|_| bad())?;
+    let cols: Vec<String> = inner.split(',').map(|c| c.trim().to_string()).collect();
+    if cols.iter().any(|c| c.is_empty()) {
+        return Err(bad());
+    }
+    Ok((table, cols))
+}
+
+/// Checks `relation` against the catalog of `conn` and adds it to the
+/// relations file at `path`.
+///
+/// # Error handling
+///
+/// [`Error::NotFound`] for an unknown table; [`Error::InvalidInput`] for an
+/// unknown column, incompatible types, or a name already used unless
+/// `replace`. The file is unchanged on any error.
+pub async fn add_relation(
+    conn: &dyn Connection,
+    path: &std::path::Path,
+    relation: VirtualRelation,
+    replace: bool,
+) -> Result<()> {
+    relation.check_shape()?;
+    let catalog = conn
+        .catalog()
+        .ok_or_else(|| Error::NotSupported(format!("{} has no catalog", conn.engine().name())))?;
+    let from = catalog.table(&relation.from).await?;
+    let to = catalog.table(&relation.to).await?;
+    relation.validate(&from, &to)?;
+    let mut all = Relations::load(path)?;
+    all.add(relation, replace)?;
+    all.save(path)
+}
