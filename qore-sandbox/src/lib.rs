@@ -13,6 +13,8 @@
 //!   literals; [`apply`] runs it with bound values in one transaction and
 //!   reports conflicts three-way instead of overwriting them. [`undo`]
 //!   plans the way back.
+//! - [`overlay::read_table`] reads a table through a sandbox: pending
+//!   changes applied and marked, batch by batch.
 //! - [`peek`] follows a foreign key, real or virtual, in one statement.
 //!
 //! # Example
@@ -49,6 +51,7 @@ mod apply;
 mod change;
 mod edit;
 pub mod ops;
+pub mod overlay;
 pub mod peek;
 pub mod plan;
 mod sandbox;

@@ -351,9 +351,13 @@ impl Sandbox {
         Ok(())
     }
 
-    /// The pending changes of `table`.
+    /// The pending changes of `table` (named with or without its
+    /// namespace).
     pub fn changes_of<'a>(&'a self, table: &'a TableRef) -> impl Iterator<Item = &'a Change> {
-        self.file.changes.iter().filter(move |c| &c.table == table)
+        self.file
+            .changes
+            .iter()
+            .filter(move |c| qore_core::relations::same_table(&c.table, table))
     }
 }
 

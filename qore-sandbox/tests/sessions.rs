@@ -431,6 +431,14 @@ async fn session(e: &Engine, c: &ConnectionRef, s: Start, ops: Vec<Op>, by_scrip
         SCRIPTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return;
     }
+    // Read through the sandbox, the tables already look applied.
+    let seen = through(e, c, &sandbox).await;
+    assert_eq!(
+        (seen.parent, seen.child, seen.nokey),
+        (model.parent.clone(), model.child.clone(), model.nokey.clone()),
+        "{}: the overlay",
+        e.name
+    );
     let report = match editor.apply_sandbox(&mut sandbox).await {
         Err(err) if held_until_commit(c, &err) => return,
         other => other.unwrap(),
@@ -444,6 +452,42 @@ async fn session(e: &Engine, c: &ConnectionRef, s: Start, ops: Vec<Op>, by_scrip
     assert!(undo.committed(), "{:?}", undo.conflicts);
     assert_eq!(read(e, c).await, before, "{}: after undo", e.name);
     APPLIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The tables read through the sandbox's overlay (the generated-key table
+/// left out: its inserted rows have no key before apply).
+async fn through(e: &Engine, c: &ConnectionRef, sandbox: &Sandbox) -> Model {
+    let mut m = Model::default();
+    let read = async |t: &str| -> Vec<Vec<Value>> {
+        let s = qore_sandbox::overlay::read_table(c.as_ref(), sandbox, &e.table(t)).await.unwrap();
+        let schema = s.schema();
+        assert_eq!(schema.metadata().get(qore_sandbox::overlay::MARKS).map(String::as_str), Some("qore_change,qore_edited"));
+        let inserts = sandbox.changes_of(&e.table(t)).filter(|c| c.kind == qore_sandbox::ChangeKind::Insert).count();
+        let mut out = Vec::new();
+        let mut marked = 0;
+        for b in qore_core::collect(s).await.unwrap() {
+            for r in 0..b.num_rows() {
+                let row: Vec<Value> = (0..b.num_columns()).map(|i| Value::from_array(b.column(i).as_ref(), r).unwrap()).collect();
+                if row[row.len() - 2] == Value::Text("insert".into()) {
+                    marked += 1;
+                }
+                out.push(row);
+            }
+        }
+        assert_eq!(marked, inserts, "{t}: inserted rows are marked");
+        out
+    };
+    for r in read("parent").await {
+        m.parent.insert(int(&r[0]).unwrap(), (text(&r[1]).unwrap(), float(&r[2])));
+    }
+    for r in read("child").await {
+        m.child.insert((int(&r[0]).unwrap(), int(&r[1]).unwrap()), (int(&r[2]), text(&r[3])));
+    }
+    for r in read("nokey").await {
+        m.nokey.push((int(&r[0]), text(&r[1])));
+    }
+    m.nokey.sort();
+    m
 }
 
 /// DuckDB's refusal, before anything runs, of deleting a parent row and a
