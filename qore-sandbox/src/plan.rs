@@ -116,12 +116,31 @@ impl Statement {
                 Piece::Sql(s) => out.push_str(s),
                 Piece::Param(i) => {
                     let (v, dt) = &self.params[*i - 1];
-                    out.push_str(&qore_export::sql_literal(d, v, dt)?);
+                    // A cell of another type than its column (SQLite's
+                    // dynamic typing) is written as what it is.
+                    let lit = qore_export::sql_literal(d, v, dt).or_else(|e| match natural_type(v) {
+                        Some(t) if &t != dt => qore_export::sql_literal(d, v, &t),
+                        _ => Err(e),
+                    })?;
+                    out.push_str(&lit);
                 }
             }
         }
         Ok(out)
     }
+}
+
+/// The type a value has by itself, for the scalars.
+fn natural_type(v: &Value) -> Option<DataType> {
+    Some(match v {
+        Value::Bool(_) => DataType::Boolean,
+        Value::Int(_) => DataType::Int64,
+        Value::UInt(_) => DataType::UInt64,
+        Value::Float(_) => DataType::Float64,
+        Value::Text(_) => DataType::Utf8,
+        Value::Bytes(_) => DataType::Binary,
+        _ => return None,
+    })
 }
 
 /// The statements of a change set, in the order they run, in one

@@ -114,17 +114,31 @@ fn without_equality(source_type: &str) -> bool {
     ) || t.ends_with("[]") && without_equality(&t[..t.len() - 2])
 }
 
-/// Types the binary parameter encoder does not write: their values travel
-/// as text and the server casts them.
+/// Types the binary parameter encoder does not write (anything but the
+/// built-in scalars of `encode.rs`): their values travel as text and the
+/// server casts them.
 fn sent_as_text(source_type: &str) -> bool {
     let t = source_type.trim().to_ascii_lowercase();
-    t.ends_with("[]")
-        || matches!(
-            t.as_str(),
-            "xml" | "line" | "lseg" | "box" | "path" | "polygon" | "circle" | "tid" | "xid"
-                | "txid_snapshot" | "pg_snapshot" | "int2vector" | "oidvector"
-        )
-        || t.starts_with("tsquery")
+    if t.is_empty() {
+        return false;
+    }
+    let base = t.split('(').next().unwrap_or("").trim();
+    let encoded = matches!(
+        base,
+        "boolean" | "bool" | "smallint" | "int2" | "integer" | "int" | "int4" | "bigint" | "int8"
+            | "oid" | "real" | "float4" | "double precision" | "float8" | "numeric" | "decimal"
+            | "money" | "text" | "character varying" | "varchar" | "character" | "char"
+            | "bpchar" | "\"char\"" | "name" | "json" | "jsonb" | "bytea" | "date" | "time"
+            | "time without time zone" | "timestamp" | "timestamp without time zone"
+            | "timestamp with time zone" | "timestamptz" | "interval" | "uuid" | "citext"
+    );
+    // `time(3) without time zone`, `timestamp(6) with time zone`: the
+    // modifier sits inside the name.
+    let modified = t.ends_with("without time zone") && t.starts_with("time")
+        || t.starts_with("timestamp") && t.ends_with("with time zone")
+        || t.starts_with("interval");
+    !(encoded && !t.ends_with("[]") || modified && !t.ends_with("[]"))
+        || base == "time" && t.ends_with("with time zone")
 }
 
 /// The one PostgreSQL dialect.
