@@ -154,8 +154,10 @@ impl PostgresConnection {
             })?;
         rollback_if_pending(&mut guard, &self.rollback_pending).await?;
         // Normally already done by `forget_statements`; this covers a
-        // statement whose task was stopped before it could.
-        if guard.cached_statements_size() > 0 {
+        // statement whose task was stopped before it could. Inside a
+        // transaction, the statements without results that `execute_with`
+        // keeps stay (the commit closes them).
+        if held.is_none() && guard.cached_statements_size() > 0 {
             guard.clear_cached_statements().await.map_err(map_err)?;
         }
         Ok(guard)
@@ -483,9 +485,17 @@ impl PostgresConnection {
             self.connect_timeout,
             self.backend_pid.load(std::sync::atomic::Ordering::Relaxed),
         )));
+        // A statement without result columns (UPDATE, DELETE, INSERT) stays
+        // prepared for the rest of a transaction: its next run (the next row
+        // of a sandbox apply) is one round trip instead of three, and no
+        // result shape can go stale. Outside a transaction, and after any
+        // query, prepared statements are closed as before.
+        let keep = held.is_some() && stmt.columns().is_empty();
         let done = stmt.query_with(args).execute(&mut *guard).await;
         cancel.disarm();
-        forget_statements(guard);
+        if !keep {
+            forget_statements(guard);
+        }
         let done = done.map_err(map_err)?;
         Ok(ExecuteOutcome {
             rows_affected: done.rows_affected(),
@@ -522,6 +532,8 @@ impl HeldSession for PostgresConnection {
             .execute(&mut *guard)
             .await
             .map_err(map_err)?;
+        // What the transaction kept prepared goes now.
+        forget_statements(guard);
         Ok(())
     }
 
