@@ -9,7 +9,7 @@ use futures::StreamExt;
 use qore_core::relations::{Cardinality, Relations, VirtualRelation};
 use qore_core::{ConnectionRef, Environment, TableRef};
 use qore_sandbox::ops::{self, EditAction, EditRequest};
-use qore_sandbox::{ApplyReport, Direction, Editor, Sandbox};
+use qore_sandbox::{ApplyReport, Direction, Sandbox};
 
 use crate::connections::{self, SafetyFlags};
 use crate::format::{Writer, write_text_rows};
@@ -241,7 +241,7 @@ pub(crate) async fn sandbox(
             }
             writeln!(
                 err,
-                "qore: applied sandbox `{}`{}: {} statement(s), {} row(s), one transaction{}",
+                "qore: applied sandbox `{}`{}: {} statement(s), {} row(s){}",
                 s.name(),
                 if undo { " (undo)" } else { "" },
                 report.statements,
@@ -285,16 +285,11 @@ async fn apply(
     flags: SafetyFlags,
     target: &str,
 ) -> Result<Option<ApplyReport>> {
-    let mut editor = Editor::new(conn.as_ref())?;
     let env = conn.environment().unwrap_or(Environment::Dev);
     if env != Environment::Dev {
-        let n = if undo {
-            editor.undo_plan(s).await?.statements.len()
-        } else {
-            editor.plan(s.changes()).await?.statements.len()
-        };
+        let n = ops::plan_len(conn.as_ref(), s, undo).await?;
         let message = format!(
-            "applying sandbox `{}`{} to {target} ({env}): {n} statement(s) in one transaction",
+            "applying sandbox `{}`{} to {target} ({env}): {n} statement(s)",
             s.name(),
             if undo { " (undo)" } else { "" }
         );
@@ -302,11 +297,7 @@ async fn apply(
             return Ok(None);
         }
     }
-    Ok(Some(if undo {
-        editor.apply_undo(s).await?
-    } else {
-        editor.apply_sandbox(s).await?
-    }))
+    Ok(Some(ops::apply(conn.as_ref(), s, undo).await?))
 }
 
 pub(crate) async fn peek(

@@ -49,6 +49,7 @@
 
 mod apply;
 mod change;
+pub mod documents;
 mod edit;
 pub mod ops;
 pub mod overlay;

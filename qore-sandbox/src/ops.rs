@@ -8,6 +8,7 @@ use qore_core::{Connection, Error, Result, TableRef, Value};
 
 use crate::apply::ApplyReport;
 use crate::change::Change;
+use crate::documents;
 use crate::edit::Editor;
 use crate::peek::{self, Direction, Peek};
 use crate::sandbox::Sandbox;
@@ -71,6 +72,9 @@ pub async fn edit(
     request: &EditRequest,
     sandbox: Option<&mut Sandbox>,
 ) -> Result<EditOutcome> {
+    if is_documents(conn) {
+        return edit_document(conn, request, sandbox).await;
+    }
     let mut editor = Editor::new(conn)?;
     let model = editor.model(&request.table).await?.clone();
     let set: Vec<(String, Value)> = request
@@ -130,6 +134,135 @@ pub async fn edit(
     })
 }
 
+/// Whether `conn` edits documents (MongoDB) rather than SQL rows.
+fn is_documents(conn: &dyn Connection) -> bool {
+    conn.dialect().is_none() && conn.documents().is_some()
+}
+
+async fn edit_document(
+    conn: &dyn Connection,
+    request: &EditRequest,
+    sandbox: Option<&mut Sandbox>,
+) -> Result<EditOutcome> {
+    let coll = request.table.name.as_str();
+    let set: Vec<(String, serde_json::Value)> = request
+        .set
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_deref()
+                    .map_or(serde_json::Value::Null, documents::typed_json),
+            )
+        })
+        .collect();
+    let change = match request.action {
+        EditAction::Insert => documents::insert(coll, set)?,
+        EditAction::Update | EditAction::Delete => {
+            let doc = documents::fetch_one(conn, coll, &request.key).await?;
+            if request.action == EditAction::Delete {
+                if !set.is_empty() {
+                    return Err(Error::invalid("a delete sets no field (drop --set)"));
+                }
+                documents::delete(coll, &doc)?
+            } else {
+                documents::update(coll, &doc, set)?
+            }
+        }
+    };
+    let mut single = change.clone();
+    single.id = 1;
+    let commands = documents::plan(std::slice::from_ref(&single))?;
+    let statement = commands
+        .iter()
+        .map(|c| c.text.clone())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (recorded, report) = match sandbox {
+        Some(s) => (Some(s.record(change.clone())?), None),
+        None => (
+            None,
+            Some(documents::apply(conn, std::slice::from_ref(&single), &commands, None).await?),
+        ),
+    };
+    Ok(EditOutcome {
+        identity: RowIdentity {
+            kind: crate::table::IdentityKind::DocumentId,
+            columns: vec!["_id".into()],
+            versioned: false,
+        },
+        change,
+        statement,
+        duplicates: 1,
+        recorded,
+        report,
+    })
+}
+
+/// The changes an apply (or, with `undo`, an undo) of `sandbox` works on:
+/// the pending ones, or those of its last apply.
+fn undo_source(sandbox: &Sandbox) -> Vec<Change> {
+    match sandbox.applied() {
+        Some(a) if sandbox.changes().is_empty() => a.changes.clone(),
+        _ => sandbox.changes().to_vec(),
+    }
+}
+
+/// How many statements (or commands) an apply of `sandbox` runs: what a
+/// confirmation shows.
+///
+/// # Error handling
+///
+/// As [`script`].
+pub async fn plan_len(conn: &dyn Connection, sandbox: &Sandbox, undo: bool) -> Result<usize> {
+    if is_documents(conn) {
+        let changes = if undo { undo_source(sandbox) } else { sandbox.changes().to_vec() };
+        return Ok(changes.len());
+    }
+    let mut editor = Editor::new(conn)?;
+    Ok(if undo {
+        editor.undo_plan(sandbox).await?.statements.len()
+    } else {
+        editor.plan(sandbox.changes()).await?.statements.len()
+    })
+}
+
+/// Applies `sandbox`'s pending changes (or, with `undo`, the undo of its
+/// last apply): SQL engines in one transaction, MongoDB checked first and
+/// then written in order, resumable.
+///
+/// # Error handling
+///
+/// [`Error::InvalidInput`] for nothing to apply; as [`Editor::apply_sandbox`]
+/// and [`documents::apply`].
+pub async fn apply(conn: &dyn Connection, sandbox: &mut Sandbox, undo: bool) -> Result<ApplyReport> {
+    if undo && sandbox.applied().is_none() {
+        return Err(Error::invalid(format!(
+            "sandbox `{}` was never applied: there is nothing to undo",
+            sandbox.name()
+        )));
+    }
+    if !undo && sandbox.changes().is_empty() {
+        return Err(empty(sandbox));
+    }
+    if is_documents(conn) {
+        if undo {
+            let changes = undo_source(sandbox);
+            let commands = documents::undo_plan(&changes)?;
+            return documents::apply(conn, &changes, &commands, None).await;
+        }
+        let changes = sandbox.changes().to_vec();
+        let commands = documents::plan(&changes)?;
+        return documents::apply(conn, &changes, &commands, Some(sandbox)).await;
+    }
+    let mut editor = Editor::new(conn)?;
+    if undo {
+        editor.apply_undo(sandbox).await
+    } else {
+        editor.apply_sandbox(sandbox).await
+    }
+}
+
 /// The migration script of `sandbox`'s pending changes (or, with `undo`,
 /// the script that undoes its last apply — or its pending changes once
 /// applied), exactly as apply runs it.
@@ -139,6 +272,17 @@ pub async fn edit(
 /// [`Error::InvalidInput`] for an empty sandbox, and as
 /// [`Editor::plan`] and [`Editor::undo_plan`].
 pub async fn script(conn: &dyn Connection, sandbox: &Sandbox, undo: bool) -> Result<String> {
+    if is_documents(conn) {
+        if sandbox.changes().is_empty() && (!undo || sandbox.applied().is_none()) {
+            return Err(empty(sandbox));
+        }
+        let commands = if undo {
+            documents::undo_plan(&undo_source(sandbox))?
+        } else {
+            documents::plan(sandbox.changes())?
+        };
+        return Ok(documents::script(&commands));
+    }
     let mut editor = Editor::new(conn)?;
     let plan = if undo {
         if sandbox.changes().is_empty() && sandbox.applied().is_none() {
@@ -179,8 +323,15 @@ pub async fn peek_rows(
     direction: Direction,
     limit: u64,
 ) -> Result<Vec<Peek>> {
-    let mut editor = Editor::new(conn)?;
-    let key = editor.parse_cells(table, key).await?;
+    // Documents take their key as typed (Extended JSON or text); SQL
+    // tables as values of the key columns' types.
+    let key: Vec<(String, Value)> = if is_documents(conn) {
+        key.iter()
+            .map(|(k, v)| (k.clone(), Value::Text(v.clone())))
+            .collect()
+    } else {
+        Editor::new(conn)?.parse_cells(table, key).await?
+    };
     let relations: Vec<Relation> = match direction {
         Direction::Referenced => {
             let column = column.ok_or_else(|| {

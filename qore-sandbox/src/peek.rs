@@ -122,6 +122,26 @@ pub async fn peek(
     key: &[(String, Value)],
     limit: u64,
 ) -> Result<Peek> {
+    if conn.dialect().is_none()
+        && let Some(docs) = conn.documents()
+    {
+        let (start, pipeline) = lookup_pipeline(&relation, direction, key, Some(limit))?;
+        let rows = docs.aggregate(&start.name, &pipeline).await?;
+        let (_, open) = lookup_pipeline(&relation, direction, key, None)?;
+        let other = match direction {
+            Direction::Referenced => relation.to.clone(),
+            Direction::Referencing => relation.from.clone(),
+        };
+        return Ok(Peek {
+            related: RelatedQuery {
+                table: other,
+                sql: serde_json::json!({ "aggregate": start.name, "pipeline": open, "cursor": {} }).to_string(),
+                params: Vec::new(),
+            },
+            relation,
+            rows,
+        });
+    }
     let d = sql_dialect(conn)?;
     let related = related_query(d.as_ref(), &relation, direction, key)?;
     let limited = format!("{} {}", related.sql, d.limit_clause(Some(limit), None));
@@ -131,6 +151,60 @@ pub async fn peek(
         rows,
         related,
     })
+}
+
+/// Between collections: an aggregation on the starting collection that
+/// matches the document of `key` (values as Extended JSON text) and looks
+/// the related documents up, one round trip (`$lookup`, then the related
+/// documents as the result).
+fn lookup_pipeline(
+    relation: &Relation,
+    direction: Direction,
+    key: &[(String, Value)],
+    limit: Option<u64>,
+) -> Result<(TableRef, serde_json::Value)> {
+    use serde_json::{Map, Value as Json, json};
+    if key.is_empty() {
+        return Err(Error::invalid("say which document: give a key field and its value"));
+    }
+    let (start, start_cols, other, other_cols) = match direction {
+        Direction::Referenced => (&relation.from, &relation.from_columns, &relation.to, &relation.to_columns),
+        Direction::Referencing => (&relation.to, &relation.to_columns, &relation.from, &relation.from_columns),
+    };
+    let mut matcher = Map::new();
+    for (k, v) in key {
+        let j = match v {
+            Value::Text(t) => crate::documents::typed_json(t),
+            Value::Null => Json::Null,
+            other => Json::String(other.to_string()),
+        };
+        matcher.insert(k.clone(), j);
+    }
+    let lets: Map<String, Json> = start_cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (format!("v{i}"), Json::String(format!("${c}"))))
+        .collect();
+    let eqs: Vec<Json> = other_cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| json!({ "$eq": [format!("${c}"), format!("$$v{i}")] }))
+        .collect();
+    let lookup = if start_cols.len() == 1 {
+        json!({ "$lookup": { "from": other.name, "localField": start_cols[0], "foreignField": other_cols[0], "as": "qore_related" } })
+    } else {
+        json!({ "$lookup": { "from": other.name, "let": lets, "pipeline": [{ "$match": { "$expr": { "$and": eqs } } }], "as": "qore_related" } })
+    };
+    let mut stages = vec![
+        json!({ "$match": Json::Object(matcher) }),
+        lookup,
+        json!({ "$unwind": "$qore_related" }),
+        json!({ "$replaceRoot": { "newRoot": "$qore_related" } }),
+    ];
+    if let Some(n) = limit {
+        stages.push(json!({ "$limit": n }));
+    }
+    Ok((start.clone(), Json::Array(stages)))
 }
 
 /// The query of the rows related to the row of `key` through `relation`:

@@ -35,6 +35,10 @@ pub struct AppliedRecord {
     pub changes: Vec<Change>,
     /// The values the database generated for them.
     pub captured: Vec<Captured>,
+    /// Whether the apply stopped halfway (an engine without transactions):
+    /// the next apply of the remaining changes adds to this record.
+    #[serde(default)]
+    pub partial: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -329,17 +333,44 @@ impl Sandbox {
     ///
     /// [`Error::Io`] when the file cannot be written.
     pub fn mark_applied(&mut self, captured: Vec<Captured>) -> Result<()> {
+        let ids: Vec<u64> = self.file.changes.iter().map(|c| c.id).collect();
+        self.mark_applied_some(&ids, captured)
+    }
+
+    /// Moves the changes `ids` to the record of the last apply (added to
+    /// it when that apply stopped halfway), and writes the file; the apply
+    /// is complete when no change is left pending.
+    ///
+    /// # Error handling
+    ///
+    /// [`Error::Io`] when the file cannot be written.
+    pub fn mark_applied_some(&mut self, ids: &[u64], captured: Vec<Captured>) -> Result<()> {
         let mut next = self.file.clone();
-        let changes = std::mem::take(&mut next.changes);
+        let (done, left): (Vec<Change>, Vec<Change>) = std::mem::take(&mut next.changes)
+            .into_iter()
+            .partition(|c| ids.contains(&c.id));
+        next.changes = left;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
-        next.applied = Some(AppliedRecord {
-            at: qore_core::calendar::rfc3339_utc(now),
-            changes,
-            captured,
-        });
+        let partial = !next.changes.is_empty();
+        let record = match next.applied.take() {
+            Some(mut r) if r.partial => {
+                r.changes.extend(done);
+                r.captured.extend(captured);
+                r.partial = partial;
+                r.at = qore_core::calendar::rfc3339_utc(now);
+                r
+            }
+            _ => AppliedRecord {
+                at: qore_core::calendar::rfc3339_utc(now),
+                changes: done,
+                captured,
+                partial,
+            },
+        };
+        next.applied = Some(record);
         self.commit(next)
     }
 
