@@ -43,6 +43,14 @@ impl RowSnapshot {
     }
 }
 
+/// `a=1, b=x`: a key for messages.
+fn shown(key: &[(String, Value)]) -> String {
+    key.iter()
+        .map(|(c, v)| format!("{c}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Edits rows of the tables of one session.
 #[derive(Debug)]
 pub struct Editor<'c> {
@@ -131,7 +139,58 @@ impl<'c> Editor<'c> {
         key: &[(String, Value)],
         limit: u64,
     ) -> Result<Vec<RowSnapshot>> {
-        if key.is_empty() {
+        self.fetch_any(table, std::slice::from_ref(&key.to_vec()), limit)
+            .await
+    }
+
+    /// The rows of a selection (a grid's checkbox column): each key must
+    /// name exactly one row. One statement per 500 keys.
+    ///
+    /// # Error handling
+    ///
+    /// [`Error::NotFound`] naming a key that matches no row,
+    /// [`Error::InvalidInput`] for one that matches several.
+    pub async fn fetch_selection(
+        &mut self,
+        table: &TableRef,
+        keys: &[Vec<(String, Value)>],
+    ) -> Result<Vec<RowSnapshot>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(500) {
+            let rows = self.fetch_any(table, chunk, chunk.len() as u64 + 1).await?;
+            for key in chunk {
+                let mut hits = rows.iter().filter(|r| {
+                    key.iter().all(|(c, v)| r.get(c) == Some(v))
+                });
+                match (hits.next(), hits.next()) {
+                    (Some(r), None) => out.push(r.clone()),
+                    (None, _) => {
+                        return Err(Error::NotFound(format!(
+                            "no row of {table} has {}",
+                            shown(key)
+                        )));
+                    }
+                    (Some(_), Some(_)) => {
+                        return Err(Error::invalid(format!(
+                            "several rows of {table} have {}: select rows by their key",
+                            shown(key)
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The rows that match any of `keys` (each: cells that must all be
+    /// equal), at most `limit`.
+    async fn fetch_any(
+        &mut self,
+        table: &TableRef,
+        keys: &[Vec<(String, Value)>],
+        limit: u64,
+    ) -> Result<Vec<RowSnapshot>> {
+        if keys.is_empty() || keys.iter().any(|k| k.is_empty()) {
             return Err(Error::invalid(
                 "say which row: give at least one key column and its value",
             ));
@@ -152,25 +211,32 @@ impl<'c> Editor<'c> {
         for c in &m.columns {
             select.push(check_expr(d.as_ref(), &d.quote_identifier(&c.name)?, &c.data_type));
         }
-        let mut conds = Vec::new();
+        let mut groups = Vec::with_capacity(keys.len());
         let mut params = Vec::new();
-        for (i, (col, v)) in key.iter().enumerate() {
-            let (_, cm) = m.column(col)?;
-            let q = d.quote_identifier(col)?;
-            if v.is_null() {
-                conds.push(format!("{q} IS NULL"));
-            } else {
-                params.push(v.clone());
-                let p = d.typed_value(&d.placeholder(params.len()), &cm.source_type);
-                let _ = i;
-                conds.push(format!("{q} = {p}"));
+        for key in keys {
+            let mut conds = Vec::with_capacity(key.len());
+            for (col, v) in key {
+                let (_, cm) = m.column(col)?;
+                let q = d.quote_identifier(col)?;
+                if v.is_null() {
+                    conds.push(format!("{q} IS NULL"));
+                } else {
+                    params.push(v.clone());
+                    let p = d.typed_value(&d.placeholder(params.len()), &cm.source_type);
+                    conds.push(format!("{q} = {p}"));
+                }
             }
+            groups.push(conds.join(" AND "));
         }
+        let filter = if groups.len() == 1 {
+            groups.remove(0)
+        } else {
+            format!("({})", groups.join(") OR ("))
+        };
         let sql = format!(
-            "SELECT {} FROM {} WHERE {} {}",
+            "SELECT {} FROM {} WHERE {filter} {}",
             select.join(", "),
             d.quote_table(&m.table)?,
-            conds.join(" AND "),
             d.limit_clause(Some(limit), None)
         );
         let batches: Vec<RecordBatch> = self
@@ -240,12 +306,7 @@ impl<'c> Editor<'c> {
         key: &[(String, Value)],
     ) -> Result<RowSnapshot> {
         let mut rows = self.fetch(table, key, 1000).await?;
-        let shown = || {
-            key.iter()
-                .map(|(c, v)| format!("{c}={v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let shown = || shown(key);
         match rows.len() {
             0 => Err(Error::NotFound(format!(
                 "no row of {table} has {}",

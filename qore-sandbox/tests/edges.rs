@@ -249,3 +249,31 @@ async fn peek_real_composite_and_virtual() {
         assert_eq!(rows_of(back.into_iter().next().unwrap()).await, 2);
     }
 }
+
+/// A selection (a grid's checkbox column): rows fetched in one statement,
+/// edited together, a key that matches nothing named.
+#[tokio::test]
+async fn selections_of_rows() {
+    for e in [Engine::sqlite(), Engine::postgres("sbx_selection").await] {
+        let c = e.connect().await;
+        let t = e.sql_name("sel");
+        c.execute(&format!("CREATE TABLE {t} (a INT, b INT, v INT, PRIMARY KEY (a, b))"), &[]).await.unwrap();
+        c.execute(&format!("INSERT INTO {t} VALUES (1, 1, 0), (1, 2, 0), (2, 1, 0), (2, 2, 0)"), &[]).await.unwrap();
+        let mut editor = Editor::new(c.as_ref()).unwrap();
+        let key = |a: i64, b: i64| vec![("a".to_string(), Value::Int(a)), ("b".to_string(), Value::Int(b))];
+        let rows_ = editor.fetch_selection(&e.table("sel"), &[key(1, 2), key(2, 1), key(2, 2)]).await.unwrap();
+        assert_eq!(rows_.len(), 3);
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Sandbox::open(&dir.path().join("s.json"), "s", "t").unwrap();
+        for r in &rows_ {
+            s.record(editor.update(r, vec![("v".into(), Value::Int(9))]).unwrap()).unwrap();
+        }
+        assert!(editor.apply_sandbox(&mut s).await.unwrap().committed());
+        let now = rows(&c, &format!("SELECT a, b FROM {t} WHERE v = 9 ORDER BY a, b")).await;
+        assert_eq!(now.len(), 3, "{}", e.name);
+        let err = editor.fetch_selection(&e.table("sel"), &[key(1, 1), key(5, 5)]).await.unwrap_err();
+        assert!(err.to_string().contains("no row of") && err.to_string().contains("a=5, b=5"), "{err}");
+        let err = editor.fetch_selection(&e.table("sel"), &[vec![("a".to_string(), Value::Int(1))]]).await.unwrap_err();
+        assert!(err.to_string().contains("several rows"), "{err}");
+    }
+}
