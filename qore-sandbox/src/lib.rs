@@ -37,7 +37,7 @@
 //! let plan = editor.plan(std::slice::from_ref(&change)).await?;
 //! assert_eq!(
 //!     plan.script(editor.dialect())?,
-//!     "BEGIN;\nUPDATE \"t\" SET \"name\" = 'bob' WHERE \"id\" = 1 AND CAST(\"name\" AS TEXT) IS 'ann';\nCOMMIT;\n"
+//!     "BEGIN;\nUPDATE \"main\".\"t\" SET \"name\" = 'bob' WHERE \"id\" = 1 AND CAST(\"name\" AS TEXT) IS 'ann';\nCOMMIT;\n"
 //! );
 //! let report = editor.commit_now(change).await?;
 //! assert!(report.committed());
