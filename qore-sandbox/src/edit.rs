@@ -338,16 +338,7 @@ impl<'c> Editor<'c> {
         if cells.is_empty() {
             return Err(Error::invalid("an update needs at least one column to set"));
         }
-        for (c, _) in &cells {
-            let (_, cm) = m.column(c)?;
-            if cm.generated {
-                return Err(Error::invalid(format!(
-                    "{}.{c} is a generated column: its value is computed, not set",
-                    m.table
-                )));
-            }
-        }
-        Change::check_cells(&cells)?;
+        m.check_writable(&cells)?;
         Ok(self.change_of(row, ChangeKind::Update, cells))
     }
 
@@ -365,16 +356,7 @@ impl<'c> Editor<'c> {
     /// table not loaded with [`Editor::model`].
     pub fn insert(&self, table: &TableRef, cells: Vec<(String, Value)>) -> Result<Change> {
         let m = self.loaded(table)?;
-        for (c, _) in &cells {
-            let (_, cm) = m.column(c)?;
-            if cm.generated {
-                return Err(Error::invalid(format!(
-                    "{}.{c} is a generated column: its value is computed, not given",
-                    m.table
-                )));
-            }
-        }
-        Change::check_cells(&cells)?;
+        m.check_writable(&cells)?;
         Ok(Change {
             id: 0,
             table: m.table.clone(),

@@ -73,17 +73,14 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn unhex(s: &str) -> Result<Vec<u8>> {
+/// Hex digits as bytes; `None` for an odd count or a non-hex character.
+pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 {
-        return Err(Error::data("odd-length hex in a stored value"));
+        return None;
     }
     (0..s.len())
         .step_by(2)
-        .map(|i| {
-            s.get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| Error::data("bad hex in a stored value"))
-        })
+        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
         .collect()
 }
 
@@ -166,7 +163,9 @@ impl TryFrom<Stored> for Value {
                 scale,
             },
             Stored::Text(t) => Value::Text(t),
-            Stored::Bytes(h) => Value::Bytes(unhex(&h)?),
+            Stored::Bytes(h) => Value::Bytes(
+                unhex(&h).ok_or_else(|| Error::data("bad hex in a stored value"))?,
+            ),
             Stored::Date(d) => Value::Date(d),
             Stored::Time { value, unit } => Value::Time {
                 value,

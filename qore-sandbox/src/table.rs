@@ -192,6 +192,28 @@ impl TableModel {
             })
     }
 
+    /// Checks that `cells` name columns of the table, each once, none of
+    /// them generated (their values are computed, never written).
+    ///
+    /// # Error handling
+    ///
+    /// [`Error::InvalidInput`] naming the column.
+    pub fn check_writable(&self, cells: &[(String, Value)]) -> Result<()> {
+        for (i, (c, _)) in cells.iter().enumerate() {
+            let (_, cm) = self.column(c)?;
+            if cm.generated {
+                return Err(Error::invalid(format!(
+                    "{}.{c} is a generated column: its value is computed, not written",
+                    self.table
+                )));
+            }
+            if cells[..i].iter().any(|(o, _)| o == c) {
+                return Err(Error::invalid(format!("column `{c}` is set twice")));
+            }
+        }
+        Ok(())
+    }
+
     /// A value typed in by a user (`--set price=9.90`) as a value of
     /// `column`'s type, checked the way the column will take it.
     ///
@@ -326,20 +348,9 @@ pub(crate) fn parse_as(text: &str, dt: &DataType) -> Result<Value> {
                 .strip_prefix("\\x")
                 .or_else(|| text.strip_prefix("0x"));
             match hex {
-                Some(h) => {
-                    if h.len() % 2 != 0 {
-                        return Err(Error::invalid("odd number of hex digits"));
-                    }
-                    (0..h.len())
-                        .step_by(2)
-                        .map(|i| {
-                            h.get(i..i + 2)
-                                .and_then(|b| u8::from_str_radix(b, 16).ok())
-                                .ok_or_else(|| Error::invalid("not hex digits"))
-                        })
-                        .collect::<Result<Vec<u8>>>()
-                        .map(Value::Bytes)
-                }
+                Some(h) => crate::stored::unhex(h)
+                    .map(Value::Bytes)
+                    .ok_or_else(|| Error::invalid("not an even number of hex digits")),
                 None => Ok(Value::Bytes(text.as_bytes().to_vec())),
             }
         }

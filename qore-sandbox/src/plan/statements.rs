@@ -17,15 +17,10 @@ pub(super) fn insert(c: &Change, m: &TableModel, d: &dyn Dialect) -> Result<Stat
     let table = d.quote_table(&m.table)?;
     let mut s = Statement::new(Some(c.id));
     s.expect_one = true;
+    m.check_writable(&c.after)?;
     let mut overriding = false;
     for (col, _) in &c.after {
         let (_, cm) = m.column(col)?;
-        if cm.generated {
-            return Err(Error::invalid(format!(
-                "{}.{col} is a generated column: its value is computed, not given",
-                m.table
-            )));
-        }
         overriding |= cm.always_identity;
     }
     if c.after.is_empty() {
@@ -266,15 +261,10 @@ pub(super) fn update(c: &Change, m: &TableModel, d: &dyn Dialect, checked: bool)
     }
     let mut s = Statement::new(Some(c.id));
     s.expect_one = true;
+    m.check_writable(&c.after)?;
     s.sql(format!("UPDATE {} SET ", d.quote_table(&m.table)?));
     for (i, (col, v)) in c.after.iter().enumerate() {
         let (_, cm) = m.column(col)?;
-        if cm.generated {
-            return Err(Error::invalid(format!(
-                "{}.{col} is a generated column: its value is computed, not set",
-                m.table
-            )));
-        }
         if i > 0 {
             s.sql(", ");
         }
