@@ -104,6 +104,14 @@ pub trait Dialect: Send + Sync + Debug {
         })
     }
 
+    /// The text the engine reads back as an array of `items` in a typed
+    /// context (PostgreSQL `{1,NULL,"a b"}`); `None` where arrays have no
+    /// text form (they are written as JSON-like text then).
+    fn array_text(&self, items: &[Value]) -> Option<String> {
+        let _ = items;
+        None
+    }
+
     /// `TRUE`/`FALSE`, or how the engine spells them.
     fn bool_literal(&self, b: bool) -> &'static str {
         if b { "TRUE" } else { "FALSE" }

@@ -293,6 +293,16 @@ pub(crate) fn write_literal(
         | DataType::FixedSizeList(..)
         | DataType::Struct(_)
         | DataType::Map(_, _) => {
+            // Arrays in the engine's own text form where it has one.
+            if matches!(
+                col.data_type(),
+                DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..)
+            ) && let Value::List(items) = Value::from_array(col, row)?
+                && let Some(text) = dialect.array_text(&items)
+            {
+                line.extend_from_slice(dialect.quote_string(&text)?.as_bytes());
+                return Ok(());
+            }
             let mut text = Vec::new();
             crate::text::write_text(&mut text, col, row)?;
             let text = String::from_utf8(text)

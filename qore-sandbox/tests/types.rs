@@ -120,16 +120,18 @@ async fn postgres_types() {
             "b bool, i2 int2, i4 int4, i8 int8, f4 float4, f8 float8, num numeric(12, 3), fre numeric, m money, \
              t text, vc varchar(10), ch char(2), by bytea, d date, tm time, ttz timetz, ts timestamp, tstz timestamptz, \
              iv interval, u uuid, j json, jb jsonb, ip inet, net cidr, mac macaddr, bits bit(4), vbits varbit, \
-             e {ns}.mood, x xml, pt point, tsv tsvector"
+             e {ns}.mood, x xml, pt point, tsv tsvector, arr int4[], tarr text[]"
         ),
         "true, 1, 2, 3, 1.5, 0.1, 12.5, 1e-20, 12.50, 'it''s', 'ü', 'z', '\\x00ff', '2024-02-29', '13:14:15.5', \
          '13:14:15+05:30', '2024-02-29 13:14:15.123456', '2024-02-29 13:14:15+01', '1 year 2 days 3 seconds', \
          'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{\"a\": [1, 2]}', '{\"b\": null}', '192.168.0.1', '10.0.0.0/8', \
-         '08:00:2b:01:02:03', B'1011', B'01', 'happy', '<a>1</a>', point(1.5, 2), 'a fat cat'",
+         '08:00:2b:01:02:03', B'1011', B'01', 'happy', '<a>1</a>', point(1.5, 2), 'a fat cat', \
+         ARRAY[1, NULL, 3], ARRAY['it''s', 'a \"b\" \\ c', NULL, '']",
         "false, -32768, -2147483648, -9223372036854775808, 'Infinity', -1e300, -123456789.123, 123456789012345678901234567890.5, \
          -0.01, 'a\\b✓', '', 'yy', '\\x', '4713-01-01 BC', '00:00:00', '00:00:00-12', '1999-12-31 23:59:59.999999', \
          '9999-12-31 23:59:59+00', '-3 months', '00000000-0000-0000-0000-000000000000', '[]', '{}', '::1', '::/0', \
-         'ff:ff:ff:ff:ff:ff', B'0000', B'', 'sad', '<b/>', point(-1, 0), ''",
+         'ff:ff:ff:ff:ff:ff', B'0000', B'', 'sad', '<b/>', point(-1, 0), '', \
+         '{}', ARRAY['NULL', '{x}', 'é✓']",
     )
     .await;
 }

@@ -88,6 +88,9 @@ impl Dialect for PostgresDialect {
             value_sql.to_string()
         }
     }
+    fn array_text(&self, items: &[qore_core::Value]) -> Option<String> {
+        array_text(items)
+    }
     fn overriding_identity(&self) -> Option<&'static str> {
         Some("OVERRIDING SYSTEM VALUE")
     }
@@ -103,6 +106,50 @@ impl Dialect for PostgresDialect {
             "sum(('x' || substr(md5({text_expr}), 1, 15))::bit(60)::bigint)"
         ))
     }
+}
+
+/// An array in PostgreSQL's text form: `{1,NULL,"it's \"x\""}`, nested
+/// arrays in nested braces; every non-NULL element that is not a number is
+/// double-quoted with `"` and `\` escaped.
+pub(crate) fn array_text(items: &[qore_core::Value]) -> Option<String> {
+    use qore_core::Value;
+    let mut out = String::from("{");
+    for (i, v) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match v {
+            Value::Null => out.push_str("NULL"),
+            Value::Int(n) => out.push_str(&n.to_string()),
+            Value::UInt(n) => out.push_str(&n.to_string()),
+            Value::Float(f) => out.push_str(&crate::dialects::float_words(*f).replace('\'', "")),
+            Value::List(inner) => out.push_str(&array_text(inner)?),
+            Value::Struct(_) => return None,
+            Value::Bytes(b) => {
+                out.push_str("\"\\\\x");
+                for x in b {
+                    out.push_str(&format!("{x:02x}"));
+                }
+                out.push('"');
+            }
+            other => {
+                let text = match other {
+                    Value::Text(s) => s.clone(),
+                    v => v.to_string(),
+                };
+                out.push('"');
+                for c in text.chars() {
+                    if c == '"' || c == '\\' {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                out.push('"');
+            }
+        }
+    }
+    out.push('}');
+    Some(out)
 }
 
 /// Types whose values `=` cannot compare (no equality operator).

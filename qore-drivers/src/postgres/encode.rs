@@ -220,7 +220,9 @@ pub(crate) fn encode(index: usize, value: &Value, ty: &PgTypeInfo) -> Result<PgP
 fn text_of(value: &Value) -> Option<String> {
     match value {
         Value::Text(s) => Some(s.clone()),
-        Value::Bytes(_) | Value::List(_) | Value::Struct(_) => None,
+        // An array travels in its text form, cast by the statement.
+        Value::List(items) => super::dialect::array_text(items),
+        Value::Bytes(_) | Value::Struct(_) => None,
         other => Some(other.to_string()),
     }
 }
