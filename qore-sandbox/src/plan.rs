@@ -339,13 +339,21 @@ fn build(changes: &[Change], models: &Models, d: &dyn Dialect, checked: bool) ->
         let (ins, del) = (count(ChangeKind::Insert), count(ChangeKind::Delete));
         if self_only { ins > 1 || del > 1 } else { ins + del > 0 }
     });
+    // Where the engine cannot defer the checks, rows of a cycle go in with
+    // their cyclic references NULL and get them by an UPDATE after all
+    // inserts; rows going out lose them by an UPDATE before any delete.
+    let mut split = order::Split::default();
     if reorders {
-        plan.statements.push(defer(&cyclic, models, d)?);
+        match defer(&cyclic, models, d) {
+            Ok(st) => plan.statements.push(st),
+            Err(refused) => split = order::two_phase(changes, &cyclic, models, refused)?,
+        }
     }
     let of_kind = |k: ChangeKind, t: &TableRef| {
         changes
             .iter()
             .filter(move |c| c.kind == k && &c.table == t)
+            .map(|c| split.replaced.get(&c.id).unwrap_or(c))
             .collect::<Vec<_>>()
     };
     for t in &order {
@@ -353,11 +361,19 @@ fn build(changes: &[Change], models: &Models, d: &dyn Dialect, checked: bool) ->
             plan.statements.push(insert(c, model(models, t)?, d)?);
         }
     }
+    for c in &split.after_inserts {
+        plan.statements
+            .push(update(c, model(models, &c.table)?, d, false)?);
+    }
     for t in &order {
         for c in of_kind(ChangeKind::Update, t) {
             plan.statements
                 .push(update(c, model(models, t)?, d, checked)?);
         }
+    }
+    for c in &split.before_deletes {
+        plan.statements
+            .push(update(c, model(models, &c.table)?, d, checked)?);
     }
     for t in order.iter().rev() {
         for c in of_kind(ChangeKind::Delete, t) {
