@@ -420,3 +420,124 @@ pub async fn apply(
     }
     Ok(report)
 }
+
+/// Streams `collection` with `sandbox`'s pending changes applied (set
+/// fields replaced, deleted documents hidden, inserted ones at the end),
+/// in the schema of the collection's read plus the two mark columns of
+/// [`crate::overlay`]. Batches without a touched document pass as they
+/// are.
+///
+/// # Error handling
+///
+/// [`Error::NotSupported`] for an engine without documents; engine errors
+/// as they come.
+pub async fn read_through(
+    conn: &dyn Connection,
+    sandbox: &Sandbox,
+    collection: &str,
+) -> Result<qore_core::SendableRecordBatchStream> {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use futures::StreamExt;
+    use qore_core::arrow::array::{ArrayRef, StringArray};
+    use qore_core::arrow::datatypes::{DataType, Field, Schema};
+
+    use crate::overlay::{CHANGE_COLUMN, EDITED_COLUMN, MARKS};
+
+    let stream = documents(conn)?
+        .find(collection, &json!({}), None)
+        .await?;
+    let input = stream.schema();
+    let mut fields: Vec<Field> = input.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new(CHANGE_COLUMN, DataType::Utf8, true));
+    fields.push(Field::new(EDITED_COLUMN, DataType::Utf8, true));
+    let mut meta = input.metadata().clone();
+    meta.insert(MARKS.to_string(), format!("{CHANGE_COLUMN},{EDITED_COLUMN}"));
+    let schema = Arc::new(Schema::new_with_metadata(fields, meta));
+    let table = TableRef::new(collection);
+    let mut by_id: HashMap<String, Change> = HashMap::new();
+    let mut inserts = Vec::new();
+    for c in sandbox.changes_of(&table) {
+        match (c.kind, c.key.first()) {
+            (ChangeKind::Insert, _) => inserts.push(c.clone()),
+            (_, Some(Value::Text(id))) => {
+                by_id.insert(id.clone(), c.clone());
+            }
+            _ => {}
+        }
+    }
+    let edited = |c: &Change| {
+        Some(
+            c.after
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        )
+    };
+    let marked = {
+        let schema = schema.clone();
+        move |b: RecordBatch, kinds: Vec<Option<&str>>, cols: Vec<Option<String>>| {
+            let mut columns: Vec<ArrayRef> = b.columns().to_vec();
+            columns.push(Arc::new(StringArray::from(kinds)));
+            columns.push(Arc::new(StringArray::from(cols)));
+            Ok::<_, Error>(RecordBatch::try_new(schema.clone(), columns)?)
+        }
+    };
+    let tail_marked = marked.clone();
+    let (in_schema, tail_schema) = (input.clone(), input.clone());
+    let body = stream.map(move |batch| {
+        let b = batch?;
+        let mut docs = Vec::with_capacity(b.num_rows());
+        let (mut kinds, mut cols) = (Vec::new(), Vec::new());
+        let mut touched = false;
+        for r in 0..b.num_rows() {
+            let mut doc = qore_drivers::mongodb::row_to_extjson(&b, r)?;
+            let id = doc.get("_id").map(|v| v.to_string()).unwrap_or_default();
+            match by_id.get(&id) {
+                Some(c) if c.kind == ChangeKind::Delete => touched = true,
+                Some(c) => {
+                    touched = true;
+                    if let Json::Object(m) = &mut doc {
+                        for (k, v) in &c.after {
+                            m.insert(k.clone(), json_of(v)?);
+                        }
+                    }
+                    docs.push(doc);
+                    kinds.push(Some("update"));
+                    cols.push(edited(c));
+                }
+                None => {
+                    docs.push(doc);
+                    kinds.push(None);
+                    cols.push(None);
+                }
+            }
+        }
+        let b = if touched {
+            qore_drivers::mongodb::documents_batch(&in_schema, &docs)?
+        } else {
+            b
+        };
+        marked(b, kinds, cols)
+    });
+    let tail = futures::stream::once(futures::future::lazy(move |_| {
+        let docs = inserts
+            .iter()
+            .map(|c| cells_json(&c.after).map(Json::Object))
+            .collect::<Result<Vec<_>>>()?;
+        let b = qore_drivers::mongodb::documents_batch(&tail_schema, &docs)?;
+        let n = b.num_rows();
+        tail_marked(
+            b,
+            vec![Some("insert"); n],
+            inserts.iter().map(edited).collect(),
+        )
+    }))
+    .filter(|r| futures::future::ready(!matches!(r, Ok(b) if b.num_rows() == 0)));
+    Ok(Box::pin(qore_core::RecordBatchStreamAdapter::new(
+        schema,
+        body.chain(tail),
+    )))
+}

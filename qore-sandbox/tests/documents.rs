@@ -114,6 +114,17 @@ fn mongodb_sessions() {
             if s.changes().is_empty() {
                 return;
             }
+            // Read through the sandbox, the collection already looks applied.
+            let through = qore_sandbox::documents::read_through(c.as_ref(), &s, "edits").await.unwrap();
+            assert_eq!(through.schema().metadata().get(qore_sandbox::overlay::MARKS).map(String::as_str), Some("qore_change,qore_edited"));
+            let mut seen = BTreeMap::new();
+            for b in qore_core::collect(through).await.unwrap() {
+                for r in 0..b.num_rows() {
+                    let d = qore_drivers::mongodb::row_to_extjson(&b, r).unwrap();
+                    seen.insert(d["_id"].to_string(), (d.get("name").cloned().unwrap_or(Json::Null), d.get("n").cloned().unwrap_or(Json::Null)));
+                }
+            }
+            assert_eq!(seen, model, "the overlay");
             let report = ops::apply(c.as_ref(), &mut s, false).await.unwrap();
             assert!(report.committed(), "{:?}", report.conflicts);
             assert_eq!(read(&c, "edits").await, model);

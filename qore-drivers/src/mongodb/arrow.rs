@@ -458,6 +458,72 @@ fn build(
     })
 }
 
+/// The shape a field of a document schema was made from (its `qore.bson`
+/// metadata and nested fields); `None` for a field not made by [`schema_of`].
+fn shape_of_field(f: &Field) -> Option<Shape> {
+    let kind = |name: &str| {
+        [
+            Kind::Double,
+            Kind::String,
+            Kind::Binary,
+            Kind::ObjectId,
+            Kind::Bool,
+            Kind::Date,
+            Kind::Int32,
+            Kind::Int64,
+            Kind::Decimal,
+            Kind::Timestamp,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
+    };
+    Some(match f.metadata().get(BSON_TYPE)?.as_str() {
+        "null" => Shape::Null,
+        "json" => Shape::Json,
+        "object" => match f.data_type() {
+            DataType::Struct(fields) => Shape::Doc(
+                fields
+                    .iter()
+                    .map(|c| Some((c.name().clone(), shape_of_field(c)?)))
+                    .collect::<Option<Vec<_>>>()?,
+            ),
+            _ => return None,
+        },
+        "array" => match f.data_type() {
+            DataType::List(item) => Shape::Array(Box::new(shape_of_field(item)?)),
+            _ => return None,
+        },
+        other => Shape::Scalar(kind(other)?),
+    })
+}
+
+/// Builds a batch of `docs` (canonical or relaxed Extended JSON objects) in
+/// `schema`, a document schema this module made (a `find`'s result): what
+/// does not fit its columns goes to `_extra`, as when reading.
+///
+/// # Error handling
+///
+/// [`Error::InvalidInput`] for a document that is not Extended JSON or a
+/// schema that is not a document schema.
+pub fn documents_batch(schema: &SchemaRef, docs: &[serde_json::Value]) -> Result<RecordBatch> {
+    let shape: Vec<(String, Shape)> = schema
+        .fields()
+        .iter()
+        .filter(|f| f.name() != EXTRA_COLUMN)
+        .map(|f| Some((f.name().clone(), shape_of_field(f)?)))
+        .collect::<Option<_>>()
+        .ok_or_else(|| Error::invalid("not a schema of MongoDB documents"))?;
+    let docs = docs
+        .iter()
+        .map(|j| match Bson::try_from(j.clone()) {
+            Ok(Bson::Document(d)) => Ok(d),
+            Ok(_) => Err(Error::invalid("a document must be a JSON object")),
+            Err(e) => Err(Error::invalid(format!("not Extended JSON: {e}"))),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    batch(&shape, schema, &docs)
+}
+
 /// Builds a record batch of `docs` in `schema`'s shape.
 pub(crate) fn batch(
     shape: &[(String, Shape)],

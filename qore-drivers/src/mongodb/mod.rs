@@ -45,7 +45,9 @@ mod connection;
 mod methods;
 mod parse;
 
-pub use arrow::{BSON_TYPE, EXTRA_COLUMN, is_document_schema, row_to_document, row_to_extjson};
+pub use arrow::{
+    BSON_TYPE, EXTRA_COLUMN, documents_batch, is_document_schema, row_to_document, row_to_extjson,
+};
 pub use connection::{DEFAULT_SAMPLE, MongoConnection, READ_COMMANDS};
 
 /// The command document `input` runs (a command document or the mongosh
