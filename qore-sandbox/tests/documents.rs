@@ -72,7 +72,7 @@ fn mongodb_sessions() {
     let rt = runtime();
     let c = rt.block_on(qore_drivers::connect(&url())).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let sessions: u32 = std::env::var("QORE_SANDBOX_SESSIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(200) / 2;
+    let sessions: u32 = std::env::var("QORE_SANDBOX_SESSIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
     let applied = std::cell::Cell::new(0u32);
     proptest!(ProptestConfig::with_cases(sessions), |(start in proptest::collection::vec(("[a-z]{1,5}", 0i64..9), 0..6), ops in proptest::collection::vec(op(), 1..8))| {
         rt.block_on(async {
