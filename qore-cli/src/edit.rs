@@ -117,8 +117,10 @@ pub(crate) async fn edit(
         None => None,
     };
     let r = ops::edit(conn.as_ref(), &request, sandbox.as_mut()).await;
+    let sql = conn.dialect().is_some();
     let r = crate::commands::goodbye(&conn, r.map_err(anyhow::Error::from)).await?;
-    writeln!(out, "{};", r.statement)?;
+    // SQL statements end with `;`; MongoDB commands are one JSON each.
+    writeln!(out, "{}{}", r.statement, if sql { ";" } else { "" })?;
     let dup = if r.duplicates > 1 {
         format!("; one of {} identical rows", r.duplicates)
     } else {
