@@ -77,6 +77,15 @@ impl Change {
         self.after.iter().find(|(c, _)| c == column).map(|(_, v)| v)
     }
 
+    /// The columns this change sets, comma-separated (the overlay's mark).
+    pub fn edited_columns(&self) -> String {
+        self.after
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// The row as it is once the change applies: `before` with `after`
     /// laid over it (the given cells of an insert).
     pub fn row_after(&self) -> Vec<(String, Value)> {

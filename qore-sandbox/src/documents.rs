@@ -441,20 +441,15 @@ pub async fn read_through(
 
     use futures::StreamExt;
     use qore_core::arrow::array::{ArrayRef, StringArray};
-    use qore_core::arrow::datatypes::{DataType, Field, Schema};
-
-    use crate::overlay::{CHANGE_COLUMN, EDITED_COLUMN, MARKS};
 
     let stream = documents(conn)?
         .find(collection, &json!({}), None)
         .await?;
     let input = stream.schema();
-    let mut fields: Vec<Field> = input.fields().iter().map(|f| f.as_ref().clone()).collect();
-    fields.push(Field::new(CHANGE_COLUMN, DataType::Utf8, true));
-    fields.push(Field::new(EDITED_COLUMN, DataType::Utf8, true));
-    let mut meta = input.metadata().clone();
-    meta.insert(MARKS.to_string(), format!("{CHANGE_COLUMN},{EDITED_COLUMN}"));
-    let schema = Arc::new(Schema::new_with_metadata(fields, meta));
+    let schema = crate::overlay::marked_schema(
+        input.fields().iter().map(|f| f.as_ref().clone()),
+        input.metadata().clone(),
+    );
     let table = TableRef::new(collection);
     let mut by_id: HashMap<String, Change> = HashMap::new();
     let mut inserts = Vec::new();
@@ -467,15 +462,7 @@ pub async fn read_through(
             _ => {}
         }
     }
-    let edited = |c: &Change| {
-        Some(
-            c.after
-                .iter()
-                .map(|(k, _)| k.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-        )
-    };
+    let edited = |c: &Change| Some(c.edited_columns());
     let marked = {
         let schema = schema.clone();
         move |b: RecordBatch, kinds: Vec<Option<&str>>, cols: Vec<Option<String>>| {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use qore_core::arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray};
 use qore_core::arrow::compute::filter_record_batch;
-use qore_core::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use qore_core::arrow::datatypes::{DataType, Field, Metadata, Schema, SchemaRef};
 use qore_core::{
     Connection, Error, RecordBatchStreamAdapter, Result, SendableRecordBatchStream, TableRef,
     Value,
@@ -115,15 +115,10 @@ fn overlay_with(
     let shown: Vec<usize> = (0..input.fields().len())
         .filter(|i| rowid.is_none_or(|n| input.field(*i).name() != n))
         .collect();
-    let mut fields: Vec<Field> = shown
-        .iter()
-        .map(|i| input.field(*i).as_ref().clone())
-        .collect();
-    fields.push(Field::new(CHANGE_COLUMN, DataType::Utf8, true));
-    fields.push(Field::new(EDITED_COLUMN, DataType::Utf8, true));
-    let mut meta = input.metadata().clone();
-    meta.insert(MARKS.to_string(), format!("{CHANGE_COLUMN},{EDITED_COLUMN}"));
-    let schema: SchemaRef = Arc::new(Schema::new_with_metadata(fields, meta));
+    let schema = marked_schema(
+        shown.iter().map(|i| input.field(*i).as_ref().clone()),
+        input.metadata().clone(),
+    );
     let mut pending = Pending {
         by_key: HashMap::new(),
         inserts: Vec::new(),
@@ -155,6 +150,19 @@ fn overlay_with(
         schema,
         body.chain(tail),
     )))
+}
+
+/// `fields` and the two mark columns, with the schema metadata that names
+/// them.
+pub(crate) fn marked_schema(
+    fields: impl Iterator<Item = Field>,
+    mut meta: Metadata,
+) -> SchemaRef {
+    let mut fields: Vec<Field> = fields.collect();
+    fields.push(Field::new(CHANGE_COLUMN, DataType::Utf8, true));
+    fields.push(Field::new(EDITED_COLUMN, DataType::Utf8, true));
+    meta.insert(MARKS.to_string(), format!("{CHANGE_COLUMN},{EDITED_COLUMN}"));
+    Arc::new(Schema::new_with_metadata(fields, meta))
 }
 
 fn index_of(schema: &Schema, name: &str, model: &TableModel) -> Result<usize> {
@@ -202,13 +210,7 @@ fn apply_batch(
             Some(c) => {
                 keep.push(true);
                 kinds.push(Some("update"));
-                edited.push(Some(
-                    c.after
-                        .iter()
-                        .map(|(k, _)| k.as_str())
-                        .collect::<Vec<_>>()
-                        .join(","),
-                ));
+                edited.push(Some(c.edited_columns()));
                 touched.push((r, c));
             }
             None => {
@@ -264,15 +266,7 @@ fn inserted(schema: &SchemaRef, pending: &Pending) -> Result<RecordBatch> {
         pending
             .inserts
             .iter()
-            .map(|c| {
-                Some(
-                    c.after
-                        .iter()
-                        .map(|(k, _)| k.as_str())
-                        .collect::<Vec<_>>()
-                        .join(","),
-                )
-            })
+            .map(|c| Some(c.edited_columns()))
             .collect::<Vec<_>>(),
     )));
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
