@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use futures::StreamExt;
 use qore_core::relations::{Cardinality, Relations, VirtualRelation};
-use qore_core::{ConnectionRef, Environment, TableRef};
+use qore_core::{ConnectionRef, TableRef};
 use qore_sandbox::ops::{self, EditAction, EditRequest};
 use qore_sandbox::{ApplyReport, Direction, Sandbox};
 
@@ -287,17 +287,10 @@ async fn apply(
     flags: SafetyFlags,
     target: &str,
 ) -> Result<Option<ApplyReport>> {
-    let env = conn.environment().unwrap_or(Environment::Dev);
-    if env != Environment::Dev {
-        let n = ops::plan_len(conn.as_ref(), s, undo).await?;
-        let message = format!(
-            "applying sandbox `{}`{} to {target} ({env}): {n} statement(s)",
-            s.name(),
-            if undo { " (undo)" } else { "" }
-        );
-        if !connections::ask(flags.yes, &message, "apply?") {
-            return Ok(None);
-        }
+    if let Some(message) = ops::confirmation(conn.as_ref(), s, undo, target).await?
+        && !connections::ask(flags.yes, &message, "apply?")
+    {
+        return Ok(None);
     }
     Ok(Some(ops::apply(conn.as_ref(), s, undo).await?))
 }

@@ -9,7 +9,7 @@ use qore_core::{Connection, Error, Result, TableRef, Value};
 use serde::Serialize;
 
 use crate::change::{Change, ChangeKind};
-use crate::plan::{Models, Plan, ROW_ID};
+use crate::plan::{Models, Plan};
 use crate::sandbox::Captured;
 use crate::table::IdentityKind;
 
@@ -218,7 +218,6 @@ async fn current_row(
     let Some(b) = batches.iter().find(|b| b.num_rows() > 0) else {
         return Ok(None);
     };
-    let _ = ROW_ID;
     b.schema()
         .fields()
         .iter()

@@ -167,14 +167,10 @@ pub fn insert(collection: &str, set: Vec<(String, Json)>) -> Result<Change> {
 fn mongodb_oid() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let secs = std::time::SystemTime::now()
+    let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as u32)
-        .unwrap_or(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+        .unwrap_or_default();
+    let (secs, nanos) = (now.as_secs() as u32, now.subsec_nanos());
     let random = u64::from(nanos) ^ (u64::from(std::process::id()) << 20);
     let count = COUNTER.fetch_add(1, Ordering::Relaxed) & 0x00ff_ffff;
     format!("{secs:08x}{:010x}{count:06x}", random & 0xff_ffff_ffff)

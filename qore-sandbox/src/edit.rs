@@ -84,12 +84,7 @@ impl<'c> Editor<'c> {
     ///
     /// As [`TableModel::load`].
     pub async fn model(&mut self, table: &TableRef) -> Result<&TableModel> {
-        let found = self
-            .models
-            .keys()
-            .find(|t| *t == table || qore_core::relations::same_table(t, table) && table.namespace.is_none())
-            .cloned();
-        let key = match found {
+        let key = match self.known(table) {
             Some(k) => k,
             None => {
                 let m = TableModel::load(self.conn, table).await?;
@@ -305,7 +300,14 @@ impl<'c> Editor<'c> {
         table: &TableRef,
         key: &[(String, Value)],
     ) -> Result<RowSnapshot> {
-        let mut rows = self.fetch(table, key, 1000).await?;
+        // Two rows tell a key that is not one; a table without a key reads
+        // more, to count identical rows.
+        let keyless = matches!(
+            self.model(table).await?.identity.kind,
+            IdentityKind::AllColumns | IdentityKind::RowId
+        );
+        let limit = if keyless { 1000 } else { 2 };
+        let mut rows = self.fetch(table, key, limit).await?;
         let shown = || shown(key);
         match rows.len() {
             0 => Err(Error::NotFound(format!(
@@ -322,7 +324,7 @@ impl<'c> Editor<'c> {
             }
             n => Err(Error::invalid(format!(
                 "{}{n} rows of {table} have {}: give more key columns to pick one",
-                if n >= 1000 { "at least " } else { "" },
+                if n as u64 >= limit { "at least " } else { "" },
                 shown()
             ))),
         }
@@ -384,15 +386,18 @@ impl<'c> Editor<'c> {
         }
     }
 
-    fn loaded(&self, table: &TableRef) -> Result<&TableModel> {
+    /// The name a model of `table` was loaded under (models are kept by
+    /// the catalog's qualified name; `table` may leave the namespace out).
+    fn known(&self, table: &TableRef) -> Option<TableRef> {
         self.models
-            .get(table)
-            .or_else(|| {
-                self.models
-                    .iter()
-                    .find(|(t, _)| qore_core::relations::same_table(t, table))
-                    .map(|(_, m)| m)
-            })
+            .keys()
+            .find(|t| qore_core::relations::same_table(t, table))
+            .cloned()
+    }
+
+    fn loaded(&self, table: &TableRef) -> Result<&TableModel> {
+        self.known(table)
+            .and_then(|k| self.models.get(&k))
             .ok_or_else(|| Error::invalid(format!("{table} was not loaded by this editor")))
     }
 
@@ -425,10 +430,7 @@ impl<'c> Editor<'c> {
     /// [`Error::InvalidInput`] when the sandbox was never applied; as
     /// [`plan::undo`].
     pub async fn undo_plan(&mut self, sandbox: &Sandbox) -> Result<Plan> {
-        let (changes, captured) = match sandbox.applied() {
-            Some(a) if sandbox.changes().is_empty() => (a.changes.clone(), a.captured.clone()),
-            _ => (sandbox.changes().to_vec(), Vec::new()),
-        };
+        let (changes, captured) = sandbox.undo_source();
         self.load_for(&changes).await?;
         plan::undo(&changes, &captured, &self.models, self.dialect.as_ref())
     }

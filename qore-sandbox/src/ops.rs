@@ -122,7 +122,11 @@ pub async fn edit(
         .join(";\n");
     let (recorded, report) = match sandbox {
         Some(s) => (Some(s.record(change.clone())?), None),
-        None => (None, Some(editor.commit_now(change.clone()).await?)),
+        // At once: the plan just shown, in its own transaction.
+        None => (
+            None,
+            Some(crate::apply::apply(conn, &plan, std::slice::from_ref(&single), editor.models()).await?),
+        ),
     };
     Ok(EditOutcome {
         identity: model.identity,
@@ -199,15 +203,6 @@ async fn edit_document(
     })
 }
 
-/// The changes an apply (or, with `undo`, an undo) of `sandbox` works on:
-/// the pending ones, or those of its last apply.
-fn undo_source(sandbox: &Sandbox) -> Vec<Change> {
-    match sandbox.applied() {
-        Some(a) if sandbox.changes().is_empty() => a.changes.clone(),
-        _ => sandbox.changes().to_vec(),
-    }
-}
-
 /// How many statements (or commands) an apply of `sandbox` runs: what a
 /// confirmation shows.
 ///
@@ -216,7 +211,7 @@ fn undo_source(sandbox: &Sandbox) -> Vec<Change> {
 /// As [`script`].
 pub async fn plan_len(conn: &dyn Connection, sandbox: &Sandbox, undo: bool) -> Result<usize> {
     if is_documents(conn) {
-        let changes = if undo { undo_source(sandbox) } else { sandbox.changes().to_vec() };
+        let changes = if undo { sandbox.undo_source().0 } else { sandbox.changes().to_vec() };
         return Ok(changes.len());
     }
     let mut editor = Editor::new(conn)?;
@@ -225,6 +220,32 @@ pub async fn plan_len(conn: &dyn Connection, sandbox: &Sandbox, undo: bool) -> R
     } else {
         editor.plan(sandbox.changes()).await?.statements.len()
     })
+}
+
+/// The question to ask before applying `sandbox` (or its undo) on this
+/// session: `None` on dev; on staging and prod, what will run where
+/// (`applying sandbox `s` to URL (prod): 2 statement(s)`), which a
+/// frontend confirms with the user before calling [`apply`].
+///
+/// # Error handling
+///
+/// As [`plan_len`].
+pub async fn confirmation(
+    conn: &dyn Connection,
+    sandbox: &Sandbox,
+    undo: bool,
+    target: &str,
+) -> Result<Option<String>> {
+    let env = conn.environment().unwrap_or(qore_core::Environment::Dev);
+    if env == qore_core::Environment::Dev {
+        return Ok(None);
+    }
+    let n = plan_len(conn, sandbox, undo).await?;
+    Ok(Some(format!(
+        "applying sandbox `{}`{} to {target} ({env}): {n} statement(s)",
+        sandbox.name(),
+        if undo { " (undo)" } else { "" }
+    )))
 }
 
 /// Applies `sandbox`'s pending changes (or, with `undo`, the undo of its
@@ -247,7 +268,7 @@ pub async fn apply(conn: &dyn Connection, sandbox: &mut Sandbox, undo: bool) -> 
     }
     if is_documents(conn) {
         if undo {
-            let changes = undo_source(sandbox);
+            let changes = sandbox.undo_source().0;
             let commands = documents::undo_plan(&changes)?;
             return documents::apply(conn, &changes, &commands, None).await;
         }
@@ -277,7 +298,7 @@ pub async fn script(conn: &dyn Connection, sandbox: &Sandbox, undo: bool) -> Res
             return Err(empty(sandbox));
         }
         let commands = if undo {
-            documents::undo_plan(&undo_source(sandbox))?
+            documents::undo_plan(&sandbox.undo_source().0)?
         } else {
             documents::plan(sandbox.changes())?
         };
@@ -405,9 +426,7 @@ pub async fn add_relation(
     replace: bool,
 ) -> Result<()> {
     relation.check_shape()?;
-    let catalog = conn
-        .catalog()
-        .ok_or_else(|| Error::NotSupported(format!("{} has no catalog", conn.engine().name())))?;
+    let catalog = crate::table::catalog_of(conn)?;
     let from = catalog.table(&relation.from).await?;
     let to = catalog.table(&relation.to).await?;
     relation.validate(&from, &to)?;

@@ -53,9 +53,7 @@ pub async fn relation_of(
     table: &TableRef,
     column: &str,
 ) -> Result<Relation> {
-    let catalog = conn
-        .catalog()
-        .ok_or_else(|| Error::NotSupported(format!("{} has no catalog", conn.engine().name())))?;
+    let catalog = crate::table::catalog_of(conn)?;
     let mut details = catalog.table(table).await?;
     virtuals.merge_into(&mut details);
     let all = relations::outgoing(&details);
@@ -88,9 +86,7 @@ pub async fn referencing_relations(
     virtuals: &Relations,
     table: &TableRef,
 ) -> Result<Vec<Relation>> {
-    let catalog = conn
-        .catalog()
-        .ok_or_else(|| Error::NotSupported(format!("{} has no catalog", conn.engine().name())))?;
+    let catalog = crate::table::catalog_of(conn)?;
     let target = catalog.table(table).await?.info.table;
     let mut out = Vec::new();
     for t in catalog.tables(target.namespace.as_deref()).await? {

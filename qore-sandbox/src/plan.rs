@@ -29,6 +29,15 @@ pub const ROW_ID: &str = "#rowid";
 /// The name a captured row version is kept under.
 pub const ROW_VERSION: &str = "#version";
 
+/// Where a value goes in a dialect's template (`row_identity_eq(HOLE)`):
+/// a character no SQL of QoreDB holds (identifiers and literals refuse NUL).
+const HOLE: &str = "\u{0}";
+
+/// A template's text before and after its hole.
+fn hole(template: &str) -> (&str, &str) {
+    template.split_once(HOLE).unwrap_or((template, ""))
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Piece {
     Sql(String),
@@ -75,13 +84,19 @@ impl Statement {
         self
     }
 
-    /// A value, wrapped as the column's type needs (`typed_value`).
-    fn value(&mut self, d: &dyn Dialect, v: Value, dt: DataType, source_type: &str) -> &mut Self {
-        let wrap = d.typed_value("\u{0}", source_type);
-        let (head, tail) = wrap.split_once('\u{0}').unwrap_or(("", ""));
-        self.sql(head);
+    /// A bound value, as it is.
+    fn param(&mut self, v: Value, dt: DataType) -> &mut Self {
         self.params.push((v, dt));
         self.pieces.push(Piece::Param(self.params.len()));
+        self
+    }
+
+    /// A value, wrapped as the column's type needs (`typed_value`).
+    fn value(&mut self, d: &dyn Dialect, v: Value, dt: DataType, source_type: &str) -> &mut Self {
+        let wrap = d.typed_value(HOLE, source_type);
+        let (head, tail) = hole(&wrap);
+        self.sql(head);
+        self.param(v, dt);
         self.sql(tail)
     }
 

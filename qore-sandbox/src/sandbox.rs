@@ -196,6 +196,16 @@ impl Sandbox {
         &self.file.changes
     }
 
+    /// What an undo works on, with what was captured for it: the changes
+    /// of the last apply once nothing is pending, else the pending changes
+    /// (whose undo is written before they are applied).
+    pub fn undo_source(&self) -> (Vec<Change>, Vec<Captured>) {
+        match &self.file.applied {
+            Some(a) if self.file.changes.is_empty() => (a.changes.clone(), a.captured.clone()),
+            _ => (self.file.changes.clone(), Vec::new()),
+        }
+    }
+
     /// The last apply, if any.
     pub fn applied(&self) -> Option<&AppliedRecord> {
         self.file.applied.as_ref()

@@ -101,10 +101,7 @@ impl TableModel {
     /// addressed, [`Error::NotSupported`] for an engine without a catalog.
     pub async fn load(conn: &dyn Connection, table: &TableRef) -> Result<TableModel> {
         let dialect = sql_dialect(conn)?;
-        let catalog = conn.catalog().ok_or_else(|| {
-            Error::NotSupported(format!("{} has no catalog", conn.engine().name()))
-        })?;
-        let details = catalog.table(table).await?;
+        let details = catalog_of(conn)?.table(table).await?;
         let sql = format!(
             "SELECT * FROM {} WHERE 1 = 0",
             dialect.quote_table(&details.info.table)?
@@ -234,6 +231,16 @@ impl TableModel {
             ))
         })
     }
+}
+
+/// The connection's catalog.
+///
+/// # Error handling
+///
+/// [`Error::NotSupported`] for an engine without one.
+pub(crate) fn catalog_of(conn: &dyn Connection) -> Result<&dyn qore_core::Catalog> {
+    conn.catalog()
+        .ok_or_else(|| Error::NotSupported(format!("{} has no catalog", conn.engine().name())))
 }
 
 /// The connection's dialect.

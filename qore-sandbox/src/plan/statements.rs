@@ -5,7 +5,7 @@
 use qore_core::arrow::datatypes::DataType;
 use qore_core::{Dialect, Error, Result, Value};
 
-use super::{Piece, ROW_ID, ROW_VERSION, Statement};
+use super::{HOLE, ROW_ID, ROW_VERSION, Statement, hole};
 use crate::change::Change;
 use crate::table::{IdentityKind, TableModel};
 
@@ -107,10 +107,10 @@ fn where_row(
         IdentityKind::RowId if c.key.is_empty() => {
             // One of the rows that hold these values (identical rows
             // cannot be told apart).
-            let (Some(id), Some(cond)) = (d.row_identity(), d.row_identity_eq("\u{0}")) else {
+            let (Some(id), Some(cond)) = (d.row_identity(), d.row_identity_eq(HOLE)) else {
                 return Err(Error::invalid(format!("{} has no row id", d.name())));
             };
-            let (head, tail) = cond.split_once('\u{0}').unwrap_or((&cond, ""));
+            let (head, tail) = hole(&cond);
             and(s);
             s.sql(format!("{head}(SELECT {id} FROM {}", d.quote_table(&m.table)?));
             let mut first = true;
@@ -121,12 +121,7 @@ fn where_row(
                 }
                 s.sql(if first { " WHERE " } else { " AND " });
                 first = false;
-                let lhs = d.comparable(&quoted(d, col)?, &cm.source_type);
-                let eq = d.null_safe_eq(&lhs, "\u{0}");
-                let (h, t) = eq.split_once('\u{0}').unwrap_or((&eq, ""));
-                s.sql(h);
-                s.value(d, v.clone(), cm.data_type.clone(), &cm.source_type);
-                s.sql(t);
+                equals_value(s, d, col, cm, v)?;
             }
             s.sql(format!(" {}){tail}", d.limit_clause(Some(1), None)));
         }
@@ -134,15 +129,14 @@ fn where_row(
             let v = c.key.first().cloned().ok_or_else(|| {
                 Error::invalid(format!("change #{} has no row id", c.id))
             })?;
-            let cond = d.row_identity_eq("\u{0}").ok_or_else(|| {
+            let cond = d.row_identity_eq(HOLE).ok_or_else(|| {
                 Error::invalid(format!("{} has no row id", d.name()))
             })?;
-            let (head, tail) = cond.split_once('\u{0}').unwrap_or((&cond, ""));
+            let (head, tail) = hole(&cond);
             and(s);
             s.sql(head);
             let dt = data_type_of(&v);
-            s.params.push((v, dt));
-            s.pieces.push(Piece::Param(s.params.len()));
+            s.param(v, dt);
             s.sql(tail);
             if let (Some(ver), Some(expr)) = (&c.version, d.row_version_expr()) {
                 and(s);
@@ -176,12 +170,7 @@ fn where_row(
                         continue;
                     }
                     and(s);
-                    let lhs = d.comparable(&quoted(d, col)?, &cm.source_type);
-                    let cond = d.null_safe_eq(&lhs, "\u{0}");
-                    let (head, tail) = cond.split_once('\u{0}').unwrap_or((&cond, ""));
-                    s.sql(head);
-                    s.value(d, v.clone(), cm.data_type.clone(), &cm.source_type);
-                    s.sql(tail);
+                    equals_value(s, d, col, cm, v)?;
                 }
             }
         }
@@ -199,12 +188,10 @@ fn where_row(
         let (_, cm) = m.column(col)?;
         and(s);
         let lhs = check_expr(d, &quoted(d, col)?, &cm.data_type);
-        let cond = d.null_safe_eq(&lhs, "\u{0}");
-        let (head, tail) = cond.split_once('\u{0}').unwrap_or((&cond, ""));
+        let cond = d.null_safe_eq(&lhs, HOLE);
+        let (head, tail) = hole(&cond);
         s.sql(head);
-        let dt = data_type_of(v);
-        s.params.push((v.clone(), dt));
-        s.pieces.push(Piece::Param(s.params.len()));
+        s.param(v.clone(), data_type_of(v));
         s.sql(tail);
     }
     if first {
@@ -213,6 +200,24 @@ fn where_row(
             c.id, m.table
         )));
     }
+    Ok(())
+}
+
+/// `column` equals `v` (NULL equal to NULL), compared as the column's type
+/// allows: the condition by which an undo finds a row without a key.
+fn equals_value(
+    s: &mut Statement,
+    d: &dyn Dialect,
+    col: &str,
+    cm: &crate::table::ColumnModel,
+    v: &Value,
+) -> Result<()> {
+    let lhs = d.comparable(&quoted(d, col)?, &cm.source_type);
+    let cond = d.null_safe_eq(&lhs, HOLE);
+    let (head, tail) = hole(&cond);
+    s.sql(head);
+    s.value(d, v.clone(), cm.data_type.clone(), &cm.source_type);
+    s.sql(tail);
     Ok(())
 }
 
