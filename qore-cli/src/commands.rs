@@ -472,6 +472,16 @@ async fn describe(
                     ("UNIQUE", format!("({})", columns.join(", ")))
                 }
                 ConstraintKind::Check { expression, .. } => ("CHECK", format!("({expression})")),
+                // A user-defined relation: nothing enforces it, so no actions.
+                ConstraintKind::ForeignKey(fk) if fk.is_virtual => (
+                    "VIRTUAL FK",
+                    format!(
+                        "({}) → {}({}), not enforced",
+                        fk.columns.join(", "),
+                        fk.target,
+                        fk.target_columns.join(", ")
+                    ),
+                ),
                 ConstraintKind::ForeignKey(fk) => (
                     "FOREIGN KEY",
                     format!(

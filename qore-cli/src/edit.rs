@@ -332,10 +332,14 @@ pub(crate) async fn peek(
                 if r.is_virtual { " [virtual]" } else { "" }
             )?;
             let mut w = Writer::new(args.format, out, p.rows.schema(), 0);
+            // Counted here: only the table writer counts its rows.
+            let mut total = 0;
             while let Some(b) = p.rows.next().await {
-                w.write(&b?)?;
+                let b = b?;
+                total += b.num_rows();
+                w.write(&b)?;
             }
-            let (_, total) = w.finish()?;
+            w.finish()?;
             let with: Vec<String> = p
                 .related
                 .params

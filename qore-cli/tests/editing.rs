@@ -174,8 +174,9 @@ fn relations_and_peek() {
     assert!(d.contains("VFK→inventory(warehouse_id)"), "{d}");
     let (rc, out, err) = code(&q, &["peek", "--db", "shop.db", "warehouses", "--key", "id=1", "id", "--limit", "3", "--format", "csv"]);
     assert_eq!(rc, 0, "{err}");
-    assert!(err.contains("[virtual]"), "{err}");
+    assert!(err.contains("[virtual]") && err.contains("qore: 3 row(s)"), "{err}");
     assert_eq!(out.lines().count(), 4, "{out}");
+    assert!(d.contains("VIRTUAL FK") && d.contains("(id) → inventory(warehouse_id), not enforced"), "{d}");
     q.ok(&["relation", "rm", "--db", "shop.db", "wh_stock"]);
     let (rc, _, err) = code(&q, &["relation", "rm", "--db", "shop.db", "wh_stock"]);
     assert_eq!(rc, 2);
