@@ -22,4 +22,11 @@ run export --db demo/shop.db --table order_items -o demo/order_items.parquet
 run export --db demo/shop.db --table customers -o demo/customers.html --title "Shop customers"
 run export --db demo/shop.db -o demo/reviews.sql --sql-table reviews_copy --create-table "SELECT * FROM reviews WHERE rating >= 4"
 run query --format csv "SELECT count(*) AS order_items, round(sum(quantity * unit_price), 2) AS revenue FROM 'demo/order_items.parquet'"
+# Edits become exact SQL: recorded in a sandbox, shown as the script that
+# apply would run; peek follows a foreign key.
+"$QORE" sandbox discard --db demo/shop.db tour 2>/dev/null || true
+run edit --db demo/shop.db orders --key id=1 --set status=shipped --sandbox tour
+run sandbox script --db demo/shop.db tour
+run peek --db demo/shop.db orders --key id=1 customer_id
+"$QORE" sandbox discard --db demo/shop.db tour
 printf '\nOpen demo/customers.html in a browser: it sorts, filters and pages offline.\n'
