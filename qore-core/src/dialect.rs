@@ -339,6 +339,41 @@ pub trait Dialect: Send + Sync + Debug {
         None
     }
 
+    /// `expr` (a text column) as an `ORDER BY` item that sorts by the bytes
+    /// of its UTF-8 form whatever the column's collation: the one order of
+    /// text two engines agree on (a diff merges two sides by it).
+    fn byte_order(&self, expr: &str) -> String {
+        expr.to_string()
+    }
+
+    /// The integer quotient of two integer expressions.
+    fn int_div(&self, a: &str, b: &str) -> String {
+        format!("({a}) / ({b})")
+    }
+
+    /// The instant `expr` (a timestamp or date) as
+    /// `YYYY-MM-DD HH:MM:SS.ffffff`, the same text on every engine that has
+    /// it (diff checksums); `None` where the engine cannot format it.
+    fn instant_text(&self, expr: &str) -> Option<String> {
+        let _ = expr;
+        None
+    }
+
+    /// The bytes `expr` as lower-case hexadecimal text.
+    fn hex_text(&self, expr: &str) -> String {
+        format!("lower(hex({expr}))")
+    }
+
+    /// The length of the text `expr` in characters.
+    fn char_length(&self, expr: &str) -> String {
+        format!("char_length({expr})")
+    }
+
+    /// `item` sorted ascending with NULLs first, the order a diff merges by.
+    fn ascending_nulls_first(&self, item: &str) -> String {
+        format!("{item} ASC NULLS FIRST")
+    }
+
     /// `expr` as text, the same text for the same value on both sides of a
     /// diff.
     fn cast_text(&self, expr: &str) -> String {

@@ -108,6 +108,10 @@ impl Dialect for SqliteDialect {
     fn cast_text(&self, expr: &str) -> String {
         format!("CAST({expr} AS TEXT)")
     }
+    fn byte_order(&self, expr: &str) -> String {
+        // A column declared NOCASE or RTRIM would otherwise sort by it.
+        format!("{expr} COLLATE BINARY")
+    }
     fn md5_text(&self, _expr: &str) -> Option<String> {
         None
     }
@@ -169,6 +173,12 @@ impl Dialect for DuckDbDialect {
     }
     fn row_identity(&self) -> Option<&'static str> {
         Some("rowid")
+    }
+    fn int_div(&self, a: &str, b: &str) -> String {
+        format!("({a}) // ({b})")
+    }
+    fn instant_text(&self, expr: &str) -> Option<String> {
+        Some(format!("strftime(CAST({expr} AS TIMESTAMP), '%Y-%m-%d %H:%M:%S.%f')"))
     }
     fn checksum_aggregate(&self, text_expr: &str) -> Option<String> {
         Some(format!(

@@ -144,6 +144,21 @@ impl Dialect for MySqlDialect {
     fn cast_text(&self, expr: &str) -> String {
         format!("CAST({expr} AS CHAR)")
     }
+    fn int_div(&self, a: &str, b: &str) -> String {
+        format!("({a}) DIV ({b})")
+    }
+    fn instant_text(&self, expr: &str) -> Option<String> {
+        Some(format!("DATE_FORMAT({expr}, '%Y-%m-%d %H:%i:%s.%f')"))
+    }
+    fn byte_order(&self, expr: &str) -> String {
+        // The connection's utf8mb4 bytes, whatever the column's collation
+        // (PAD SPACE, case- and accent-insensitive ones included).
+        format!("CAST(CONVERT({expr} USING utf8mb4) AS BINARY)")
+    }
+    fn ascending_nulls_first(&self, item: &str) -> String {
+        // NULLs sort first ascending; MySQL has no NULLS FIRST.
+        format!("{item} ASC")
+    }
     fn md5_text(&self, expr: &str) -> Option<String> {
         Some(format!("MD5({expr})"))
     }

@@ -101,6 +101,16 @@ impl Dialect for PostgresDialect {
     fn cast_text(&self, expr: &str) -> String {
         format!("({expr})::text")
     }
+    fn instant_text(&self, expr: &str) -> Option<String> {
+        Some(format!("to_char({expr}, 'YYYY-MM-DD HH24:MI:SS.US')"))
+    }
+    fn hex_text(&self, expr: &str) -> String {
+        format!("encode({expr}, 'hex')")
+    }
+    fn byte_order(&self, expr: &str) -> String {
+        // "C" compares the encoded bytes, which in UTF-8 is code point order.
+        format!("{expr} COLLATE \"C\"")
+    }
     fn checksum_aggregate(&self, text_expr: &str) -> Option<String> {
         Some(format!(
             "sum(('x' || substr(md5({text_expr}), 1, 15))::bit(60)::bigint)"

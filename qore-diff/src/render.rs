@@ -1,0 +1,2 @@
+//! Renderers of a diff: side by side for a terminal, an HTML report, a SQL
+//! patch.
