@@ -131,6 +131,7 @@ pub(crate) async fn dispatch(
         Command::Edit(args) => crate::edit::edit(args, flags, out, err).await,
         Command::Sandbox { action } => crate::edit::sandbox(action, flags, out, err).await,
         Command::Peek(args) => crate::edit::peek(args, flags, out, err).await,
+        Command::Diff(args) => crate::diff::run(*args, flags, out, err).await,
         Command::Relation { action } => crate::edit::relation(action, flags, out, err).await,
         Command::Demo {
             path,

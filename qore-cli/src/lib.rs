@@ -23,6 +23,8 @@ mod export;
 mod format;
 mod opts;
 mod opts_edit;
+mod opts_diff;
+mod diff;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -197,6 +197,9 @@ pub enum Command {
     /// Show the row a foreign key (real or virtual) points to, or the rows
     /// that point to a row.
     Peek(crate::opts_edit::PeekArgs),
+    /// Compare two tables or query results, on any engines and servers:
+    /// exit 0 when equal, 1 when different, 2 on error.
+    Diff(Box<crate::opts_diff::DiffArgs>),
     /// Virtual relations: foreign keys the database does not enforce.
     Relation {
         /// What to do.

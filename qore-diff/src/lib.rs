@@ -264,3 +264,22 @@ async fn run(
     summary.elapsed = started.elapsed();
     Ok(summary)
 }
+
+/// Compares `left` and `right` and renders the differences as `format`
+/// into `out`: [`diff`] then [`render::write`], the one call of a
+/// command-line `diff`.
+///
+/// # Error handling
+///
+/// As [`diff`] and [`render::write`].
+pub async fn diff_to(
+    left: Side,
+    right: Side,
+    options: DiffOptions,
+    format: render::Format,
+    out: Box<dyn std::io::Write + Send>,
+    write: &render::WriteOptions,
+) -> Result<DiffSummary> {
+    let d = diff(left, right, options).await?;
+    render::write(d, format, out, write).await
+}

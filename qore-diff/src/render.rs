@@ -118,3 +118,110 @@ pub fn rows<'a>(layout: &Layout, batch: &'a RecordBatch) -> Result<Vec<Row<'a>>>
     }
     Ok(out)
 }
+
+/// How [`write`] renders a diff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One line per difference, changed cells marked (the terminal view).
+    SideBySide,
+    /// Only the summary.
+    Summary,
+    /// The self-contained HTML report.
+    Html,
+    /// The SQL patch making the right table equal to the left.
+    Sql,
+    /// A data format of `qore-export` (JSON, NDJSON, CSV, Parquet, ...).
+    Data(qore_export::Format),
+}
+
+impl Format {
+    /// Parses `side-by-side`, `summary`, `html`, `sql` or an export format
+    /// (`json`, `ndjson`, `csv`, `parquet`, ...).
+    ///
+    /// # Error handling
+    ///
+    /// [`Error::InvalidInput`] naming the accepted formats.
+    pub fn parse(s: &str) -> Result<Format> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "side-by-side" | "text" | "diff" => Format::SideBySide,
+            "summary" => Format::Summary,
+            "html" => Format::Html,
+            "sql" => Format::Sql,
+            other => match qore_export::Format::parse(other) {
+                Ok(f) => Format::Data(f),
+                Err(_) => {
+                    return Err(Error::invalid(format!(
+                        "unknown diff format `{s}`: use side-by-side, summary, json, ndjson, csv, parquet, html or sql"
+                    )));
+                }
+            },
+        })
+    }
+}
+
+/// What [`write`] needs besides the diff.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOptions {
+    /// Terminal view options.
+    pub text: text::TextOptions,
+    /// The left side as shown in reports.
+    pub left: String,
+    /// The right side as shown in reports.
+    pub right: String,
+    /// The SQL patch's target: the right connection and table.
+    pub patch_target: Option<(qore_core::ConnectionRef, qore_core::TableRef)>,
+}
+
+/// Renders every difference of `diff` as `format` into `out` and returns
+/// the summary (whatever the format: it counts every row compared).
+///
+/// # Error handling
+///
+/// The diff's error (a side failing mid-way gives an error, never a
+/// summary), write errors, and [`Error::InvalidInput`] for a SQL patch
+/// without a right table.
+pub async fn write(
+    diff: crate::Diff,
+    format: Format,
+    mut out: Box<dyn std::io::Write + Send>,
+    o: &WriteOptions,
+) -> Result<crate::DiffSummary> {
+    let summary = diff.summary_handle();
+    let stream = diff.stream;
+    match format {
+        Format::SideBySide => {
+            text::write_differences(stream, &mut out, o.text).await?;
+        }
+        Format::Summary => {
+            let mut s = stream;
+            while let Some(b) = futures::StreamExt::next(&mut s).await {
+                b?;
+            }
+        }
+        Format::Html => {
+            let report = html::HtmlReport {
+                title: format!("qore diff: {} vs {}", o.left, o.right),
+                left: o.left.clone(),
+                right: o.right.clone(),
+            };
+            let h = summary.clone();
+            html::write_report(stream, &mut out, &report, move || h.get()).await?;
+        }
+        Format::Sql => {
+            let (conn, table) = o.patch_target.as_ref().ok_or_else(|| {
+                Error::invalid("a SQL patch is written for a right side that is a table (--table)")
+            })?;
+            let script = patch::sql_patch(stream, conn.as_ref(), table).await?;
+            out.write_all(script.as_bytes()).map_err(|e| Error::io("writing the patch", e))?;
+            out.flush().map_err(|e| Error::io("writing the patch", e))?;
+        }
+        Format::Data(f) => {
+            qore_export::export_to_writer(stream, out, &qore_export::ExportOptions::new(f), |_| {}).await?;
+        }
+    }
+    let s = summary.get().ok_or_else(|| Error::Internal("the diff ended without a summary".into()))?;
+    if format == Format::Summary {
+        // Printed by the caller; nothing else to write.
+    }
+    Ok(s)
+}

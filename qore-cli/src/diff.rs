@@ -1,0 +1,102 @@
+//! `qore diff`: two sides compared, the differences rendered, exit 0 when
+//! equal and 1 when different.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use qore_core::TableRef;
+use qore_diff::render::text::TextOptions;
+use qore_diff::render::{Format, WriteOptions};
+use qore_diff::{Algorithm, ColumnPair, DiffOptions, Side, Source, Tolerance};
+
+use crate::connections::{self, SafetyFlags};
+use crate::opts_diff::DiffArgs;
+
+
+pub(crate) async fn run(
+    a: DiffArgs,
+    flags: SafetyFlags,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitCode> {
+    let format = Format::parse(&a.format)?;
+    let (left_source, right_source) = match (&a.table, &a.query) {
+        (Some(t), None) => {
+            let l = TableRef::parse(t)?;
+            let r = a.right_table.as_deref().map(TableRef::parse).transpose()?.unwrap_or_else(|| l.clone());
+            (Source::Table(l), Source::Table(r))
+        }
+        (None, Some(q)) => (Source::Query(q.clone()), Source::Query(a.right_query.clone().unwrap_or_else(|| q.clone()))),
+        _ => anyhow::bail!("give the table to compare (--table) or the query (--query)"),
+    };
+    let options = DiffOptions {
+        key: a.key.iter().map(|k| ColumnPair::parse(k)).collect(),
+        columns: a.columns.iter().map(|k| ColumnPair::parse(k)).collect(),
+        filter: a.filter.clone(),
+        right_filter: a.right_filter.clone(),
+        algorithm: Algorithm::parse(&a.algorithm)?,
+        float_tolerance: a.float_tolerance.as_deref().map(Tolerance::parse).transpose()?,
+        trim: a.trim,
+        case_fold: a.ignore_case,
+        multiset: a.multiset,
+        time_precision: a.time_precision,
+        segment_rows: a.segment_rows,
+    };
+    let (lconn, lt) = connections::open(Some(&a.left), flags).await?;
+    let (rconn, rt) = connections::open(Some(&a.right), flags).await?;
+    let label = |name: &str, spec: String| if name.contains("://") || name.contains(':') { spec } else { name.to_string() };
+    let (llabel, rlabel) = (label(&a.left, lt.spec.to_string()), label(&a.right, rt.spec.to_string()));
+    let write = WriteOptions {
+        text: TextOptions {
+            color: a.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            all_columns: a.all_columns,
+            limit: a.limit,
+        },
+        left: llabel.clone(),
+        right: rlabel.clone(),
+        patch_target: match &right_source {
+            Source::Table(t) => Some((rconn.clone(), t.clone())),
+            Source::Query(_) => None,
+        },
+    };
+    let left = Side { conn: lconn.clone(), source: left_source, label: llabel.clone() };
+    let right = Side { conn: rconn.clone(), source: right_source, label: rlabel.clone() };
+    let (sink, file): (Box<dyn Write + Send>, Option<(tempfile::TempPath, String)>) = match &a.output {
+        Some(path) if path != "-" => {
+            let p = std::path::Path::new(path);
+            let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            let f = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
+            let keep = f.reopen().with_context(|| format!("cannot write {path}"))?;
+            (Box::new(std::io::BufWriter::new(keep)), Some((f.into_temp_path(), path.clone())))
+        }
+        _ => (Box::new(Stdout), None),
+    };
+    let summary = qore_diff::diff_to(left, right, options, format, sink, &write).await;
+    let _ = lconn.close().await;
+    let _ = rconn.close().await;
+    let summary = summary?;
+    if let Some((tmp, path)) = file {
+        tmp.persist(&path).with_context(|| format!("cannot write {path}"))?;
+    }
+    let text = qore_diff::render::text::summary_text(&summary, &llabel, &rlabel);
+    if format == Format::Summary {
+        out.write_all(text.as_bytes())?;
+    } else {
+        err.write_all(text.as_bytes())?;
+    }
+    Ok(if summary.is_equal() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Standard output for the renderer's own task-free writes.
+struct Stdout;
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        std::io::stdout().write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stdout().flush()
+    }
+}
+
