@@ -269,6 +269,16 @@ pub fn rule_for(
             let note = (!notes.is_empty()).then(|| format!("{name}: {} ({})", notes.join(", "), types()));
             (Rule::Instant { digits, nanos }, note)
         }
+        (Instant { nanos, .. }, Text) | (Text, Instant { nanos, .. }) => {
+            let digits = o
+                .time_digits
+                .unwrap_or(l.digits.or(r.digits).unwrap_or(unit_digits(nanos)))
+                .min(unit_digits(nanos));
+            (
+                Rule::Instant { digits, nanos },
+                Some(format!("{name}: text read as timestamps ({})", types())),
+            )
+        }
         (TimeOfDay { nanos: ln }, TimeOfDay { nanos: rn }) => {
             let nanos = ln || rn;
             let ld = l.digits.unwrap_or(unit_digits(ln));
