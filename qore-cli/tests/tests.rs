@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod contracts;
+mod diffing;
 mod editing;
 mod hardening;
 mod util;

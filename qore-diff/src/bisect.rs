@@ -36,7 +36,7 @@ pub(crate) fn eligible(plan: &DiffPlan) -> std::result::Result<(), String> {
     if plan.multiset {
         return Err("rows are compared as multisets (no key)".into());
     }
-    if plan.key.len() != 1 || !is_int(&plan.left_fields[0].data_type()) || !is_int(&plan.right_fields[0].data_type()) {
+    if plan.key.len() != 1 || !is_int(plan.left_fields[0].data_type()) || !is_int(plan.right_fields[0].data_type()) {
         return Err("bisection needs a key of one integer column".into());
     }
     for (side, r) in [("left", &plan.left), ("right", &plan.right)] {

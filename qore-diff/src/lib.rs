@@ -163,7 +163,10 @@ pub async fn diff(left: Side, right: Side, options: DiffOptions) -> Result<Diff>
     let task_summary = summary.clone();
     let task_schema = schema.clone();
     let err_tx = tx.clone();
-    tokio::spawn(async move {
+    // Aborted when the stream is dropped (the guard travels with it): a
+    // consumer that stops reading stops both sides' reads.
+    #[allow(clippy::disallowed_methods)]
+    let task = tokio::spawn(async move {
         let work = std::panic::AssertUnwindSafe(run(
             task_plan,
             left,
@@ -188,13 +191,26 @@ pub async fn diff(left: Side, right: Side, options: DiffOptions) -> Result<Diff>
         };
         let _ = err_tx.send(Err(outcome)).await;
     });
-    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) }).boxed();
+    let guard = AbortOnDrop(task);
+    let stream = futures::stream::unfold((rx, guard), |(mut rx, guard)| async move {
+        rx.recv().await.map(|b| (b, (rx, guard)))
+    })
+    .boxed();
     Ok(Diff {
         plan,
         algorithm,
         stream: Box::pin(RecordBatchStreamAdapter::new(schema, stream)),
         summary,
     })
+}
+
+/// Aborts the diff's task when the stream that carries it is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -134,7 +134,9 @@ fn changed(r: &mut Row, col: usize) {
 }
 
 /// The expected differences: kind by key, with the changed columns.
-fn expected(case: &Case, compound: bool) -> (Vec<Row>, Vec<Row>, BTreeMap<Key, (&'static str, Vec<&'static str>)>) {
+type Expected = BTreeMap<Key, (&'static str, Vec<&'static str>)>;
+
+fn expected(case: &Case, compound: bool) -> (Vec<Row>, Vec<Row>, Expected) {
     let left = keyed(&case.base, compound);
     let mut right = left.clone();
     let keys: Vec<Key> = left.keys().cloned().collect();
