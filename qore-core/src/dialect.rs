@@ -359,6 +359,14 @@ pub trait Dialect: Send + Sync + Debug {
         None
     }
 
+    /// The time-zone-aware timestamp `expr` as the wall-clock time in UTC,
+    /// whatever the session's time zone (what [`instant_text`] formats).
+    ///
+    /// [`instant_text`]: Dialect::instant_text
+    fn utc_instant(&self, expr: &str) -> String {
+        expr.to_string()
+    }
+
     /// The bytes `expr` as lower-case hexadecimal text.
     fn hex_text(&self, expr: &str) -> String {
         format!("lower(hex({expr}))")

@@ -61,6 +61,9 @@ fn column_text(d: &dyn Dialect, col: &str, dt: &DataType, rule: &Rule) -> String
         (Rule::Instant { .. }, DataType::Date32 | DataType::Date64) => d
             .instant_text(&format!("CAST({col} AS TIMESTAMP)"))
             .unwrap_or_else(|| d.cast_text(col)),
+        (Rule::Instant { .. }, DataType::Timestamp(_, Some(_))) => d
+            .instant_text(&d.utc_instant(col))
+            .unwrap_or_else(|| d.cast_text(col)),
         (Rule::Instant { .. }, _) => d.instant_text(col).unwrap_or_else(|| d.cast_text(col)),
         (Rule::Binary, DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_)) => d.hex_text(col),
         _ => d.cast_text(col),

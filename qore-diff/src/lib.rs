@@ -231,6 +231,7 @@ async fn run(
         multiset: plan.multiset,
         tolerance: options.float_tolerance,
         key_names: plan.key.iter().map(|p| p.left.clone()).collect(),
+        fields: [&plan.left_fields, &plan.right_fields],
     };
     let mut counts = Counts::default();
     let mut summary = DiffSummary { notes: plan.notes.clone(), ..Default::default() };

@@ -39,6 +39,38 @@ pub(crate) struct MergeSpec<'a> {
     pub(crate) multiset: bool,
     pub(crate) tolerance: Option<Tolerance>,
     pub(crate) key_names: Vec<String>,
+    /// The fields each side's batches must have (left, right), in plan order.
+    pub(crate) fields: [&'a [arrow::datatypes::Field]; 2],
+}
+
+/// `b` with exactly the planned columns: picked by name when the engine
+/// returned others too or in another order (MongoDB documents), absent
+/// ones as NULL, each cast to the planned type (a sample of documents can
+/// type a field differently from one batch to the next).
+fn conform(b: RecordBatch, fields: &[arrow::datatypes::Field], side: &str) -> Result<RecordBatch> {
+    let same = b.num_columns() == fields.len()
+        && b.schema().fields().iter().zip(fields).all(|(a, f)| a.name() == f.name() && a.data_type() == f.data_type());
+    if same {
+        return Ok(b);
+    }
+    let mut cols = Vec::with_capacity(fields.len());
+    for f in fields {
+        let col = match b.column_by_name(f.name()) {
+            None => arrow::array::new_null_array(f.data_type(), b.num_rows()),
+            Some(c) if c.data_type() == f.data_type() => c.clone(),
+            Some(c) => arrow::compute::cast(c, f.data_type()).map_err(|e| {
+                Error::data(format!(
+                    "the {side} side's column {} arrived as {}, not {} as planned: {e}",
+                    f.name(),
+                    c.data_type(),
+                    f.data_type()
+                ))
+            })?,
+        };
+        cols.push(col);
+    }
+    let schema = std::sync::Arc::new(arrow::datatypes::Schema::new(fields.to_vec()));
+    RecordBatch::try_new(schema, cols).map_err(|e| Error::data(format!("the {side} side's rows: {e}")))
 }
 
 /// One side's rows, one at a time.
@@ -92,14 +124,7 @@ impl<'a> Cursor<'a> {
                 Some(Err(e)) => return Err(e.context(format!("reading the {} side", self.name()))),
                 Some(Ok(b)) if b.num_rows() == 0 => continue,
                 Some(Ok(b)) => {
-                    if b.num_columns() != self.spec.rules.len() {
-                        return Err(Error::data(format!(
-                            "the {} side returned {} columns, {} were asked for",
-                            self.name(),
-                            b.num_columns(),
-                            self.spec.rules.len()
-                        )));
-                    }
+                    let b = conform(b, self.spec.fields[self.which as usize], self.name())?;
                     let canon = b
                         .columns()
                         .iter()

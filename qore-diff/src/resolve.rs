@@ -129,14 +129,8 @@ impl Reader {
             })?;
             cmd.insert("filter".into(), filter);
         }
-        let mut projection = serde_json::Map::new();
-        for c in &self.columns {
-            projection.insert(c.clone(), 1.into());
-        }
-        if !self.columns.iter().any(|c| c == "_id") {
-            projection.insert("_id".into(), 0.into());
-        }
-        cmd.insert("projection".into(), projection.into());
+        // Whole documents: fields beyond the sampled columns arrive in
+        // `_extra` and are compared there.
         let mut sort = serde_json::Map::new();
         for c in &self.columns[..self.order_len] {
             sort.insert(c.clone(), 1.into());

@@ -180,6 +180,9 @@ impl Dialect for DuckDbDialect {
     fn instant_text(&self, expr: &str) -> Option<String> {
         Some(format!("strftime(CAST({expr} AS TIMESTAMP), '%Y-%m-%d %H:%M:%S.%f')"))
     }
+    fn utc_instant(&self, expr: &str) -> String {
+        format!("timezone('UTC', {expr})")
+    }
     fn checksum_aggregate(&self, text_expr: &str) -> Option<String> {
         Some(format!(
             "sum(CAST(('0x' || substr(md5({text_expr}), 1, 15)) AS UBIGINT))"

@@ -104,6 +104,9 @@ impl Dialect for PostgresDialect {
     fn instant_text(&self, expr: &str) -> Option<String> {
         Some(format!("to_char({expr}, 'YYYY-MM-DD HH24:MI:SS.US')"))
     }
+    fn utc_instant(&self, expr: &str) -> String {
+        format!("({expr} AT TIME ZONE 'UTC')")
+    }
     fn hex_text(&self, expr: &str) -> String {
         format!("encode({expr}, 'hex')")
     }
