@@ -359,6 +359,17 @@ pub trait Dialect: Send + Sync + Debug {
         None
     }
 
+    /// An aggregate checksum of rows made of the SQL expressions `columns`
+    /// that only the same engine reproduces (the row's own text form and
+    /// a fast built-in hash), cheaper than [`checksum_aggregate`]; `None`
+    /// where the engine has none.
+    ///
+    /// [`checksum_aggregate`]: Dialect::checksum_aggregate
+    fn native_row_checksum(&self, columns: &[String]) -> Option<String> {
+        let _ = columns;
+        None
+    }
+
     /// The time-zone-aware timestamp `expr` as the wall-clock time in UTC,
     /// whatever the session's time zone (what [`instant_text`] formats).
     ///

@@ -1,23 +1,31 @@
 //! Checksum bisection: the engines count and checksum key segments, and
 //! only the segments whose checksums differ are downloaded and merged.
 //!
-//! Unlike reladiff, one `GROUP BY` per side and level computes every
-//! segment's checksum in one scan, the two sides run at once, adjacent
-//! differing segments are read as one range, and when most segments
-//! differ the whole range is streamed instead (downloading everything
-//! through bisection would cost the checksums on top).
+//! Unlike reladiff (32 segments per level, one query each), one `GROUP BY`
+//! per side computes every segment's checksum in one scan, with segments of
+//! about 64 rows, so a thousand scattered changes cost a thousand small
+//! segments, read back in a few range queries, rather than most of the
+//! table. A segment above `segment_rows` (a dense key region) is split
+//! again the same way. When differing segments hold more than 30% of the
+//! rows, both sides are streamed whole instead. The two sides always run
+//! at once.
 //!
-//! A checksum can only tell segments apart, never make them equal: every
-//! column's text in it is exact (shortest round-trip floats, all six
-//! fractional digits of instants), so two engines spelling one value
-//! differently cost a download, never a missed difference.
+//! Two sides of the same engine with the same column types use the
+//! engine's native row hash (PostgreSQL: `hashtextextended` of the row's
+//! text); otherwise MD5 of each row's exact text. Either way a checksum can
+//! only tell segments apart, never make them equal: every column's text is
+//! exact (shortest round-trip floats, six fractional digits of instants,
+//! length-prefixed text), so two engines spelling one value differently
+//! (`1e+300` and `1e300`) cost a download, never a missed difference.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::DataType;
 use futures::StreamExt;
+use qore_core::metadata::SOURCE_TYPE;
 use qore_core::{Connection, Dialect, Error, Result};
 
 use crate::merge::{Counts, MergeSpec, merge};
@@ -25,10 +33,6 @@ use crate::normalise::Rule;
 use crate::output::Emitter;
 use crate::resolve::{DiffPlan, Reader};
 
-/// Segments per level below the first.
-const FACTOR: i128 = 32;
-/// Share of rows in differing segments above which the range is streamed.
-const STREAM_SHARE: f64 = 0.5;
 
 /// Whether bisection can run on `plan`: one integer key and both engines
 /// computing MD5 checksums.
@@ -52,39 +56,71 @@ fn is_int(dt: &DataType) -> bool {
     dt.is_integer()
 }
 
-/// The exact text of column `i` of a side, with a length prefix so that
-/// no two rows' texts run together, and `N` for NULL.
+/// The exact text of one column: numbers, instants and booleans as text
+/// that can hold neither `|` nor `N` (so `N` marks NULL), anything else
+/// length-prefixed so that no two rows' texts run together.
 fn column_text(d: &dyn Dialect, col: &str, dt: &DataType, rule: &Rule) -> String {
-    let t = match (rule, dt) {
-        (_, DataType::Boolean) => format!("CASE WHEN {col} THEN '1' ELSE '0' END"),
-        (Rule::Decimal { scale }, _) => d.cast_text(&format!("CAST({col} AS DECIMAL(38, {scale}))")),
-        (Rule::Instant { .. }, DataType::Date32 | DataType::Date64) => d
-            .instant_text(&format!("CAST({col} AS TIMESTAMP)"))
-            .unwrap_or_else(|| d.cast_text(col)),
-        (Rule::Instant { .. }, DataType::Timestamp(_, Some(_))) => d
-            .instant_text(&d.utc_instant(col))
-            .unwrap_or_else(|| d.cast_text(col)),
-        (Rule::Instant { .. }, _) => d.instant_text(col).unwrap_or_else(|| d.cast_text(col)),
-        (Rule::Binary, DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_)) => d.hex_text(col),
-        _ => d.cast_text(col),
-    };
+    let plain = |t: String| format!("COALESCE({t}, 'N')");
+    match (rule, dt) {
+        (_, DataType::Boolean) => format!("CASE WHEN {col} THEN '1' WHEN NOT {col} THEN '0' ELSE 'N' END"),
+        (Rule::Decimal { scale: 0 }, dt) if dt.is_integer() => plain(d.cast_text(col)),
+        (Rule::Decimal { scale }, _) => plain(d.cast_text(&format!("CAST({col} AS DECIMAL(38, {scale}))"))),
+        (Rule::Float { .. }, _) => plain(d.cast_text(col)),
+        (Rule::Instant { .. }, DataType::Date32 | DataType::Date64) => plain(
+            d.instant_text(&format!("CAST({col} AS TIMESTAMP)"))
+                .unwrap_or_else(|| d.cast_text(col)),
+        ),
+        (Rule::Instant { .. }, DataType::Timestamp(_, Some(_))) => plain(
+            d.instant_text(&d.utc_instant(col))
+                .unwrap_or_else(|| d.cast_text(col)),
+        ),
+        (Rule::Instant { .. }, DataType::Timestamp(_, None)) => {
+            plain(d.instant_text(col).unwrap_or_else(|| d.cast_text(col)))
+        }
+        (Rule::Binary, DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_)) => {
+            prefixed(d, col, &d.hex_text(col))
+        }
+        // Text read as Utf8 may be json, uuid, enum... on the engine: cast.
+        _ => prefixed(d, col, &d.cast_text(col)),
+    }
+}
+
+fn prefixed(d: &dyn Dialect, col: &str, t: &str) -> String {
     format!(
         "CASE WHEN {col} IS NULL THEN 'N' ELSE CONCAT({}, ':', {t}) END",
-        d.cast_text(&d.char_length(&t))
+        d.cast_text(&d.char_length(t))
     )
 }
 
-/// The checksum aggregate of a side's rows.
-fn checksum_sql(r: &Reader, plan: &DiffPlan, left: bool) -> Result<String> {
-    let d = r.dialect.as_ref().ok_or_else(|| Error::Internal("bisection without SQL".into()))?;
-    let fields = if left { &plan.left_fields } else { &plan.right_fields };
-    let mut parts = Vec::new();
-    for (i, f) in fields.iter().enumerate() {
-        parts.push(column_text(d.as_ref(), &r.column_sql(i)?, f.data_type(), &plan.rules[i]));
+/// The checksum aggregates of both sides: the engine's native one when
+/// both sides are the same engine with the same column types, else MD5 of
+/// the exact text; and whether the native one was used.
+fn checksums(plan: &DiffPlan) -> Result<(String, String, bool)> {
+    let sql = |r: &Reader| -> Result<(Arc<dyn Dialect>, Vec<String>)> {
+        let d = r.dialect.clone().ok_or_else(|| Error::Internal("bisection without SQL".into()))?;
+        Ok((d, (0..plan.rules.len()).map(|i| r.column_sql(i)).collect::<Result<_>>()?))
+    };
+    let ((ld, lc), (rd, rc)) = (sql(&plan.left)?, sql(&plan.right)?);
+    let same_types = plan.left_fields.iter().zip(&plan.right_fields).all(|(l, r)| {
+        l.data_type() == r.data_type() && l.metadata().get(SOURCE_TYPE) == r.metadata().get(SOURCE_TYPE)
+    });
+    if ld.name() == rd.name()
+        && same_types
+        && let (Some(l), Some(r)) = (ld.native_row_checksum(&lc), rd.native_row_checksum(&rc))
+    {
+        return Ok((l, r, true));
     }
-    let row = format!("CONCAT({})", parts.join(", '|', "));
-    d.checksum_aggregate(&row)
-        .ok_or_else(|| Error::Internal("checksum without an aggregate".into()))
+    let md5 = |d: &Arc<dyn Dialect>, cols: &[String], fields: &[arrow::datatypes::Field]| -> Result<String> {
+        let parts: Vec<String> = cols
+            .iter()
+            .zip(fields)
+            .zip(&plan.rules)
+            .map(|((c, f), rule)| column_text(d.as_ref(), c, f.data_type(), rule))
+            .collect();
+        d.checksum_aggregate(&format!("CONCAT({})", parts.join(", '|', ")))
+            .ok_or_else(|| Error::Internal("checksum without an aggregate".into()))
+    };
+    Ok((md5(&ld, &lc, &plan.left_fields)?, md5(&rd, &rc, &plan.right_fields)?, false))
 }
 
 /// A segment's count and checksum.
@@ -129,11 +165,18 @@ async fn buckets(
     );
     let mut out = BTreeMap::new();
     for b in single_row(conn, &sql).await? {
-        for row in 0..b.num_rows() {
-            let Some(bucket) = int_at(&b, 0, row)? else { continue };
-            let n = int_at(&b, 1, row)?.unwrap_or(0) as i64;
-            let sum = int_at(&b, 2, row)?.unwrap_or(0);
-            out.insert(bucket, (n, sum));
+        let col = |i: usize| -> Result<arrow::array::Decimal128Array> {
+            let c = cast(b.column(i), &DataType::Decimal128(38, 0))
+                .map_err(|e| Error::data(format!("reading checksums ({}): {e}", b.column(i).data_type())))?;
+            Ok(c.as_primitive::<arrow::datatypes::Decimal128Type>().clone())
+        };
+        let (bucket, rows, sum) = (col(0)?, col(1)?, col(2)?);
+        for r in 0..b.num_rows() {
+            if bucket.is_null(r) {
+                continue;
+            }
+            let sum = if sum.is_null(r) { 0 } else { sum.value(r) };
+            out.insert(bucket.value(r), (rows.value(r) as i64, sum));
         }
     }
     Ok(out)
@@ -145,7 +188,17 @@ pub(crate) struct BisectStats {
     pub(crate) segments: u64,
     pub(crate) downloaded: u64,
     pub(crate) streamed_all: bool,
+    pub(crate) native: bool,
 }
+
+/// Rows per segment the first level aims at: small enough that scattered
+/// changes touch few rows' worth of segments, while the checksum query
+/// costs the same one scan whatever the segment count.
+const SEGMENT_TARGET: i128 = 64;
+/// At most this many segments per level (the answer is one row each).
+const MAX_SEGMENTS: i128 = 1 << 20;
+/// Ranges read by one download query.
+const RANGES_PER_QUERY: usize = 256;
 
 /// Runs the whole diff of `plan` by bisection.
 pub(crate) async fn run(
@@ -158,8 +211,8 @@ pub(crate) async fn run(
     counts: &mut Counts,
 ) -> Result<BisectStats> {
     let mut stats = BisectStats::default();
-    let lsum = checksum_sql(&plan.left, plan, true)?;
-    let rsum = checksum_sql(&plan.right, plan, false)?;
+    let (lsum, rsum, native) = checksums(plan)?;
+    stats.native = native;
     // The key range of both sides together.
     let range = |r: &Reader| -> Result<String> {
         let k = r.column_sql(0)?;
@@ -174,22 +227,24 @@ pub(crate) async fn run(
     };
     let (lmin, lmax, ln) = bounds(&lr)?;
     let (rmin, rmax, rn) = bounds(&rr)?;
-    let lo = match (lmin, rmin) {
-        (Some(a), Some(b)) => a.min(b),
-        (a, b) => match a.or(b) {
-            Some(v) => v,
-            None => return Ok(stats), // both empty
-        },
+    let Some(lo) = lmin.into_iter().chain(rmin).min() else {
+        return Ok(stats); // both empty
     };
     let hi = lmax.into_iter().chain(rmax).max().unwrap_or(lo) + 1;
     let total = ln.max(rn).max(1);
     let seg = i128::from(segment_rows.max(1));
-    let first = (total / seg).clamp(1, 4096) + 1;
-    let width = ((hi - lo) + first - 1) / first;
-    // Ranges to download, merged when adjacent.
+    // A segment split again gets at least 32 parts, so that every level
+    // narrows it and the last level (width 1) is always downloaded.
+    let width_for = |span: i128, rows: i128, min_parts: i128| -> i128 {
+        let n = (rows / SEGMENT_TARGET).clamp(min_parts, MAX_SEGMENTS);
+        ((span + n - 1) / n).max(1)
+    };
+    // Segments to download, and segments to split further (depth first,
+    // in key order).
     let mut ranges: Vec<(i128, i128)> = Vec::new();
-    let mut pending = vec![(lo, width.max(1), lo, hi)];
+    let mut pending = vec![(lo, width_for(hi - lo, total, 1), lo, hi)];
     let mut differing_rows: i128 = 0;
+    let mut checked_rows: (u64, u64) = (0, 0);
     while let Some((base, w, from, to)) = pending.pop() {
         let (lb, rb) = futures::join!(
             buckets(left, &plan.left, &lsum, base, w, from, to),
@@ -203,35 +258,28 @@ pub(crate) async fn run(
         let mut deeper = Vec::new();
         for b in keys {
             let (l, r) = (lb.get(&b).copied().unwrap_or((0, 0)), rb.get(&b).copied().unwrap_or((0, 0)));
-            let (ln, rn) = (l.0, r.0);
-            counts.left_rows += ln as u64;
-            counts.right_rows += rn as u64;
             if l == r {
-                counts.equal += ln as u64;
+                // Equal segments are counted here; the others by the merge.
+                counts.equal += l.0 as u64;
+                checked_rows.0 += l.0 as u64;
+                checked_rows.1 += r.0 as u64;
                 continue;
             }
+            let rows = i128::from(l.0.max(r.0));
             let (s, t) = ((base + b * w).max(from), (base + (b + 1) * w).min(to));
-            if i128::from(ln.max(rn)) <= seg || w <= 1 {
-                differing_rows += i128::from(ln.max(rn));
+            if rows <= seg || w <= 1 {
+                differing_rows += rows;
                 ranges.push((s, t));
-                // Rows of a downloaded segment are counted by the merge.
-                counts.left_rows -= ln as u64;
-                counts.right_rows -= rn as u64;
             } else {
-                let sub = (w + FACTOR - 1) / FACTOR;
-                deeper.push((s, sub.max(1), s, t));
-                // Counted again one level down.
-                counts.left_rows -= ln as u64;
-                counts.right_rows -= rn as u64;
+                deeper.push((s, width_for(t - s, rows, 32), s, t));
             }
         }
-        // Depth-first in key order: the last pushed is popped first.
         pending.extend(deeper.into_iter().rev());
-        if (differing_rows as f64) > STREAM_SHARE * total as f64 {
+        if differing_rows * 10 > total * 3 {
             break;
         }
     }
-    if (differing_rows as f64) > STREAM_SHARE * total as f64 {
+    if differing_rows * 10 > total * 3 {
         // Most rows are in differing segments: one ordered read of each
         // side beats downloading segment by segment.
         stats.streamed_all = true;
@@ -242,6 +290,8 @@ pub(crate) async fn run(
         merge(spec, ls, rs, e, counts).await?;
         return Ok(stats);
     }
+    counts.left_rows += checked_rows.0;
+    counts.right_rows += checked_rows.1;
     ranges.sort_unstable();
     let mut merged: Vec<(i128, i128)> = Vec::new();
     for (s, t) in ranges {
@@ -250,10 +300,13 @@ pub(crate) async fn run(
             _ => merged.push((s, t)),
         }
     }
-    for (s, t) in merged {
+    // Several ranges per query, in key order: one round trip for many
+    // small segments.
+    for chunk in merged.chunks(RANGES_PER_QUERY) {
         let cond = |r: &Reader| -> Result<Vec<String>> {
             let k = r.column_sql(0)?;
-            Ok(vec![format!("{k} >= {s}"), format!("{k} < {t}")])
+            let parts: Vec<String> = chunk.iter().map(|(s, t)| format!("({k} >= {s} AND {k} < {t})")).collect();
+            Ok(vec![format!("({})", parts.join(" OR "))])
         };
         let (lq, rq) = (plan.left.statement(&cond(&plan.left)?)?, plan.right.statement(&cond(&plan.right)?)?);
         let (ls, rs) = futures::join!(left.query(&lq, &[]), right.query(&rq, &[]));

@@ -250,8 +250,11 @@ async fn run(
             summary.algorithm = if stats.streamed_all { "bisect+stream" } else { "bisect" }.into();
             summary.segments_checked = stats.segments;
             summary.rows_downloaded = stats.downloaded;
+            if stats.native {
+                summary.notes.push("checksums: the engine's native row hash (both sides the same engine and types)".into());
+            }
             if stats.streamed_all {
-                summary.notes.push("most segments differed: both sides were streamed whole".into());
+                summary.notes.push("segments holding over 30% of the rows differed: both sides were streamed whole".into());
             }
         }
         _ => {
