@@ -29,4 +29,10 @@ run edit --db demo/shop.db orders --key id=1 --set status=shipped --sandbox tour
 run sandbox script --db demo/shop.db tour
 run peek --db demo/shop.db orders --key id=1 customer_id
 "$QORE" sandbox discard --db demo/shop.db tour
+# Data diff: the same table in SQLite and DuckDB (two engines), then a
+# staging copy with two changed rows (exit 1: different).
+run diff --left demo/shop.db --right demo/shop.duckdb --table orders --format summary || true
+cp demo/shop.db demo/shop_staging.db
+"$QORE" query --db demo/shop_staging.db "UPDATE orders SET status = 'cancelled' WHERE id IN (2, 3)" >/dev/null
+run diff --left demo/shop.db --right demo/shop_staging.db --table orders || true
 printf '\nOpen demo/customers.html in a browser: it sorts, filters and pages offline.\n'

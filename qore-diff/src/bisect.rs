@@ -92,24 +92,36 @@ fn prefixed(d: &dyn Dialect, col: &str, t: &str) -> String {
     )
 }
 
-/// The checksum aggregates of both sides: the engine's native one when
-/// both sides are the same engine with the same column types, else MD5 of
-/// the exact text; and whether the native one was used.
-fn checksums(plan: &DiffPlan) -> Result<(String, String, bool)> {
+/// Each side's dialect and quoted columns.
+fn sides(plan: &DiffPlan) -> Result<[(Arc<dyn Dialect>, Vec<String>); 2]> {
     let sql = |r: &Reader| -> Result<(Arc<dyn Dialect>, Vec<String>)> {
         let d = r.dialect.clone().ok_or_else(|| Error::Internal("bisection without SQL".into()))?;
         Ok((d, (0..plan.rules.len()).map(|i| r.column_sql(i)).collect::<Result<_>>()?))
     };
-    let ((ld, lc), (rd, rc)) = (sql(&plan.left)?, sql(&plan.right)?);
+    Ok([sql(&plan.left)?, sql(&plan.right)?])
+}
+
+/// Both sides' native row checksums, when both sides are the same engine
+/// with the same column types and the engine has one.
+pub(crate) fn native(plan: &DiffPlan) -> Option<(String, String)> {
+    let [(ld, lc), (rd, rc)] = sides(plan).ok()?;
     let same_types = plan.left_fields.iter().zip(&plan.right_fields).all(|(l, r)| {
         l.data_type() == r.data_type() && l.metadata().get(SOURCE_TYPE) == r.metadata().get(SOURCE_TYPE)
     });
-    if ld.name() == rd.name()
-        && same_types
-        && let (Some(l), Some(r)) = (ld.native_row_checksum(&lc), rd.native_row_checksum(&rc))
-    {
+    if ld.name() != rd.name() || !same_types {
+        return None;
+    }
+    Some((ld.native_row_checksum(&lc)?, rd.native_row_checksum(&rc)?))
+}
+
+/// The checksum aggregates of both sides: the native ones where
+/// [`native`] finds them, else MD5 of each row's exact text; and whether
+/// the native ones were used.
+fn checksums(plan: &DiffPlan) -> Result<(String, String, bool)> {
+    if let Some((l, r)) = native(plan) {
         return Ok((l, r, true));
     }
+    let [(ld, lc), (rd, rc)] = sides(plan)?;
     let md5 = |d: &Arc<dyn Dialect>, cols: &[String], fields: &[arrow::datatypes::Field]| -> Result<String> {
         let parts: Vec<String> = cols
             .iter()

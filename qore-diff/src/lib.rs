@@ -149,12 +149,17 @@ impl SummaryHandle {
 pub async fn diff(left: Side, right: Side, options: DiffOptions) -> Result<Diff> {
     let started = Instant::now();
     let plan = resolve::plan(&left, &right, &options).await?;
+    // Auto bisects only with the engines' native row hash: MD5 of every
+    // row's text costs the servers more than streaming the rows over a
+    // local network (measured: benches/diff.py); `Bisect` forces it, for
+    // slow links.
     let algorithm = match (options.algorithm, bisect::eligible(&plan)) {
         (spec::Algorithm::Bisect, Err(why)) => {
             return Err(Error::invalid(format!("bisection cannot run: {why}")));
         }
-        (spec::Algorithm::Stream, _) | (spec::Algorithm::Auto, Err(_)) => Algorithm::Stream,
-        (_, Ok(())) => Algorithm::Bisect,
+        (spec::Algorithm::Bisect, Ok(())) => Algorithm::Bisect,
+        (spec::Algorithm::Auto, Ok(())) if bisect::native(&plan).is_some() => Algorithm::Bisect,
+        _ => Algorithm::Stream,
     };
     let schema = diff_schema(&plan);
     let (tx, rx) = mpsc::channel::<Result<RecordBatch>>(2);

@@ -366,48 +366,42 @@ async fn merge_multiset(
             (None, Some(_)) => Ordering::Greater,
             (Some((_, a, _)), Some((_, b, _))) => cmp_rows(a, 0, b, 0, n),
         };
-        let rep = |e: &mut Emitter, w: Which, b: &RecordBatch| -> Result<(usize, usize)> {
-            let mut held = None;
-            Ok((e.hold(w, b, &mut held)?, 0))
-        };
         match ord {
             Ordering::Less => {
                 let (b, _, k) = lg.take().expect("matched Some");
-                if e.full() {
-                    e.flush().await?;
-                }
-                let at = rep(e, Which::Left, &b)?;
-                e.push(Kind::Removed, Some(at), None, Vec::new(), k);
+                surplus(e, Which::Left, &b, k).await?;
                 counts.removed += k;
             }
             Ordering::Greater => {
                 let (b, _, k) = rg.take().expect("matched Some");
-                if e.full() {
-                    e.flush().await?;
-                }
-                let at = rep(e, Which::Right, &b)?;
-                e.push(Kind::Added, None, Some(at), Vec::new(), k);
+                surplus(e, Which::Right, &b, k).await?;
                 counts.added += k;
             }
             Ordering::Equal => {
                 let (lb, _, lk) = lg.take().expect("matched Some");
                 let (rb, _, rk) = rg.take().expect("matched Some");
                 counts.equal += lk.min(rk);
-                if lk != rk {
-                    if e.full() {
-                        e.flush().await?;
-                    }
-                    if lk > rk {
-                        let at = rep(e, Which::Left, &lb)?;
-                        e.push(Kind::Removed, Some(at), None, Vec::new(), lk - rk);
-                        counts.removed += lk - rk;
-                    } else {
-                        let at = rep(e, Which::Right, &rb)?;
-                        e.push(Kind::Added, None, Some(at), Vec::new(), rk - lk);
-                        counts.added += rk - lk;
-                    }
+                if lk > rk {
+                    surplus(e, Which::Left, &lb, lk - rk).await?;
+                    counts.removed += lk - rk;
+                } else if rk > lk {
+                    surplus(e, Which::Right, &rb, rk - lk).await?;
+                    counts.added += rk - lk;
                 }
             }
         }
     }
+}
+
+/// Reports `copies` more copies of the one-row batch `row` on side `w`.
+async fn surplus(e: &mut Emitter, w: Which, row: &RecordBatch, copies: u64) -> Result<()> {
+    if e.full() {
+        e.flush().await?;
+    }
+    let at = (e.hold(w, row, &mut None)?, 0);
+    match w {
+        Which::Left => e.push(Kind::Removed, Some(at), None, Vec::new(), copies),
+        Which::Right => e.push(Kind::Added, None, Some(at), Vec::new(), copies),
+    }
+    Ok(())
 }

@@ -26,8 +26,8 @@ pub struct Side {
 /// How the rows are matched and compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Algorithm {
-    /// Bisection when both engines can checksum and the key is one integer
-    /// column, else the streaming merge.
+    /// Bisection when the key is one integer column and both sides are one
+    /// engine with a native row hash (PostgreSQL), else the streaming merge.
     #[default]
     Auto,
     /// Both sides read in key order and merged in one pass.

@@ -31,8 +31,16 @@ fn same_rows_in_postgres_and_mariadb_are_equal_and_checksums_agree() {
             format!("INSERT INTO {t} VALUES {rows}"),
         ])
         .await;
-        let s = diff(pg.side(&t).await, my.side(&t).await, DiffOptions::default()).await.unwrap().finish().await.unwrap();
+        let d = diff(pg.side(&t).await, my.side(&t).await, DiffOptions::default()).await.unwrap();
+        // Across engines auto streams (MD5 over every row costs more than
+        // the rows); between two PostgreSQL tables it bisects natively.
+        assert_eq!(d.algorithm, Algorithm::Stream);
+        let s = d.finish().await.unwrap();
         assert!(s.is_equal() && s.equal == 3, "{s:?}");
+        let native = diff(pg.side(&t).await, pg.side(&t).await, DiffOptions::default()).await.unwrap();
+        assert_eq!(native.algorithm, Algorithm::Bisect);
+        let s = native.finish().await.unwrap();
+        assert!(s.is_equal() && s.notes.iter().any(|n| n.contains("native row hash")), "{s:?}");
         // The engines spell -0, 1e300 and 1.5e-7 differently (`-0`/`0`,
         // `1e+300`/`1e300`): a checksum may only cost a download there.
         // With values both spell alike, every checksum must match.

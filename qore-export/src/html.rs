@@ -35,8 +35,9 @@ pub(crate) struct HtmlSink {
     rows: u64,
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub(crate) fn escape(s: &str) -> String {
+/// Escapes text for HTML element content and attribute values
+/// (`& < > " '`), so that data can never become markup.
+pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

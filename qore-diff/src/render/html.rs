@@ -9,6 +9,8 @@ use std::io::Write;
 use futures::StreamExt;
 use qore_core::{Error, Result, SendableRecordBatchStream};
 
+use qore_export::html_escape as escape;
+
 use super::{Layout, rows};
 use crate::output::DiffSummary;
 
@@ -21,22 +23,6 @@ pub struct HtmlReport {
     pub left: String,
     /// The right side, as shown.
     pub right: String,
-}
-
-/// `s` with `& < > " '` escaped.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn io(e: std::io::Error) -> Error {
