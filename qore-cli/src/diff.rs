@@ -70,7 +70,7 @@ pub(crate) async fn run(
             let keep = f.reopen().with_context(|| format!("cannot write {path}"))?;
             (Box::new(std::io::BufWriter::new(keep)), Some((f.into_temp_path(), path.clone())))
         }
-        _ => (Box::new(Stdout), None),
+        _ => (Box::new(std::io::BufWriter::with_capacity(1 << 16, Stdout)), None),
     };
     let summary = qore_diff::diff_to(left, right, options, format, sink, &write).await;
     let _ = lconn.close().await;

@@ -203,12 +203,15 @@ pub(crate) struct BisectStats {
     pub(crate) native: bool,
 }
 
-/// Rows per segment the first level aims at: small enough that scattered
-/// changes touch few rows' worth of segments, while the checksum query
-/// costs the same one scan whatever the segment count.
+/// Rows per segment a level aims at (up to [`MAX_SEGMENTS`] segments):
+/// small enough that scattered changes touch few rows' worth of segments,
+/// while the checksum query costs one scan whatever the segment count.
 const SEGMENT_TARGET: i128 = 64;
-/// At most this many segments per level (the answer is one row each).
-const MAX_SEGMENTS: i128 = 1 << 20;
+/// At most this many segments per level: the engine's aggregate stays
+/// in memory (PostgreSQL's default `work_mem` spills a 150,000-group hash
+/// aggregate to disk), and a bigger table gets bigger first segments,
+/// split again only where they differ.
+const MAX_SEGMENTS: i128 = 16_384;
 /// Ranges read by one download query.
 const RANGES_PER_QUERY: usize = 256;
 
