@@ -92,9 +92,12 @@ fn prefixed(d: &dyn Dialect, col: &str, t: &str) -> String {
     )
 }
 
+/// A side's dialect and quoted columns.
+type SideSql = (Arc<dyn Dialect>, Vec<String>);
+
 /// Each side's dialect and quoted columns.
-fn sides(plan: &DiffPlan) -> Result<[(Arc<dyn Dialect>, Vec<String>); 2]> {
-    let sql = |r: &Reader| -> Result<(Arc<dyn Dialect>, Vec<String>)> {
+fn sides(plan: &DiffPlan) -> Result<[SideSql; 2]> {
+    let sql = |r: &Reader| -> Result<SideSql> {
         let d = r.dialect.clone().ok_or_else(|| Error::Internal("bisection without SQL".into()))?;
         Ok((d, (0..plan.rules.len()).map(|i| r.column_sql(i)).collect::<Result<_>>()?))
     };
