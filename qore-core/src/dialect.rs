@@ -359,6 +359,19 @@ pub trait Dialect: Send + Sync + Debug {
         None
     }
 
+    /// A faster native checksum than [`native_row_checksum`] that hashes
+    /// the values themselves rather than their text, where every column's
+    /// declared type (`source_types`) hashes exactly what a diff compares;
+    /// `None` otherwise. The function may be missing on old servers: the
+    /// caller falls back to [`native_row_checksum`] when the engine says
+    /// so ([`ErrorKind::UndefinedObject`](crate::ErrorKind::UndefinedObject)).
+    ///
+    /// [`native_row_checksum`]: Dialect::native_row_checksum
+    fn native_value_checksum(&self, columns: &[String], source_types: &[String]) -> Option<String> {
+        let _ = (columns, source_types);
+        None
+    }
+
     /// An aggregate checksum of rows made of the SQL expressions `columns`
     /// that only the same engine reproduces (the row's own text form and
     /// a fast built-in hash), cheaper than [`checksum_aggregate`]; `None`

@@ -117,6 +117,18 @@ pub(crate) fn native(plan: &DiffPlan) -> Option<(String, String)> {
     Some((ld.native_row_checksum(&lc)?, rd.native_row_checksum(&rc)?))
 }
 
+/// Both sides' native value checksums (no text built), where every
+/// column's type allows them; see [`native`] for when sides are native.
+fn native_fast(plan: &DiffPlan) -> Option<(String, String)> {
+    native(plan)?;
+    let [(ld, lc), (rd, rc)] = sides(plan).ok()?;
+    let types = |fields: &[arrow::datatypes::Field]| -> Option<Vec<String>> {
+        fields.iter().map(|f| f.metadata().get(SOURCE_TYPE).cloned()).collect()
+    };
+    let (lt, rt) = (types(&plan.left_fields)?, types(&plan.right_fields)?);
+    Some((ld.native_value_checksum(&lc, &lt)?, rd.native_value_checksum(&rc, &rt)?))
+}
+
 /// The checksum aggregates of both sides: the native ones where
 /// [`native`] finds them, else MD5 of each row's exact text; and whether
 /// the native ones were used.
@@ -204,6 +216,7 @@ pub(crate) struct BisectStats {
     pub(crate) downloaded: u64,
     pub(crate) streamed_all: bool,
     pub(crate) native: bool,
+    pub(crate) value_hash: bool,
 }
 
 /// Rows per segment a level aims at (up to [`MAX_SEGMENTS`] segments):
@@ -231,6 +244,7 @@ pub(crate) async fn run(
     let mut stats = BisectStats::default();
     let (lsum, rsum, native) = checksums(plan)?;
     stats.native = native;
+    let mut fast = native_fast(plan);
     // The key range of both sides together.
     let range = |r: &Reader| -> Result<String> {
         let k = r.column_sql(0)?;
@@ -264,10 +278,26 @@ pub(crate) async fn run(
     let mut differing_rows: i128 = 0;
     let mut checked_rows: (u64, u64) = (0, 0);
     while let Some((base, w, from, to)) = pending.pop() {
-        let (lb, rb) = futures::join!(
-            buckets(left, &plan.left, &lsum, base, w, from, to),
-            buckets(right, &plan.right, &rsum, base, w, from, to)
-        );
+        let (lb, rb) = loop {
+            let (l, r) = match &fast {
+                Some((l, r)) => (l.as_str(), r.as_str()),
+                None => (lsum.as_str(), rsum.as_str()),
+            };
+            let (lb, rb) = futures::join!(
+                buckets(left, &plan.left, l, base, w, from, to),
+                buckets(right, &plan.right, r, base, w, from, to)
+            );
+            let undefined = |e: &Result<BTreeMap<i128, Sums>>| {
+                matches!(e, Err(e) if e.kind() == qore_core::ErrorKind::UndefinedObject)
+            };
+            if fast.is_some() && (undefined(&lb) || undefined(&rb)) {
+                // A server without the value hash (PostgreSQL before 14):
+                // the row-text hash.
+                fast = None;
+                continue;
+            }
+            break (lb, rb);
+        };
         let (lb, rb) = (lb.map_err(|e| e.context("checksums of the left side"))?, rb.map_err(|e| e.context("checksums of the right side"))?);
         let mut keys: Vec<i128> = lb.keys().chain(rb.keys()).copied().collect();
         keys.sort_unstable();
@@ -297,6 +327,7 @@ pub(crate) async fn run(
             break;
         }
     }
+    stats.value_hash = fast.is_some();
     if differing_rows * 10 > total * 3 {
         // Most rows are in differing segments: one ordered read of each
         // side beats downloading segment by segment.

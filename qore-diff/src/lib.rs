@@ -256,7 +256,10 @@ async fn run(
             summary.segments_checked = stats.segments;
             summary.rows_downloaded = stats.downloaded;
             if stats.native {
-                summary.notes.push("checksums: the engine's native row hash (both sides the same engine and types)".into());
+                summary.notes.push(format!(
+                    "checksums: the engine's native {} hash (both sides the same engine and types)",
+                    if stats.value_hash { "value" } else { "row-text" }
+                ));
             }
             if stats.streamed_all {
                 summary.notes.push("segments holding over 30% of the rows differed: both sides were streamed whole".into());

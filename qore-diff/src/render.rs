@@ -219,9 +219,5 @@ pub async fn write(
             qore_export::export_to_writer(stream, out, &qore_export::ExportOptions::new(f), |_| {}).await?;
         }
     }
-    let s = summary.get().ok_or_else(|| Error::Internal("the diff ended without a summary".into()))?;
-    if format == Format::Summary {
-        // Printed by the caller; nothing else to write.
-    }
-    Ok(s)
+    summary.get().ok_or_else(|| Error::Internal("the diff ended without a summary".into()))
 }

@@ -113,6 +113,24 @@ impl Dialect for PostgresDialect {
             columns.join(", ")
         ))
     }
+    fn native_value_checksum(&self, columns: &[String], source_types: &[String]) -> Option<String> {
+        // hash_record_extended (PostgreSQL 14+) hashes each field with its
+        // type's hash: no text is built. Only types whose equality is the
+        // diff's (not citext, interval, json, ... where equal values may
+        // differ in what the diff compares, or no hash exists).
+        let exact = |t: &str| {
+            matches!(
+                t,
+                "int2" | "int4" | "int8" | "smallint" | "integer" | "bigint" | "float4" | "float8"
+                    | "real" | "double precision" | "numeric" | "bool" | "boolean" | "date"
+                    | "timestamp" | "timestamptz" | "time" | "text" | "varchar" | "bytea" | "uuid"
+                    | "character varying"
+            )
+        };
+        source_types.iter().all(|t| exact(t.as_str())).then(|| {
+            format!("sum(hash_record_extended(ROW({}), 0))", columns.join(", "))
+        })
+    }
     fn utc_instant(&self, expr: &str) -> String {
         format!("({expr} AT TIME ZONE 'UTC')")
     }
