@@ -188,10 +188,16 @@ fn from_of(
 
 /// The side's columns as it returns them, with the catalog's details of a
 /// table source.
-async fn probe(side: &Side, from: &str, find: &Option<serde_json::Map<String, serde_json::Value>>) -> Result<(SchemaRef, Option<TableDetails>)> {
+async fn probe(
+    which: &str,
+    side: &Side,
+    from: &str,
+    find: &Option<serde_json::Map<String, serde_json::Value>>,
+) -> Result<(SchemaRef, Option<TableDetails>)> {
+    let context = || format!("the {which} side ({})", side.label);
     let conn: &dyn Connection = side.conn.as_ref();
     let details = match (&side.source, conn.catalog()) {
-        (Source::Table(t), Some(c)) => Some(c.table(t).await.map_err(|e| e.context(format!("{} side", side.label)))?),
+        (Source::Table(t), Some(c)) => Some(c.table(t).await.map_err(|e| e.context(context()))?),
         _ => None,
     };
     let sql = if conn.dialect().is_some() {
@@ -205,7 +211,7 @@ async fn probe(side: &Side, from: &str, find: &Option<serde_json::Map<String, se
     let mut stream = conn
         .query(&sql, &[])
         .await
-        .map_err(|e| e.context(format!("reading the columns of the {} side", side.label)))?;
+        .map_err(|e| e.context(format!("reading the columns of {}", context())))?;
     let mut schema = stream.schema();
     // MongoDB's columns come from the documents: read the sample.
     if conn.dialect().is_none() {
@@ -256,7 +262,7 @@ fn declared(details: &Option<TableDetails>, name: &str) -> Option<String> {
 pub async fn plan(left: &Side, right: &Side, o: &DiffOptions) -> Result<DiffPlan> {
     let (lfrom, lfind) = from_of(left)?;
     let (rfrom, rfind) = from_of(right)?;
-    let (lp, rp) = futures::join!(probe(left, &lfrom, &lfind), probe(right, &rfrom, &rfind));
+    let (lp, rp) = futures::join!(probe("left", left, &lfrom, &lfind), probe("right", right, &rfrom, &rfind));
     let ((ls, ld), (rs, rd)) = (lp?, rp?);
     let mut notes = Vec::new();
 
