@@ -465,7 +465,9 @@ fn truncate(a: &Int64Array, have: u8, keep: u8) -> Int64Array {
         return a.clone();
     }
     let step = 10i64.pow(u32::from(have - keep));
-    a.unary(|v| v.div_euclid(step) * step)
+    // NULL slots hold any value, and ±infinity sits at the ends of i64:
+    // saturate rather than overflow.
+    a.unary(|v| v.saturating_sub(v.rem_euclid(step)))
 }
 
 fn float_eq(a: f64, b: f64, t: Option<Tolerance>) -> bool {
@@ -618,10 +620,10 @@ mod tests {
 
     #[test]
     fn instants_truncate_towards_the_past() {
-        let a: ArrayRef = Arc::new(arrow::array::TimestampMicrosecondArray::from(vec![Some(-1_500_000), Some(2_999_999)]));
+        let a: ArrayRef = Arc::new(arrow::array::TimestampMicrosecondArray::from(vec![Some(-1_500_000), Some(2_999_999), Some(i64::MIN), Some(i64::MAX)]));
         let c = canonical(&a, &Rule::Instant { digits: 0, nanos: false }, "t").unwrap();
         let Canon::Int(v) = c else { panic!("not ints") };
-        assert_eq!(v.values().to_vec(), vec![-2_000_000, 2_000_000]);
+        assert_eq!(v.values().to_vec(), vec![-2_000_000, 2_000_000, i64::MIN, i64::MAX - i64::MAX.rem_euclid(1_000_000)]);
     }
 
     #[test]
