@@ -70,7 +70,7 @@ pub(crate) async fn run(
             let keep = f.reopen().with_context(|| format!("cannot write {path}"))?;
             (Box::new(std::io::BufWriter::new(keep)), Some((f.into_temp_path(), path.clone())))
         }
-        _ => (Box::new(std::io::BufWriter::with_capacity(1 << 16, Stdout)), None),
+        _ => (Box::new(std::io::BufWriter::with_capacity(1 << 16, std::io::stdout())), None),
     };
     let summary = qore_diff::diff_to(left, right, options, format, sink, &write).await;
     let _ = lconn.close().await;
@@ -87,16 +87,3 @@ pub(crate) async fn run(
     }
     Ok(if summary.is_equal() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
-
-/// Standard output for the renderer's own task-free writes.
-struct Stdout;
-
-impl Write for Stdout {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        std::io::stdout().write(buf)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stdout().flush()
-    }
-}
-

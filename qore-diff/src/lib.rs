@@ -102,7 +102,7 @@ impl std::fmt::Debug for Diff {
 impl Diff {
     /// The summary, once [`stream`](Self::stream) has ended without error.
     pub fn summary(&self) -> Option<DiffSummary> {
-        self.summary.lock().ok().and_then(|s| s.clone())
+        self.summary_handle().get()
     }
 
     /// A handle on the summary that outlives the diff (take the stream,

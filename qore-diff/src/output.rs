@@ -172,8 +172,6 @@ pub(crate) struct Emitter {
     slots: [Vec<Slot>; 2],
     generation: u64,
     entries: Vec<Entry>,
-    /// Rows sent.
-    pub(crate) sent: u64,
 }
 
 const BATCH_ROWS: usize = 8192;
@@ -206,7 +204,6 @@ impl Emitter {
             shared_types,
             generation: 0,
             entries: Vec::new(),
-            sent: 0,
         }
     }
 
@@ -251,7 +248,6 @@ impl Emitter {
     pub(crate) async fn flush(&mut self) -> Result<()> {
         if !self.entries.is_empty() {
             let batch = self.build()?;
-            self.sent += batch.num_rows() as u64;
             if self.tx.send(Ok(batch)).await.is_err() {
                 return Err(Error::Cancelled);
             }

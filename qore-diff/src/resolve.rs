@@ -33,11 +33,6 @@ pub struct DiffPlan {
 }
 
 impl DiffPlan {
-    /// Every compared column (key first) as `(left, right)` names.
-    pub fn all_pairs(&self) -> impl Iterator<Item = &ColumnPair> {
-        self.key.iter().chain(&self.columns)
-    }
-
     /// The statements the two sides run for the whole diff.
     pub fn statements(&self) -> Result<(String, String)> {
         Ok((self.left.statement(&[])?, self.right.statement(&[])?))

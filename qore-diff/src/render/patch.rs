@@ -36,7 +36,6 @@ pub async fn sql_patch(
         .ok_or_else(|| Error::invalid(format!("{} takes no SQL patch", right.engine().name())))?;
     let mut model = TableModel::load(right, table).await?;
     // The diff's key found each row: it addresses them in the patch too.
-    let schema = stream.schema();
     let key_right: Vec<String> = layout
         .key
         .iter()
@@ -104,7 +103,6 @@ pub async fn sql_patch(
             changes.push(change);
         }
     }
-    let _ = schema;
     if changes.is_empty() {
         return Ok(String::from("-- the two sides are equal: nothing to apply\n"));
     }
