@@ -132,6 +132,7 @@ pub(crate) async fn dispatch(
         Command::Sandbox { action } => crate::edit::sandbox(action, flags, out, err).await,
         Command::Peek(args) => crate::edit::peek(args, flags, out, err).await,
         Command::Diff(args) => crate::diff::run(*args, flags, out, err).await,
+        Command::Erd(args) => crate::erd::run(*args, flags, out, err).await,
         Command::Relation { action } => crate::edit::relation(action, flags, out, err).await,
         Command::Demo {
             path,

@@ -25,6 +25,7 @@ mod opts;
 mod opts_edit;
 mod opts_diff;
 mod diff;
+mod erd;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -200,6 +200,9 @@ pub enum Command {
     /// Compare two tables or query results, on any engines and servers:
     /// exit 0 when equal, 1 when different, 2 on error.
     Diff(Box<crate::opts_diff::DiffArgs>),
+    /// Draw the ER diagram of a namespace: SVG, PNG, an interactive HTML
+    /// page, Mermaid, DOT, PlantUML or DBML.
+    Erd(Box<crate::erd::ErdArgs>),
     /// Virtual relations: foreign keys the database does not enforce.
     Relation {
         /// What to do.

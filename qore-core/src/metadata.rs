@@ -13,6 +13,8 @@
 //! | [`VIRTUAL_FOREIGN_KEY`] `qore.fk_virtual` | `true` when that target is a user-defined relation |
 //! | [`CHECK`] `qore.check` | CHECK expressions that mention the column, joined with ` AND ` |
 //! | [`NULLABLE`] `qore.nullable` | `false` for NOT NULL columns, `true` otherwise |
+//! | [`GENERATED`] `qore.generated` | the generation expression of a generated column |
+//! | [`DEFAULT`] `qore.default` | the default expression (identity and auto-increment included) |
 //!
 //! The schema-level key [`TABLE`] `qore.table` names the table the result came from.
 
@@ -39,6 +41,10 @@ pub const FOREIGN_KEY: &str = "qore.fk";
 pub const CHECK: &str = "qore.check";
 /// `false` for NOT NULL.
 pub const NULLABLE: &str = "qore.nullable";
+/// Generation expression of a generated column.
+pub const GENERATED: &str = "qore.generated";
+/// Default expression.
+pub const DEFAULT: &str = "qore.default";
 /// Schema-level: the source table of the result.
 pub const TABLE: &str = "qore.table";
 /// Marks a text column whose values are JSON documents (`"true"`): renderers
@@ -64,6 +70,38 @@ pub struct ColumnIndicators {
     pub check: Option<String>,
     /// `Some(false)` for NOT NULL.
     pub nullable: Option<bool>,
+    /// Generation expression.
+    pub generated: Option<String>,
+    /// Default expression.
+    pub default: Option<String>,
+}
+
+/// Every indicator tag with what it means, in the order [`ColumnIndicators::tags`]
+/// writes them: the legend renderers show.
+pub const LEGEND: &[(&str, &str)] = &[
+    ("PK", "primary key (PK2: second key column, ...)"),
+    ("FK→", "foreign key to table(column)"),
+    ("VFK→", "virtual relation (user-defined, not enforced)"),
+    ("UQ", "unique"),
+    ("IDX", "first column of an index"),
+    ("CHK", "CHECK constraint"),
+    ("NN", "NOT NULL"),
+    ("GEN", "generated column"),
+    ("DEF", "has a default"),
+];
+
+/// What an indicator tag means (`FK→t(c)` is explained as `FK→`).
+pub fn explain(tag: &str) -> Option<&'static str> {
+    let key = if tag.starts_with("VFK→") {
+        "VFK→"
+    } else if tag.starts_with("FK→") {
+        "FK→"
+    } else if tag.starts_with("PK") {
+        "PK"
+    } else {
+        tag
+    };
+    LEGEND.iter().find(|(t, _)| *t == key).map(|(_, m)| *m)
 }
 
 impl ColumnIndicators {
@@ -79,11 +117,13 @@ impl ColumnIndicators {
             foreign_key_virtual: m.get(VIRTUAL_FOREIGN_KEY).is_some_and(|v| v == "true"),
             check: m.get(CHECK).cloned(),
             nullable: m.get(NULLABLE).and_then(|v| v.parse().ok()),
+            generated: m.get(GENERATED).cloned(),
+            default: m.get(DEFAULT).cloned(),
         }
     }
 
     /// Short tags for headers: `PK`, `FK→t(c)` (`VFK→t(c)` for a virtual
-    /// relation), `UQ`, `IDX`, `CHK`, `NN`.
+    /// relation), `UQ`, `IDX`, `CHK`, `NN`, `GEN`, `DEF` (see [`LEGEND`]).
     pub fn tags(&self) -> Vec<String> {
         let mut t = Vec::new();
         if let Some(p) = self.primary_key {
@@ -108,6 +148,12 @@ impl ColumnIndicators {
         }
         if self.nullable == Some(false) && self.primary_key.is_none() {
             t.push("NN".into());
+        }
+        if self.generated.is_some() {
+            t.push("GEN".into());
+        }
+        if self.default.is_some() {
+            t.push("DEF".into());
         }
         t
     }
@@ -197,6 +243,12 @@ pub fn annotate_schema(schema: &Schema, table: &TableDetails) -> Schema {
             if let Some(p) = col.primary_key {
                 m.insert(PRIMARY_KEY.to_string(), p.to_string());
             }
+            if let Some(g) = &col.generated {
+                m.insert(GENERATED.to_string(), g.clone());
+            }
+            if let Some(d) = &col.default {
+                m.insert(DEFAULT.to_string(), d.clone());
+            }
             if unique_cols.contains(&col.name.as_str()) {
                 m.insert(UNIQUE.to_string(), "true".to_string());
             }
@@ -240,5 +292,27 @@ mod tests {
         assert!(!mentions("unit_price > 0", "price"));
         assert!(!mentions("pricey > 0", "price"));
         assert!(mentions("é > 0 AND x < 1", "x"));
+    }
+
+    #[test]
+    fn every_tag_is_explained() {
+        let ind = ColumnIndicators {
+            primary_key: Some(2),
+            foreign_key: Some("t(c)".into()),
+            foreign_key_virtual: true,
+            unique: true,
+            check: Some("c > 0".into()),
+            nullable: Some(false),
+            generated: Some("a + 1".into()),
+            default: Some("0".into()),
+            ..Default::default()
+        };
+        let tags = ind.tags();
+        assert_eq!(tags, ["PK2", "VFK→t(c)", "CHK", "GEN", "DEF"]);
+        for t in tags {
+            assert!(explain(&t).is_some(), "{t}");
+        }
+        assert_eq!(explain("FK→a(b)"), Some("foreign key to table(column)"));
+        assert_eq!(explain("nope"), None);
     }
 }

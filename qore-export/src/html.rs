@@ -54,7 +54,7 @@ pub fn escape(s: &str) -> String {
 
 /// JSON that can sit inside a `<script>` element: `<`, `>` and `&` escaped,
 /// so no `</script>` can end it early.
-fn script_json(v: &serde_json::Value) -> String {
+pub fn script_json(v: &serde_json::Value) -> String {
     v.to_string()
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
@@ -81,6 +81,7 @@ impl HtmlSink {
                     "name": f.name(),
                     "type": f.metadata().get(qore_core::metadata::SOURCE_TYPE).cloned().unwrap_or_else(|| f.data_type().to_string()),
                     "numeric": numeric(f.data_type()),
+                    "tag_help": ind.tags().iter().map(|t| qore_core::metadata::explain(t).unwrap_or("")).collect::<Vec<_>>(),
                     "tags": ind.tags(),
                 })
             })
@@ -215,7 +216,7 @@ cols.forEach(function(c, i){
   name.addEventListener('click', function(){ sortBy(i); });
   th.appendChild(name);
   const type = document.createElement('span'); type.className = 'type'; type.textContent = c.type; th.appendChild(type);
-  (c.tags || []).forEach(function(t){ const s = document.createElement('span'); s.className = 'tag'; s.textContent = t; th.appendChild(s); });
+  (c.tags || []).forEach(function(t, j){ const s = document.createElement('span'); s.className = 'tag'; s.textContent = t; s.title = (c.tag_help || [])[j] || ''; th.appendChild(s); });
   const f = document.createElement('input'); f.type = 'search'; f.placeholder = 'filter'; f.setAttribute('aria-label', 'Filter ' + c.name);
   f.addEventListener('input', function(){ colFilters[i] = f.value.toLowerCase(); apply(); });
   th.appendChild(f);

@@ -54,6 +54,7 @@ pub use crate::csv::CsvEncoder;
 pub use crate::file::export_to_path;
 pub use crate::html::HtmlOptions;
 pub use crate::html::escape as html_escape;
+pub use crate::html::script_json as html_script_json;
 pub use crate::json::JsonEncoder;
 pub use crate::parquet_sink::INTERVAL_STRUCT;
 pub use crate::sql::{SqlOptions, sql_literal};

@@ -1,5 +1,7 @@
 //! The MySQL / MariaDB catalog, read from information_schema.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use qore_core::{
     Catalog, ColumnInfo, Constraint, ConstraintKind, Error, FkAction, ForeignKey, IndexInfo,
@@ -90,9 +92,87 @@ impl Catalog for MySqlConnection {
     }
 
     async fn tables(&self, namespace: Option<&str>) -> Result<Vec<TableInfo>> {
-        let rows: Vec<(String, String, String, Option<i64>, Option<String>)> = self.fetch_all(self.inline("SELECT CAST(TABLE_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR), CAST(TABLE_TYPE AS CHAR), \
+        self.infos(Scope::of(namespace, None)).await
+    }
+
+    async fn table(&self, table: &TableRef) -> Result<TableDetails> {
+        self.load(Scope::of(table.namespace.as_deref(), Some(&table.name)))
+            .await?
+            .pop()
+            .ok_or_else(|| Error::NotFound(format!("table `{table}`")))
+    }
+
+    async fn structure(&self, namespace: Option<&str>) -> Result<Vec<TableDetails>> {
+        self.load(Scope::of(namespace, None)).await
+    }
+}
+
+/// Which tables a catalog query reads: one schema (the current database
+/// when `None`), and one table of it or all.
+#[derive(Clone, Copy)]
+struct Scope<'a> {
+    schema: Option<&'a str>,
+    table: Option<&'a str>,
+}
+
+impl<'a> Scope<'a> {
+    fn of(schema: Option<&'a str>, table: Option<&'a str>) -> Self {
+        Scope { schema, table }
+    }
+
+    /// The condition on a schema and a table column, and its arguments.
+    /// Equality on both lets information_schema open only the tables asked
+    /// for (MariaDB and MySQL skip the others).
+    fn on(&self, schema_col: &str, table_col: &str) -> (String, Vec<Option<&'a str>>) {
+        let mut sql = format!("{schema_col} = COALESCE(?, DATABASE())");
+        let mut args = vec![self.schema];
+        if let Some(t) = self.table {
+            sql.push_str(&format!(" AND {table_col} = ?"));
+            args.push(Some(t));
+        }
+        (sql, args)
+    }
+}
+
+type ColRow = (
+    String,
+    String,
+    i64,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
+
+type KeyRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+impl MySqlConnection {
+    async fn infos(&self, scope: Scope<'_>) -> Result<Vec<TableInfo>> {
+        let (cond, args) = scope.on("TABLE_SCHEMA", "TABLE_NAME");
+        let rows: Vec<(String, String, String, Option<i64>, Option<String>)> = self
+            .fetch_all(self.inline(
+                &format!(
+                    "SELECT CAST(TABLE_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR), CAST(TABLE_TYPE AS CHAR), \
                             CAST(TABLE_ROWS AS SIGNED), CAST(TABLE_COMMENT AS CHAR) \
-                     FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) ORDER BY 2", &[namespace])?)
+                     FROM information_schema.TABLES WHERE {cond} ORDER BY 2"
+                ),
+                &args,
+            )?)
             .await?;
         Ok(rows
             .into_iter()
@@ -114,114 +194,135 @@ impl Catalog for MySqlConnection {
             .collect())
     }
 
-    async fn table(&self, table: &TableRef) -> Result<TableDetails> {
-        let ns = table.namespace.as_deref();
-        let info: Vec<(String, String, String, Option<i64>, Option<String>)> = self.fetch_all(self.inline("SELECT CAST(TABLE_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR), CAST(TABLE_TYPE AS CHAR), \
-                            CAST(TABLE_ROWS AS SIGNED), CAST(TABLE_COMMENT AS CHAR) \
-                     FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?", &[ns, Some(table.name.as_str())])?)
-            .await?;
-        let (schema, name, ttype, trows, tcomment) = info
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::NotFound(format!("table `{table}`")))?;
-        let kind = table_kind(&ttype);
-
-        type ColRow = (
-            String,
-            i64,
-            String,
-            String,
-            Option<String>,
-            String,
-            Option<String>,
-            Option<String>,
-            String,
-            Option<i64>,
-            Option<i64>,
-            Option<String>,
-            String,
-        );
-        let cols: Vec<ColRow> = self.fetch_all(self.inline("SELECT CAST(COLUMN_NAME AS CHAR), CAST(ORDINAL_POSITION AS SIGNED), CAST(COLUMN_TYPE AS CHAR), \
-                            CAST(IS_NULLABLE AS CHAR), CAST(COLUMN_DEFAULT AS CHAR), CAST(EXTRA AS CHAR), \
-                            CAST(GENERATION_EXPRESSION AS CHAR), CAST(COLUMN_COMMENT AS CHAR), CAST(DATA_TYPE AS CHAR), \
-                            CAST(NUMERIC_PRECISION AS SIGNED), CAST(NUMERIC_SCALE AS SIGNED), \
-                            CAST(CHARACTER_SET_NAME AS CHAR), CAST(COLUMN_KEY AS CHAR) \
-                     FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION", &[Some(schema.as_str()), Some(name.as_str())])?)
-            .await?;
-        let mut columns: Vec<ColumnInfo> = cols
-            .into_iter()
-            .map(
-                |(
-                    cname,
-                    pos,
-                    ctype,
-                    nullable,
-                    default,
-                    extra,
-                    gen_expr,
-                    comment,
-                    dtype,
-                    prec,
-                    scale,
-                    charset,
-                    _key,
-                )| {
-                    let extra_l = extra.to_ascii_lowercase();
-                    let generated = if extra_l.contains("generated")
-                        || extra_l.contains("virtual")
-                        || extra_l.contains("persistent")
-                    {
-                        gen_expr.filter(|g| !g.is_empty())
-                    } else {
-                        None
-                    };
-                    let default = if extra_l.contains("auto_increment") {
-                        Some("AUTO_INCREMENT".to_string())
-                    } else if generated.is_some() {
-                        None
-                    } else {
-                        // MariaDB writes a missing default as the text NULL.
-                        default.filter(|d| !(d == "NULL" && nullable == "YES"))
-                    };
-                    ColumnInfo {
-                        name: cname,
-                        ordinal: usize::try_from(pos).unwrap_or(0),
-                        arrow_type: arrow_type(&dtype, &ctype, prec, scale, charset.as_deref()),
-                        source_type: ctype,
-                        nullable: nullable == "YES",
-                        default,
-                        generated,
-                        primary_key: None,
-                        comment: comment.filter(|c| !c.is_empty()),
-                    }
-                },
-            )
+    /// The details of the tables in `scope`, in eight catalog queries
+    /// whatever their number.
+    async fn load(&self, scope: Scope<'_>) -> Result<Vec<TableDetails>> {
+        let infos = self.infos(scope).await?;
+        if infos.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut by_name: HashMap<String, TableDetails> = infos
+            .iter()
+            .map(|i| {
+                (
+                    i.table.name.clone(),
+                    TableDetails {
+                        info: i.clone(),
+                        columns: Vec::new(),
+                        indexes: Vec::new(),
+                        constraints: Vec::new(),
+                        view_definition: None,
+                        triggers: Vec::new(),
+                    },
+                )
+            })
             .collect();
+        let (cond, args) = scope.on("TABLE_SCHEMA", "TABLE_NAME");
+        let cols: Vec<ColRow> = self
+            .fetch_all(self.inline(
+                &format!(
+                    "SELECT CAST(TABLE_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR), CAST(ORDINAL_POSITION AS SIGNED), \
+                            CAST(COLUMN_TYPE AS CHAR), CAST(IS_NULLABLE AS CHAR), CAST(COLUMN_DEFAULT AS CHAR), \
+                            CAST(EXTRA AS CHAR), CAST(GENERATION_EXPRESSION AS CHAR), CAST(COLUMN_COMMENT AS CHAR), \
+                            CAST(DATA_TYPE AS CHAR), CAST(NUMERIC_PRECISION AS SIGNED), CAST(NUMERIC_SCALE AS SIGNED), \
+                            CAST(CHARACTER_SET_NAME AS CHAR) \
+                     FROM information_schema.COLUMNS WHERE {cond} ORDER BY TABLE_NAME, ORDINAL_POSITION"
+                ),
+                &args,
+            )?)
+            .await?;
+        for row in cols {
+            if let Some(t) = by_name.get_mut(&row.0) {
+                t.columns.push(column_of(row));
+            }
+        }
+        self.indexes_into(scope, &mut by_name).await?;
+        self.keys_into(scope, &mut by_name).await?;
+        let (cond, args) = scope.on("EVENT_OBJECT_SCHEMA", "EVENT_OBJECT_TABLE");
+        let triggers: Vec<(String, String)> = self
+            .fetch_all(self.inline(
+                &format!(
+                    "SELECT CAST(EVENT_OBJECT_TABLE AS CHAR), CAST(TRIGGER_NAME AS CHAR) \
+                     FROM information_schema.TRIGGERS WHERE {cond} ORDER BY 1, 2"
+                ),
+                &args,
+            )?)
+            .await?;
+        for (table, name) in triggers {
+            if let Some(t) = by_name.get_mut(&table) {
+                t.triggers.push(name);
+            }
+        }
+        if infos.iter().any(|i| i.kind == TableKind::View) {
+            let (cond, args) = scope.on("TABLE_SCHEMA", "TABLE_NAME");
+            let views: Vec<(String, Option<String>)> = self
+                .fetch_all(self.inline(
+                    &format!(
+                        "SELECT CAST(TABLE_NAME AS CHAR), CAST(VIEW_DEFINITION AS CHAR) \
+                         FROM information_schema.VIEWS WHERE {cond}"
+                    ),
+                    &args,
+                )?)
+                .await?;
+            for (table, def) in views {
+                if let Some(t) = by_name.get_mut(&table) {
+                    t.view_definition = def;
+                }
+            }
+        }
+        Ok(infos
+            .iter()
+            .filter_map(|i| by_name.remove(&i.table.name))
+            .collect())
+    }
 
-        let stats: Vec<(String, i64, i64, Option<String>, String)> = self.fetch_all(self.inline("SELECT CAST(INDEX_NAME AS CHAR), CAST(NON_UNIQUE AS SIGNED), CAST(SEQ_IN_INDEX AS SIGNED), \
+    async fn indexes_into(
+        &self,
+        scope: Scope<'_>,
+        by_name: &mut HashMap<String, TableDetails>,
+    ) -> Result<()> {
+        let (cond, args) = scope.on("TABLE_SCHEMA", "TABLE_NAME");
+        let stats: Vec<(String, String, i64, Option<String>, String)> = self
+            .fetch_all(self.inline(
+                &format!(
+                    "SELECT CAST(TABLE_NAME AS CHAR), CAST(INDEX_NAME AS CHAR), CAST(NON_UNIQUE AS SIGNED), \
                             CAST(COLUMN_NAME AS CHAR), CAST(INDEX_TYPE AS CHAR) \
-                     FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
-                     ORDER BY INDEX_NAME, SEQ_IN_INDEX", &[Some(schema.as_str()), Some(name.as_str())])?)
+                     FROM information_schema.STATISTICS WHERE {cond} \
+                     ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX"
+                ),
+                &args,
+            )?)
             .await?;
         // Sizes need read access to mysql.innodb_index_stats; without it they stay unknown.
-        let sizes: Vec<(String, i64)> = self.fetch_all(self.inline("SELECT CAST(index_name AS CHAR), CAST(stat_value * @@innodb_page_size AS SIGNED) \
-                     FROM mysql.innodb_index_stats WHERE stat_name = 'size' AND database_name = ? AND table_name = ?", &[Some(schema.as_str()), Some(name.as_str())])?)
+        let (cond, args) = scope.on("database_name", "table_name");
+        let sizes: HashMap<(String, String), i64> = self
+            .fetch_all::<(String, String, i64)>(self.inline(
+                &format!(
+                    "SELECT CAST(table_name AS CHAR), CAST(index_name AS CHAR), CAST(stat_value * @@innodb_page_size AS SIGNED) \
+                     FROM mysql.innodb_index_stats WHERE stat_name = 'size' AND {cond}"
+                ),
+                &args,
+            )?)
             .await
-            .unwrap_or_default();
-        let mut indexes: Vec<IndexInfo> = Vec::new();
-        for (iname, non_unique, _seq, col, itype) in stats {
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(t, i, s)| ((t, i), s))
+            .collect();
+        for (table, iname, non_unique, col, itype) in stats {
+            let Some(t) = by_name.get_mut(&table) else {
+                continue;
+            };
             let part = match col {
                 Some(c) => IndexPart::Column(c),
                 None => IndexPart::Expression("?".into()),
             };
-            match indexes.iter_mut().find(|i| i.name == iname) {
+            match t.indexes.iter_mut().find(|i| i.name == iname) {
                 Some(i) => i.parts.push(part),
-                None => indexes.push(IndexInfo {
+                None => t.indexes.push(IndexInfo {
                     primary: iname == "PRIMARY",
                     size_bytes: sizes
-                        .iter()
-                        .find(|s| s.0 == iname)
-                        .and_then(|s| u64::try_from(s.1).ok()),
+                        .get(&(table.clone(), iname.clone()))
+                        .and_then(|s| u64::try_from(*s).ok()),
                     name: iname,
                     parts: vec![part],
                     unique: non_unique == 0,
@@ -231,23 +332,44 @@ impl Catalog for MySqlConnection {
                 }),
             }
         }
+        Ok(())
+    }
 
-        let keys: Vec<(String, String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>)> = self.fetch_all(self.inline("SELECT CAST(tc.CONSTRAINT_NAME AS CHAR), CAST(tc.CONSTRAINT_TYPE AS CHAR), CAST(k.COLUMN_NAME AS CHAR), \
+    /// Keys, foreign keys and checks; marks the primary key's columns.
+    async fn keys_into(
+        &self,
+        scope: Scope<'_>,
+        by_name: &mut HashMap<String, TableDetails>,
+    ) -> Result<()> {
+        let (k_cond, mut args) = scope.on("k.TABLE_SCHEMA", "k.TABLE_NAME");
+        let (tc_cond, tc_args) = scope.on("tc.TABLE_SCHEMA", "tc.TABLE_NAME");
+        args.extend(tc_args);
+        let keys: Vec<KeyRow> = self
+            .fetch_all(self.inline(
+                &format!(
+                    "SELECT CAST(tc.TABLE_NAME AS CHAR), CAST(tc.CONSTRAINT_NAME AS CHAR), CAST(tc.CONSTRAINT_TYPE AS CHAR), \
+                            CAST(k.COLUMN_NAME AS CHAR), \
                             CAST(k.REFERENCED_TABLE_SCHEMA AS CHAR), CAST(k.REFERENCED_TABLE_NAME AS CHAR), \
                             CAST(k.REFERENCED_COLUMN_NAME AS CHAR), CAST(CONCAT(rc.UPDATE_RULE, '/', rc.DELETE_RULE) AS CHAR) \
                      FROM information_schema.TABLE_CONSTRAINTS tc \
-                     LEFT JOIN information_schema.KEY_COLUMN_USAGE k ON k.TABLE_SCHEMA = ? AND k.TABLE_NAME = ? \
+                     LEFT JOIN information_schema.KEY_COLUMN_USAGE k ON {k_cond} \
                           AND k.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA \
                           AND k.CONSTRAINT_NAME = tc.CONSTRAINT_NAME AND k.TABLE_NAME = tc.TABLE_NAME \
-                     LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS rc ON rc.CONSTRAINT_SCHEMA = ? AND rc.TABLE_NAME = ? \
-                          AND rc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA \
+                     LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS rc \
+                          ON rc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA \
                           AND rc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME AND rc.TABLE_NAME = tc.TABLE_NAME \
-                     WHERE tc.TABLE_SCHEMA = ? AND tc.TABLE_NAME = ? AND tc.CONSTRAINT_TYPE <> 'CHECK' \
-                     ORDER BY tc.CONSTRAINT_NAME, k.ORDINAL_POSITION", &[Some(schema.as_str()), Some(name.as_str()), Some(schema.as_str()), Some(name.as_str()), Some(schema.as_str()), Some(name.as_str())])?)
+                     WHERE {tc_cond} AND tc.CONSTRAINT_TYPE <> 'CHECK' \
+                     ORDER BY tc.TABLE_NAME, tc.CONSTRAINT_NAME, k.ORDINAL_POSITION"
+                ),
+                &args,
+            )?)
             .await?;
-        let mut constraints: Vec<Constraint> = Vec::new();
-        for (cname, ctype, col, rschema, rtable, rcol, rules) in keys {
-            let existing = constraints
+        for (table, cname, ctype, col, rschema, rtable, rcol, rules) in keys {
+            let Some(t) = by_name.get_mut(&table) else {
+                continue;
+            };
+            let existing = t
+                .constraints
                 .iter_mut()
                 .find(|c| c.name.as_deref() == Some(cname.as_str()));
             let col = col.unwrap_or_default();
@@ -262,11 +384,11 @@ impl Catalog for MySqlConnection {
                     }
                     ConstraintKind::Check { .. } => {}
                 },
-                (None, "PRIMARY KEY") => constraints.push(Constraint {
+                (None, "PRIMARY KEY") => t.constraints.push(Constraint {
                     name: Some(cname),
                     kind: ConstraintKind::PrimaryKey { columns: vec![col] },
                 }),
-                (None, "UNIQUE") => constraints.push(Constraint {
+                (None, "UNIQUE") => t.constraints.push(Constraint {
                     name: Some(cname),
                     kind: ConstraintKind::Unique { columns: vec![col] },
                 }),
@@ -275,7 +397,7 @@ impl Catalog for MySqlConnection {
                         .as_deref()
                         .and_then(|r| r.split_once('/'))
                         .unwrap_or(("", ""));
-                    constraints.push(Constraint {
+                    t.constraints.push(Constraint {
                         name: Some(cname),
                         kind: ConstraintKind::ForeignKey(ForeignKey {
                             columns: vec![col],
@@ -294,29 +416,56 @@ impl Catalog for MySqlConnection {
                 _ => {}
             }
         }
-        for c in &constraints {
-            if let ConstraintKind::PrimaryKey { columns: pk } = &c.kind {
-                for (i, p) in pk.iter().enumerate() {
-                    if let Some(col) = columns.iter_mut().find(|x| &x.name == p) {
-                        col.primary_key = Some(i + 1);
-                    }
+        let (cond, args) = scope.on("tc.TABLE_SCHEMA", "tc.TABLE_NAME");
+        // MariaDB scopes check names by table (a column check is named after
+        // its column), so the join needs TABLE_NAME, which MySQL's
+        // CHECK_CONSTRAINTS lacks: there names are unique per schema.
+        let checks_sql = |same_table: &str| {
+            format!(
+                "SELECT CAST(tc.TABLE_NAME AS CHAR), CAST(cc.CONSTRAINT_NAME AS CHAR), CAST(cc.CHECK_CLAUSE AS CHAR) \
+                 FROM information_schema.CHECK_CONSTRAINTS cc \
+                 JOIN information_schema.TABLE_CONSTRAINTS tc ON tc.CONSTRAINT_SCHEMA = cc.CONSTRAINT_SCHEMA \
+                      AND tc.CONSTRAINT_NAME = cc.CONSTRAINT_NAME AND tc.CONSTRAINT_TYPE = 'CHECK' {same_table} \
+                 WHERE {cond} ORDER BY 1, 2"
+            )
+        };
+        let checks: Vec<(String, String, String)> = match self
+            .fetch_all(self.inline(&checks_sql("AND tc.TABLE_NAME = cc.TABLE_NAME"), &args)?)
+            .await
+        {
+            Ok(c) => c,
+            // Servers before CHECK_CONSTRAINTS existed have no checks to show.
+            Err(_) => self
+                .fetch_all(self.inline(&checks_sql(""), &args)?)
+                .await
+                .unwrap_or_default(),
+        };
+        for t in by_name.values_mut() {
+            let pk: Vec<String> = t
+                .constraints
+                .iter()
+                .find_map(|c| match &c.kind {
+                    ConstraintKind::PrimaryKey { columns } => Some(columns.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            for (i, p) in pk.iter().enumerate() {
+                if let Some(col) = t.columns.iter_mut().find(|x| &x.name == p) {
+                    col.primary_key = Some(i + 1);
                 }
             }
         }
-        let checks: Vec<(String, String)> = self.fetch_all(self.inline("SELECT CAST(cc.CONSTRAINT_NAME AS CHAR), CAST(cc.CHECK_CLAUSE AS CHAR) \
-                     FROM information_schema.CHECK_CONSTRAINTS cc \
-                     JOIN information_schema.TABLE_CONSTRAINTS tc ON tc.CONSTRAINT_SCHEMA = cc.CONSTRAINT_SCHEMA \
-                          AND tc.CONSTRAINT_NAME = cc.CONSTRAINT_NAME AND tc.CONSTRAINT_TYPE = 'CHECK' \
-                     WHERE tc.TABLE_SCHEMA = ? AND tc.TABLE_NAME = ? ORDER BY 1", &[Some(schema.as_str()), Some(name.as_str())])?)
-            .await
-            .unwrap_or_default();
-        for (cname, clause) in checks {
+        for (table, cname, clause) in checks {
+            let Some(t) = by_name.get_mut(&table) else {
+                continue;
+            };
             // MariaDB names a column-level check after its column.
-            let column = columns
+            let column = t
+                .columns
                 .iter()
                 .find(|c| c.name == cname)
                 .map(|c| c.name.clone());
-            constraints.push(Constraint {
+            t.constraints.push(Constraint {
                 name: Some(cname),
                 kind: ConstraintKind::Check {
                     expression: clause,
@@ -324,39 +473,38 @@ impl Catalog for MySqlConnection {
                 },
             });
         }
-        let triggers: Vec<(String,)> = self
-            .fetch_all(self.inline(
-                "SELECT CAST(TRIGGER_NAME AS CHAR) FROM information_schema.TRIGGERS \
-                     WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ? ORDER BY 1",
-                &[Some(schema.as_str()), Some(name.as_str())],
-            )?)
-            .await?;
-        let view_definition = if kind == TableKind::View {
-            let v: Vec<(Option<String>,)> = self.fetch_all(self.inline("SELECT CAST(VIEW_DEFINITION AS CHAR) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", &[Some(schema.as_str()), Some(name.as_str())])?)
-                .await?;
-            v.into_iter().next().and_then(|r| r.0)
+        Ok(())
+    }
+}
+
+/// A column from its information_schema.COLUMNS row.
+fn column_of(row: ColRow) -> ColumnInfo {
+    let (_, cname, pos, ctype, nullable, default, extra, gen_expr, comment, dtype, prec, scale, charset) =
+        row;
+    let extra_l = extra.to_ascii_lowercase();
+    let generated =
+        if extra_l.contains("generated") || extra_l.contains("virtual") || extra_l.contains("persistent") {
+            gen_expr.filter(|g| !g.is_empty())
         } else {
             None
         };
-        Ok(TableDetails {
-            info: TableInfo {
-                table: TableRef::qualified(schema, name),
-                rows: if kind == TableKind::View {
-                    None
-                } else {
-                    trows
-                        .and_then(|r| u64::try_from(r).ok())
-                        .map(RowCount::Estimate)
-                },
-                kind,
-                comment: tcomment.filter(|c| !c.is_empty() && c != "VIEW"),
-                partition_of: None,
-            },
-            columns,
-            indexes,
-            constraints,
-            view_definition,
-            triggers: triggers.into_iter().map(|t| t.0).collect(),
-        })
+    let default = if extra_l.contains("auto_increment") {
+        Some("AUTO_INCREMENT".to_string())
+    } else if generated.is_some() {
+        None
+    } else {
+        // MariaDB writes a missing default as the text NULL.
+        default.filter(|d| !(d == "NULL" && nullable == "YES"))
+    };
+    ColumnInfo {
+        name: cname,
+        ordinal: usize::try_from(pos).unwrap_or(0),
+        arrow_type: arrow_type(&dtype, &ctype, prec, scale, charset.as_deref()),
+        source_type: ctype,
+        nullable: nullable == "YES",
+        default,
+        generated,
+        primary_key: None,
+        comment: comment.filter(|c| !c.is_empty()),
     }
 }

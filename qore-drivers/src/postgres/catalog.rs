@@ -1,5 +1,7 @@
 //! The PostgreSQL catalog, read from `pg_catalog`.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use qore_core::{
     Catalog, ColumnInfo, Constraint, ConstraintKind, Error, FkAction, ForeignKey, IndexInfo,
@@ -69,55 +71,100 @@ fn arrow_type_of(
     scalar(oid, typtype, typname).arrow_type()
 }
 
-/// oid, schema, name, relkind, reltuples, comment, parent of a partition.
-type Resolved = (
-    u32,
+/// One relation as the catalog lists it: its oid, listing entry and, for
+/// views, the definition.
+struct Relation {
+    oid: i64,
+    info: TableInfo,
+    view_definition: Option<String>,
+}
+
+type RelationRow = (
+    i64,
     String,
     String,
     String,
     i64,
     Option<String>,
-    Option<String>,
-);
-type ResolvedRow = (
-    i64,
-    String,
-    String,
-    String,
-    i64,
     Option<String>,
     Option<String>,
 );
 
+/// What one relation's details are built from, gathered per oid by the
+/// bulk queries.
+#[derive(Default)]
+struct Parts {
+    columns: Vec<ColumnInfo>,
+    indexes: Vec<IndexInfo>,
+    constraints: Vec<Constraint>,
+    triggers: Vec<String>,
+}
+
 impl PostgresConnection {
-    async fn resolve(&self, table: &TableRef) -> Result<Resolved> {
-        let rows: Vec<ResolvedRow> = self
+    /// The relations of a namespace (the current schema when `None`), or
+    /// with `name`, the one relation of that name (in `namespace`, else the
+    /// one the search path finds).
+    async fn relations(&self, namespace: Option<&str>, name: Option<&str>) -> Result<Vec<Relation>> {
+        let rows: Vec<RelationRow> = self
             .fetch_all(
                 sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT c.oid::int8, n.nspname::text, c.relname::text, c.relkind::text, c.reltuples::int8, \
-                            obj_description(c.oid, 'pg_class'), \
-                            {PARENT} \
+                            obj_description(c.oid, 'pg_class'), {PARENT}, \
+                            CASE WHEN c.relkind IN ('v','m') THEN pg_get_viewdef(c.oid, true) END \
                        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-                      WHERE c.relname = $1 AND c.relkind IN {TABLE_KINDS} \
-                        AND (n.nspname = $2 OR ($2 IS NULL AND pg_table_is_visible(c.oid)))"
+                      WHERE c.relkind IN {TABLE_KINDS} \
+                        AND CASE WHEN $2::text IS NULL THEN n.nspname = coalesce($1, current_schema()) \
+                                 ELSE c.relname = $2 AND (n.nspname = $1 OR ($1 IS NULL AND pg_table_is_visible(c.oid))) END \
+                      ORDER BY 3"
                 )))
-                .bind(&table.name)
-                .bind(table.namespace.as_deref()),
+                .bind(namespace)
+                .bind(name),
             )
             .await?;
-        let r = rows
+        Ok(rows
             .into_iter()
-            .next()
-            .ok_or_else(|| Error::NotFound(format!("table `{table}`")))?;
-        Ok((
-            u32::try_from(r.0).unwrap_or(0),
-            r.1,
-            r.2,
-            r.3,
-            r.4,
-            r.5,
-            r.6,
-        ))
+            .map(|(oid, ns, name, kind, tuples, comment, parent, view)| Relation {
+                oid,
+                info: table_info(ns, name, &kind, tuples, comment, parent),
+                view_definition: view,
+            })
+            .collect())
+    }
+
+    /// The details of `relations`, in four catalog queries whatever their
+    /// number.
+    async fn details(&self, relations: Vec<Relation>) -> Result<Vec<TableDetails>> {
+        let oids: Vec<i64> = relations.iter().map(|r| r.oid).collect();
+        let mut parts: HashMap<i64, Parts> = HashMap::new();
+        self.columns_of(&oids, &mut parts).await?;
+        self.indexes_of(&oids, &mut parts).await?;
+        self.constraints_of(&oids, &mut parts).await?;
+        let triggers: Vec<(i64, String)> = self
+            .fetch_all(
+                sqlx::query_as(
+                    "SELECT tgrelid::int8, tgname::text FROM pg_trigger \
+                      WHERE tgrelid = ANY($1::int8[]::oid[]) AND NOT tgisinternal ORDER BY 1, 2",
+                )
+                .bind(&oids),
+            )
+            .await?;
+        for (oid, t) in triggers {
+            parts.entry(oid).or_default().triggers.push(t);
+        }
+        Ok(relations
+            .into_iter()
+            .map(|r| {
+                let p = parts.remove(&r.oid).unwrap_or_default();
+                TableDetails {
+                    info: r.info,
+                    columns: p.columns,
+                    indexes: p.indexes,
+                    constraints: p.constraints,
+                    view_definition: r.view_definition,
+                    triggers: p.triggers,
+                }
+            })
+            .collect())
     }
 }
 
@@ -164,32 +211,40 @@ impl Catalog for PostgresConnection {
     }
 
     async fn tables(&self, namespace: Option<&str>) -> Result<Vec<TableInfo>> {
-        let rows: Vec<(String, String, String, i64, Option<String>, Option<String>)> = self
-            .fetch_all(
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT n.nspname::text, c.relname::text, c.relkind::text, c.reltuples::int8, \
-                            obj_description(c.oid, 'pg_class'), \
-                            {PARENT} \
-                       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-                      WHERE n.nspname = coalesce($1, current_schema()) AND c.relkind IN {TABLE_KINDS} \
-                      ORDER BY 2"
-                )))
-                .bind(namespace),
-            )
-            .await?;
-        Ok(rows
+        Ok(self
+            .relations(namespace, None)
+            .await?
             .into_iter()
-            .map(|(ns, name, kind, tuples, comment, parent)| {
-                table_info(ns, name, &kind, tuples, comment, parent)
-            })
+            .map(|r| r.info)
             .collect())
     }
 
     async fn table(&self, table: &TableRef) -> Result<TableDetails> {
-        let (oid, ns, name, relkind, tuples, comment, parent) = self.resolve(table).await?;
-        let oid = i64::from(oid);
-        let info = table_info(ns, name, &relkind, tuples, comment, parent);
+        let mut rels = self
+            .relations(table.namespace.as_deref(), Some(&table.name))
+            .await?;
+        // The search path's first match, as PostgreSQL resolves the name.
+        rels.truncate(1);
+        if rels.is_empty() {
+            return Err(Error::NotFound(format!("table `{table}`")));
+        }
+        self.details(rels)
+            .await?
+            .pop()
+            .ok_or_else(|| Error::NotFound(format!("table `{table}`")))
+    }
+
+    async fn structure(&self, namespace: Option<&str>) -> Result<Vec<TableDetails>> {
+        let rels = self.relations(namespace, None).await?;
+        self.details(rels).await
+    }
+}
+
+impl PostgresConnection {
+    /// Columns of every relation in `oids`, in column order.
+    async fn columns_of(&self, oids: &[i64], parts: &mut HashMap<i64, Parts>) -> Result<()> {
         type ColRow = (
+            i64,
             String,
             i16,
             String,
@@ -207,7 +262,7 @@ impl Catalog for PostgresConnection {
         let cols: Vec<ColRow> = self
             .fetch_all(
                 sqlx::query_as(
-                    "SELECT a.attname::text, a.attnum, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, \
+                    "SELECT a.attrelid::int8, a.attname::text, a.attnum, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, \
                             pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text, \
                             col_description(a.attrelid, a.attnum), \
                             (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END)::int8, \
@@ -217,58 +272,60 @@ impl Catalog for PostgresConnection {
                        JOIN pg_type t ON t.oid = a.atttypid \
                        JOIN pg_type bt ON bt.oid = (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END) \
                        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
-                      WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped \
-                      ORDER BY a.attnum",
+                      WHERE a.attrelid = ANY($1::int8[]::oid[]) AND a.attnum > 0 AND NOT a.attisdropped \
+                      ORDER BY a.attrelid, a.attnum",
                 )
-                .bind(oid),
+                .bind(oids),
             )
             .await?;
-        let mut columns: Vec<ColumnInfo> = cols
-            .into_iter()
-            .map(
-                |(
-                    cname,
-                    num,
-                    ty,
-                    nullable,
-                    expr,
-                    identity,
-                    generated,
-                    ccomment,
-                    toid,
+        for (
+            oid,
+            cname,
+            num,
+            ty,
+            nullable,
+            expr,
+            identity,
+            generated,
+            ccomment,
+            toid,
+            typmod,
+            typtype,
+            elem,
+            typname,
+        ) in cols
+        {
+            let (default, generated) = match (identity.as_str(), generated.as_str()) {
+                ("a", _) => (Some("GENERATED ALWAYS AS IDENTITY".to_string()), None),
+                ("d", _) => (Some("GENERATED BY DEFAULT AS IDENTITY".to_string()), None),
+                (_, "s") => (None, expr),
+                _ => (expr, None),
+            };
+            parts.entry(oid).or_default().columns.push(ColumnInfo {
+                name: cname,
+                ordinal: usize::try_from(num).unwrap_or(0),
+                arrow_type: arrow_type_of(
+                    u32::try_from(toid).unwrap_or(0),
                     typmod,
-                    typtype,
-                    elem,
-                    typname,
-                )| {
-                    let (default, generated) = match (identity.as_str(), generated.as_str()) {
-                        ("a", _) => (Some("GENERATED ALWAYS AS IDENTITY".to_string()), None),
-                        ("d", _) => (Some("GENERATED BY DEFAULT AS IDENTITY".to_string()), None),
-                        (_, "s") => (None, expr),
-                        _ => (expr, None),
-                    };
-                    ColumnInfo {
-                        name: cname,
-                        ordinal: usize::try_from(num).unwrap_or(0),
-                        arrow_type: arrow_type_of(
-                            u32::try_from(toid).unwrap_or(0),
-                            typmod,
-                            &typtype,
-                            u32::try_from(elem).unwrap_or(0),
-                            &typname,
-                        ),
-                        source_type: ty,
-                        nullable,
-                        default,
-                        generated,
-                        primary_key: None,
-                        comment: ccomment,
-                    }
-                },
-            )
-            .collect();
+                    &typtype,
+                    u32::try_from(elem).unwrap_or(0),
+                    &typname,
+                ),
+                source_type: ty,
+                nullable,
+                default,
+                generated,
+                primary_key: None,
+                comment: ccomment,
+            });
+        }
+        Ok(())
+    }
 
+    /// Indexes of every relation in `oids`, by name.
+    async fn indexes_of(&self, oids: &[i64], parts: &mut HashMap<i64, Parts>) -> Result<()> {
         type IdxRow = (
+            i64,
             String,
             bool,
             bool,
@@ -282,7 +339,7 @@ impl Catalog for PostgresConnection {
         let idx: Vec<IdxRow> = self
             .fetch_all(
                 sqlx::query_as(
-                    "SELECT ic.relname::text, ix.indisunique, ix.indisprimary, am.amname::text, \
+                    "SELECT ix.indrelid::int8, ic.relname::text, ix.indisunique, ix.indisprimary, am.amname::text, \
                             pg_get_expr(ix.indpred, ix.indrelid, true), pg_get_indexdef(ix.indexrelid), \
                             pg_relation_size(ix.indexrelid), \
                             ARRAY(SELECT pg_get_indexdef(ix.indexrelid, k, true) \
@@ -291,38 +348,41 @@ impl Catalog for PostgresConnection {
                        FROM pg_index ix \
                        JOIN pg_class ic ON ic.oid = ix.indexrelid \
                        JOIN pg_am am ON am.oid = ic.relam \
-                      WHERE ix.indrelid = $1::oid ORDER BY 1",
+                      WHERE ix.indrelid = ANY($1::int8[]::oid[]) ORDER BY 1, 2",
                 )
-                .bind(oid),
+                .bind(oids),
             )
             .await?;
-        let indexes = idx
-            .into_iter()
-            .map(
-                |(iname, unique, primary, method, predicate, def, size, parts, keys)| IndexInfo {
-                    name: iname,
-                    parts: parts
-                        .into_iter()
-                        .zip(keys)
-                        .map(|(p, k)| {
-                            if k != 0 {
-                                IndexPart::Column(p)
-                            } else {
-                                IndexPart::Expression(p)
-                            }
-                        })
-                        .collect(),
-                    unique,
-                    primary,
-                    method: Some(method),
-                    predicate,
-                    definition: Some(def),
-                    size_bytes: u64::try_from(size).ok(),
-                },
-            )
-            .collect();
+        for (oid, iname, unique, primary, method, predicate, def, size, cols, keys) in idx {
+            parts.entry(oid).or_default().indexes.push(IndexInfo {
+                name: iname,
+                parts: cols
+                    .into_iter()
+                    .zip(keys)
+                    .map(|(p, k)| {
+                        if k != 0 {
+                            IndexPart::Column(p)
+                        } else {
+                            IndexPart::Expression(p)
+                        }
+                    })
+                    .collect(),
+                unique,
+                primary,
+                method: Some(method),
+                predicate,
+                definition: Some(def),
+                size_bytes: u64::try_from(size).ok(),
+            });
+        }
+        Ok(())
+    }
 
+    /// Constraints of every relation in `oids`, by name; marks the primary
+    /// key's columns (so it runs after [`columns_of`](Self::columns_of)).
+    async fn constraints_of(&self, oids: &[i64], parts: &mut HashMap<i64, Parts>) -> Result<()> {
         type ConRow = (
+            i64,
             String,
             String,
             Option<String>,
@@ -336,7 +396,7 @@ impl Catalog for PostgresConnection {
         let cons: Vec<ConRow> = self
             .fetch_all(
                 sqlx::query_as(
-                    "SELECT con.conname::text, con.contype::text, pg_get_expr(con.conbin, con.conrelid), \
+                    "SELECT con.conrelid::int8, con.conname::text, con.contype::text, pg_get_expr(con.conbin, con.conrelid), \
                             ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(n, o) \
                                     JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.o), \
                             (SELECT fn.nspname || '.' || fc.relname FROM pg_class fc \
@@ -344,17 +404,17 @@ impl Catalog for PostgresConnection {
                             ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(n, o) \
                                     JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.o), \
                             con.confupdtype::text, con.confdeltype::text, con.condeferrable \
-                       FROM pg_constraint con WHERE con.conrelid = $1::oid ORDER BY 1",
+                       FROM pg_constraint con WHERE con.conrelid = ANY($1::int8[]::oid[]) ORDER BY 1, 2",
                 )
-                .bind(oid),
+                .bind(oids),
             )
             .await?;
-        let mut constraints = Vec::new();
-        for (cname, contype, expr, cols, target, tcols, upd, del, deferrable) in cons {
+        for (oid, cname, contype, expr, cols, target, tcols, upd, del, deferrable) in cons {
+            let p = parts.entry(oid).or_default();
             let kind = match contype.as_str() {
                 "p" => {
                     for (pos, c) in cols.iter().enumerate() {
-                        if let Some(col) = columns.iter_mut().find(|x| &x.name == c) {
+                        if let Some(col) = p.columns.iter_mut().find(|x| &x.name == c) {
                             col.primary_key = Some(pos + 1);
                         }
                     }
@@ -380,33 +440,11 @@ impl Catalog for PostgresConnection {
                 }),
                 _ => continue,
             };
-            constraints.push(Constraint {
+            p.constraints.push(Constraint {
                 name: Some(cname),
                 kind,
             });
         }
-        let triggers: Vec<(String,)> = self
-            .fetch_all(
-                sqlx::query_as("SELECT tgname::text FROM pg_trigger WHERE tgrelid = $1::oid AND NOT tgisinternal ORDER BY 1")
-                    .bind(oid),
-            )
-            .await?;
-        let view_definition = if matches!(info.kind, TableKind::View | TableKind::MaterializedView)
-        {
-            let v: Vec<(Option<String>,)> = self
-                .fetch_all(sqlx::query_as("SELECT pg_get_viewdef($1::oid, true)").bind(oid))
-                .await?;
-            v.into_iter().next().and_then(|r| r.0)
-        } else {
-            None
-        };
-        Ok(TableDetails {
-            info,
-            columns,
-            indexes,
-            constraints,
-            view_definition,
-            triggers: triggers.into_iter().map(|t| t.0).collect(),
-        })
+        Ok(())
     }
 }
