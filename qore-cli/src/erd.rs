@@ -14,7 +14,8 @@ use crate::opts::DbArg;
 pub struct ErdArgs {
     #[command(flatten)]
     pub db: DbArg,
-    /// The namespace (schema, database) to draw; the default one when absent.
+    /// The namespace (schema, database) to draw; several comma-separated
+    /// (`sales,billing`); the default one when absent.
     pub namespace: Option<String>,
     /// Only tables matching these glob patterns (`*`, `?`; comma-separated).
     #[arg(long)]

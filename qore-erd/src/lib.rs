@@ -50,7 +50,9 @@ pub use select::{Columns, Subset};
 /// What to draw and how.
 #[derive(Debug, Clone)]
 pub struct ErdOptions {
-    /// The namespace (schema, database); the default one when `None`.
+    /// The namespaces (schemas, databases) to draw, comma-separated
+    /// (`sales,billing`), so relations between them are drawn too; the
+    /// default one when `None`.
     pub namespace: Option<String>,
     /// Which tables.
     pub subset: Subset,
@@ -108,8 +110,9 @@ pub struct ErdSummary {
     pub png_scale: Option<f64>,
 }
 
-/// Reads the structure of `namespace` and merges the virtual relations
-/// that start in it.
+/// Reads the structure of `namespace` (several, comma-separated; the
+/// default one when `None`) and merges the virtual relations that start in
+/// it.
 ///
 /// # Error handling
 ///
@@ -126,7 +129,15 @@ pub async fn load(
             conn.engine().name()
         ))
     })?;
-    let mut details = catalog.structure(namespace).await?;
+    let mut details = Vec::new();
+    match namespace {
+        None => details = catalog.structure(None).await?,
+        Some(list) => {
+            for ns in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                details.extend(catalog.structure(Some(ns)).await?);
+            }
+        }
+    }
     for d in &mut details {
         relations.merge_into(d);
     }

@@ -181,8 +181,10 @@ pub(crate) fn layered(sizes: &[(f64, f64)], links: &[Link]) -> Placed {
     }
     let min_y = coord.iter().copied().fold(f64::INFINITY, f64::min);
     let min_y = if min_y.is_finite() { min_y } else { 0.0 };
+    // Whole units: ports (offsets in whole units too) that nearly line up
+    // line up exactly, and a link is straight or has a visible jog.
     for c in &mut coord {
-        *c -= min_y;
+        *c = (*c - min_y).round();
     }
     // 6. Channels between layers and the x of each layer.
     let port = |v: usize, off: f64| coord[v] + off;

@@ -16,18 +16,21 @@ fn ident(i: usize, label: &str) -> String {
     format!("t{i}_{clean}")
 }
 
-/// A double-quoted string for Mermaid/PlantUML labels: quotes become
-/// apostrophes (neither language has an escape for them), line breaks spaces.
+/// A double-quoted Mermaid label: quotes as Mermaid's entity code
+/// `#quot;` (it has no backslash escape), `#` as `#35;` so that text is
+/// not read as one, line breaks as spaces.
 fn label(s: &str) -> String {
-    let clean: String = s
-        .chars()
-        .map(|c| match c {
-            '"' => '\'',
-            c if c.is_control() => ' ',
-            c => c,
-        })
-        .collect();
-    format!("\"{clean}\"")
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("#quot;"),
+            '#' => out.push_str("#35;"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// A Mermaid attribute type: word characters and `()[],-` only.
@@ -182,7 +185,12 @@ pub fn dot(model: &Model) -> String {
 pub fn plantuml(model: &Model) -> String {
     let mut s = String::from("@startuml\nhide circle\nskinparam linetype ortho\n");
     for (i, t) in model.tables.iter().enumerate() {
-        let _ = writeln!(s, "entity {} as {} {{", label(&t.table.to_string()), ident(i, &t.label));
+        let _ = writeln!(
+            s,
+            "entity \"{}\" as {} {{",
+            plant_text(&t.table.to_string()).replace('"', "'"),
+            ident(i, &t.label)
+        );
         let (keys, rest): (Vec<_>, Vec<_>) = t
             .columns
             .iter()
