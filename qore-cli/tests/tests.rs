@@ -5,6 +5,7 @@
 mod contracts;
 mod diffing;
 mod editing;
+mod erd;
 mod hardening;
 mod util;
 

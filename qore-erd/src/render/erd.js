@@ -298,11 +298,13 @@ if (!lg.childNodes.length) lg.style.display = 'none';
 window.qoreErd = {
   on_open: null,
   open: function (name) { const i = T.findIndex(function (t) { return t.name === name || t.label === name; }); if (i >= 0) { center(i); openTable(i); } return i >= 0; },
+  center: function (name) { const i = T.findIndex(function (t) { return t.name === name || t.label === name; }); if (i >= 0) { center(i); draw(); } return i >= 0; },
   search: search,
   fit: fit,
   view: function () { return { scale: scale, tx: tx, ty: ty }; },
   draw: draw,
 };
 resize(); fit(); draw();
+window.__erdReadyMs = performance.now();
 document.body.setAttribute('data-ready', '1');
 })();
