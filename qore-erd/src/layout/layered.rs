@@ -1,6 +1,7 @@
 //! A layered (Sugiyama-style) layout of one connected group of tables:
-//! cycles broken, layers assigned, long relations split by dummy vertices,
-//! crossings reduced by port-aware barycenter sweeps, vertical positions
+//! cycles broken, layers assigned by network simplex (`rank.rs`), long
+//! relations split by dummy vertices, crossings reduced by port-aware
+//! barycenter sweeps and adjacent swaps, vertical positions
 //! straightened by isotonic regression, and relations routed orthogonally
 //! through dummy slots and per-channel tracks, so they never cross a box.
 //!
@@ -42,7 +43,7 @@ const TRACK: f64 = 7.0;
 /// Margin between a layer and the first or last track of a channel.
 const CHANNEL_PAD: f64 = 24.0;
 /// Ordering sweeps (each one down and one up).
-const SWEEPS: usize = 12;
+const SWEEPS: usize = 16;
 
 /// One vertex of the layered graph: a box, or a dummy point of a long link.
 #[derive(Debug, Clone, Copy)]
@@ -147,6 +148,7 @@ pub(crate) fn layered(sizes: &[(f64, f64)], links: &[Link]) -> Placed {
         for i in (0..layers.len().saturating_sub(1)).rev() {
             reorder(&mut layers[i], &verts, &mut coord, &down, &segs, false);
         }
+        transpose(&mut layers, &verts, &mut coord, &up, &down, &segs);
         let c = crossings(&layers, &segs, &coord, &up);
         if c < best_cross {
             best_cross = c;
@@ -299,70 +301,11 @@ fn back_edges(n: usize, links: &[Link]) -> Vec<bool> {
     rev
 }
 
-/// Longest-path layers, then each box moved within the range its links
-/// allow to the median of what its neighbours want: shorter links, fewer
-/// dummies.
+/// Layers by network simplex (the shortest links in total), bounded so a
+/// pathological schema still lays out quickly.
 fn ranks(n: usize, dir: &[(usize, f64, usize, f64)]) -> Vec<usize> {
-    let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut succs: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut indeg = vec![0usize; n];
-    for &(a, _, b, _) in dir {
-        if a != b {
-            succs[a].push(b);
-            preds[b].push(a);
-            indeg[b] += 1;
-        }
-    }
-    let mut topo = Vec::with_capacity(n);
-    let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> = (0..n)
-        .filter(|&v| indeg[v] == 0)
-        .map(std::cmp::Reverse)
-        .collect();
-    while let Some(std::cmp::Reverse(v)) = ready.pop() {
-        topo.push(v);
-        for &w in &succs[v] {
-            indeg[w] -= 1;
-            if indeg[w] == 0 {
-                ready.push(std::cmp::Reverse(w));
-            }
-        }
-    }
-    let mut rank = vec![0i64; n];
-    for &v in &topo {
-        for &w in &succs[v] {
-            rank[w] = rank[w].max(rank[v] + 1);
-        }
-    }
-    for round in 0..6 {
-        let order: Vec<usize> = if round % 2 == 0 {
-            topo.iter().rev().copied().collect()
-        } else {
-            topo.clone()
-        };
-        for v in order {
-            let lo = preds[v].iter().map(|&p| rank[p] + 1).max();
-            let hi = succs[v].iter().map(|&s| rank[s] - 1).min();
-            let mut want: Vec<i64> = preds[v]
-                .iter()
-                .map(|&p| rank[p] + 1)
-                .chain(succs[v].iter().map(|&s| rank[s] - 1))
-                .collect();
-            if want.is_empty() {
-                continue;
-            }
-            want.sort_unstable();
-            let mut r = want[(want.len() - 1) / 2];
-            if let Some(lo) = lo {
-                r = r.max(lo);
-            }
-            if let Some(hi) = hi {
-                r = r.min(hi);
-            }
-            rank[v] = r;
-        }
-    }
-    let min = rank.iter().copied().min().unwrap_or(0);
-    rank.iter().map(|&r| usize::try_from(r - min).unwrap_or(0)).collect()
+    let links: Vec<(usize, usize)> = dir.iter().map(|&(a, _, b, _)| (a, b)).collect();
+    super::rank::network_simplex(n, &links, 20 * n + 100)
 }
 
 /// A first order: depth-first along the links from the first layer, so
@@ -459,6 +402,62 @@ fn reorder(
         *slot = v;
     }
     stack(layer, verts, coord);
+}
+
+/// Swaps neighbours of a layer while that removes crossings with the
+/// adjacent layers (the ports of those layers stay where they are).
+fn transpose(
+    layers: &mut [Vec<usize>],
+    verts: &[Vertex],
+    coord: &mut [f64],
+    up: &[Vec<usize>],
+    down: &[Vec<usize>],
+    segs: &[Seg],
+) {
+    let sorted = |mut p: Vec<f64>| {
+        p.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
+        p
+    };
+    // The ports a vertex's links reach in the layer above and below.
+    let far = |v: usize, coord: &[f64]| -> (Vec<f64>, Vec<f64>) {
+        (
+            sorted(up[v].iter().map(|&s| coord[segs[s].a] + segs[s].a_off).collect()),
+            sorted(down[v].iter().map(|&s| coord[segs[s].b] + segs[s].b_off).collect()),
+        )
+    };
+    // Pairs (x from the upper vertex, y from the lower) with x > y cross.
+    let cross = |a: &[f64], b: &[f64]| -> usize {
+        let mut n = 0;
+        let mut j = 0;
+        for &x in a {
+            while j < b.len() && b[j] < x {
+                j += 1;
+            }
+            n += j;
+        }
+        n
+    };
+    for _ in 0..4 {
+        let mut improved = false;
+        for l in layers.iter_mut() {
+            let mut k = 0;
+            while k + 1 < l.len() {
+                let (u, v) = (l[k], l[k + 1]);
+                let (pu, pv) = (far(u, coord), far(v, coord));
+                let now = cross(&pu.0, &pv.0) + cross(&pu.1, &pv.1);
+                let swapped = cross(&pv.0, &pu.0) + cross(&pv.1, &pu.1);
+                if swapped < now {
+                    l.swap(k, k + 1);
+                    stack(l, verts, coord);
+                    improved = true;
+                }
+                k += 1;
+            }
+        }
+        if !improved {
+            break;
+        }
+    }
 }
 
 /// Crossings between adjacent layers, counted from the port order of the
