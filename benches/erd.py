@@ -78,9 +78,9 @@ def statements(qore, observer):
     return int(scalar(qore, observer, f"SELECT coalesce(sum(s.calls), 0) FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '{DB}'"))
 
 
-def run_erd(qore, url, schema, fmt, path):
+def run_erd(qore, url, schema, fmt, path, *extra):
     start = time.monotonic()
-    p = subprocess.run([qore, "erd", "--db", url, schema, "--format", fmt, "-o", path], capture_output=True)
+    p = subprocess.run([qore, "erd", "--db", url, schema, "--format", fmt, "-o", path, *extra], capture_output=True)
     wall = time.monotonic() - start
     if p.returncode != 0:
         sys.exit(p.stderr.decode())
@@ -124,7 +124,11 @@ def main():
             env = dict(os.environ, ERD_NODE_MODULES=os.path.join(NODE, "node_modules"))
             cmp = json.loads(subprocess.run(["node", os.path.join(ROOT, "benches", "erd", "compare.mjs"), os.path.join(tmp, "d.json")],
                                             check=True, capture_output=True, env=env).stdout)
-            rows.append((n, cmp, min(layouts), min(walls), stmts, same))
+            # Relations attached to the boxes, as dagre and elkjs attach them.
+            run_erd(a.qore, bench, schema, "json", os.path.join(tmp, "n.json"), "--columns", "none")
+            boxed = json.loads(subprocess.run(["node", os.path.join(ROOT, "benches", "erd", "compare.mjs"), os.path.join(tmp, "n.json")],
+                                              check=True, capture_output=True, env=env).stdout)
+            rows.append((n, cmp, min(layouts), min(walls), stmts, same, boxed))
         n = sizes[-1]
         html = os.path.join(tmp, "d.html")
         run_erd(a.qore, bench, f"s{n}", "html", html)
@@ -132,11 +136,12 @@ def main():
                                          check=True, capture_output=True, env=dict(os.environ, QORE_TOOLS=TOOLS)).stdout)
     finally:
         q(a.qore, observer, f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-    print("| tables | relations | qore layout | dagre layout | elkjs layout | qore whole command (SVG) | statements | crossings qore / dagre / elkjs | overlaps qore / dagre / elkjs | same bytes twice |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for n, c, lay, wall, stmts, same in rows:
+    print("| tables | relations | qore layout | dagre layout | elkjs layout | qore whole command (SVG) | statements | crossings qore (on columns) / dagre / elkjs | crossings qore on boxes (`--columns none`) / dagre | overlaps qore / dagre / elkjs | same bytes twice |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for n, c, lay, wall, stmts, same, boxed in rows:
         print(f"| {n} | {c['relations']} | {lay:.0f} ms | {c['dagre']['ms']:.0f} ms | {c['elkjs']['ms']:.0f} ms | {wall:.2f} s | {stmts} | "
               f"{c['qore']['crossings']} / {c['dagre']['crossings']} / {c['elkjs']['crossings']} | "
+              f"{boxed['qore']['crossings']} / {boxed['dagre']['crossings']} | "
               f"{c['qore']['overlaps']} / {c['dagre']['overlaps']} / {c['elkjs']['overlaps']} | {'yes' if same else 'NO'} |")
     print()
     print(f"HTML page, {page['tables']} tables, headless Chromium: ready {page['readyMs']:.0f} ms, "

@@ -419,7 +419,8 @@ async fn describe(
     }
     let mut cols = new_table();
     cols.set_header(["#", "column", "type", "null", "default", "indicators"]);
-    for (c, tags) in d.columns.iter().zip(column_tags(&d)) {
+    let all_tags = column_tags(&d);
+    for (c, tags) in d.columns.iter().zip(all_tags.iter()) {
         let default = match (&c.generated, &c.default) {
             (Some(g), _) => format!("GENERATED AS ({g})"),
             (None, Some(x)) => x.clone(),
@@ -435,6 +436,11 @@ async fn describe(
         ]);
     }
     writeln!(out, "{cols}")?;
+    let legend = qore_core::metadata::legend_of(all_tags.iter().flatten().map(String::as_str));
+    if !legend.is_empty() {
+        let parts: Vec<String> = legend.iter().map(|(t, m)| format!("{} {m}", t.trim_end_matches('→'))).collect();
+        writeln!(out, "{}", parts.join(" · "))?;
+    }
     if !d.indexes.is_empty() {
         let mut t = new_table();
         t.set_header(["index", "key", "unique", "method", "where"]);

@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use qore_core::TableRef;
 use qore_diff::render::text::TextOptions;
 use qore_diff::render::{Format, WriteOptions};
@@ -62,13 +62,10 @@ pub(crate) async fn run(
     };
     let left = Side { conn: lconn.clone(), source: left_source, label: llabel.clone() };
     let right = Side { conn: rconn.clone(), source: right_source, label: rlabel.clone() };
-    let (sink, file): (Box<dyn Write + Send>, Option<(tempfile::TempPath, String)>) = match &a.output {
+    let (sink, file): (Box<dyn Write + Send>, Option<qore_export::OutputPath>) = match &a.output {
         Some(path) if path != "-" => {
-            let p = std::path::Path::new(path);
-            let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-            let f = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
-            let keep = f.reopen().with_context(|| format!("cannot write {path}"))?;
-            (Box::new(std::io::BufWriter::new(keep)), Some((f.into_temp_path(), path.clone())))
+            let f = qore_export::OutputPath::create(std::path::Path::new(path))?;
+            (Box::new(std::io::BufWriter::new(f.writer()?)), Some(f))
         }
         _ => (Box::new(std::io::BufWriter::with_capacity(1 << 16, std::io::stdout())), None),
     };
@@ -76,8 +73,8 @@ pub(crate) async fn run(
     let _ = lconn.close().await;
     let _ = rconn.close().await;
     let summary = summary?;
-    if let Some((tmp, path)) = file {
-        tmp.persist(&path).with_context(|| format!("cannot write {path}"))?;
+    if let Some(f) = file {
+        f.commit()?;
     }
     let text = qore_diff::render::text::summary_text(&summary, &llabel, &rlabel);
     if format == Format::Summary {

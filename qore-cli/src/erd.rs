@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use qore_erd::{Columns, Direction, ErdOptions, Format, Subset};
 
 use crate::connections::{self, SafetyFlags};
@@ -83,19 +83,16 @@ pub(crate) async fn run(a: ErdArgs, flags: SafetyFlags, out: &mut dyn Write, err
         png_scale: a.scale,
     };
     let r = match to_file {
-        Some(path) => {
-            let p = std::path::Path::new(path);
-            let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-            let mut f = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
-            let summary = qore_erd::write_erd(&*conn, &relations, &options, &mut std::io::BufWriter::new(f.as_file_mut())).await;
-            match summary {
-                Ok(s) => {
-                    f.persist(path).with_context(|| format!("cannot write {path}"))?;
-                    Ok(s)
-                }
-                Err(e) => Err(e),
+        Some(path) => match qore_export::OutputPath::create(std::path::Path::new(path)) {
+            Ok(file) => {
+                let written = match file.writer() {
+                    Ok(w) => qore_erd::write_erd(&*conn, &relations, &options, &mut std::io::BufWriter::new(w)).await,
+                    Err(e) => Err(e),
+                };
+                written.and_then(|s| file.commit().map(|_| s))
             }
-        }
+            Err(e) => Err(e),
+        },
         None => qore_erd::write_erd(&*conn, &relations, &options, out).await,
     };
     let _ = conn.close().await;

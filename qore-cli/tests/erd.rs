@@ -98,5 +98,16 @@ fn erd_formats_the_page_in_a_browser_and_bad_input() {
     let (rc, _, err) = run(&q, &["erd", "--db", "shop.db", "--direction", "up"]);
     assert!(rc == 2 && err.contains("--direction `up`"), "{err}");
     let (rc, _, err) = run(&q, &["erd", "--db", "shop.db", "-o", "/nonexistent/dir/x.svg"]);
-    assert!(rc == 2 && err.contains("cannot write in /nonexistent/dir"), "{err}");
+    assert!(rc == 2 && err.contains("cannot create a file in /nonexistent/dir"), "{err}");
+    // -o writes through a symbolic link and into a device, never over them.
+    std::os::unix::fs::symlink(q.path("target.svg"), q.path("link.svg")).unwrap();
+    std::fs::write(q.path("target.svg"), "old").unwrap();
+    let (rc, _, err) = run(&q, &["erd", "--db", "shop.db", "-o", "link.svg"]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(std::fs::symlink_metadata(q.path("link.svg")).unwrap().file_type().is_symlink());
+    assert!(std::fs::read_to_string(q.path("target.svg")).unwrap().starts_with("<svg"));
+    let (rc, _, err) = run(&q, &["erd", "--db", "shop.db", "-o", "/dev/null"]);
+    assert_eq!(rc, 0, "{err}");
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
 }

@@ -90,6 +90,20 @@ pub const LEGEND: &[(&str, &str)] = &[
     ("DEF", "has a default"),
 ];
 
+/// The [`LEGEND`] entries of the tags in `tags` (`FK→t(c)`, `PK2`, ... count
+/// as their kind), in legend order: what a renderer lists under a drawing.
+pub fn legend_of<'a>(tags: impl IntoIterator<Item = &'a str>) -> Vec<(&'static str, &'static str)> {
+    let used: Vec<&'static str> = tags
+        .into_iter()
+        .filter_map(|t| LEGEND.iter().find(|(k, _)| explain(t) == explain(k)).map(|(k, _)| *k))
+        .collect();
+    LEGEND
+        .iter()
+        .filter(|(k, _)| used.contains(k))
+        .copied()
+        .collect()
+}
+
 /// What an indicator tag means (`FK→t(c)` is explained as `FK→`).
 pub fn explain(tag: &str) -> Option<&'static str> {
     let key = if tag.starts_with("VFK→") {
@@ -314,5 +328,7 @@ mod tests {
         }
         assert_eq!(explain("FK→a(b)"), Some("foreign key to table(column)"));
         assert_eq!(explain("nope"), None);
+        let l = legend_of(["NN", "FK→a(b)", "PK", "NN"]);
+        assert_eq!(l.iter().map(|x| x.0).collect::<Vec<_>>(), ["PK", "FK→", "NN"]);
     }
 }

@@ -51,7 +51,7 @@ use futures::StreamExt;
 use qore_core::{Dialect, Error, Result, SendableRecordBatchStream, TableRef};
 
 pub use crate::csv::CsvEncoder;
-pub use crate::file::export_to_path;
+pub use crate::file::{OutputPath, export_to_path};
 pub use crate::html::HtmlOptions;
 pub use crate::html::escape as html_escape;
 pub use crate::html::script_json as html_script_json;

@@ -440,18 +440,23 @@ fn transpose(
     for _ in 0..4 {
         let mut improved = false;
         for l in layers.iter_mut() {
-            let mut k = 0;
-            while k + 1 < l.len() {
-                let (u, v) = (l[k], l[k + 1]);
-                let (pu, pv) = (far(u, coord), far(v, coord));
+            // A layer's swaps only read the adjacent layers' ports, which
+            // stay put while it is worked on: read them once, restack once.
+            let mut ports: Vec<(Vec<f64>, Vec<f64>)> = l.iter().map(|&v| far(v, coord)).collect();
+            let mut changed = false;
+            for k in 0..l.len().saturating_sub(1) {
+                let (pu, pv) = (&ports[k], &ports[k + 1]);
                 let now = cross(&pu.0, &pv.0) + cross(&pu.1, &pv.1);
                 let swapped = cross(&pv.0, &pu.0) + cross(&pv.1, &pu.1);
                 if swapped < now {
                     l.swap(k, k + 1);
-                    stack(l, verts, coord);
-                    improved = true;
+                    ports.swap(k, k + 1);
+                    changed = true;
                 }
-                k += 1;
+            }
+            if changed {
+                stack(l, verts, coord);
+                improved = true;
             }
         }
         if !improved {

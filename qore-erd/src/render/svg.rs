@@ -56,21 +56,17 @@ pub fn legend_height(model: &Model) -> f64 {
 
 /// The legend's lines: each indicator the diagram uses, and the line styles.
 pub fn legend_lines(model: &Model) -> Vec<(String, &'static str)> {
-    let used: std::collections::BTreeSet<&str> = model
-        .tables
-        .iter()
-        .flat_map(|t| t.columns.iter())
-        .flat_map(|c| c.tags.iter())
-        .map(|t| short_tag(t))
-        .map(|t| if t.starts_with("PK") { "PK" } else { t })
-        .collect();
-    let mut out = Vec::new();
-    for (tag, meaning) in qore_core::metadata::LEGEND {
-        let short = tag.trim_end_matches('→');
-        if used.contains(short) {
-            out.push((short.to_string(), *meaning));
-        }
-    }
+    let mut out: Vec<(String, &'static str)> = qore_core::metadata::legend_of(
+        model
+            .tables
+            .iter()
+            .flat_map(|t| t.columns.iter())
+            .flat_map(|c| c.tags.iter())
+            .map(String::as_str),
+    )
+    .into_iter()
+    .map(|(t, m)| (t.trim_end_matches('→').to_string(), m))
+    .collect();
     if !model.relations.is_empty() {
         out.push(("——".to_string(), "foreign key: crow's foot at the referencing column"));
     }
