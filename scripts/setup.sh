@@ -23,6 +23,8 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v openssl >/dev/null || need+=(openssl)
 command -v kill >/dev/null || need+=(procps)
 command -v node >/dev/null || need+=(nodejs npm)
+# ER diagrams render PNG text in DejaVu Sans Mono (resvg reads system fonts).
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ] || need+=(fonts-dejavu-core)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

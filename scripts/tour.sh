@@ -35,4 +35,10 @@ run diff --left demo/shop.db --right demo/shop.duckdb --table orders --format su
 cp demo/shop.db demo/shop_staging.db
 "$QORE" query --db demo/shop_staging.db "UPDATE orders SET status = 'cancelled' WHERE id IN (2, 3)" >/dev/null
 run diff --left demo/shop.db --right demo/shop_staging.db --table orders || true
+# ER diagrams: an interactive page and an SVG of the whole shop, Mermaid
+# text of the tables one relation away from orders.
+run erd --db demo/shop.db --with-rows 5 --title "Shop schema" -o demo/shop-erd.html
+run erd --db demo/shop.db -o demo/shop-erd.svg
+run erd --db demo/shop.db --around orders --depth 1 --columns keys --format mermaid
 printf '\nOpen demo/customers.html in a browser: it sorts, filters and pages offline.\n'
+printf 'Open demo/shop-erd.html: pan, zoom, search, click a table.\n'

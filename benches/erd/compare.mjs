@@ -55,6 +55,7 @@ function overlaps(rects) {
 
 const out = { tables: boxes.length, relations: rels.length };
 out.qore = { crossings: crossings(D.layout.edges.map((e) => e.points)), overlaps: overlaps(boxes.map((b) => [b.x, b.y, b.w, b.h])) };
+if (process.argv[3] === '--qore-only') { console.log(JSON.stringify(out)); process.exit(0); }
 
 {
   const g = new dagre.graphlib.Graph({ multigraph: true });
