@@ -8,6 +8,7 @@
 //! work. Everything is deterministic: the same model gives the same numbers.
 
 mod layered;
+mod order;
 mod rank;
 
 use serde::Serialize;
