@@ -5,15 +5,6 @@
 
 use crate::util::Qore;
 
-fn run(q: &Qore, args: &[&str]) -> (i32, String, String) {
-    let o = q.run(args);
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn erd_formats_the_page_in_a_browser_and_bad_input() {
     let q = Qore::new();
@@ -32,29 +23,29 @@ fn erd_formats_the_page_in_a_browser_and_bad_input() {
         ("d.dbml", "Table \"main\"."),
         ("d.json", "{"),
     ] {
-        let (rc, _, err) = run(&q, &["erd", "--db", "shop.db", "-o", file]);
+        let (rc, _, err) = q.outcome(&["erd", "--db", "shop.db", "-o", file]);
         assert_eq!(rc, 0, "{file}: {err}");
         assert!(err.contains("erd: 11 tables, 12 relations"), "{err}");
         let text = std::fs::read_to_string(q.path(file)).unwrap();
         assert!(text.starts_with(magic), "{file}: {}", &text[..text.len().min(200)]);
     }
     // PNG: a real image, rendered without a browser.
-    let (rc, _, err) = run(&q, &["erd", "--db", "shop.db", "--columns", "keys", "-o", "d.png"]);
+    let (rc, _, err) = q.outcome(&["erd", "--db", "shop.db", "--columns", "keys", "-o", "d.png"]);
     assert_eq!(rc, 0, "{err}");
     let png = std::fs::read(q.path("d.png")).unwrap();
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000, "{} bytes", png.len());
     // To stdout; a subset around one table.
-    let (rc, out, _) = run(&q, &["erd", "--db", "shop.db", "--around", "orders", "--depth", "1", "--format", "mermaid"]);
+    let (rc, out, _) = q.outcome(&["erd", "--db", "shop.db", "--around", "orders", "--depth", "1", "--format", "mermaid"]);
     assert_eq!(rc, 0);
     for t in ["main.orders", "main.customers", "main.addresses", "main.order_items"] {
         assert!(out.contains(&format!("[\"{t}\"]")), "{t}: {out}");
     }
     assert!(!out.contains("[\"main.warehouses\"]"), "{out}");
-    let (_, out, _) = run(&q, &["erd", "--db", "shop.db", "--tables", "order*", "--format", "dot"]);
+    let (_, out, _) = q.outcome(&["erd", "--db", "shop.db", "--tables", "order*", "--format", "dot"]);
     assert_eq!(out.matches("[label=<<TABLE").count(), 3, "{out}");
 
     // The page in a browser.
-    let (rc, _, err) = run(&q, &["erd", "--db", "shop.db", "--with-rows", "3", "--title", "Shop", "-o", "d.html"]);
+    let (rc, _, err) = q.outcome(&["erd", "--db", "shop.db", "--with-rows", "3", "--title", "Shop", "-o", "d.html"]);
     assert_eq!(rc, 0, "{err}");
     let out = std::process::Command::new("node")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/erd_check.mjs"))
@@ -87,26 +78,26 @@ fn erd_formats_the_page_in_a_browser_and_bad_input() {
     assert_eq!(page["errors"], serde_json::json!([]));
 
     // Bad input: exit 2 with the reason.
-    let (rc, _, err) = run(&q, &["erd", "--db", "shop.db", "--columns", "wide"]);
+    let (rc, _, err) = q.outcome(&["erd", "--db", "shop.db", "--columns", "wide"]);
     assert!(rc == 2 && err.contains("--columns `wide`: expected all, keys or none"), "{err}");
-    let (rc, _, err) = run(&q, &["erd", "--db", "shop.db", "--around", "nope"]);
+    let (rc, _, err) = q.outcome(&["erd", "--db", "shop.db", "--around", "nope"]);
     assert!(rc == 2 && err.contains("table `nope`"), "{err}");
-    let (rc, _, err) = run(&q, &["erd", "--db", "shop.db", "--format", "visio"]);
+    let (rc, _, err) = q.outcome(&["erd", "--db", "shop.db", "--format", "visio"]);
     assert!(rc == 2 && err.contains("format `visio`"), "{err}");
-    let (rc, _, err) = run(&q, &["erd", "--db", "shop.db", "--tables", "zzz*"]);
+    let (rc, _, err) = q.outcome(&["erd", "--db", "shop.db", "--tables", "zzz*"]);
     assert!(rc == 2 && err.contains("no table matches"), "{err}");
-    let (rc, _, err) = run(&q, &["erd", "--db", "shop.db", "--direction", "up"]);
+    let (rc, _, err) = q.outcome(&["erd", "--db", "shop.db", "--direction", "up"]);
     assert!(rc == 2 && err.contains("--direction `up`"), "{err}");
-    let (rc, _, err) = run(&q, &["erd", "--db", "shop.db", "-o", "/nonexistent/dir/x.svg"]);
+    let (rc, _, err) = q.outcome(&["erd", "--db", "shop.db", "-o", "/nonexistent/dir/x.svg"]);
     assert!(rc == 2 && err.contains("cannot create a file in /nonexistent/dir"), "{err}");
     // -o writes through a symbolic link and into a device, never over them.
     std::os::unix::fs::symlink(q.path("target.svg"), q.path("link.svg")).unwrap();
     std::fs::write(q.path("target.svg"), "old").unwrap();
-    let (rc, _, err) = run(&q, &["erd", "--db", "shop.db", "-o", "link.svg"]);
+    let (rc, _, err) = q.outcome(&["erd", "--db", "shop.db", "-o", "link.svg"]);
     assert_eq!(rc, 0, "{err}");
     assert!(std::fs::symlink_metadata(q.path("link.svg")).unwrap().file_type().is_symlink());
     assert!(std::fs::read_to_string(q.path("target.svg")).unwrap().starts_with("<svg"));
-    let (rc, _, err) = run(&q, &["erd", "--db", "shop.db", "-o", "/dev/null"]);
+    let (rc, _, err) = q.outcome(&["erd", "--db", "shop.db", "-o", "/dev/null"]);
     assert_eq!(rc, 0, "{err}");
     use std::os::unix::fs::FileTypeExt;
     assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());

@@ -574,6 +574,7 @@ fn export_every_format_atomically_and_read_back_by_real_readers() {
             .any(|t| t == "PK"),
         "{page}"
     );
+    assert!(page["legend"].as_str().unwrap().starts_with("PK primary key"), "{page}");
     assert_eq!(page["firstIds"], serde_json::json!(["1", "2", "3"]));
     assert_eq!(page["rowsShown"], 100);
     assert_eq!(page["sortedDesc"], serde_json::json!(["250", "249", "248"]));

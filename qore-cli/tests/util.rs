@@ -44,6 +44,16 @@ impl Qore {
         self.command(args).stdin(Stdio::null()).output().unwrap()
     }
 
+    /// Exit code, stdout and stderr of a run.
+    pub(crate) fn outcome(&self, args: &[&str]) -> (i32, String, String) {
+        let o = self.run(args);
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    }
+
     pub(crate) fn run_stdin(&self, args: &[&str], input: &str) -> Output {
         use std::io::Write;
         let mut child = self

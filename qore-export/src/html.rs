@@ -86,7 +86,17 @@ impl HtmlSink {
                 })
             })
             .collect();
+        let tags: Vec<String> = schema
+            .fields()
+            .iter()
+            .flat_map(|f| ColumnIndicators::from_field(f).tags())
+            .collect();
+        let legend: Vec<(String, &str)> = qore_core::metadata::legend_of(tags.iter().map(String::as_str))
+            .into_iter()
+            .map(|(t, m)| (t.trim_end_matches('→').to_string(), m))
+            .collect();
         let meta = serde_json::json!({
+            "legend": legend,
             "title": options.title.clone().unwrap_or_else(|| "qore export".into()),
             "query": options.query,
             "source": options.source,
@@ -99,7 +109,7 @@ impl HtmlSink {
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
              <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'\">\
              <title>{title}</title><style>{CSS}</style></head><body>\
-             <header><h1 id=\"title\"></h1><div id=\"facts\"></div><pre id=\"query\"></pre></header>\
+             <header><h1 id=\"title\"></h1><div id=\"facts\"></div><div id=\"legend\"></div><pre id=\"query\"></pre></header>\
              <div id=\"bar\"><input id=\"filter\" type=\"search\" placeholder=\"Filter all columns\" aria-label=\"Filter all columns\">\
              <span id=\"count\">loading…</span><span id=\"pager\"><button id=\"prev\">‹ Prev</button>\
              <span id=\"page\"></span><button id=\"next\">Next ›</button></span></div>\
@@ -181,7 +191,7 @@ const CSS: &str = r#"
 :root{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1d2330;background:#fff}
 body{margin:0}header{padding:12px 16px;background:#f4f6fa;border-bottom:1px solid #dde2ea}
 h1{font-size:18px;margin:0 0 4px}#facts{font-size:13px;color:#566}#query{font-size:12px;background:#fff;border:1px solid #dde2ea;padding:6px 8px;margin:8px 0 0;white-space:pre-wrap;max-height:6em;overflow:auto}
-#query:empty{display:none}#bar{display:flex;gap:12px;align-items:center;padding:8px 16px;border-bottom:1px solid #dde2ea;position:sticky;top:0;background:#fff;z-index:2}
+#query:empty{display:none}#legend{font-size:11px;color:#667;margin-top:2px}#legend:empty{display:none}#bar{display:flex;gap:12px;align-items:center;padding:8px 16px;border-bottom:1px solid #dde2ea;position:sticky;top:0;background:#fff;z-index:2}
 #filter{flex:0 1 320px;padding:5px 8px;font-size:14px}#count{font-size:13px;color:#445}#pager{margin-left:auto;font-size:13px;display:flex;gap:6px;align-items:center}
 #wrap{overflow:auto;max-height:calc(100vh - 150px)}table{border-collapse:collapse;font-size:13px}
 th,td{border:1px solid #e3e7ee;padding:3px 8px;text-align:left;vertical-align:top;white-space:pre;max-width:40em;overflow:hidden;text-overflow:ellipsis}
@@ -206,6 +216,7 @@ const facts = [];
 if (meta.source) facts.push('Source: ' + meta.source);
 if (meta.exported_at) facts.push('Exported ' + meta.exported_at);
 document.getElementById('facts').textContent = facts.join(' · ');
+document.getElementById('legend').textContent = (meta.legend || []).map(function(l){ return l[0] + ' ' + l[1]; }).join(' · ');
 document.getElementById('query').textContent = meta.query || '';
 const thead = document.querySelector('#grid thead'), tbody = document.querySelector('#grid tbody');
 const hr = document.createElement('tr');

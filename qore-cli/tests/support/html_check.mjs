@@ -51,6 +51,7 @@ await page.click('#next');
 out.page2 = await page.textContent('#page');
 out.pwned = await page.evaluate(() => window.__pwned === 1);
 out.title = await page.title();
+out.legend = await page.textContent('#legend');
 out.query = await page.textContent('#query');
 out.requests = requests;
 out.dialogs = dialogs;

@@ -73,6 +73,18 @@ fn rel_text(r: &Relation) -> String {
     )
 }
 
+/// The crow's-foot link Mermaid and PlantUML share, referenced side first:
+/// one (zero-or-one when the key may be NULL) to many (one for a unique
+/// key), dotted for a virtual relation.
+fn crow_foot(r: &Relation) -> String {
+    format!(
+        "{}{}{}",
+        if r.optional { "|o" } else { "||" },
+        if r.is_virtual { ".." } else { "--" },
+        if r.one_to_one { "o|" } else { "o{" }
+    )
+}
+
 /// Mermaid `erDiagram`.
 pub fn mermaid(model: &Model) -> String {
     let mut s = String::from("erDiagram\n");
@@ -104,15 +116,11 @@ pub fn mermaid(model: &Model) -> String {
         s.push_str("    }\n");
     }
     for r in &model.relations {
-        // The referenced side is one (or zero-or-one when the key may be
-        // NULL); the referencing side many, or one for a unique key.
-        let left = if r.optional { "|o" } else { "||" };
-        let right = if r.one_to_one { "o|" } else { "o{" };
-        let line = if r.is_virtual { ".." } else { "--" };
         let _ = writeln!(
             s,
-            "    {} {left}{line}{right} {} : {}",
+            "    {} {} {} : {}",
             ident(r.to, &model.tables[r.to].label),
+            crow_foot(r),
             ident(r.from, &model.tables[r.from].label),
             label(&rel_text(r))
         );
@@ -218,13 +226,11 @@ pub fn plantuml(model: &Model) -> String {
         s.push_str("}\n");
     }
     for r in &model.relations {
-        let left = if r.optional { "|o" } else { "||" };
-        let right = if r.one_to_one { "o|" } else { "o{" };
-        let line = if r.is_virtual { ".." } else { "--" };
         let _ = writeln!(
             s,
-            "{} {left}{line}{right} {} : {}",
+            "{} {} {} : {}",
             ident(r.to, &model.tables[r.to].label),
+            crow_foot(r),
             ident(r.from, &model.tables[r.from].label),
             plant_text(&rel_text(r))
         );
