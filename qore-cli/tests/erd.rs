@@ -41,6 +41,9 @@ fn erd_formats_the_page_in_a_browser_and_bad_input() {
         assert!(out.contains(&format!("[\"{t}\"]")), "{t}: {out}");
     }
     assert!(!out.contains("[\"main.warehouses\"]"), "{out}");
+    // --columns keys: only key columns, in the text formats too.
+    let (_, out, _) = q.outcome(&["erd", "--db", "shop.db", "--tables", "orders", "--columns", "keys", "--format", "mermaid"]);
+    assert!(out.contains("\"customer_id\" FK") && !out.contains("\"status\""), "{out}");
     let (_, out, _) = q.outcome(&["erd", "--db", "shop.db", "--tables", "order*", "--format", "dot"]);
     assert_eq!(out.matches("[label=<<TABLE").count(), 3, "{out}");
 

@@ -130,9 +130,9 @@ pub fn render(
         Format::Svg => svg::render(model, layout).into_bytes(),
         Format::Png => png(&svg::render(model, layout), png_scale)?.0,
         Format::Html => html::render(model, layout, page).into_bytes(),
-        Format::Mermaid => text::mermaid(model).into_bytes(),
-        Format::Dot => text::dot(model).into_bytes(),
-        Format::Plantuml => text::plantuml(model).into_bytes(),
+        Format::Mermaid => text::mermaid(model, layout).into_bytes(),
+        Format::Dot => text::dot(model, layout).into_bytes(),
+        Format::Plantuml => text::plantuml(model, layout).into_bytes(),
         Format::Dbml => text::dbml(model).into_bytes(),
         Format::Json => {
             let v = serde_json::json!({ "model": model, "layout": layout });

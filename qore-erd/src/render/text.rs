@@ -4,7 +4,8 @@
 
 use std::fmt::Write as _;
 
-use crate::model::{Model, Relation};
+use crate::layout::Layout;
+use crate::model::{Column, Model, Relation, Table};
 
 /// An identifier made of letters, digits and `_` only (Mermaid and
 /// PlantUML aliases), unique per table: `t3_orders`.
@@ -85,12 +86,18 @@ fn crow_foot(r: &Relation) -> String {
     )
 }
 
-/// Mermaid `erDiagram`.
-pub fn mermaid(model: &Model) -> String {
+/// The columns of table `i` the layout shows (`--columns`), with their
+/// index in the table.
+fn shown<'a>(t: &'a Table, layout: &'a Layout, i: usize) -> impl Iterator<Item = (usize, &'a Column)> + 'a {
+    layout.boxes[i].rows.iter().map(move |&k| (k, &t.columns[k]))
+}
+
+/// Mermaid `erDiagram`, with the columns the layout shows.
+pub fn mermaid(model: &Model, layout: &Layout) -> String {
     let mut s = String::from("erDiagram\n");
     for (i, t) in model.tables.iter().enumerate() {
         let _ = writeln!(s, "    {}[{}] {{", ident(i, &t.label), label(&t.table.to_string()));
-        for c in &t.columns {
+        for (_, c) in shown(t, layout, i) {
             let keys = mermaid_keys(&c.tags);
             let _ = writeln!(
                 s,
@@ -143,21 +150,22 @@ fn dot_str(s: &str) -> String {
     out
 }
 
-/// Graphviz DOT: HTML-like table labels with one port per column
-/// (`p0`, `p1`, ... in column order), relations between those ports.
-pub fn dot(model: &Model) -> String {
+/// Graphviz DOT: HTML-like table labels with one port per column shown
+/// (`pK` for the K-th column of the table), relations between those ports
+/// (or the table when the column is not shown).
+pub fn dot(model: &Model, layout: &Layout) -> String {
     use crate::render::svg::xml;
     let mut s = String::from(
         "digraph erd {\n  rankdir=LR;\n  node [shape=plaintext, fontname=\"DejaVu Sans Mono\"];\n  edge [arrowhead=tee, arrowtail=crow, dir=both];\n",
     );
-    for t in &model.tables {
+    for (i, t) in model.tables.iter().enumerate() {
         let _ = write!(
             s,
             "  {} [label=<<TABLE BORDER=\"1\" CELLBORDER=\"0\" CELLSPACING=\"0\"><TR><TD BGCOLOR=\"#2f5597\"><FONT COLOR=\"white\"><B>{}</B></FONT></TD></TR>",
             dot_str(&t.table.to_string()),
             xml(&t.label)
         );
-        for (k, c) in t.columns.iter().enumerate() {
+        for (k, c) in shown(t, layout, i) {
             let _ = write!(
                 s,
                 "<TR><TD PORT=\"p{k}\" ALIGN=\"LEFT\">{} <FONT COLOR=\"#6b7385\">{}</FONT> {}</TD></TR>",
@@ -171,6 +179,7 @@ pub fn dot(model: &Model) -> String {
     for r in &model.relations {
         let port = |t: usize, c: Option<&String>| {
             c.and_then(|c| model.tables[t].columns.iter().position(|x| &x.name == c))
+                .filter(|k| layout.boxes[t].rows.contains(k))
                 .map(|k| format!(":p{k}"))
                 .unwrap_or_default()
         };
@@ -189,8 +198,9 @@ pub fn dot(model: &Model) -> String {
     s
 }
 
-/// PlantUML (Information Engineering notation).
-pub fn plantuml(model: &Model) -> String {
+/// PlantUML (Information Engineering notation), with the columns the
+/// layout shows.
+pub fn plantuml(model: &Model, layout: &Layout) -> String {
     let mut s = String::from("@startuml\nhide circle\nskinparam linetype ortho\n");
     for (i, t) in model.tables.iter().enumerate() {
         let _ = writeln!(
@@ -199,9 +209,8 @@ pub fn plantuml(model: &Model) -> String {
             plant_text(&t.table.to_string()).replace('"', "'"),
             ident(i, &t.label)
         );
-        let (keys, rest): (Vec<_>, Vec<_>) = t
-            .columns
-            .iter()
+        let (keys, rest): (Vec<&Column>, Vec<&Column>) = shown(t, layout, i)
+            .map(|(_, c)| c)
             .partition(|c| c.tags.iter().any(|t| t.starts_with("PK")));
         for c in &keys {
             let _ = writeln!(s, "  * {} : {} <<{}>>", plant_text(&c.name), plant_text(&c.source_type), c.tags.join(" "));
@@ -262,7 +271,8 @@ fn dbml_str(s: &str) -> String {
 }
 
 /// DBML (dbdiagram.io): tables with column settings, then one `Ref` per
-/// relation (composite keys as column lists).
+/// relation (composite keys as column lists). Every column whatever
+/// `--columns` says: DBML is a schema definition, not a picture.
 pub fn dbml(model: &Model) -> String {
     let mut s = String::new();
     for t in &model.tables {
