@@ -89,6 +89,8 @@ fn erd_formats_the_page_in_a_browser_and_bad_input() {
     assert!(rc == 2 && err.contains("format `visio`"), "{err}");
     let (rc, _, err) = q.outcome(&["erd", "--db", "shop.db", "--tables", "zzz*"]);
     assert!(rc == 2 && err.contains("no table matches"), "{err}");
+    let (rc, _, err) = q.outcome(&["erd", "--db", "shop.db", "nope"]);
+    assert!(rc == 2 && err.contains("namespace `nope`"), "{err}");
     let (rc, _, err) = q.outcome(&["erd", "--db", "shop.db", "--direction", "up"]);
     assert!(rc == 2 && err.contains("--direction `up`"), "{err}");
     let (rc, _, err) = q.outcome(&["erd", "--db", "shop.db", "-o", "/nonexistent/dir/x.svg"]);

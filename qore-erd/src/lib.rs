@@ -135,7 +135,24 @@ pub async fn load(
         None => details = catalog.structure(None).await?,
         Some(list) => {
             for ns in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                details.extend(catalog.structure(Some(ns)).await?);
+                // Nothing found, or an engine error (SQLite: no such table
+                // `x.sqlite_schema`), is often a misspelt namespace: say so.
+                let missing = || async {
+                    catalog
+                        .namespaces()
+                        .await
+                        .is_ok_and(|all| !all.iter().any(|n| n.name == ns))
+                };
+                match catalog.structure(Some(ns)).await {
+                    Ok(found) if found.is_empty() && missing().await => {
+                        return Err(Error::NotFound(format!("namespace `{ns}`")));
+                    }
+                    Ok(found) => details.extend(found),
+                    Err(_) if missing().await => {
+                        return Err(Error::NotFound(format!("namespace `{ns}`")));
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         }
     }

@@ -70,6 +70,26 @@ fn port_y(m: &Model, l: &qore_erd::Layout, t: usize, col: &str) -> f64 {
     }
 }
 
+fn brute_crossings(l: &qore_erd::Layout) -> usize {
+    let segs: Vec<((f64, f64), (f64, f64), usize)> = l
+        .edges
+        .iter()
+        .enumerate()
+        .flat_map(|(i, e)| e.points.windows(2).map(move |w| (w[0], w[1], i)))
+        .collect();
+    let d = |a: (f64, f64), b: (f64, f64), c: (f64, f64)| (b.0 - a.0) * (c.1 - a.1) - (b.1 - a.1) * (c.0 - a.0);
+    let strict = |x: f64, y: f64| (x > 1e-6 && y < -1e-6) || (x < -1e-6 && y > 1e-6);
+    let mut n = 0;
+    for (k, a) in segs.iter().enumerate() {
+        for b in &segs[k + 1..] {
+            if a.2 != b.2 && strict(d(b.0, b.1, a.0), d(b.0, b.1, a.1)) && strict(d(a.0, a.1, b.0), d(a.0, a.1, b.1)) {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
 fn check(m: &Model, columns: Columns, direction: Direction) -> Result<(), TestCaseError> {
     let l = layout(m, columns, direction);
     prop_assert_eq!(l.overlaps(), 0, "overlapping boxes");
@@ -113,6 +133,9 @@ proptest! {
         let m = model(&sizes, &rels);
         let columns = [Columns::All, Columns::Keys, Columns::None][cols];
         check(&m, columns, if rl { Direction::RightLeft } else { Direction::LeftRight })?;
+        // The bucketed crossing count equals the count over every pair.
+        let l = layout(&m, columns, Direction::LeftRight);
+        prop_assert_eq!(l.crossings(), brute_crossings(&l));
     }
 }
 

@@ -305,7 +305,10 @@ impl Layout {
 
     /// Points where two relation routes cross (segments meeting at a shared
     /// end, such as two relations into one column, are not crossings).
+    /// Segments are bucketed in a grid, so this stays near-linear on large
+    /// diagrams.
     pub fn crossings(&self) -> usize {
+        const CELL: f64 = 200.0;
         type Seg = ((f64, f64), (f64, f64), usize);
         let mut segs: Vec<Seg> = Vec::new();
         for (i, e) in self.edges.iter().enumerate() {
@@ -313,15 +316,27 @@ impl Layout {
                 segs.push((w[0], w[1], i));
             }
         }
-        let mut count = 0;
-        for (k, a) in segs.iter().enumerate() {
-            for b in &segs[k + 1..] {
-                if a.2 != b.2 && proper_cross(a.0, a.1, b.0, b.1) {
-                    count += 1;
+        let cell = |v: f64| (v / CELL).floor() as i64;
+        let mut grid: std::collections::HashMap<(i64, i64), Vec<usize>> = Default::default();
+        for (k, s) in segs.iter().enumerate() {
+            for cx in cell(s.0.0.min(s.1.0))..=cell(s.0.0.max(s.1.0)) {
+                for cy in cell(s.0.1.min(s.1.1))..=cell(s.0.1.max(s.1.1)) {
+                    grid.entry((cx, cy)).or_default().push(k);
                 }
             }
         }
-        count
+        let mut seen = std::collections::HashSet::new();
+        for list in grid.values() {
+            for (i, &a) in list.iter().enumerate() {
+                for &b in &list[i + 1..] {
+                    let (sa, sb) = (&segs[a], &segs[b]);
+                    if sa.2 != sb.2 && proper_cross(sa.0, sa.1, sb.0, sb.1) {
+                        seen.insert((a.min(b), a.max(b)));
+                    }
+                }
+            }
+        }
+        seen.len()
     }
 }
 
