@@ -100,9 +100,9 @@ pub(crate) async fn run(a: ErdArgs, flags: SafetyFlags, out: &mut dyn Write, err
     let whereto = to_file.map(|p| format!(" → {p}")).unwrap_or_default();
     writeln!(
         err,
-        "erd: {} tables, {} relations{whereto} ({} bytes; catalog {:.0} ms, layout {:.0} ms, render {:.0} ms{})",
-        s.tables,
-        s.relations,
+        "erd: {}, {}{whereto} ({} bytes; catalog {:.0} ms, layout {:.0} ms, render {:.0} ms{})",
+        plural(s.tables, "table"),
+        plural(s.relations, "relation"),
         s.bytes,
         s.catalog_ms,
         s.layout_ms,
@@ -110,4 +110,9 @@ pub(crate) async fn run(a: ErdArgs, flags: SafetyFlags, out: &mut dyn Write, err
         s.png_scale.map(|x| format!("; PNG scaled to {x:.3} to fit")).unwrap_or_default()
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `1 table`, `2 tables`.
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
 }

@@ -101,7 +101,10 @@ impl Subset {
                     .any(|p| glob_match(p, &t.table.name) || glob_match(p, &q));
             }
             if !keep.iter().any(|k| *k) {
-                return Err(Error::NotFound(format!("no table matches `{pats:?}`")));
+                return Err(Error::NotFound(format!(
+                    "no table matches `{}`",
+                    pats.join(",")
+                )));
             }
         }
         if let Some(center) = &self.around {
