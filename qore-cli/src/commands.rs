@@ -139,6 +139,23 @@ pub(crate) async fn dispatch(
             duckdb,
             force,
         } => demo(path, duckdb, force, out).await,
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut crate::Opts::command(), "qore", out);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { dir } => {
+            use clap::CommandFactory;
+            match dir {
+                Some(dir) => {
+                    clap_mangen::generate_to(crate::Opts::command(), &dir)
+                        .with_context(|| format!("cannot write the manual pages into {}", dir.display()))?;
+                    writeln!(err, "qore: manual pages written to {}", dir.display())?;
+                }
+                None => clap_mangen::Man::new(crate::Opts::command()).render(out)?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -26,6 +26,7 @@ mod opts_edit;
 mod opts_diff;
 mod diff;
 mod erd;
+mod version;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// Exit codes: 0 success, 2 error (bad input, connection or query failure).
 /// Data goes to stdout; errors, warnings and progress to stderr.
 #[derive(Debug, Parser)]
-#[command(name = "qore", version, about, long_about = None)]
+#[command(name = "qore", version = crate::version::text(), about, long_about = None)]
 pub struct Opts {
     /// Show what happens on stderr: connects, statements, cancels,
     /// transactions (-v), and the statements' text (-vv). RUST_LOG, when
@@ -208,6 +208,19 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: crate::opts_edit::RelationAction,
+    },
+    /// Print a completion script for a shell: `source <(qore completions bash)`,
+    /// `qore completions zsh > ~/.zfunc/_qore`, `qore completions fish | source`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one page per command into a
+    /// directory (`qore man --dir /usr/local/share/man/man1`).
+    Man {
+        /// Write qore.1 and qore-COMMAND.1 there instead of printing qore.1.
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// Write the sample shop database (SQLite, or DuckDB with --duckdb).
     Demo {

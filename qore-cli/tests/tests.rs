@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod completions;
 mod contracts;
 mod diffing;
 mod editing;
