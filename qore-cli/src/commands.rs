@@ -35,6 +35,7 @@ pub(crate) async fn dispatch(
             format,
             max_rows,
             profile,
+            expanded,
         } => {
             let sql = read_sql(sql, file)?;
             let raw = open(db.db.as_deref(), flags).await?;
@@ -45,7 +46,7 @@ pub(crate) async fn dispatch(
             } else {
                 raw
             };
-            let r = query(&conn, &sql, format, max_rows, out, err).await;
+            let r = query(&conn, &sql, format, max_rows, expanded, out, err).await;
             // Printed whatever the outcome: a failed statement has figures too.
             for p in profiler.take() {
                 writeln!(err, "qore: profile: {p}")?;
@@ -197,6 +198,7 @@ async fn query(
     sql: &str,
     format: Format,
     max_rows: usize,
+    expanded: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitCode> {
@@ -228,14 +230,26 @@ async fn query(
         writeln!(err, "qore: OK")?;
         return Ok(ExitCode::SUCCESS);
     }
-    write_stream(stream, format, max_rows, out, err).await
+    write_stream_as(stream, format, max_rows, expanded, out, err).await
 }
 
 /// Writes a stream in `format`; the table format reports how many rows it showed.
 async fn write_stream(
+    stream: qore_core::SendableRecordBatchStream,
+    format: Format,
+    max_rows: usize,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitCode> {
+    write_stream_as(stream, format, max_rows, false, out, err).await
+}
+
+/// [`write_stream`], expanded (one block per record) when `expanded`.
+async fn write_stream_as(
     mut stream: qore_core::SendableRecordBatchStream,
     format: Format,
     max_rows: usize,
+    expanded: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitCode> {
@@ -244,11 +258,20 @@ async fn write_stream(
     if !Arc::ptr_eq(&schema, &stream.schema()) {
         stream = Box::pin(WithSchema::new(schema, stream)?);
     }
-    let mut writer = Writer::new(format, out, stream.schema(), max_rows);
+    let mut writer = Writer::new(format, out, stream.schema(), max_rows).expanded(expanded);
     while let Some(batch) = stream.next().await {
         writer.write(&batch?)?;
     }
-    let (shown, total) = writer.finish()?;
+    let crate::format::Shown { rows: shown, total, hidden } = writer.finish()?;
+    if !hidden.is_empty() {
+        writeln!(
+            err,
+            "qore: {} column{} not shown, the terminal is too narrow: {} (--expanded shows every column)",
+            hidden.len(),
+            if hidden.len() == 1 { "" } else { "s" },
+            hidden.join(", ")
+        )?;
+    }
     if format == Format::Table {
         if shown < total {
             writeln!(

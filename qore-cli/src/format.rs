@@ -56,8 +56,18 @@ impl<'a> Writer<'a> {
                 total: 0,
                 max_rows,
                 types,
+                expanded: false,
             }),
         }
+    }
+
+    /// Table format: one record per block of `column | value` lines
+    /// (`--expanded`), every value whole.
+    pub(crate) fn expanded(mut self, on: bool) -> Self {
+        if let Writer::Table(t) = &mut self {
+            t.expanded = on;
+        }
+        self
     }
 
     /// Writes one batch.
@@ -70,8 +80,8 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// Finishes the output; returns (rows shown, rows seen) for the table format.
-    pub(crate) fn finish(self) -> Result<(usize, usize)> {
+    /// Finishes the output; returns what the table format showed.
+    pub(crate) fn finish(self) -> Result<Shown> {
         match self {
             Writer::Csv(mut w, out, schema) => {
                 w.finish(&schema, out)?;
@@ -80,8 +90,17 @@ impl<'a> Writer<'a> {
             Writer::Json(mut w, out) => w.finish(out)?,
             Writer::Table(t) => return t.finish(),
         }
-        Ok((0, 0))
+        Ok(Shown::default())
     }
+}
+
+/// What the table format showed: rows shown of rows seen, and the columns
+/// left out because the terminal is too narrow.
+#[derive(Debug, Default)]
+pub(crate) struct Shown {
+    pub(crate) rows: usize,
+    pub(crate) total: usize,
+    pub(crate) hidden: Vec<String>,
 }
 
 /// Buffers up to `max_rows` rows and renders one table that fits the terminal.
@@ -93,7 +112,12 @@ pub(crate) struct TableWriter<'a> {
     total: usize,
     max_rows: usize,
     types: bool,
+    expanded: bool,
 }
+
+/// Widest a column gets in a table that has to fit a terminal; longer
+/// values are cut with `…` (`--expanded` shows them whole).
+const FIT_COLUMN: usize = 40;
 
 impl TableWriter<'_> {
     fn push(&mut self, batch: &RecordBatch) {
@@ -110,14 +134,8 @@ impl TableWriter<'_> {
         }
     }
 
-    fn finish(self) -> Result<(usize, usize)> {
-        let mut table = new_table();
-        table.set_header(
-            self.schema
-                .fields()
-                .iter()
-                .map(|f| header_cell(f, self.types)),
-        );
+    /// Every cell as text (`NULL` for NULL; JSON documents pretty).
+    fn texts(&self) -> Result<Vec<Vec<String>>> {
         // Columns of JSON documents (Redis strings that hold JSON) are shown pretty.
         let json: Vec<bool> = self
             .schema
@@ -126,12 +144,13 @@ impl TableWriter<'_> {
             .map(|f| f.metadata().get("qore.json").is_some_and(|v| v == "true"))
             .collect();
         let mut bytes = Vec::new();
+        let mut rows = Vec::with_capacity(self.buffered);
         for batch in &self.rows {
             for row in 0..batch.num_rows() {
                 let mut cells = Vec::with_capacity(batch.num_columns());
                 for (i, (col, is_json)) in batch.columns().iter().zip(&json).enumerate() {
                     if col.is_null(row) {
-                        cells.push(Cell::new("NULL"));
+                        cells.push("NULL".to_string());
                         continue;
                     }
                     bytes.clear();
@@ -139,17 +158,104 @@ impl TableWriter<'_> {
                         anyhow::anyhow!("column `{}`: {e}", self.schema.field(i).name())
                     })?;
                     let text = String::from_utf8_lossy(&bytes);
-                    cells.push(Cell::new(if *is_json {
+                    cells.push(if *is_json && !self.expanded {
                         pretty_json(&text)
+                    } else if self.expanded {
+                        text.into_owned()
                     } else {
                         clip(&text)
-                    }));
+                    });
                 }
-                table.add_row(cells);
+                rows.push(cells);
+            }
+        }
+        Ok(rows)
+    }
+
+    fn finish(self) -> Result<Shown> {
+        let texts = self.texts()?;
+        let names: Vec<&str> = self.schema.fields().iter().map(|f| f.name().as_str()).collect();
+        if self.expanded {
+            // psql's `\x`: a header line per record, then `name | value`.
+            let w = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+            for (r, cells) in texts.iter().enumerate() {
+                writeln!(self.out, "-[ RECORD {} ]{}", r + 1, "-".repeat(w.saturating_sub(8) + 4))?;
+                for (name, v) in names.iter().zip(cells) {
+                    let mut lines = v.split('\n');
+                    writeln!(self.out, "{name:<w$} | {}", lines.next().unwrap_or(""))?;
+                    for l in lines {
+                        writeln!(self.out, "{:<w$} | {l}", "")?;
+                    }
+                }
+            }
+            return Ok(Shown { rows: self.buffered, total: self.total, hidden: Vec::new() });
+        }
+        let mut table = new_table();
+        let headers: Vec<String> = self.schema.fields().iter().map(|f| header_text(f, self.types)).collect();
+        // On a terminal (or with COLUMNS), fit it: long values cut, and the
+        // columns that still do not fit left out (named on stderr), rather
+        // than every cell wrapped a character at a time.
+        let fit = table.width().map(usize::from);
+        let mut shown_cols: Vec<usize> = (0..headers.len()).collect();
+        if let Some(width) = fit {
+            let widths: Vec<usize> = (0..headers.len())
+                .map(|i| {
+                    let head = headers[i].lines().map(|l| l.chars().count()).max().unwrap_or(0);
+                    let cells = texts
+                        .iter()
+                        .map(|r| r[i].lines().map(|l| l.chars().count()).max().unwrap_or(0))
+                        .max()
+                        .unwrap_or(0);
+                    head.max(cells).min(FIT_COLUMN)
+                })
+                .collect();
+            // Borders and padding: 3 per column and 1.
+            let mut used = 1;
+            shown_cols.clear();
+            for (i, w) in widths.iter().enumerate() {
+                if used + w + 3 <= width || shown_cols.is_empty() {
+                    used += w + 3;
+                    shown_cols.push(i);
+                } else {
+                    break;
+                }
+            }
+            table.set_content_arrangement(ContentArrangement::Disabled);
+        }
+        let cut = |t: &str| -> String {
+            if fit.is_none() {
+                return t.to_string();
+            }
+            t.lines()
+                .map(|l| {
+                    if l.chars().count() > FIT_COLUMN {
+                        let mut c: String = l.chars().take(FIT_COLUMN - 1).collect();
+                        c.push('…');
+                        c
+                    } else {
+                        l.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        table.set_header(shown_cols.iter().map(|&i| Cell::new(cut(&headers[i]))));
+        for cells in &texts {
+            table.add_row(shown_cols.iter().map(|&i| Cell::new(cut(&cells[i]))));
+        }
+        // Numbers right-aligned, so digits line up.
+        for (k, &i) in shown_cols.iter().enumerate() {
+            let dt = self.schema.field(i).data_type();
+            if dt.is_numeric() && let Some(c) = table.column_mut(k) {
+                c.set_cell_alignment(comfy_table::CellAlignment::Right);
             }
         }
         writeln!(self.out, "{table}")?;
-        Ok((self.buffered, self.total))
+        let hidden = (0..names.len())
+            .filter(|i| !shown_cols.contains(i))
+            .map(|i| names[i].to_string())
+            .collect();
+        Ok(Shown { rows: self.buffered, total: self.total, hidden })
     }
 }
 
@@ -205,9 +311,9 @@ fn clip(s: &str) -> String {
 }
 
 /// `name` over a second line with the source type and indicators.
-fn header_cell(f: &Field, types: bool) -> Cell {
+fn header_text(f: &Field, types: bool) -> String {
     if !types {
-        return Cell::new(f.name());
+        return f.name().to_string();
     }
     let ind = ColumnIndicators::from_field(f);
     let ty = ind
@@ -216,9 +322,9 @@ fn header_cell(f: &Field, types: bool) -> Cell {
         .unwrap_or_else(|| f.data_type().to_string());
     let tags = ind.tags();
     if tags.is_empty() {
-        Cell::new(format!("{}\n{ty}", f.name()))
+        format!("{}\n{ty}", f.name())
     } else {
-        Cell::new(format!("{}\n{ty} {}", f.name(), tags.join(" ")))
+        format!("{}\n{ty} {}", f.name(), tags.join(" "))
     }
 }
 

@@ -111,6 +111,10 @@ pub enum Command {
         /// batch, total time, rows, bytes, batches.
         #[arg(long)]
         profile: bool,
+        /// Table format: one block of `column | value` lines per row, every
+        /// value whole (for wide rows).
+        #[arg(long, short = 'x')]
+        expanded: bool,
     },
     /// List namespaces, tables and views with row counts.
     Ls {

@@ -7,6 +7,7 @@ mod contracts;
 mod diffing;
 mod editing;
 mod erd;
+mod results;
 mod hardening;
 mod util;
 
