@@ -33,3 +33,23 @@ fn tables_fit_the_terminal_and_expanded_shows_everything() {
     assert!(x.starts_with("-[ RECORD 1 ]"), "{x}");
     assert!(x.contains(&format!("note    | {long}")) && x.contains("missing | NULL") && x.contains("-[ RECORD 2 ]"), "{x}");
 }
+
+#[test]
+fn writes_report_what_they_changed() {
+    let q = Qore::new();
+    q.ok(&["demo", "shop.db"]);
+    let count = |sql: &str| q.ok_err(&["query", "--db", "shop.db", sql]);
+    assert_eq!(count("UPDATE customers SET vip = 1 WHERE id <= 3"), "qore: UPDATE 3\n");
+    assert_eq!(count("INSERT INTO warehouses (code, city) VALUES ('Z1', 'Oslo'), ('Z2', 'Rome')"), "qore: INSERT 2\n");
+    assert_eq!(count("WITH x AS (SELECT 1) DELETE FROM warehouses WHERE code = 'Z1'"), "qore: rows affected: 1\n");
+    // With RETURNING the rows are the result.
+    let out = q.ok(&["query", "--db", "shop.db", "--format", "csv", "DELETE FROM warehouses WHERE code = 'Z2' RETURNING city"]);
+    assert_eq!(out, "city\nRome\n");
+    assert_eq!(count("CREATE TABLE t9 (a int)"), "qore: OK\n");
+    // On a server too.
+    let pg = std::env::var("QORE_TEST_POSTGRES_URL").expect("run the tests through scripts/servers.sh");
+    let t = format!("counted_{}", std::process::id());
+    q.ok(&["query", "--db", &pg, &format!("DROP TABLE IF EXISTS {t}; CREATE TABLE {t} AS SELECT g AS id FROM generate_series(1, 10) g")]);
+    assert_eq!(q.ok_err(&["query", "--db", &pg, &format!("UPDATE {t} SET id = id + 100 WHERE id > 1")]), "qore: UPDATE 9\n");
+    q.ok(&["query", "--db", &pg, &format!("DROP TABLE {t}")]);
+}
