@@ -288,11 +288,19 @@ async fn write_stream_as(
     if !Arc::ptr_eq(&schema, &stream.schema()) {
         stream = Box::pin(WithSchema::new(schema, stream)?);
     }
-    let mut writer = Writer::new(format, out, stream.schema(), max_rows).expanded(expanded);
+    // On a terminal, the table is rendered first and goes through the
+    // pager when it is taller than the screen.
+    let page = format == Format::Table && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let mut rendered = Vec::new();
+    let target: &mut dyn Write = if page { &mut rendered } else { &mut *out };
+    let mut writer = Writer::new(format, target, stream.schema(), max_rows).expanded(expanded);
     while let Some(batch) = stream.next().await {
         writer.write(&batch?)?;
     }
     let crate::format::Shown { rows: shown, total, hidden } = writer.finish()?;
+    if page {
+        crate::pager::show(&rendered, out)?;
+    }
     if !hidden.is_empty() {
         writeln!(
             err,

@@ -195,7 +195,8 @@ impl TableWriter<'_> {
         // On a terminal (or with COLUMNS), fit it: long values cut, and the
         // columns that still do not fit left out (named on stderr), rather
         // than every cell wrapped a character at a time.
-        let fit = table.width().map(usize::from);
+        // A terminal that reports no size (0 columns) is not fitted.
+        let fit = table.width().map(usize::from).filter(|&w| w > 0);
         let mut shown_cols: Vec<usize> = (0..headers.len()).collect();
         if let Some(width) = fit {
             let widths: Vec<usize> = (0..headers.len())
@@ -220,8 +221,9 @@ impl TableWriter<'_> {
                     break;
                 }
             }
-            table.set_content_arrangement(ContentArrangement::Disabled);
         }
+        // Fitted above, or no width known: never wrapped.
+        table.set_content_arrangement(ContentArrangement::Disabled);
         let cut = |t: &str| -> String {
             if fit.is_none() {
                 return t.to_string();
@@ -265,12 +267,19 @@ pub(crate) fn new_table() -> Table {
     table
         .load_style(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic);
-    if !std::io::IsTerminal::is_terminal(&std::io::stdout())
-        && let Some(w) = std::env::var("COLUMNS")
-            .ok()
-            .and_then(|c| c.parse::<u16>().ok())
+    // COLUMNS, when set, wins over what the terminal says (and gives a
+    // width to a pipe).
+    if let Some(w) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<u16>().ok())
+        .filter(|&w| w > 0)
     {
         table.set_width(w);
+    }
+    // A terminal that reports 0 columns (some pseudo-terminals) would wrap
+    // every cell a character at a time.
+    if table.width() == Some(0) {
+        table.set_content_arrangement(ContentArrangement::Disabled);
     }
     table
 }

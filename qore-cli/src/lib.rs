@@ -27,6 +27,7 @@ mod opts_diff;
 mod diff;
 mod erd;
 mod version;
+mod pager;
 
 use std::io::Write;
 use std::process::ExitCode;

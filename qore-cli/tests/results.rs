@@ -53,3 +53,43 @@ fn writes_report_what_they_changed() {
     assert_eq!(q.ok_err(&["query", "--db", &pg, &format!("UPDATE {t} SET id = id + 100 WHERE id > 1")]), "qore: UPDATE 9\n");
     q.ok(&["query", "--db", &pg, &format!("DROP TABLE {t}")]);
 }
+
+/// Runs qore on a pseudo-terminal with `env`; what the terminal showed.
+fn on_terminal(q: &Qore, args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/pty_run.py"))
+        .args(["20", "-", "--", env!("CARGO_BIN_EXE_qore")])
+        .args(args)
+        .current_dir(q.dir())
+        .env("XDG_CONFIG_HOME", q.dir().join("config"))
+        .env("XDG_DATA_HOME", q.dir().join("data"))
+        .env_remove("QORE_DB");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["exit"], 0, "{v}");
+    v["output"].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn tall_results_go_through_the_pager_on_a_terminal() {
+    let q = Qore::new();
+    q.ok(&["demo", "shop.db"]);
+    let pager = [("LINES", "20"), ("COLUMNS", "100"), ("PAGER", "cat > paged.txt")];
+    let shown = on_terminal(&q, &["query", "--db", "shop.db", "SELECT id, email FROM customers ORDER BY id LIMIT 50"], &pager);
+    let paged = std::fs::read_to_string(q.path("paged.txt")).expect("the pager ran");
+    assert!(paged.contains("josé.perlman1@example.com") && paged.lines().count() > 50, "{paged}");
+    assert!(!shown.contains("perlman1"), "the rows went to the terminal too: {shown}");
+    assert!(shown.contains("qore: 50 rows"), "{shown}");
+    // A result that fits is printed, no pager.
+    std::fs::remove_file(q.path("paged.txt")).unwrap();
+    let shown = on_terminal(&q, &["query", "--db", "shop.db", "SELECT id FROM customers ORDER BY id LIMIT 3"], &pager);
+    assert!(shown.contains("qore: 3 rows") && !q.path("paged.txt").exists(), "{shown}");
+    // PAGER= turns it off; a pipe is never paged.
+    let shown = on_terminal(&q, &["query", "--db", "shop.db", "SELECT id, email FROM customers ORDER BY id LIMIT 50"], &[("LINES", "20"), ("PAGER", "")]);
+    assert!(shown.contains("perlman1") && !q.path("paged.txt").exists(), "{shown}");
+    let piped = q.run_env(&["query", "--db", "shop.db", "SELECT id FROM customers LIMIT 50"], "PAGER", "cat > paged.txt");
+    assert!(piped.status.success() && !q.path("paged.txt").exists());
+}
