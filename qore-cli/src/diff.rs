@@ -1,7 +1,7 @@
 //! `qore diff`: two sides compared, the differences rendered, exit 0 when
 //! equal and 1 when different.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -49,7 +49,7 @@ pub(crate) async fn run(
     let (llabel, rlabel) = (label(&a.left, lt.spec.to_string()), label(&a.right, rt.spec.to_string()));
     let write = WriteOptions {
         text: TextOptions {
-            color: a.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            color: a.output.is_none() && crate::color::on(),
             all_columns: a.all_columns,
             limit: a.limit,
         },

@@ -241,9 +241,25 @@ impl TableWriter<'_> {
                 .collect::<Vec<_>>()
                 .join("\n")
         };
-        table.set_header(shown_cols.iter().map(|&i| Cell::new(cut(&headers[i]))));
-        for cells in &texts {
-            table.add_row(shown_cols.iter().map(|&i| Cell::new(cut(&cells[i]))));
+        let color = crate::color::on();
+        if color {
+            // Styled on a pipe too when --color always says so.
+            table.enforce_styling();
+        }
+        table.set_header(shown_cols.iter().map(|&i| {
+            let c = Cell::new(cut(&headers[i]));
+            if color { c.add_attribute(comfy_table::Attribute::Bold) } else { c }
+        }));
+        for (r, cells) in texts.iter().enumerate() {
+            table.add_row(shown_cols.iter().map(|&i| {
+                let c = Cell::new(cut(&cells[i]));
+                // NULL dimmed, so it cannot be mistaken for the text 'NULL'.
+                if color && is_null_at(&self.rows, r, i) {
+                    c.add_attribute(comfy_table::Attribute::Dim).fg(comfy_table::Color::DarkGrey)
+                } else {
+                    c
+                }
+            }));
         }
         // Numbers right-aligned, so digits line up.
         for (k, &i) in shown_cols.iter().enumerate() {
@@ -259,6 +275,17 @@ impl TableWriter<'_> {
             .collect();
         Ok(Shown { rows: self.buffered, total: self.total, hidden })
     }
+}
+
+/// Whether the value at `row` (counted across `batches`) of column `col` is NULL.
+fn is_null_at(batches: &[RecordBatch], mut row: usize, col: usize) -> bool {
+    for b in batches {
+        if row < b.num_rows() {
+            return b.column(col).is_null(row);
+        }
+        row -= b.num_rows();
+    }
+    false
 }
 
 /// A table with the house style, as wide as the terminal when there is one.

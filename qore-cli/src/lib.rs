@@ -28,6 +28,7 @@ mod diff;
 mod erd;
 mod version;
 mod pager;
+pub mod color;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -76,6 +77,7 @@ fn init_tracing(verbose: u8) {
 /// call for longer than the grace period, exits the process at once.
 pub fn run(opts: Opts, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
     init_tracing(opts.verbose);
+    color::set(opts.color);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -27,6 +27,11 @@ pub struct Opts {
     #[arg(long, global = true)]
     pub allow_destructive: bool,
 
+    /// Colour the output: auto (on a terminal, unless NO_COLOR is set),
+    /// always, never.
+    #[arg(long, global = true, value_enum, default_value_t = crate::color::ColorChoice::Auto)]
+    pub color: crate::color::ColorChoice,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

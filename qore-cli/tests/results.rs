@@ -93,3 +93,22 @@ fn tall_results_go_through_the_pager_on_a_terminal() {
     let piped = q.run_env(&["query", "--db", "shop.db", "SELECT id FROM customers LIMIT 50"], "PAGER", "cat > paged.txt");
     assert!(piped.status.success() && !q.path("paged.txt").exists());
 }
+
+#[test]
+fn colour_follows_the_flag_the_terminal_and_no_color() {
+    let q = Qore::new();
+    q.ok(&["demo", "shop.db"]);
+    let sql = "SELECT id, NULL AS missing FROM customers ORDER BY id LIMIT 2";
+    let always = q.ok(&["query", "--db", "shop.db", "--color", "always", sql]);
+    assert!(always.contains("\x1b[1m") && always.contains("\x1b[2m NULL"), "{always:?}");
+    let piped = q.ok(&["query", "--db", "shop.db", sql]);
+    assert!(!piped.contains('\x1b'), "{piped:?}");
+    let env = [("COLUMNS", "80"), ("PAGER", "")];
+    assert!(on_terminal(&q, &["query", "--db", "shop.db", sql], &env).contains("\x1b[2m NULL"));
+    let never = on_terminal(&q, &["query", "--db", "shop.db", "--color", "never", sql], &env);
+    assert!(never.contains("NULL") && !never.contains('\x1b'), "{never:?}");
+    let no_color = on_terminal(&q, &["query", "--db", "shop.db", sql], &[("COLUMNS", "80"), ("PAGER", ""), ("NO_COLOR", "1")]);
+    assert!(no_color.contains("NULL") && !no_color.contains('\x1b'), "{no_color:?}");
+    let out = q.run(&["query", "--db", "shop.db", "--color", "sometimes", sql]);
+    assert_eq!(out.status.code(), Some(2));
+}
