@@ -51,13 +51,50 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
-    // Already set (a second `run` in one process): keep the first.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
-        .try_init();
+        .with_filter(filter);
+    // Server notices (PostgreSQL RAISE NOTICE / WARNING) reach the driver
+    // as events of their own target: shown on stderr whatever -v says.
+    let notices = Notices.with_filter(tracing_subscriber::filter::filter_fn(|m| {
+        m.target() == "sqlx::postgres::notice" && *m.level() <= tracing::Level::INFO
+    }));
+    // Already set (a second `run` in one process): keep the first.
+    let _ = tracing_subscriber::registry().with(log).with(notices).try_init();
+}
+
+/// Prints server notices on stderr as `qore: NOTICE: text`, as psql does.
+struct Notices;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Notices {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Message(String);
+        impl tracing::field::Visit for Message {
+            fn record_str(&mut self, f: &tracing::field::Field, v: &str) {
+                if f.name() == "message" {
+                    self.0 = v.to_string();
+                }
+            }
+            fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                if f.name() == "message" && self.0.is_empty() {
+                    self.0 = format!("{v:?}");
+                }
+            }
+        }
+        let mut m = Message(String::new());
+        event.record(&mut m);
+        let severity = match *event.metadata().level() {
+            tracing::Level::ERROR => "ERROR",
+            tracing::Level::WARN => "WARNING",
+            _ => "NOTICE",
+        };
+        let _ = writeln!(std::io::stderr(), "qore: {severity}: {}", m.0);
+    }
 }
 
 /// Runs one command.

@@ -112,3 +112,18 @@ fn colour_follows_the_flag_the_terminal_and_no_color() {
     let out = q.run(&["query", "--db", "shop.db", "--color", "sometimes", sql]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn server_notices_reach_stderr() {
+    let q = Qore::new();
+    let pg = std::env::var("QORE_TEST_POSTGRES_URL").expect("run the tests through scripts/servers.sh");
+    let err = q.ok_err(&["query", "--db", &pg, "DO $$ BEGIN RAISE NOTICE 'hello %', 42; RAISE WARNING 'careful'; END $$"]);
+    assert!(err.contains("qore: NOTICE: hello 42\n") && err.contains("qore: WARNING: careful\n"), "{err}");
+    // From a function a SELECT calls (the rows stream through COPY).
+    let f = format!("noisy_{}", std::process::id());
+    q.ok(&["query", "--db", &pg, &format!("CREATE FUNCTION {f}() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE 'from a select'; RETURN 1; END $$")]);
+    let out = q.run(&["query", "--db", &pg, "--format", "csv", &format!("SELECT {f}() AS n")]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "n\n1\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("qore: NOTICE: from a select"));
+    q.ok(&["query", "--db", &pg, &format!("DROP FUNCTION {f}()")]);
+}
