@@ -162,6 +162,62 @@ pub async fn load(
     Ok(details)
 }
 
+/// Above this many tables matching `--tables`, the bulk catalog read is
+/// cheaper than one `table()` each.
+const FEW_TABLES: usize = 16;
+
+/// Like [`load`], for the tables matching `patterns` (see [`Subset::tables`]):
+/// when few match, only those are read, so a diagram of three MongoDB
+/// collections does not sample every other one, and a server answers a
+/// handful of per-table queries instead of the whole namespace.
+///
+/// # Error handling
+///
+/// As [`load`].
+pub async fn load_matching(
+    conn: &dyn Connection,
+    namespace: Option<&str>,
+    patterns: &str,
+    relations: &Relations,
+) -> Result<Vec<TableDetails>> {
+    let catalog: &dyn Catalog = conn.catalog().ok_or_else(|| {
+        Error::NotSupported(format!(
+            "{} has no tables to draw an ER diagram of",
+            conn.engine().name()
+        ))
+    })?;
+    let pats: Vec<&str> = patterns.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+    let spaces: Vec<Option<&str>> = match namespace {
+        None => vec![None],
+        Some(list) => list.split(',').map(str::trim).filter(|n| !n.is_empty()).map(Some).collect(),
+    };
+    let mut matching = Vec::new();
+    for ns in &spaces {
+        for info in catalog.tables(*ns).await? {
+            let q = info.table.to_string();
+            if pats.iter().any(|p| select::glob_match(p, &info.table.name) || select::glob_match(p, &q)) {
+                matching.push(info.table);
+            }
+        }
+    }
+    if matching.len() > FEW_TABLES {
+        return load(conn, namespace, relations).await;
+    }
+    let mut details = Vec::new();
+    for t in &matching {
+        match catalog.table(t).await {
+            Ok(mut d) => {
+                relations.merge_into(&mut d);
+                details.push(d);
+            }
+            // Dropped since it was listed.
+            Err(Error::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(details)
+}
+
 /// Reads up to `n` first rows of every table of `model` as text, and the
 /// command that opens each table.
 async fn enrich(conn: &dyn Connection, model: &mut Model, n: usize, source: Option<&str>) -> Result<()> {
@@ -257,7 +313,10 @@ pub async fn write_erd(
     out: &mut dyn Write,
 ) -> Result<ErdSummary> {
     let started = Instant::now();
-    let details = load(conn, options.namespace.as_deref(), relations).await?;
+    let details = match (&options.subset.tables, &options.subset.around) {
+        (Some(p), None) => load_matching(conn, options.namespace.as_deref(), p, relations).await?,
+        _ => load(conn, options.namespace.as_deref(), relations).await?,
+    };
     let mut model = options.subset.apply(Model::from_details(&details))?;
     if options.format == Format::Html {
         enrich(conn, &mut model, options.with_rows, options.source.as_deref()).await?;
