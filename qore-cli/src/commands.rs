@@ -218,9 +218,12 @@ async fn query(
     }
     // A write without RETURNING runs as a command, so its count can be
     // reported the way psql does (`UPDATE 9`).
-    if let Some(verb) = counted_write(conn, last) {
-        let outcome = conn.execute(last, &[]).await?;
-        writeln!(err, "qore: {verb}{}", outcome.rows_affected)?;
+    if let Some(verb) = qore_safety::row_write_verb(conn.engine(), last) {
+        let n = conn.execute(last, &[]).await?.rows_affected;
+        match verb {
+            "" => writeln!(err, "qore: rows affected: {n}")?,
+            v => writeln!(err, "qore: {v} {n}")?,
+        }
         return Ok(ExitCode::SUCCESS);
     }
     // Only the table format shows the indicators: the others skip the
@@ -238,29 +241,6 @@ async fn query(
         return Ok(ExitCode::SUCCESS);
     }
     write_stream_as(stream, format, max_rows, expanded, out, err).await
-}
-
-/// For a SQL statement that only changes rows (INSERT, UPDATE, DELETE,
-/// MERGE, REPLACE without RETURNING), the words before its count:
-/// `UPDATE ` (or `rows affected: ` when it starts otherwise, as a `WITH`).
-fn counted_write(conn: &ConnectionRef, sql: &str) -> Option<String> {
-    conn.dialect()?;
-    let c = qore_safety::classify(conn.engine(), sql);
-    if c.kind != qore_safety::Kind::Write || c.statements.len() != 1 {
-        return None;
-    }
-    let upper = sql.to_ascii_uppercase();
-    let returns = upper
-        .split(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))
-        .any(|w| w == "RETURNING");
-    if returns {
-        return None;
-    }
-    let first = upper.split_whitespace().next().unwrap_or("");
-    Some(match first {
-        "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "REPLACE" => format!("{first} "),
-        _ => "rows affected: ".to_string(),
-    })
 }
 
 /// Writes a stream in `format`; the table format reports how many rows it showed.

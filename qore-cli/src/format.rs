@@ -229,15 +229,7 @@ impl TableWriter<'_> {
                 return t.to_string();
             }
             t.lines()
-                .map(|l| {
-                    if l.chars().count() > FIT_COLUMN {
-                        let mut c: String = l.chars().take(FIT_COLUMN - 1).collect();
-                        c.push('…');
-                        c
-                    } else {
-                        l.to_string()
-                    }
-                })
+                .map(|l| clip_at(l, FIT_COLUMN))
                 .collect::<Vec<_>>()
                 .join("\n")
         };
@@ -337,11 +329,15 @@ fn clip_lines(s: &str) -> String {
 
 /// Long cells are clipped so one value cannot swallow the screen.
 fn clip(s: &str) -> String {
-    const MAX: usize = 200;
-    if s.chars().count() <= MAX {
+    clip_at(s, 200)
+}
+
+/// `s` cut to `max` characters, the last one `…`.
+fn clip_at(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
         return s.to_string();
     }
-    let mut out: String = s.chars().take(MAX - 1).collect();
+    let mut out: String = s.chars().take(max - 1).collect();
     out.push('…');
     out
 }

@@ -124,17 +124,12 @@ pub async fn load(
     namespace: Option<&str>,
     relations: &Relations,
 ) -> Result<Vec<TableDetails>> {
-    let catalog: &dyn Catalog = conn.catalog().ok_or_else(|| {
-        Error::NotSupported(format!(
-            "{} has no tables to draw an ER diagram of",
-            conn.engine().name()
-        ))
-    })?;
+    let catalog = catalog_of(conn)?;
     let mut details = Vec::new();
     match namespace {
         None => details = catalog.structure(None).await?,
         Some(list) => {
-            for ns in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            for ns in select::comma_list(list) {
                 // Nothing found, or an engine error (SQLite: no such table
                 // `x.sqlite_schema`), is often a misspelt namespace: say so.
                 let missing = || async {
@@ -162,6 +157,16 @@ pub async fn load(
     Ok(details)
 }
 
+/// The catalog facet, or why there is none (Redis).
+fn catalog_of(conn: &dyn Connection) -> Result<&dyn Catalog> {
+    conn.catalog().ok_or_else(|| {
+        Error::NotSupported(format!(
+            "{} has no tables to draw an ER diagram of",
+            conn.engine().name()
+        ))
+    })
+}
+
 /// Above this many tables matching `--tables`, the bulk catalog read is
 /// cheaper than one `table()` each.
 const FEW_TABLES: usize = 16;
@@ -180,22 +185,16 @@ pub async fn load_matching(
     patterns: &str,
     relations: &Relations,
 ) -> Result<Vec<TableDetails>> {
-    let catalog: &dyn Catalog = conn.catalog().ok_or_else(|| {
-        Error::NotSupported(format!(
-            "{} has no tables to draw an ER diagram of",
-            conn.engine().name()
-        ))
-    })?;
-    let pats: Vec<&str> = patterns.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+    let catalog = catalog_of(conn)?;
+    let pats = select::comma_list(patterns);
     let spaces: Vec<Option<&str>> = match namespace {
         None => vec![None],
-        Some(list) => list.split(',').map(str::trim).filter(|n| !n.is_empty()).map(Some).collect(),
+        Some(list) => select::comma_list(list).into_iter().map(Some).collect(),
     };
     let mut matching = Vec::new();
-    for ns in &spaces {
-        for info in catalog.tables(*ns).await? {
-            let q = info.table.to_string();
-            if pats.iter().any(|p| select::glob_match(p, &info.table.name) || select::glob_match(p, &q)) {
+    for ns in spaces {
+        for info in catalog.tables(ns).await? {
+            if select::matches_any(&pats, &info.table) {
                 matching.push(info.table);
             }
         }

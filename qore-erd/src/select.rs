@@ -77,6 +77,19 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     p[i..].iter().all(|c| *c == '*')
 }
 
+/// The non-empty items of a comma-separated list (`a, b,,c` → a, b, c).
+pub(crate) fn comma_list(s: &str) -> Vec<&str> {
+    s.split(',').map(str::trim).filter(|p| !p.is_empty()).collect()
+}
+
+/// Whether one of the glob `patterns` matches `table`'s name or qualified name.
+pub(crate) fn matches_any(patterns: &[&str], table: &qore_core::TableRef) -> bool {
+    let q = table.to_string();
+    patterns
+        .iter()
+        .any(|p| glob_match(p, &table.name) || glob_match(p, &q))
+}
+
 impl Subset {
     /// Keeps the tables of `model` this subset names, and the relations
     /// between them.
@@ -89,16 +102,9 @@ impl Subset {
         let n = model.tables.len();
         let mut keep = vec![true; n];
         if let Some(pats) = &self.tables {
-            let pats: Vec<&str> = pats
-                .split(',')
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .collect();
+            let pats = comma_list(pats);
             for (k, t) in keep.iter_mut().zip(&model.tables) {
-                let q = t.table.to_string();
-                *k = pats
-                    .iter()
-                    .any(|p| glob_match(p, &t.table.name) || glob_match(p, &q));
+                *k = matches_any(&pats, &t.table);
             }
             if !keep.iter().any(|k| *k) {
                 return Err(Error::NotFound(format!(

@@ -60,6 +60,34 @@ pub fn classify(engine: Engine, text: &str) -> Classification {
     }
 }
 
+/// For one SQL statement that only changes rows (INSERT, UPDATE, DELETE,
+/// MERGE, REPLACE) and returns none (no RETURNING): its verb, so a client
+/// can run it as a command and report its count the way psql does
+/// (`UPDATE 9`); `""` for such a write that starts otherwise (`WITH ...
+/// DELETE`). `None` for anything else, and for MongoDB and Redis.
+pub fn row_write_verb(engine: Engine, sql: &str) -> Option<&'static str> {
+    if matches!(engine, Engine::MongoDb | Engine::Redis) {
+        return None;
+    }
+    let c = classify(engine, sql);
+    if c.kind != Kind::Write || c.statements.len() != 1 {
+        return None;
+    }
+    let upper = sql.to_ascii_uppercase();
+    let returns = upper
+        .split(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))
+        .any(|w| w == "RETURNING");
+    if returns {
+        return None;
+    }
+    Some(
+        ["INSERT", "UPDATE", "DELETE", "MERGE", "REPLACE"]
+            .into_iter()
+            .find(|v| upper.split_whitespace().next() == Some(v))
+            .unwrap_or(""),
+    )
+}
+
 /// A statement classified recently: its engine, text and classification.
 type Recent = (Engine, Arc<str>, Arc<Classification>);
 
@@ -90,4 +118,22 @@ pub(crate) fn classify_shared(engine: Engine, text: &str) -> Arc<Classification>
         recent.push((engine, Arc::from(text), c.clone()));
     }
     c
+}
+
+#[cfg(test)]
+mod write_verb_tests {
+    use super::*;
+
+    #[test]
+    fn writes_without_returning_have_a_verb() {
+        let v = |sql| row_write_verb(Engine::Postgres, sql);
+        assert_eq!(v("update t set a = 1"), Some("UPDATE"));
+        assert_eq!(v("INSERT INTO t VALUES (1)"), Some("INSERT"));
+        assert_eq!(v("WITH x AS (SELECT 1) DELETE FROM t"), Some(""));
+        assert_eq!(v("DELETE FROM t RETURNING id"), None);
+        assert_eq!(v("SELECT 1"), None);
+        assert_eq!(v("CREATE TABLE t (a int)"), None);
+        assert_eq!(v("UPDATE t SET a = 1; UPDATE t SET a = 2"), None);
+        assert_eq!(row_write_verb(Engine::MongoDb, "db.t.deleteMany({})"), None);
+    }
 }

@@ -92,6 +92,21 @@ fn shown<'a>(t: &'a Table, layout: &'a Layout, i: usize) -> impl Iterator<Item =
     layout.boxes[i].rows.iter().map(move |&k| (k, &t.columns[k]))
 }
 
+/// One line per relation in the crow's-foot syntax Mermaid and PlantUML
+/// share: referenced alias, link, referencing alias, `quote`d label.
+fn crow_foot_lines(s: &mut String, model: &Model, indent: &str, quote: fn(&str) -> String) {
+    for r in &model.relations {
+        let _ = writeln!(
+            s,
+            "{indent}{} {} {} : {}",
+            ident(r.to, &model.tables[r.to].label),
+            crow_foot(r),
+            ident(r.from, &model.tables[r.from].label),
+            quote(&rel_text(r))
+        );
+    }
+}
+
 /// Mermaid `erDiagram`, with the columns the layout shows.
 pub fn mermaid(model: &Model, layout: &Layout) -> String {
     let mut s = String::from("erDiagram\n");
@@ -122,16 +137,7 @@ pub fn mermaid(model: &Model, layout: &Layout) -> String {
         }
         s.push_str("    }\n");
     }
-    for r in &model.relations {
-        let _ = writeln!(
-            s,
-            "    {} {} {} : {}",
-            ident(r.to, &model.tables[r.to].label),
-            crow_foot(r),
-            ident(r.from, &model.tables[r.from].label),
-            label(&rel_text(r))
-        );
-    }
+    crow_foot_lines(&mut s, model, "    ", label);
     s
 }
 
@@ -234,16 +240,7 @@ pub fn plantuml(model: &Model, layout: &Layout) -> String {
         }
         s.push_str("}\n");
     }
-    for r in &model.relations {
-        let _ = writeln!(
-            s,
-            "{} {} {} : {}",
-            ident(r.to, &model.tables[r.to].label),
-            crow_foot(r),
-            ident(r.from, &model.tables[r.from].label),
-            plant_text(&rel_text(r))
-        );
-    }
+    crow_foot_lines(&mut s, model, "", plant_text);
     s.push_str("@enduml\n");
     s
 }
