@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use arrow::array::{BooleanArray, Int64Array, RecordBatch, StringArray};
+use arrow::array::{BooleanArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use comfy_table::Cell;
 use futures::StreamExt;
@@ -46,6 +46,7 @@ pub(crate) async fn dispatch(
             } else {
                 raw
             };
+            let expanded = if expanded { qore_shell::Expanded::On } else { qore_shell::Expanded::Off };
             let r = query(&conn, &sql, format, max_rows, expanded, out, err).await;
             // Printed whatever the outcome: a failed statement has figures too.
             for p in profiler.take() {
@@ -53,6 +54,7 @@ pub(crate) async fn dispatch(
             }
             goodbye(&conn, r).await
         }
+        Command::Shell { db } => crate::shell::run(db.db, flags, out, err).await,
         Command::Ls {
             db,
             namespace,
@@ -198,7 +200,7 @@ async fn query(
     sql: &str,
     format: Format,
     max_rows: usize,
-    expanded: bool,
+    expanded: qore_shell::Expanded,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitCode> {
@@ -251,15 +253,32 @@ async fn write_stream(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitCode> {
-    write_stream_as(stream, format, max_rows, false, out, err).await
+    write_stream_as(stream, format, max_rows, qore_shell::Expanded::Off, out, err).await
 }
 
-/// [`write_stream`], expanded (one block per record) when `expanded`.
-async fn write_stream_as(
+/// [`write_stream`], expanded (one block per record) as `expanded` says.
+pub(crate) async fn write_stream_as(
+    stream: qore_core::SendableRecordBatchStream,
+    format: Format,
+    max_rows: usize,
+    expanded: qore_shell::Expanded,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitCode> {
+    // On a terminal, the table is rendered first and goes through the
+    // pager when it is taller than the screen.
+    let page = format == Format::Table && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    write_rows(stream, format, max_rows, expanded, page, out, err).await
+}
+
+/// [`write_stream_as`], through the pager when `page` and the table is
+/// taller than the screen.
+pub(crate) async fn write_rows(
     mut stream: qore_core::SendableRecordBatchStream,
     format: Format,
     max_rows: usize,
-    expanded: bool,
+    expanded: qore_shell::Expanded,
+    page: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitCode> {
@@ -268,9 +287,6 @@ async fn write_stream_as(
     if !Arc::ptr_eq(&schema, &stream.schema()) {
         stream = Box::pin(WithSchema::new(schema, stream)?);
     }
-    // On a terminal, the table is rendered first and goes through the
-    // pager when it is taller than the screen.
-    let page = format == Format::Table && std::io::IsTerminal::is_terminal(&std::io::stdout());
     let mut rendered = Vec::new();
     let target: &mut dyn Write = if page { &mut rendered } else { &mut *out };
     let mut writer = Writer::new(format, target, stream.schema(), max_rows).expanded(expanded);
@@ -284,7 +300,7 @@ async fn write_stream_as(
     if !hidden.is_empty() {
         writeln!(
             err,
-            "qore: {} column{} not shown, the terminal is too narrow: {} (--expanded shows every column)",
+            "qore: {} column{} not shown, the terminal is too narrow: {} (--expanded or \\x shows every column)",
             hidden.len(),
             if hidden.len() == 1 { "" } else { "s" },
             hidden.join(", ")
@@ -318,77 +334,24 @@ async fn ls(
     format: Format,
     out: &mut dyn Write,
 ) -> Result<ExitCode> {
-    let catalog = catalog_of(conn)?;
-    let namespaces = match namespace {
-        Some(n) => vec![n.to_string()],
-        None => catalog
-            .namespaces()
-            .await?
-            .into_iter()
-            .map(|n| n.name)
-            .collect(),
+    use qore_shell::listing::{Filter, Namespaces};
+    let which = match namespace {
+        Some(n) => Namespaces::One(n.to_string()),
+        None => Namespaces::All,
     };
-    let (mut ns_col, mut names, mut kinds, mut rows, mut exact, mut comments) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
-    for ns in &namespaces {
-        let tables = catalog
-            .tables(Some(ns))
-            .await
-            .with_context(|| format!("cannot list namespace `{ns}`"))?;
-        // An empty listing of a namespace that does not exist is a typo,
-        // not an empty schema.
-        if tables.is_empty() && namespace.is_some() {
-            let known: Vec<String> = catalog
-                .namespaces()
-                .await?
-                .into_iter()
-                .map(|n| n.name)
-                .collect();
-            if !known.iter().any(|k| k == ns) {
-                bail!(
-                    "no namespace `{ns}` in {} (known: {})",
-                    conn.engine(),
-                    known.join(", ")
-                );
-            }
-        }
-        for t in tables {
-            ns_col.push(ns.clone());
-            names.push(t.table.name.clone());
-            kinds.push(t.kind.label().to_string());
-            let (n, e) = match t.rows {
-                Some(RowCount::Exact(n)) => (Some(n as i64), Some(true)),
-                Some(RowCount::Estimate(n)) => (Some(n as i64), Some(false)),
-                None => (None, None),
-            };
-            rows.push(n);
-            exact.push(e);
-            comments.push(t.comment.clone());
-        }
+    let mut batch = qore_shell::listing::relations(catalog_of(conn)?, &which, &Filter::default())
+        .await
+        .map_err(|e| match e {
+            qore_core::Error::NotFound(what) => anyhow::anyhow!("no {what} in {}", conn.engine()),
+            e => e.into(),
+        })?;
+    // The table view leaves out a comment column nobody filled; the other
+    // formats keep every column, so scripts can read them by position.
+    let comment = batch.num_columns() - 1;
+    if format == Format::Table && batch.column(comment).null_count() == batch.num_rows() {
+        batch = batch.project(&(0..comment).collect::<Vec<_>>())?;
     }
-    // The same columns whatever the objects: scripts read them by position
-    // too. The table view leaves out a comment column nobody filled.
-    let mut fields = vec![
-        Field::new("namespace", DataType::Utf8, false),
-        Field::new("name", DataType::Utf8, false),
-        Field::new("kind", DataType::Utf8, false),
-        Field::new("rows", DataType::Int64, true),
-        Field::new("exact", DataType::Boolean, true),
-    ];
-    let mut columns: Vec<arrow::array::ArrayRef> = vec![
-        Arc::new(StringArray::from(ns_col)),
-        Arc::new(StringArray::from(names)),
-        Arc::new(StringArray::from(kinds)),
-        Arc::new(Int64Array::from(rows)),
-        Arc::new(BooleanArray::from(exact)),
-    ];
-    if format != Format::Table || comments.iter().any(Option::is_some) {
-        fields.push(Field::new("comment", DataType::Utf8, true));
-        columns.push(Arc::new(StringArray::from(comments)));
-    }
-    let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema.clone(), columns)?;
-    let mut w = Writer::with_types(format, out, schema, 0, false);
+    let mut w = Writer::with_types(format, out, batch.schema(), 0, false);
     w.write(&batch)?;
     w.finish()?;
     Ok(ExitCode::SUCCESS)
@@ -421,14 +384,19 @@ async fn describe(
     let mut d = catalog.table(&t).await?;
     // User-defined relations show beside the real foreign keys, marked.
     virtuals.merge_into(&mut d);
+    print_details(&d, format, out)
+}
+
+/// Prints one table's structure in `format` (`qore describe`, `\d NAME`).
+pub(crate) fn print_details(d: &TableDetails, format: Format, out: &mut dyn Write) -> Result<ExitCode> {
     match format {
         Format::Json | Format::Ndjson => {
-            serde_json::to_writer_pretty(&mut *out, &d)?;
+            serde_json::to_writer_pretty(&mut *out, d)?;
             writeln!(out)?;
             return Ok(ExitCode::SUCCESS);
         }
         Format::Csv | Format::Tsv => {
-            let tags = column_tags(&d);
+            let tags = column_tags(d);
             let schema = Arc::new(Schema::new(vec![
                 Field::new("column", DataType::Utf8, false),
                 Field::new("type", DataType::Utf8, false),
@@ -477,7 +445,7 @@ async fn describe(
     }
     let mut cols = new_table();
     cols.set_header(["#", "column", "type", "null", "default", "indicators"]);
-    let all_tags = column_tags(&d);
+    let all_tags = column_tags(d);
     for (c, tags) in d.columns.iter().zip(all_tags.iter()) {
         let default = match (&c.generated, &c.default) {
             (Some(g), _) => format!("GENERATED AS ({g})"),

@@ -57,15 +57,17 @@ impl<'a> Writer<'a> {
                 max_rows,
                 types,
                 expanded: false,
+                auto: false,
             }),
         }
     }
 
     /// Table format: one record per block of `column | value` lines
     /// (`--expanded`), every value whole.
-    pub(crate) fn expanded(mut self, on: bool) -> Self {
+    pub(crate) fn expanded(mut self, mode: qore_shell::Expanded) -> Self {
         if let Writer::Table(t) = &mut self {
-            t.expanded = on;
+            t.expanded = mode == qore_shell::Expanded::On;
+            t.auto = mode == qore_shell::Expanded::Auto;
         }
         self
     }
@@ -113,6 +115,8 @@ pub(crate) struct TableWriter<'a> {
     max_rows: usize,
     types: bool,
     expanded: bool,
+    /// Expanded when the table does not fit (`\x auto`).
+    auto: bool,
 }
 
 /// Widest a column gets in a table that has to fit a terminal; longer
@@ -172,8 +176,12 @@ impl TableWriter<'_> {
         Ok(rows)
     }
 
-    fn finish(self) -> Result<Shown> {
+    fn finish(mut self) -> Result<Shown> {
         let texts = self.texts()?;
+        if self.auto && !self.expanded && !self.fits(&texts) {
+            self.expanded = true;
+            return self.finish();
+        }
         let names: Vec<&str> = self.schema.fields().iter().map(|f| f.name().as_str()).collect();
         if self.expanded {
             // psql's `\x`: a header line per record, then `name | value`.
@@ -191,37 +199,16 @@ impl TableWriter<'_> {
             return Ok(Shown { rows: self.buffered, total: self.total, hidden: Vec::new() });
         }
         let mut table = new_table();
-        let headers: Vec<String> = self.schema.fields().iter().map(|f| header_text(f, self.types)).collect();
+        let headers = self.headers();
         // On a terminal (or with COLUMNS), fit it: long values cut, and the
         // columns that still do not fit left out (named on stderr), rather
         // than every cell wrapped a character at a time.
         // A terminal that reports no size (0 columns) is not fitted.
         let fit = table.width().map(usize::from).filter(|&w| w > 0);
-        let mut shown_cols: Vec<usize> = (0..headers.len()).collect();
-        if let Some(width) = fit {
-            let widths: Vec<usize> = (0..headers.len())
-                .map(|i| {
-                    let head = headers[i].lines().map(|l| l.chars().count()).max().unwrap_or(0);
-                    let cells = texts
-                        .iter()
-                        .map(|r| r[i].lines().map(|l| l.chars().count()).max().unwrap_or(0))
-                        .max()
-                        .unwrap_or(0);
-                    head.max(cells).min(FIT_COLUMN)
-                })
-                .collect();
-            // Borders and padding: 3 per column and 1.
-            let mut used = 1;
-            shown_cols.clear();
-            for (i, w) in widths.iter().enumerate() {
-                if used + w + 3 <= width || shown_cols.is_empty() {
-                    used += w + 3;
-                    shown_cols.push(i);
-                } else {
-                    break;
-                }
-            }
-        }
+        let shown_cols = match fit {
+            Some(width) => fitting_columns(&headers, &texts, width),
+            None => (0..headers.len()).collect(),
+        };
         // Fitted above, or no width known: never wrapped.
         table.set_content_arrangement(ContentArrangement::Disabled);
         let cut = |t: &str| -> String {
@@ -267,6 +254,47 @@ impl TableWriter<'_> {
             .collect();
         Ok(Shown { rows: self.buffered, total: self.total, hidden })
     }
+}
+
+impl TableWriter<'_> {
+    fn headers(&self) -> Vec<String> {
+        self.schema.fields().iter().map(|f| header_text(f, self.types)).collect()
+    }
+
+    /// Whether every column fits the terminal (always, when none is known).
+    fn fits(&self, texts: &[Vec<String>]) -> bool {
+        let headers = self.headers();
+        match new_table().width().map(usize::from).filter(|&w| w > 0) {
+            Some(width) => fitting_columns(&headers, texts, width).len() == headers.len(),
+            None => true,
+        }
+    }
+}
+
+/// The columns, from the first, that fit `width` with values cut at
+/// [`FIT_COLUMN`] (at least one).
+fn fitting_columns(headers: &[String], texts: &[Vec<String>], width: usize) -> Vec<usize> {
+    let widths = (0..headers.len()).map(|i| {
+        let head = headers[i].lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        let cells = texts
+            .iter()
+            .map(|r| r[i].lines().map(|l| l.chars().count()).max().unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        head.max(cells).min(FIT_COLUMN)
+    });
+    // Borders and padding: 3 per column and 1.
+    let mut used = 1;
+    let mut shown = Vec::new();
+    for (i, w) in widths.enumerate() {
+        if used + w + 3 <= width || shown.is_empty() {
+            used += w + 3;
+            shown.push(i);
+        } else {
+            break;
+        }
+    }
+    shown
 }
 
 /// Whether the value at `row` (counted across `batches`) of column `col` is NULL.

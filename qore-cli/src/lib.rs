@@ -28,6 +28,7 @@ mod diff;
 mod erd;
 mod version;
 mod pager;
+mod shell;
 pub mod color;
 
 use std::io::Write;
@@ -119,18 +120,46 @@ pub fn run(opts: Opts, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Resu
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let flags = connections::SafetyFlags {
+        yes: opts.yes,
+        allow_destructive: opts.allow_destructive,
+    };
+    let command = match opts.command {
+        Some(c) => c,
+        None => {
+            let terminal = std::io::IsTerminal::is_terminal(&std::io::stdin())
+                && std::io::IsTerminal::is_terminal(&std::io::stdout());
+            if !terminal {
+                anyhow::bail!("no command given: `qore --help` lists them (on a terminal, plain `qore` starts the shell)");
+            }
+            Command::Shell {
+                db: DbArg {
+                    db: std::env::var("QORE_DB").ok().filter(|v| !v.is_empty()),
+                },
+            }
+        }
+    };
+    if let Command::Shell { db } = command {
+        // The shell handles Ctrl-C itself (it cancels the running statement
+        // and goes on); SIGTERM and SIGHUP still end it.
+        return rt.block_on(async {
+            let (tx, _rx) = tokio::sync::watch::channel(None::<Signal>);
+            #[allow(clippy::disallowed_methods)] // aborted below, or dies with the runtime
+            let watcher = tokio::spawn(watch_signals(tx, false));
+            let r = shell::run(db.db, flags, out, err).await;
+            watcher.abort();
+            r
+        });
+    }
     rt.block_on(async {
         let (tx, mut rx) = tokio::sync::watch::channel(None::<Signal>);
         // Aborted when the command ends on its own; during the clean-up
         // after a signal it goes on watching for a second one.
         #[allow(clippy::disallowed_methods)] // aborted below, or dies with the runtime
-        let watcher = tokio::spawn(watch_signals(tx));
+        let watcher = tokio::spawn(watch_signals(tx, true));
         let mut command = Box::pin(commands::dispatch(
-            opts.command,
-            connections::SafetyFlags {
-                yes: opts.yes,
-                allow_destructive: opts.allow_destructive,
-            },
+            command,
+            flags,
             out,
             err,
         ));
@@ -192,25 +221,42 @@ impl Signal {
 /// Reports the first signal; exits the process on a second one, or when
 /// the command has not let go [`CLEANUP_GRACE`] (plus a second) after the
 /// first (a write blocked on a full pipe or a FIFO nobody reads).
-async fn watch_signals(tx: tokio::sync::watch::Sender<Option<Signal>>) {
+///
+/// Without `interrupt` SIGINT is left alone (the shell answers it).
+async fn watch_signals(tx: tokio::sync::watch::Sender<Option<Signal>>, interrupt: bool) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::interrupt()),
+    let int = if interrupt { signal(SignalKind::interrupt()).ok() } else { None };
+    let (Ok(mut term), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::hangup()),
     ) else {
         return;
     };
-    let next = async |int: &mut tokio::signal::unix::Signal,
+    if interrupt && int.is_none() {
+        return;
+    }
+    let mut int = int;
+    let next = async |int: &mut Option<tokio::signal::unix::Signal>,
                       term: &mut tokio::signal::unix::Signal,
                       hup: &mut tokio::signal::unix::Signal| {
+        let ctrl_c = async {
+            match int {
+                Some(i) => i.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            _ = int.recv() => Signal::Int,
+            _ = ctrl_c => Signal::Int,
             _ = term.recv() => Signal::Term,
             _ = hup.recv() => Signal::Hup,
         }
     };
     let first = next(&mut int, &mut term, &mut hup).await;
+    if !interrupt {
+        // The shell: nothing to clean up but the audit records.
+        qore_safety::flush_audit_logs(std::time::Duration::from_millis(500));
+        std::process::exit(i32::from(first.exit_code()));
+    }
     let _ = tx.send(Some(first));
     let code = tokio::select! {
         s = next(&mut int, &mut term, &mut hup) => s.exit_code(),

@@ -32,9 +32,9 @@ pub struct Opts {
     #[arg(long, global = true, value_enum, default_value_t = crate::color::ColorChoice::Auto)]
     pub color: crate::color::ColorChoice,
 
-    /// What to do.
+    /// What to do; without a command on a terminal, `qore shell`.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// Output formats.
@@ -95,6 +95,15 @@ impl From<EngineArg> for qore_core::Engine {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// An interactive SQL shell (plain `qore` on a terminal starts it):
+    /// history per connection, completion of keywords, tables and columns,
+    /// backslash commands (`\?` lists them), transactions across
+    /// statements, Ctrl-C cancels the running statement.
+    Shell {
+        /// Where to connect.
+        #[command(flatten)]
+        db: DbArg,
+    },
     /// Run SQL and print the result.
     Query {
         /// Where to connect.

@@ -134,6 +134,15 @@ pub trait Catalog: Send + Sync {
     /// Namespaces (schemas, databases, attached files).
     async fn namespaces(&self) -> Result<Vec<Namespace>>;
 
+    /// The databases this server holds, the current one marked default.
+    /// Where a database and a namespace are the same thing (MySQL,
+    /// MongoDB) or there is one database (SQLite, DuckDB: the attached
+    /// files are its namespaces) this is [`namespaces`](Catalog::namespaces);
+    /// PostgreSQL lists `pg_database`.
+    async fn databases(&self) -> Result<Vec<Namespace>> {
+        self.namespaces().await
+    }
+
     /// Tables, views and collections of one namespace (the default one when
     /// `None`), with row counts or estimates where they are cheap.
     async fn tables(&self, namespace: Option<&str>) -> Result<Vec<TableInfo>>;

@@ -33,6 +33,7 @@ mod environment;
 mod error;
 mod facets;
 pub mod files;
+pub mod glob;
 pub mod intercept;
 mod kind;
 mod labelled;

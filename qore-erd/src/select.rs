@@ -51,31 +51,7 @@ pub struct Subset {
     pub depth: usize,
 }
 
-/// Whether `text` matches the glob `pattern` (`*` any run, `?` one character).
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.to_lowercase().chars().collect();
-    let t: Vec<char> = text.to_lowercase().chars().collect();
-    // Iterative matching with one backtrack point: linear in practice and
-    // never exponential on patterns like `a*a*a*b`.
-    let (mut i, mut j) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while j < t.len() {
-        if i < p.len() && (p[i] == '?' || p[i] == t[j]) {
-            i += 1;
-            j += 1;
-        } else if i < p.len() && p[i] == '*' {
-            star = Some((i, j));
-            i += 1;
-        } else if let Some((si, sj)) = star {
-            i = si + 1;
-            j = sj + 1;
-            star = Some((si, sj + 1));
-        } else {
-            return false;
-        }
-    }
-    p[i..].iter().all(|c| *c == '*')
-}
+pub use qore_core::glob::glob_match;
 
 /// The non-empty items of a comma-separated list (`a, b,,c` → a, b, c).
 pub(crate) fn comma_list(s: &str) -> Vec<&str> {

@@ -210,6 +210,19 @@ impl Catalog for PostgresConnection {
             .collect())
     }
 
+    async fn databases(&self) -> Result<Vec<Namespace>> {
+        let rows: Vec<(String, bool)> = self
+            .fetch_all(sqlx::query_as(
+                "SELECT datname::text, datname = current_database() FROM pg_database \
+                  WHERE datallowconn AND NOT datistemplate ORDER BY 1",
+            ))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, is_default)| Namespace { name, is_default })
+            .collect())
+    }
+
     async fn tables(&self, namespace: Option<&str>) -> Result<Vec<TableInfo>> {
         Ok(self
             .relations(namespace, None)
