@@ -297,6 +297,8 @@ pub(crate) async fn write_rows(
     if page {
         crate::pager::show(&rendered, out)?;
     }
+    // The notes below follow the rows on a terminal showing both.
+    out.flush()?;
     if !hidden.is_empty() {
         writeln!(
             err,

@@ -249,6 +249,9 @@ fn line_editor(shell: &Shell, history: Option<&PathBuf>) -> Result<Reedline> {
     );
     let menu = ColumnarMenu::default().with_name("completion_menu");
     let mut ed = Reedline::create()
+        // One candidate is put in at once; several share their prefix.
+        .with_quick_completions(true)
+        .with_partial_completions(true)
         .with_edit_mode(Box::new(Emacs::new(keys)))
         .with_completer(Box::new(Complete(shell.completer())))
         .with_menu(ReedlineMenu::EngineCompleter(Box::new(menu)))
@@ -333,6 +336,7 @@ impl reedline::Highlighter for Highlight {
 /// `*` inside a transaction, `!` in a failed one.
 struct ShellPrompt {
     left: String,
+    pending: bool,
 }
 
 impl ShellPrompt {
@@ -350,7 +354,10 @@ impl ShellPrompt {
             TxState::Open => "*",
             TxState::Failed => "!",
         };
-        ShellPrompt { left: format!("{}{env}{tx}", shell.label()) }
+        ShellPrompt {
+            left: format!("{}{env}{tx}", shell.label()),
+            pending: shell.pending(),
+        }
     }
 }
 
@@ -364,7 +371,9 @@ impl Prompt for ShellPrompt {
     }
 
     fn render_prompt_indicator(&self, _: PromptEditMode) -> std::borrow::Cow<'_, str> {
-        std::borrow::Cow::Borrowed("> ")
+        // Unfinished SQL waits in the buffer (a backslash command ran in
+        // the middle of it).
+        std::borrow::Cow::Borrowed(if self.pending { "-> " } else { "> " })
     }
 
     fn render_prompt_multiline_indicator(&self) -> std::borrow::Cow<'_, str> {

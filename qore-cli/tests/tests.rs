@@ -8,6 +8,8 @@ mod diffing;
 mod editing;
 mod erd;
 mod results;
+mod shell;
+mod term;
 mod hardening;
 mod util;
 

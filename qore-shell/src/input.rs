@@ -53,7 +53,10 @@ pub fn is_complete(text: &str, syntax: Syntax) -> bool {
         return true;
     }
     let (steps, rest) = steps(text, syntax);
-    rest.trim().is_empty() && !steps.is_empty()
+    // A backslash command last runs now; SQL before it that is not
+    // finished waits in the buffer, as in psql.
+    matches!(steps.last(), Some(Step::Meta(_))) && text.trim_end().lines().last().is_some_and(|l| l.trim_start().starts_with('\\'))
+        || (rest.trim().is_empty() && !steps.is_empty())
 }
 
 /// Splits typed input into the steps it completes and the unfinished rest,
@@ -189,12 +192,12 @@ mod tests {
 
     #[test]
     fn a_backslash_inside_a_string_is_text() {
-        let (steps, rest) = steps("select 'a\n\\x';", PG);
-        assert_eq!(steps, vec![Step::Statement("select 'a\n\\x'".into())]);
+        let (got, rest) = steps("select 'a\n\\x';", PG);
+        assert_eq!(got, vec![Step::Statement("select 'a\n\\x'".into())]);
         assert_eq!(rest, "");
-        let (steps, rest) = steps("select 1;\nselect\n\\x\n2;", PG);
+        let (got, rest) = steps("select 1;\nselect\n\\x\n2;", PG);
         assert_eq!(
-            steps,
+            got,
             vec![
                 Step::Statement("select 1".into()),
                 Step::Meta("\\x".into()),

@@ -234,6 +234,11 @@ impl Shell {
         (steps, rest)
     }
 
+    /// Whether unfinished input waits for more (the prompt shows `->`).
+    pub fn pending(&self) -> bool {
+        !self.buffer.trim().is_empty()
+    }
+
     /// Drops pending input (Ctrl-C at a continuation prompt).
     pub fn clear_input(&mut self) {
         self.buffer.clear();
