@@ -275,6 +275,14 @@ impl Shell {
                 let n = self.conn.execute(&sql, &[]).await?.rows_affected;
                 return Ok(Outcome::Written { verb, rows: n });
             }
+            // Structure and transaction control return no rows worth a table
+            // (DuckDB answers them with an empty `Success` column).
+            if matches!(kind, Kind::Ddl | Kind::TransactionControl)
+                && !matches!(engine, Engine::MongoDb | Engine::Redis)
+            {
+                self.conn.execute(&sql, &[]).await?;
+                return Ok(Outcome::Done);
+            }
             let annotate = self.settings.format == OutputFormat::Table;
             let mut stream = qore_core::read::open(&*self.conn, &Source::Statement(sql.clone()), annotate)
                 .await?
