@@ -268,17 +268,19 @@ pub(crate) async fn write_stream_as(
     // On a terminal, the table is rendered first and goes through the
     // pager when it is taller than the screen.
     let page = format == Format::Table && std::io::IsTerminal::is_terminal(&std::io::stdout());
-    write_rows(stream, format, max_rows, expanded, page, out, err).await
+    write_rows(stream, format, max_rows, expanded, page, true, out, err).await
 }
 
 /// [`write_stream_as`], through the pager when `page` and the table is
-/// taller than the screen.
+/// taller than the screen; `types` puts column types under table headers.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn write_rows(
     mut stream: qore_core::SendableRecordBatchStream,
     format: Format,
     max_rows: usize,
     expanded: qore_shell::Expanded,
     page: bool,
+    types: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitCode> {
@@ -289,7 +291,7 @@ pub(crate) async fn write_rows(
     }
     let mut rendered = Vec::new();
     let target: &mut dyn Write = if page { &mut rendered } else { &mut *out };
-    let mut writer = Writer::new(format, target, stream.schema(), max_rows).expanded(expanded);
+    let mut writer = Writer::with_types(format, target, stream.schema(), max_rows, types).expanded(expanded);
     while let Some(batch) = stream.next().await {
         writer.write(&batch?)?;
     }

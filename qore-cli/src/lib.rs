@@ -60,10 +60,11 @@ fn init_tracing(verbose: u8) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .with_filter(filter);
-    // Server notices (PostgreSQL RAISE NOTICE / WARNING) reach the driver
-    // as events of their own target: shown on stderr whatever -v says.
+    // Server notices (PostgreSQL RAISE NOTICE / WARNING, MySQL and MariaDB
+    // SHOW WARNINGS) reach the driver as events of their own target: shown
+    // on stderr whatever -v says.
     let notices = Notices.with_filter(tracing_subscriber::filter::filter_fn(|m| {
-        m.target() == "sqlx::postgres::notice" && *m.level() <= tracing::Level::INFO
+        matches!(m.target(), "sqlx::postgres::notice" | "qore::notice") && *m.level() <= tracing::Level::INFO
     }));
     // Already set (a second `run` in one process): keep the first.
     let _ = tracing_subscriber::registry().with(log).with(notices).try_init();

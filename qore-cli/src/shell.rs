@@ -174,15 +174,24 @@ async fn draw(outcome: Outcome, settings: &qore_shell::Settings, out: &mut dyn W
     match outcome {
         Outcome::Rows(stream) => {
             let max = if to_file { 0 } else { MAX_ROWS };
-            crate::commands::write_rows(stream, format, max, settings.expanded, page, target, err).await?;
+            crate::commands::write_rows(stream, format, max, settings.expanded, page, true, target, err).await?;
         }
-        Outcome::Listing(batch) => {
+        Outcome::Listing(mut batch) => {
+            // A comment column nobody filled is left off the screen.
+            let last = batch.num_columns().saturating_sub(1);
+            if format == Format::Table
+                && batch.num_columns() > 1
+                && batch.schema().field(last).name() == "comment"
+                && batch.column(last).null_count() == batch.num_rows()
+            {
+                batch = batch.project(&(0..last).collect::<Vec<_>>())?;
+            }
             let schema = batch.schema();
             let stream: qore_core::SendableRecordBatchStream = Box::pin(qore_core::RecordBatchStreamAdapter::new(
                 schema,
                 futures::stream::iter([Ok(batch)]),
             ));
-            crate::commands::write_rows(stream, format, 0, settings.expanded, page, target, err).await?;
+            crate::commands::write_rows(stream, format, 0, settings.expanded, page, false, target, err).await?;
         }
         Outcome::Table(details) => {
             crate::commands::print_details(&details, format, target)?;

@@ -204,3 +204,24 @@ fn redis_lines_with_key_completion() {
     t.send("\x04");
     assert_eq!(t.wait(10), 0);
 }
+
+#[test]
+fn mysql_warnings_reach_stderr_on_reads_and_writes() {
+    let Ok(my) = std::env::var("QORE_TEST_MYSQL_URL") else {
+        eprintln!("skipped: QORE_TEST_MYSQL_URL is not set");
+        return;
+    };
+    let q = Qore::new();
+    let (code, out, err) = q.outcome(&["query", "--db", &my, "--format", "csv", "select cast('12abc' as signed) as n"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "n\n12\n");
+    assert!(err.contains("qore: WARNING: Truncated incorrect INTEGER value: '12abc' (1292)"), "{err}");
+    q.ok(&["query", "--db", &my, "drop table if exists shell_w; create table shell_w (c varchar(2))"]);
+    let (code, _, err) = q.outcome(&["query", "--db", &my, "insert ignore into shell_w values ('toolong')"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("qore: INSERT 1") && err.contains("WARNING: Data truncated for column 'c'"), "{err}");
+    // No warnings: nothing more than the count.
+    let (_, _, err) = q.outcome(&["query", "--db", &my, "insert into shell_w values ('ok')"]);
+    assert_eq!(err.trim(), "qore: INSERT 1");
+    q.ok(&["query", "--db", &my, "drop table shell_w"]);
+}

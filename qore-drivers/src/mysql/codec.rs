@@ -329,13 +329,16 @@ pub(super) fn parse_err(payload: &[u8]) -> WireError {
 }
 
 /// `(affected rows, status flags)` of an OK packet (header 0x00 or 0xFE).
-pub(super) fn parse_ok(payload: &[u8]) -> WResult<(u64, u16)> {
+/// An OK packet's affected rows, status flags and warning count.
+pub(super) fn parse_ok(payload: &[u8]) -> WResult<(u64, u16, u16)> {
     let mut c = Cur { b: payload };
     c.u8()?;
     let affected = c.lenenc()?;
     let _last_insert_id = c.lenenc()?;
     let status = c.u16()?;
-    Ok((affected, status))
+    // Absent only from pre-4.1 servers.
+    let warnings = c.u16().unwrap_or(0);
+    Ok((affected, status, warnings))
 }
 
 pub(super) fn parse_column(payload: &[u8]) -> WResult<ColumnDef> {

@@ -535,6 +535,7 @@ impl MySqlConnection {
                 r.map_err(map_err)?.affected_rows
             }
         };
+        super::text::report_warnings(&mut guard).await;
         self.after_statement(&mut guard, sql).await?;
         Ok(ExecuteOutcome { rows_affected })
     }

@@ -213,6 +213,9 @@ pub(super) async fn pump(
         "closing a prepared statement",
         guard.close_statement(stmt.id).await,
     );
+    if !abandoned {
+        super::text::report_warnings(&mut guard).await;
+    }
 }
 
 /// Makes the connection ready for a statement: reads what a caller that

@@ -85,3 +85,26 @@ pub(super) async fn text_query<O: FromTextRow>(conn: &mut Conn, sql: &str) -> Re
     let result = conn.query_text(sql).await.map_err(map_err)?;
     result.rows.iter().map(|r| O::from_row(r)).collect()
 }
+
+/// Hands the warnings the last statement left to `tracing` (target
+/// `qore::notice`, where PostgreSQL's notices arrive through sqlx's own
+/// target), so a client can show them as psql and the mysql client do.
+/// Nothing is sent to the server when there are none.
+pub(super) async fn report_warnings(conn: &mut Conn) {
+    if conn.last_warnings == 0 {
+        return;
+    }
+    conn.last_warnings = 0;
+    match text_query::<(String, String, String)>(conn, "SHOW WARNINGS").await {
+        Ok(rows) => {
+            for (level, code, message) in rows {
+                match level.as_str() {
+                    "Error" => tracing::error!(target: "qore::notice", "{message} ({code})"),
+                    "Warning" => tracing::warn!(target: "qore::notice", "{message} ({code})"),
+                    _ => tracing::info!(target: "qore::notice", "{message} ({code})"),
+                }
+            }
+        }
+        Err(e) => crate::note("reading SHOW WARNINGS", Err::<(), _>(e)),
+    }
+}

@@ -47,6 +47,8 @@ pub(crate) struct Conn {
     pub(super) row_values: Vec<Option<Range<usize>>>,
     /// Affected rows of the last OK packet.
     pub(super) last_affected: u64,
+    /// Warnings the last statement left (`SHOW WARNINGS` lists them).
+    pub(super) last_warnings: u16,
     /// The transport failed: every later command fails at once.
     pub(super) broken: bool,
     /// The largest payload accepted ([`MAX_PAYLOAD`]; smaller in tests).
@@ -98,6 +100,7 @@ impl Conn {
             row_layout: Vec::new(),
             row_values: Vec::new(),
             last_affected: 0,
+            last_warnings: 0,
             broken: false,
             max_payload: MAX_PAYLOAD,
             closed: false,
@@ -323,8 +326,9 @@ impl Conn {
         let first = self.payload().first().copied();
         match first {
             Some(0x00) => {
-                let (affected, status) = parse_ok(self.payload())?;
+                let (affected, status, warnings) = parse_ok(self.payload())?;
                 self.last_affected = affected;
+                self.last_warnings = warnings;
                 if status & SERVER_MORE_RESULTS_EXISTS != 0 {
                     self.pending = Pending::MoreResults;
                 }
@@ -390,14 +394,16 @@ impl Conn {
             Some(0xfe) if self.cur.is_some() => {
                 // EOF / OK terminator. A row can start with 0xFE only as a
                 // text value of 16 MiB or more, so in a joined payload.
-                let status = if self.caps & DEPRECATE_EOF != 0 {
-                    parse_ok(p)?.1
+                let (status, warnings) = if self.caps & DEPRECATE_EOF != 0 {
+                    let (_, status, warnings) = parse_ok(p)?;
+                    (status, warnings)
                 } else {
                     let mut c = Cur { b: p };
                     c.u8()?;
-                    let _warnings = c.u16()?;
-                    c.u16()?
+                    let warnings = c.u16()?;
+                    (c.u16()?, warnings)
                 };
+                self.last_warnings = warnings;
                 self.pending = if status & SERVER_MORE_RESULTS_EXISTS != 0 {
                     Pending::MoreResults
                 } else {
