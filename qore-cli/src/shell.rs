@@ -231,15 +231,17 @@ fn edit(text: &str) -> Result<String> {
     Ok(std::fs::read_to_string(file.path())?)
 }
 
-/// The prompt's name: the saved connection's, else the database or file.
+/// The prompt's name: the database or file, after the saved connection's
+/// name when there is one (`shop:orders_db`).
 fn label(target: &Target) -> String {
-    if let Some((name, _)) = &target.profile {
-        return name.clone();
-    }
     let url = target.spec.to_string();
     let path = url.split(['?', '#']).next().unwrap_or(&url);
     let last = path.rsplit(['/', ':']).next().unwrap_or("");
-    if last.is_empty() { target.spec.engine.to_string() } else { last.to_string() }
+    let db = if last.is_empty() { target.spec.engine.to_string() } else { last.to_string() };
+    match &target.profile {
+        Some((name, _)) if *name != db => format!("{name}:{db}"),
+        _ => db,
+    }
 }
 
 /// The history file of this connection (none when no data directory).

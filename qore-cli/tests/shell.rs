@@ -225,3 +225,41 @@ fn mysql_warnings_reach_stderr_on_reads_and_writes() {
     assert_eq!(err.trim(), "qore: INSERT 1");
     q.ok(&["query", "--db", &my, "drop table shell_w"]);
 }
+
+#[test]
+fn plain_qore_starts_the_shell_on_a_terminal_only() {
+    let q = Qore::new();
+    let mut t = Term::start(q.dir(), &[], &[("QORE_DB", "sqlite:plain.db")], 100, 40);
+    t.expect("on plain.db (SQLite)", 30);
+    t.line("select 'plain' || 'qore' as s;");
+    t.expect("plainqore", 10);
+    t.send("\x04");
+    assert_eq!(t.wait(10), 0);
+    // Without a terminal it is an error that says what to do.
+    let (code, _, err) = q.outcome(&[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no command given: `qore --help` lists them"), "{err}");
+}
+
+#[test]
+fn the_safety_net_asks_on_prod_and_the_prompt_names_it() {
+    let q = Qore::new();
+    q.ok(&["conn", "add", "prodshop", "sqlite:p.db", "--env", "prod"]);
+    let mut t = Term::start(q.dir(), &["shell", "--db", "prodshop", "--color", "never"], &[], 100, 40);
+    t.expect("prodshop:p.db[prod]> ", 30);
+    t.line("create table t (id int);");
+    t.expect("OK", 10);
+    t.line("drop table t;");
+    t.expect("run it? [y/N]", 10);
+    t.line("n");
+    t.expect("not confirmed", 10);
+    t.line("select count(*) as still_there from t;");
+    t.expect("still_there", 10);
+    t.line("drop table t;");
+    t.expect("run it? [y/N]", 10);
+    t.line("y");
+    t.line("select count(*) from t;");
+    t.expect("no such table: t", 10);
+    t.send("\x04");
+    assert_eq!(t.wait(10), 0);
+}
