@@ -218,3 +218,35 @@ mod tests {
         assert_eq!(rest, "");
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Statements typed one after another come back one by one, whole,
+        /// whatever quotes, semicolons and comments their strings hold.
+        #[test]
+        fn typed_statements_come_back_whole(bodies in proptest::collection::vec("[a-z ;'\\-*/\\\\]{0,12}", 1..5)) {
+            let stmts: Vec<String> = bodies
+                .iter()
+                .map(|b| format!("select '{}' as x", b.replace('\'', "''")))
+                .collect();
+            let text = stmts.iter().map(|s| format!("{s};\n")).collect::<String>();
+            let (steps, rest) = steps(&text, Syntax::Sql(Flavor::Standard));
+            prop_assert_eq!(rest.trim(), "");
+            let want: Vec<Step> = stmts.into_iter().map(Step::Statement).collect();
+            prop_assert_eq!(steps, want);
+            prop_assert!(is_complete(&text, Syntax::Sql(Flavor::Standard)));
+        }
+
+        /// A prefix cut inside the last string is never complete.
+        #[test]
+        fn an_open_string_is_never_complete(body in "[a-z ;]{0,20}") {
+            let text = format!("select '{body}");
+            prop_assert!(!is_complete(&text, Syntax::Sql(Flavor::Standard)));
+            prop_assert!(!is_complete(&text, Syntax::Sql(Flavor::MySql)));
+        }
+    }
+}
