@@ -355,7 +355,7 @@ impl ShellPrompt {
         let conn: &ConnectionRef = shell.connection();
         let color = crate::color::on();
         let env = match conn.environment() {
-            Some(Environment::Prod) if color => format!("\x1b[1;31m[prod]\x1b[0m"),
+            Some(Environment::Prod) if color => "\x1b[1;31m[prod]\x1b[0m".to_string(),
             Some(Environment::Staging) if color => "\x1b[33m[staging]\x1b[0m".to_string(),
             Some(e) if e != Environment::Dev => format!("[{}]", e.name()),
             _ => String::new(),

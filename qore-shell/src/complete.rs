@@ -316,7 +316,7 @@ impl Completer {
         if let Some(cmd) = line.trim_start().strip_prefix('\\') {
             return match cmd.split_once(char::is_whitespace) {
                 None => Context::Commands,
-                Some((c, _)) if matches!(c, "c" | "connect") => Context::Connections,
+                Some(("c" | "connect", _)) => Context::Connections,
                 Some((c, _)) if c.starts_with('d') => Context::Tables,
                 Some(_) => Context::Nothing,
             };

@@ -1,6 +1,8 @@
 //! The session logic on real engines: completion from the catalog,
 //! transaction states, scripts and `\export`.
 
+#![allow(clippy::unwrap_used)]
+
 use qore_shell::{Outcome, Shell, Step, SuggestionKind, TxState};
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
