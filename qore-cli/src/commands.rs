@@ -9,7 +9,6 @@ use arrow::array::{BooleanArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use comfy_table::Cell;
 use futures::StreamExt;
-use qore_core::read::Source;
 use qore_core::sql::{Flavor, split_statements_in};
 use qore_core::{
     ColumnIndicators, ConnectionRef, ConstraintKind, Engine, RowCount, TableDetails, TableRef,
@@ -218,31 +217,25 @@ async fn query(
             b.with_context(|| format!("statement {} failed", i + 1))?;
         }
     }
-    // A write without RETURNING runs as a command, so its count can be
-    // reported the way psql does (`UPDATE 9`).
-    if let Some(verb) = qore_safety::row_write_verb(conn.engine(), last) {
-        let n = conn.execute(last, &[]).await?.rows_affected;
-        match verb {
-            "" => writeln!(err, "qore: rows affected: {n}")?,
-            v => writeln!(err, "qore: {v} {n}")?,
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
     // Only the table format shows the indicators: the others skip the
     // catalog queries (a few on a server, ~20 ms on MySQL).
-    let source = Source::Statement(last.to_string());
-    let mut stream = qore_core::read::open(&**conn, &source, format == Format::Table)
-        .await?
-        .stream;
-    let schema = stream.schema();
-    if schema.fields().is_empty() {
-        while let Some(b) = stream.next().await {
-            b?;
+    let kind = qore_safety::classify(conn.engine(), last).kind;
+    match qore_shell::run_statement(conn, last, kind, format == Format::Table).await? {
+        qore_shell::Outcome::Rows(stream) => write_stream_as(stream, format, max_rows, expanded, out, err).await,
+        // Written as psql does (`UPDATE 9`).
+        qore_shell::Outcome::Written { verb: "", rows } => {
+            writeln!(err, "qore: rows affected: {rows}")?;
+            Ok(ExitCode::SUCCESS)
         }
-        writeln!(err, "qore: OK")?;
-        return Ok(ExitCode::SUCCESS);
+        qore_shell::Outcome::Written { verb, rows } => {
+            writeln!(err, "qore: {verb} {rows}")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => {
+            writeln!(err, "qore: OK")?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
-    write_stream_as(stream, format, max_rows, expanded, out, err).await
 }
 
 /// Writes a stream in `format`; the table format reports how many rows it showed.

@@ -270,32 +270,8 @@ impl Shell {
         if kind == Kind::Ddl {
             self.completer.invalidate();
         }
-        let result = async {
-            if let Some(verb) = qore_safety::row_write_verb(engine, &sql) {
-                let n = self.conn.execute(&sql, &[]).await?.rows_affected;
-                return Ok(Outcome::Written { verb, rows: n });
-            }
-            // Structure and transaction control return no rows worth a table
-            // (DuckDB answers them with an empty `Success` column).
-            if matches!(kind, Kind::Ddl | Kind::TransactionControl)
-                && !matches!(engine, Engine::MongoDb | Engine::Redis)
-            {
-                self.conn.execute(&sql, &[]).await?;
-                return Ok(Outcome::Done);
-            }
-            let annotate = self.settings.format == OutputFormat::Table;
-            let mut stream = qore_core::read::open(&*self.conn, &Source::Statement(sql.clone()), annotate)
-                .await?
-                .stream;
-            if stream.schema().fields().is_empty() {
-                while let Some(b) = stream.next().await {
-                    b?;
-                }
-                return Ok(Outcome::Done);
-            }
-            Ok(Outcome::Rows(stream))
-        }
-        .await;
+        let annotate = self.settings.format == OutputFormat::Table;
+        let result = run_statement(&self.conn, &sql, kind, annotate).await;
         match result {
             Ok(Outcome::Rows(stream)) => Ok(Outcome::Rows(Box::pin(tracked::Tracked::new(stream, recorder)))),
             Ok(o) => {
@@ -493,4 +469,37 @@ impl Shell {
         options.html.query = Some(sql.to_string());
         qore_export::export_to_path(opened.stream, path, &options, |_| {}).await
     }
+}
+
+/// Runs one statement the way a person reading the answer wants it: a
+/// write without `RETURNING` as a command with its count (`UPDATE 9`),
+/// structure and transaction control as commands (`OK`; DuckDB would
+/// answer them with an empty `Success` column), anything else as rows,
+/// with the structure indicators of its table when `annotate`. `kind` is
+/// the statement's classification (`qore_safety::classify`).
+///
+/// # Error handling
+///
+/// The engine's error; a statement without columns is drained, so its
+/// error (if any) is this call's.
+pub async fn run_statement(conn: &ConnectionRef, sql: &str, kind: Kind, annotate: bool) -> Result<Outcome> {
+    let engine = conn.engine();
+    if let Some(verb) = qore_safety::row_write_verb(engine, sql) {
+        let n = conn.execute(sql, &[]).await?.rows_affected;
+        return Ok(Outcome::Written { verb, rows: n });
+    }
+    if matches!(kind, Kind::Ddl | Kind::TransactionControl) && !matches!(engine, Engine::MongoDb | Engine::Redis) {
+        conn.execute(sql, &[]).await?;
+        return Ok(Outcome::Done);
+    }
+    let mut stream = qore_core::read::open(&**conn, &Source::Statement(sql.to_string()), annotate)
+        .await?
+        .stream;
+    if stream.schema().fields().is_empty() {
+        while let Some(b) = stream.next().await {
+            b?;
+        }
+        return Ok(Outcome::Done);
+    }
+    Ok(Outcome::Rows(stream))
 }
