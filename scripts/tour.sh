@@ -42,3 +42,4 @@ run erd --db demo/shop.db -o demo/shop-erd.svg
 run erd --db demo/shop.db --around orders --depth 1 --columns keys --format mermaid
 printf '\nOpen demo/customers.html in a browser: it sorts, filters and pages offline.\n'
 printf 'Open demo/shop-erd.html: pan, zoom, search, click a table.\n'
+printf 'Then try the shell: %s shell --db demo/shop.db  (Tab completes tables and columns, \\? lists commands).\n' "$QORE"
