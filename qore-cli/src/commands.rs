@@ -54,6 +54,7 @@ pub(crate) async fn dispatch(
             goodbye(&conn, r).await
         }
         Command::Shell { db } => crate::shell::run(db.db, flags, out, err).await,
+        Command::Snapshot { action } => crate::snapshot::run(action, flags, out, err).await,
         Command::Ls {
             db,
             namespace,

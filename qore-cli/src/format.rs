@@ -72,6 +72,14 @@ impl<'a> Writer<'a> {
         self
     }
 
+    /// Rows written so far (the table format counts those it keeps too).
+    pub(crate) fn seen(&self) -> usize {
+        match self {
+            Writer::Table(t) => t.total,
+            _ => 0,
+        }
+    }
+
     /// Writes one batch.
     pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         match self {

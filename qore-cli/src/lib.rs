@@ -29,12 +29,13 @@ mod erd;
 mod version;
 mod pager;
 mod shell;
+mod snapshot;
 pub mod color;
 
 use std::io::Write;
 use std::process::ExitCode;
 
-pub use opts::{Command, ConnAction, DbArg, ExportArgs, Format, Opts};
+pub use opts::{Command, ConnAction, DbArg, ExportArgs, Format, Opts, SnapshotAction};
 pub use opts_edit::{EditArgs, PeekArgs, RelationAction, SandboxAction};
 
 /// Sends the libraries' `tracing` events to stderr: none by default, QoreDB's

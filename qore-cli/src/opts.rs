@@ -227,6 +227,15 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::opts_edit::RelationAction,
     },
+    /// Save results as snapshots and look at them later: `qore snapshot save
+    /// NAME [--db ...] (SQL | --table T)`, `ls`, `show NAME`, `rm NAME`,
+    /// `export NAME -o FILE`. Snapshots live in $XDG_DATA_HOME/qore/snapshots
+    /// (a NAME holding a `/` or ending in .arrow is a path instead).
+    Snapshot {
+        /// What to do.
+        #[command(subcommand)]
+        action: SnapshotAction,
+    },
     /// Print a completion script for a shell: `source <(qore completions bash)`,
     /// `qore completions zsh > ~/.zfunc/_qore`, `qore completions fish | source`.
     Completions {
@@ -327,3 +336,56 @@ pub struct ExportArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
 }
+
+/// `qore snapshot` actions.
+#[derive(Debug, Subcommand)]
+pub enum SnapshotAction {
+    /// Run SQL (or read a table) and save its result as snapshot NAME.
+    Save {
+        /// The snapshot's name (letters, digits, _ - .), or a path to a .arrow file.
+        name: String,
+        /// Where to connect.
+        #[command(flatten)]
+        db: DbArg,
+        /// The statement whose result to save.
+        sql: Option<String>,
+        /// Save a whole table instead (with its structure indicators).
+        #[arg(long, conflicts_with = "sql")]
+        table: Option<String>,
+        /// Replace a snapshot of that name.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the snapshots: name, rows, size, when, engine, source, query.
+    Ls {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Show a snapshot's metadata, columns and first rows.
+    Show {
+        /// The snapshot.
+        name: String,
+        /// Rows to show.
+        #[arg(long, default_value_t = 10)]
+        rows: usize,
+    },
+    /// Remove a snapshot.
+    Rm {
+        /// The snapshot.
+        name: String,
+    },
+    /// Write a snapshot in any format of `qore export` (from the file's
+    /// extension, or --format).
+    Export {
+        /// The snapshot.
+        name: String,
+        /// The file to write (`-`: stdout).
+        #[arg(short, long)]
+        output: String,
+        /// csv, tsv, json, ndjson, parquet, arrow, arrows, xlsx, html, sql ...
+        #[arg(long)]
+        format: Option<String>,
+    },
+}
+

@@ -41,6 +41,7 @@ pub mod metadata;
 pub mod read;
 pub mod relations;
 mod schema;
+pub mod snapshot;
 pub mod sql;
 mod stream;
 pub mod traced;
