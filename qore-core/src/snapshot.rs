@@ -406,7 +406,8 @@ impl SnapshotStore {
                 }
             })
             .map_err(|e| Error::io("cannot start the snapshot reader", e))?;
-        let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
+        let mut rx = rx;
+        let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
     }
 
@@ -469,7 +470,7 @@ mod tests {
         fn batches_round_trip(rows in proptest::collection::vec(proptest::collection::vec((proptest::option::of(any::<i64>()), proptest::option::of("\\PC{0,12}")), 0..40), 1..4)) {
             let schema = Arc::new(Schema::new(vec![
                 Field::new("n", DataType::Int64, true),
-                Field::new("s", DataType::Utf8, true).with_metadata([("qore.source_type".to_string(), "text".to_string())].into()),
+                Field::new("s", DataType::Utf8, true).with_metadata(HashMap::from([("qore.source_type".to_string(), "text".to_string())])),
             ]));
             let batches: Vec<RecordBatch> = rows
                 .iter()
