@@ -28,6 +28,25 @@ pub(crate) async fn run(
             (Source::Table(l), Source::Table(r))
         }
         (None, Some(q)) => (Source::Query(q.clone()), Source::Query(a.right_query.clone().unwrap_or_else(|| q.clone()))),
+        // A snapshot side is its own table (`--left snapshot:NAME`).
+        (None, None) => {
+            use qore_drivers::profiles::snapshot_table;
+            let (ls, rs) = (snapshot_table(&a.left), snapshot_table(&a.right));
+            let Some(l) = ls.clone().or_else(|| rs.clone()) else {
+                anyhow::bail!("give the table to compare (--table) or the query (--query)");
+            };
+            let left = match (&ls, &a.query) {
+                (Some(t), _) => Source::Table(TableRef::new(t.clone())),
+                (None, _) => anyhow::bail!("the left side is not a snapshot: give --table or --query for it"),
+            };
+            let right = match (&a.right_query, &a.right_table, rs) {
+                (Some(q), _, _) => Source::Query(q.clone()),
+                (None, Some(t), _) => Source::Table(TableRef::parse(t)?),
+                (None, None, Some(t)) => Source::Table(TableRef::new(t)),
+                (None, None, None) => Source::Table(TableRef::new(l)),
+            };
+            (left, right)
+        }
         _ => anyhow::bail!("give the table to compare (--table) or the query (--query)"),
     };
     let options = DiffOptions {
@@ -45,7 +64,9 @@ pub(crate) async fn run(
     };
     let (lconn, lt) = connections::open(Some(&a.left), flags).await?;
     let (rconn, rt) = connections::open(Some(&a.right), flags).await?;
-    let label = |name: &str, spec: String| if name.contains("://") || name.contains(':') { spec } else { name.to_string() };
+    let label = |name: &str, spec: String| {
+        if (name.contains("://") || name.contains(':')) && !name.starts_with("snapshot:") { spec } else { name.to_string() }
+    };
     let (llabel, rlabel) = (label(&a.left, lt.spec.to_string()), label(&a.right, rt.spec.to_string()));
     let write = WriteOptions {
         text: TextOptions {

@@ -12,14 +12,16 @@ pub struct DiffArgs {
     /// The table to compare (on both sides unless --right-table).
     #[arg(long, conflicts_with = "query")]
     pub table: Option<String>,
-    /// The right side's table, when its name differs.
-    #[arg(long, requires = "table")]
+    /// The right side's table, when its name differs (or when the left side
+    /// is a snapshot).
+    #[arg(long, conflicts_with = "query")]
     pub right_table: Option<String>,
     /// The query to compare (on both sides unless --right-query).
     #[arg(long)]
     pub query: Option<String>,
-    /// The right side's query, when it differs.
-    #[arg(long, requires = "query")]
+    /// The right side's query, when it differs (or when the left side is a
+    /// snapshot: `--left snapshot:NAME --right URL --right-query SQL`).
+    #[arg(long, conflicts_with = "table")]
     pub right_query: Option<String>,
     /// Key columns, comma-separated (`id` or `id:right_id`); default: the
     /// primary key; without one rows are compared as multisets.

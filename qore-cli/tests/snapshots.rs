@@ -90,3 +90,46 @@ fn damaged_and_truncated_snapshots_are_errors() {
     std::fs::write(&path, &good).unwrap();
     assert!(q.ok(&["snapshot", "show", "big"]).contains("rows     50000"));
 }
+
+#[test]
+fn snapshots_are_queried_and_diffed_against_live_data_and_each_other() {
+    let q = Qore::new();
+    q.ok(&["demo", "shop.db"]);
+    q.ok(&["snapshot", "save", "before", "--db", "shop.db", "select * from orders"]);
+    // Queried like a database: the snapshot is a table of its name.
+    let n = q.ok(&["query", "--db", "snapshot:before", "--format", "csv", "select count(*) as n, sum(id) as s from before"]);
+    let live = q.ok(&["query", "--db", "shop.db", "--format", "csv", "select count(*) as n, sum(id) as s from orders"]);
+    assert_eq!(n, live);
+    // The snapshot equals the live result it was taken from.
+    let (code, out, err) = q.outcome(&[
+        "diff", "--left", "snapshot:before", "--right", "shop.db", "--right-query", "select * from orders", "--key", "id",
+        "--format", "summary",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    // Two known changes, found exactly, against live data and between snapshots.
+    q.ok(&["query", "--db", "shop.db", "UPDATE orders SET status = 'cancelled' WHERE id IN (2, 3) AND status <> 'cancelled'"]);
+    q.ok(&["query", "--db", "shop.db", "DELETE FROM order_items WHERE order_id = 5; DELETE FROM orders WHERE id = 5"]);
+    q.ok(&["snapshot", "save", "after", "--db", "shop.db", "select * from orders"]);
+    for right in [&["--right", "shop.db", "--right-query", "select * from orders"][..], &["--right", "snapshot:after"][..]] {
+        let mut args = vec!["diff", "--left", "snapshot:before"];
+        args.extend_from_slice(right);
+        args.extend_from_slice(&["--key", "id", "--format", "ndjson"]);
+        let (code, out, err) = q.outcome(&args);
+        assert_eq!(code, 1, "{err}");
+        let mut found: Vec<(String, i64)> = out
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .map(|v| (v["diff"].as_str().unwrap().to_string(), v["id"].as_i64().unwrap()))
+            .collect();
+        found.sort();
+        assert_eq!(found, [("changed".to_string(), 2), ("changed".into(), 3), ("removed".into(), 5)], "{right:?}");
+    }
+    let (code, out, _) = q.outcome(&["diff", "--left", "snapshot:before", "--right", "snapshot:after", "--key", "id", "--format", "summary"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("left snapshot:before (30000 rows), right snapshot:after (29999 rows)"), "{out}");
+    assert!(out.contains("29997 equal, 2 changed, 0 added (right only), 1 removed (left only)"), "{out}");
+    // A snapshot that does not exist.
+    let (code, _, err) = q.outcome(&["query", "--db", "snapshot:nope", "select 1"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("snapshot `nope`"), "{err}");
+}

@@ -302,6 +302,16 @@ impl Target {
     }
 }
 
+/// For a `snapshot:NAME` target (`NAME` a snapshot's name or a path to its
+/// file), the table the snapshot is loaded as: its name, or the file's stem.
+pub fn snapshot_table(db: &str) -> Option<String> {
+    let name = db.strip_prefix("snapshot:")?;
+    Path::new(name)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .map(|s| s.strip_suffix(".arrow").unwrap_or(s).to_string())
+}
+
 /// Resolves what a user typed for `--db`: a profile name (from `profiles`),
 /// else a URL or a database file path; `None` is an in-memory DuckDB.
 ///
@@ -329,6 +339,20 @@ pub fn resolve(
         return Err(Error::invalid(
             "--db is empty; give a URL, a file path or a saved connection name (or leave --db out for an in-memory DuckDB)",
         ));
+    }
+    // A saved result: an in-memory DuckDB with the snapshot as a table of
+    // its name, so it can be queried and diffed like any database.
+    if let Some(name) = db.strip_prefix("snapshot:") {
+        let store = qore_core::snapshot::SnapshotStore::default_store()?;
+        let path = store.path_of(name)?;
+        if !path.exists() {
+            return Err(Error::NotFound(format!("snapshot `{name}` ({})", path.display())));
+        }
+        let table = snapshot_table(db).unwrap_or_else(|| "snapshot".into());
+        let mut spec = ConnectionSpec::parse("duckdb:")?;
+        spec.options.push(("snapshot".into(), path.display().to_string()));
+        spec.options.push(("snapshot_table".into(), table));
+        return Ok(Target { spec, profile: None });
     }
     if valid_name(db)
         && let Some(profile) = profiles.get(db)

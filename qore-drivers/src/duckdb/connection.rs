@@ -234,6 +234,9 @@ fn open_sync(o: &DuckDbOptions) -> Result<duckdb::Connection> {
     }
     .map_err(|e| Error::connect(format!("cannot open DuckDB database {what}"), e))?;
     without_icu(&conn)?;
+    if let Some((path, table)) = &o.snapshot {
+        load_snapshot(&conn, path, table)?;
+    }
     Ok(conn)
 }
 
@@ -394,3 +397,31 @@ impl Connection for DuckDbConnection {
             .await
     }
 }
+
+/// Loads a qore snapshot (checked against its content hash first) into a
+/// new table, through DuckDB's Arrow table function: the types follow the
+/// snapshot's Arrow schema, one batch in memory at a time.
+fn load_snapshot(conn: &duckdb::Connection, path: &std::path::Path, table: &str) -> Result<u64> {
+    use duckdb::vtab::arrow::{ArrowBatchRegistration, ArrowVTab};
+    let store = qore_core::snapshot::SnapshotStore::at(path.parent().unwrap_or(std::path::Path::new(".")));
+    store.verify(&path.display().to_string())?;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    let reader = arrow::ipc::reader::FileReader::try_new(std::io::BufReader::new(file), None)
+        .map_err(|e| Error::data(format!("{} is not a whole snapshot: {e}", path.display())))?;
+    let quoted = qore_core::Dialect::quote_identifier(&DUCKDB_DIALECT, table)?;
+    // Registered once per connection; a second load finds it there.
+    let _ = conn.register_table_function::<ArrowVTab>("qore_arrow");
+    let empty = ArrowBatchRegistration::new(arrow::array::RecordBatch::new_empty(reader.schema()));
+    conn.execute(&format!("CREATE TABLE {quoted} AS SELECT * FROM qore_arrow(?)"), [&empty])
+        .map_err(|e| Error::data(format!("cannot load snapshot {} as table {table}: {e}", path.display())))?;
+    let insert = format!("INSERT INTO {quoted} SELECT * FROM qore_arrow(?)");
+    let mut rows = 0u64;
+    for batch in reader {
+        let batch = batch.map_err(|e| Error::data(format!("cannot read {}: {e}", path.display())))?;
+        rows += batch.num_rows() as u64;
+        let reg = ArrowBatchRegistration::new(batch);
+        conn.execute(&insert, [&reg]).map_err(map_err)?;
+    }
+    Ok(rows)
+}
+

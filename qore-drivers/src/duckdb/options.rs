@@ -7,7 +7,10 @@ use qore_core::{ConnectionSpec, Error, Result};
 /// Options of a DuckDB connection.
 ///
 /// URL options: `access_mode=read_only|read_write|automatic` (or `mode=ro|rw`),
-/// `threads=N`, `memory_limit=SIZE` (`2GB`, `512MB`), `batch_size=ROWS`.
+/// `threads=N`, `memory_limit=SIZE` (`2GB`, `512MB`), `batch_size=ROWS`,
+/// `snapshot=PATH` with `snapshot_table=NAME`: a qore snapshot (Arrow IPC
+/// file) loaded as table NAME when the database opens (`snapshot:NAME`
+/// targets are an in-memory database with this option).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DuckDbOptions {
     pub(crate) path: Option<PathBuf>,
@@ -15,6 +18,8 @@ pub struct DuckDbOptions {
     pub(crate) threads: Option<i64>,
     pub(crate) memory_limit: Option<String>,
     pub(crate) batch_size: usize,
+    /// A snapshot file and the table it becomes.
+    pub(crate) snapshot: Option<(PathBuf, String)>,
 }
 
 impl Default for DuckDbOptions {
@@ -25,6 +30,7 @@ impl Default for DuckDbOptions {
             threads: None,
             memory_limit: None,
             batch_size: qore_core::DEFAULT_BATCH_SIZE,
+            snapshot: None,
         }
     }
 }
@@ -45,9 +51,12 @@ impl DuckDbOptions {
             path: spec.path.as_ref().map(PathBuf::from),
             ..Self::default()
         };
+        let mut snapshot_table = None;
         for (k, v) in &spec.options {
             let lv = v.to_ascii_lowercase();
             match k.to_ascii_lowercase().as_str() {
+                "snapshot" => o.snapshot = Some((PathBuf::from(v), String::new())),
+                "snapshot_table" => snapshot_table = Some(v.clone()),
                 "access_mode" | "mode" => {
                     o.read_only = match lv.as_str() {
                         "read_only" | "ro" => true,
@@ -90,10 +99,21 @@ impl DuckDbOptions {
                 }
                 other => {
                     return Err(Error::invalid(format!(
-                        "unknown DuckDB option `{other}` (known: access_mode, threads, memory_limit, batch_size)"
+                        "unknown DuckDB option `{other}` (known: access_mode, threads, memory_limit, batch_size, snapshot, snapshot_table)"
                     )));
                 }
             }
+        }
+        match (&mut o.snapshot, snapshot_table) {
+            (Some((path, table)), name) => {
+                *table = name.unwrap_or_else(|| {
+                    path.file_stem().and_then(|s| s.to_str()).unwrap_or("snapshot").to_string()
+                });
+            }
+            (None, Some(_)) => {
+                return Err(Error::invalid("DuckDB option `snapshot_table` needs `snapshot=PATH`"));
+            }
+            (None, None) => {}
         }
         Ok(o)
     }
