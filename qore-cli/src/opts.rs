@@ -56,7 +56,8 @@ pub enum Format {
 #[derive(Debug, Clone, clap::Args)]
 pub struct DbArg {
     /// A connection URL (duckdb:, sqlite:PATH, postgres://...), a path to a
-    /// .duckdb/.db/.sqlite file, or the name of a saved connection.
+    /// .duckdb/.db/.sqlite file, the name of a saved connection, or
+    /// snapshot:NAME (a saved result, as a table NAME).
     /// Defaults to $QORE_DB, else an in-memory DuckDB.
     #[arg(long, short = 'd', env = "QORE_DB")]
     pub db: Option<String>,
