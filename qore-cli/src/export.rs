@@ -12,7 +12,8 @@ use qore_export::{Compression, ExportOptions, Format, Progress};
 
 use crate::opts::ExportArgs;
 
-fn human_bytes(n: u64) -> String {
+/// `n` bytes for people: B, KiB, MiB, GiB.
+pub(crate) fn human_bytes(n: u64) -> String {
     let n = n as f64;
     if n >= 1024.0 * 1024.0 * 1024.0 {
         format!("{:.2} GiB", n / 1024.0 / 1024.0 / 1024.0)

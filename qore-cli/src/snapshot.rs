@@ -18,14 +18,7 @@ use crate::connections::{self, SafetyFlags};
 use crate::format::Writer;
 use crate::opts::{Format, SnapshotAction};
 
-fn human_bytes(n: u64) -> String {
-    match n {
-        n if n >= 1 << 30 => format!("{:.2} GiB", n as f64 / (1u64 << 30) as f64),
-        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
-        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
-        n => format!("{n} B"),
-    }
-}
+use crate::export::human_bytes;
 
 pub(crate) async fn run(action: SnapshotAction, flags: SafetyFlags, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
     let store = SnapshotStore::default_store()?;
