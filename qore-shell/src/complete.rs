@@ -226,9 +226,11 @@ impl Completer {
             _ => word_at(text, pos, self.syntax),
         };
         let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        let (qualifier, partial) = match word.rsplit_once('.') {
-            Some((q, p)) if !matches!(self.syntax, Syntax::Redis) && context != Context::Commands => (Some(q), p),
-            _ => (None, word),
+        // After `o.` only the part past the dot is replaced (the context
+        // already knows which table `o` is).
+        let partial = match word.rsplit_once('.') {
+            Some((_, p)) if !matches!(self.syntax, Syntax::Redis) && context != Context::Commands => p,
+            _ => word,
         };
         let start = start + (word.len() - partial.len());
         let mut out: Vec<(String, SuggestionKind)> = Vec::new();
@@ -288,7 +290,6 @@ impl Completer {
             }
             Context::Methods => words::MONGO_METHODS.iter().for_each(|m| offer(m, SuggestionKind::Method)),
         }
-        let _ = qualifier;
         out.into_iter()
             .map(|(value, kind)| Suggestion { value, kind, start, end: pos })
             .collect()
