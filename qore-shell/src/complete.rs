@@ -67,12 +67,14 @@ pub struct Needs {
     pub columns: Vec<TableRef>,
     /// Redis keys starting with this prefix.
     pub keys: Option<String>,
+    /// The tables of this namespace (`sales.` may be a schema).
+    pub namespace: Option<String>,
 }
 
 impl Needs {
     /// Whether nothing is missing.
     pub fn is_empty(&self) -> bool {
-        !self.tables && self.columns.is_empty() && self.keys.is_none()
+        !self.tables && self.columns.is_empty() && self.keys.is_none() && self.namespace.is_none()
     }
 }
 
@@ -82,6 +84,8 @@ struct Cache {
     /// By lower-case table name.
     columns: HashMap<String, Vec<String>>,
     keys: HashMap<String, Vec<String>>,
+    /// Tables by lower-case namespace name (empty: no such namespace).
+    namespaces: HashMap<String, Vec<TableInfo>>,
 }
 
 /// Completes input for one session; cheap to clone (shares its cache).
@@ -114,6 +118,9 @@ enum Context {
     Tables,
     /// Columns of these tables, plus functions and keywords when `wide`.
     Columns { tables: Vec<TableRef>, wide: bool },
+    /// After `name.` that is no alias: the columns of table `name`, or the
+    /// tables of namespace `name`.
+    Qualified(String),
     Variables,
     RedisCommands,
     Keys,
@@ -161,6 +168,14 @@ impl Completer {
                     .collect();
             }
             Context::Keys if !cache.keys.contains_key(word) => needs.keys = Some(word.to_string()),
+            Context::Qualified(q) => {
+                if !cache.columns.contains_key(&q.to_lowercase()) {
+                    needs.columns = vec![TableRef::new(q.clone())];
+                }
+                if !cache.namespaces.contains_key(&q.to_lowercase()) {
+                    needs.namespace = Some(q);
+                }
+            }
             _ => {}
         }
         needs
@@ -191,6 +206,15 @@ impl Completer {
                 .unwrap_or_else(PoisonError::into_inner)
                 .columns
                 .insert(t.name.to_lowercase(), cols);
+        }
+        if let (Some(ns), Some(catalog)) = (&needs.namespace, self.conn.catalog()) {
+            // A name that is no namespace lists nothing (or fails): no tables.
+            let tables = catalog.tables(Some(ns)).await.unwrap_or_default();
+            self.cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .namespaces
+                .insert(ns.to_lowercase(), tables);
         }
         if let (Some(prefix), Some(kv)) = (&needs.keys, self.conn.key_value()) {
             let pattern = format!("{}*", glob_escape(prefix));
@@ -289,6 +313,14 @@ impl Completer {
                 }
             }
             Context::Methods => words::MONGO_METHODS.iter().for_each(|m| offer(m, SuggestionKind::Method)),
+            Context::Qualified(q) => {
+                for c in cache.columns.get(&q.to_lowercase()).into_iter().flatten() {
+                    offer(&self.identifier(c), SuggestionKind::Column);
+                }
+                for t in cache.namespaces.get(&q.to_lowercase()).into_iter().flatten() {
+                    offer(&self.identifier(&t.table.name), SuggestionKind::Table);
+                }
+            }
         }
         out.into_iter()
             .map(|(value, kind)| Suggestion { value, kind, start, end: pos })
@@ -365,12 +397,13 @@ fn sql_context(text: &str, start: usize, word: &str, flavor: Flavor) -> Context 
     if let Some((qualifier, _)) = word.rsplit_once('.') {
         // `o.` after `orders o`, or `orders.`: that table's columns.
         let unq = unquote(qualifier);
-        let table = named
+        return match named
             .iter()
             .find(|(_, alias)| alias.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(&unq)))
-            .map(|(t, _)| t.clone())
-            .unwrap_or_else(|| TableRef::new(unq));
-        return Context::Columns { tables: vec![table], wide: false };
+        {
+            Some((table, _)) => Context::Columns { tables: vec![table.clone()], wide: false },
+            None => Context::Qualified(unq),
+        };
     }
     let last = before.last().map(|s| s.text(text).to_ascii_uppercase());
     // The clause we are in: the last clause keyword before the cursor.

@@ -161,3 +161,27 @@ fn scripts_variables_and_export_of_the_last_result() {
         assert!(e.contains("missing.sql"), "{e}");
     });
 }
+
+#[test]
+fn a_schema_prefix_completes_its_tables_and_a_table_prefix_its_columns() {
+    block_on(async {
+        let conn = qore_drivers::connect("duckdb:").await.unwrap();
+        let mut shell = Shell::new(conn, "memory".into(), vec![]);
+        run(&mut shell, "create schema sales;\ncreate table sales.invoices (id int, due date);\ncreate table items (sku text, qty int);").await;
+        let c = shell.completer();
+        let at = |text: &str| {
+            let c = c.clone();
+            let text = text.to_string();
+            async move {
+                c.load(&c.needs(&text, text.len())).await.unwrap();
+                c.complete(&text, text.len()).into_iter().map(|s| (s.value, s.kind)).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(at("select * from sales.").await, [("invoices".to_string(), SuggestionKind::Table)]);
+        assert_eq!(
+            at("select items.").await,
+            [("sku".to_string(), SuggestionKind::Column), ("qty".to_string(), SuggestionKind::Column)]
+        );
+        assert!(at("select nothing_here.").await.is_empty());
+    });
+}
