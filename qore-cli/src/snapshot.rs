@@ -55,7 +55,7 @@ pub(crate) async fn run(action: SnapshotAction, flags: SafetyFlags, out: &mut dy
             Ok(ExitCode::SUCCESS)
         }
         SnapshotAction::Show { name, rows } => {
-            let info = store.verify(&name)?;
+            let (info, mut stream) = store.open(&name)?;
             writeln!(out, "snapshot {}  ({})", info.name, info.path.display())?;
             writeln!(out, "saved    {}", info.created_at)?;
             writeln!(out, "from     {} ({})", info.origin.source, info.origin.engine)?;
@@ -63,7 +63,6 @@ pub(crate) async fn run(action: SnapshotAction, flags: SafetyFlags, out: &mut dy
             writeln!(out, "rows     {}", info.rows)?;
             writeln!(out, "size     {}", human_bytes(info.bytes))?;
             writeln!(out, "hash     xxh3-128 {} (checked)", info.hash)?;
-            let mut stream = store.read(&name)?;
             let mut w = Writer::new(Format::Table, out, stream.schema(), rows);
             while let Some(b) = stream.next().await {
                 w.write(&b?)?;
@@ -92,8 +91,7 @@ pub(crate) async fn run(action: SnapshotAction, flags: SafetyFlags, out: &mut dy
             if format == qore_export::Format::Sql {
                 bail!("a snapshot has no table to INSERT into: export it as csv, json, parquet, arrow, html, ...");
             }
-            let info = store.info(&name)?;
-            let stream = store.read(&name)?;
+            let (info, stream) = store.open(&name)?;
             let mut options = qore_export::ExportOptions::new(format);
             options.html.title = Some(format!("snapshot {}", info.name));
             options.html.query = Some(info.origin.query.clone());

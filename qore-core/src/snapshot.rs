@@ -323,25 +323,7 @@ impl SnapshotStore {
     }
 
     fn info_at(&self, name: &str, path: &Path) -> Result<SnapshotInfo> {
-        let reader = open_reader(name, path)?;
-        let md = reader.custom_metadata();
-        let get = |k: &str| md.get(k).cloned().unwrap_or_default();
-        if get(KEY_VERSION).is_empty() {
-            return Err(Error::data(format!(
-                "{} is an Arrow file but not a qore snapshot (no snapshot metadata)",
-                path.display()
-            )));
-        }
-        Ok(SnapshotInfo {
-            name: name.to_string(),
-            path: path.to_path_buf(),
-            origin: Origin { query: get(KEY_QUERY), source: get(KEY_SOURCE), engine: get(KEY_ENGINE) },
-            created_at: get(KEY_CREATED),
-            rows: get(KEY_ROWS).parse().unwrap_or(0),
-            bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
-            hash: get(KEY_HASH),
-            schema: reader.schema(),
-        })
+        info_of(name, path, &open_reader(name, path)?)
     }
 
     /// Checks the content hash of snapshot `name`.
@@ -352,33 +334,9 @@ impl SnapshotStore {
     pub fn verify(&self, name: &str) -> Result<SnapshotInfo> {
         let path = self.path_of(name)?;
         let reader = open_reader(name, &path)?;
-        let md: HashMap<String, String> = reader.custom_metadata().clone();
-        drop(reader);
-        let (Some(want), Some(n)) = (md.get(KEY_HASH), md.get(KEY_HASHED).and_then(|n| n.parse::<u64>().ok())) else {
-            return Err(Error::data(format!("{} has no content hash: not a qore snapshot", path.display())));
-        };
-        let mut file = File::open(&path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-        let mut left = n;
-        let mut buf = vec![0u8; 1 << 20];
-        while left > 0 {
-            let take = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-            let got = file
-                .read(&mut buf[..take])
-                .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-            if got == 0 {
-                return Err(Error::data(format!("snapshot {} is truncated", path.display())));
-            }
-            hasher.update(&buf[..got]);
-            left -= got as u64;
-        }
-        if format!("{:032x}", hasher.digest128()) != *want {
-            return Err(Error::data(format!(
-                "snapshot {} is damaged: its content hash does not match what was saved",
-                path.display()
-            )));
-        }
-        self.info_at(name, &path)
+        let info = info_of(name, &path, &reader)?;
+        check_hash(&path, reader.custom_metadata())?;
+        Ok(info)
     }
 
     /// Reads snapshot `name` back as a result stream, after checking its
@@ -389,11 +347,22 @@ impl SnapshotStore {
     /// [`Error::NotFound`], or [`Error::Data`] for a damaged file, before any
     /// row; a read error later is the stream's last item.
     pub fn read(&self, name: &str) -> Result<SendableRecordBatchStream> {
-        let info = self.verify(name)?;
-        let reader = open_reader(name, &info.path)?;
+        Ok(self.open(name)?.1)
+    }
+
+    /// [`read`](SnapshotStore::read), with what the snapshot says about itself.
+    ///
+    /// # Error handling
+    ///
+    /// As [`read`](SnapshotStore::read).
+    pub fn open(&self, name: &str) -> Result<(SnapshotInfo, SendableRecordBatchStream)> {
+        let path = self.path_of(name)?;
+        let reader = open_reader(name, &path)?;
+        let info = info_of(name, &path, &reader)?;
+        check_hash(&path, reader.custom_metadata())?;
         let schema = reader.schema();
         let (tx, rx) = tokio::sync::mpsc::channel(2);
-        let what = info.path.display().to_string();
+        let what = path.display().to_string();
         std::thread::Builder::new()
             .name("qore-snapshot-read".into())
             .spawn(move || {
@@ -408,7 +377,7 @@ impl SnapshotStore {
             .map_err(|e| Error::io("cannot start the snapshot reader", e))?;
         let mut rx = rx;
         let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
-        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
+        Ok((info, Box::pin(RecordBatchStreamAdapter::new(schema, stream))))
     }
 
     /// Removes snapshot `name`.
@@ -423,6 +392,57 @@ impl SnapshotStore {
             _ => Error::io(format!("cannot remove {}", path.display()), e),
         })
     }
+}
+
+/// What a snapshot's footer says.
+fn info_of(name: &str, path: &Path, reader: &FileReader<BufReader<File>>) -> Result<SnapshotInfo> {
+    let md = reader.custom_metadata();
+    let get = |k: &str| md.get(k).cloned().unwrap_or_default();
+    if get(KEY_VERSION).is_empty() {
+        return Err(Error::data(format!(
+            "{} is an Arrow file but not a qore snapshot (no snapshot metadata)",
+            path.display()
+        )));
+    }
+    Ok(SnapshotInfo {
+        name: name.to_string(),
+        path: path.to_path_buf(),
+        origin: Origin { query: get(KEY_QUERY), source: get(KEY_SOURCE), engine: get(KEY_ENGINE) },
+        created_at: get(KEY_CREATED),
+        rows: get(KEY_ROWS).parse().unwrap_or(0),
+        bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+        hash: get(KEY_HASH),
+        schema: reader.schema(),
+    })
+}
+
+/// Hashes the bytes before the footer and compares with what was saved.
+fn check_hash(path: &Path, md: &HashMap<String, String>) -> Result<()> {
+    let (Some(want), Some(n)) = (md.get(KEY_HASH), md.get(KEY_HASHED).and_then(|n| n.parse::<u64>().ok())) else {
+        return Err(Error::data(format!("{} has no content hash: not a qore snapshot", path.display())));
+    };
+    let mut file = File::open(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut left = n;
+    let mut buf = vec![0u8; 1 << 20];
+    while left > 0 {
+        let take = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let got = file
+            .read(&mut buf[..take])
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        if got == 0 {
+            return Err(Error::data(format!("snapshot {} is truncated", path.display())));
+        }
+        hasher.update(&buf[..got]);
+        left -= got as u64;
+    }
+    if format!("{:032x}", hasher.digest128()) != *want {
+        return Err(Error::data(format!(
+            "snapshot {} is damaged: its content hash does not match what was saved",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 fn open_reader(name: &str, path: &Path) -> Result<FileReader<BufReader<File>>> {
