@@ -136,6 +136,7 @@ pub(crate) async fn dispatch(
         Command::Peek(args) => crate::edit::peek(args, flags, out, err).await,
         Command::Diff(args) => crate::diff::run(*args, flags, out, err).await,
         Command::Erd(args) => crate::erd::run(*args, flags, out, err).await,
+        Command::Share(args) => crate::share::run(*args, flags, out, err).await,
         Command::Relation { action } => crate::edit::relation(action, flags, out, err).await,
         Command::Demo {
             path,

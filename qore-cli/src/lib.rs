@@ -30,6 +30,7 @@ mod version;
 mod pager;
 mod shell;
 mod snapshot;
+mod share;
 pub mod color;
 
 use std::io::Write;

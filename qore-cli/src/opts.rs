@@ -237,6 +237,11 @@ pub enum Command {
         #[command(subcommand)]
         action: SnapshotAction,
     },
+    /// Share a result as one encrypted HTML page that opens in a browser
+    /// with the key in the link (`#k=...`, never sent to a server):
+    /// `qore share [--db ...] (SQL | --table T | --snapshot NAME) -o FILE
+    /// [--passphrase] [--expires 7d] [--upload TARGET]`. Prints the link.
+    Share(Box<crate::share::ShareArgs>),
     /// Print a completion script for a shell: `source <(qore completions bash)`,
     /// `qore completions zsh > ~/.zfunc/_qore`, `qore completions fish | source`.
     Completions {

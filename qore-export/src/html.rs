@@ -31,8 +31,7 @@ type Enc = DeflateEncoder<
 
 pub(crate) struct HtmlSink {
     enc: Option<Enc>,
-    line: Vec<u8>,
-    rows: u64,
+    rows: RowLines,
 }
 
 /// Escapes text for HTML element content and attribute values
@@ -52,93 +51,142 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// JSON that can sit inside a `<script>` element: `<`, `>` and `&` escaped,
-/// so no `</script>` can end it early.
+/// [`escape`], and every character outside ASCII as a numeric reference:
+/// a page's text then reads the same whatever encoding it is decoded with.
+pub(crate) fn escape_ascii(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in escape(s).chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            out.push_str(&format!("&#x{:x};", c as u32));
+        }
+    }
+    out
+}
+
+/// JSON that can sit inside a `<script>` element: `<`, `>` and `&`
+/// escaped, so no `</script>` can end it early, and every character outside
+/// ASCII as `\uXXXX`, so the text survives any page encoding.
 pub fn script_json(v: &serde_json::Value) -> String {
-    v.to_string()
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
+    let mut out = String::new();
+    for c in v.to_string().chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            // Outside ASCII only inside JSON strings, where escapes are valid.
+            c if !c.is_ascii() => {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{u:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn numeric(dt: &DataType) -> bool {
     dt.is_numeric()
 }
 
-impl HtmlSink {
-    pub(crate) fn new(
-        schema: SchemaRef,
-        mut out: Box<dyn Write + Send>,
-        options: &HtmlOptions,
-    ) -> Result<Self> {
-        let io = |e| Error::io("cannot write the HTML page", e);
-        let columns: Vec<serde_json::Value> = schema
-            .fields()
-            .iter()
-            .map(|f| {
-                let ind = ColumnIndicators::from_field(f);
-                serde_json::json!({
-                    "name": f.name(),
-                    "type": f.metadata().get(qore_core::metadata::SOURCE_TYPE).cloned().unwrap_or_else(|| f.data_type().to_string()),
-                    "numeric": numeric(f.data_type()),
-                    "tag_help": ind.tags().iter().map(|t| qore_core::metadata::explain(t).unwrap_or("")).collect::<Vec<_>>(),
-                    "tags": ind.tags(),
-                })
+/// What the page's script needs about the data: the columns (names, source
+/// types, indicators and their meanings), the legend, and the header facts.
+pub(crate) fn page_meta(schema: &SchemaRef, options: &HtmlOptions) -> serde_json::Value {
+    let columns: Vec<serde_json::Value> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let ind = ColumnIndicators::from_field(f);
+            serde_json::json!({
+                "name": f.name(),
+                "type": f.metadata().get(qore_core::metadata::SOURCE_TYPE).cloned().unwrap_or_else(|| f.data_type().to_string()),
+                "numeric": numeric(f.data_type()),
+                "tag_help": ind.tags().iter().map(|t| qore_core::metadata::explain(t).unwrap_or("")).collect::<Vec<_>>(),
+                "tags": ind.tags(),
             })
-            .collect();
-        let tags: Vec<String> = schema
-            .fields()
-            .iter()
-            .flat_map(|f| ColumnIndicators::from_field(f).tags())
-            .collect();
-        let legend: Vec<(String, &str)> = qore_core::metadata::legend_of(tags.iter().map(String::as_str))
-            .into_iter()
-            .map(|(t, m)| (t.trim_end_matches('→').to_string(), m))
-            .collect();
-        let meta = serde_json::json!({
-            "legend": legend,
-            "title": options.title.clone().unwrap_or_else(|| "qore export".into()),
-            "query": options.query,
-            "source": options.source,
-            "exported_at": options.exported_at,
-            "columns": columns,
-        });
-        let title = escape(options.title.as_deref().unwrap_or("qore export"));
-        let head = format!(
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-             <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'\">\
-             <title>{title}</title><style>{CSS}</style></head><body>\
-             <header><h1 id=\"title\"></h1><div id=\"facts\"></div><div id=\"legend\"></div><pre id=\"query\"></pre></header>\
-             <div id=\"bar\"><input id=\"filter\" type=\"search\" placeholder=\"Filter all columns\" aria-label=\"Filter all columns\">\
-             <span id=\"count\">loading…</span><span id=\"pager\"><button id=\"prev\">‹ Prev</button>\
-             <span id=\"page\"></span><button id=\"next\">Next ›</button></span></div>\
-             <div id=\"wrap\"><table id=\"grid\"><thead></thead><tbody></tbody></table></div>\
-             <script type=\"application/json\" id=\"meta\">{}</script>\n\
-             <script type=\"application/octet-stream\" id=\"data\">",
-            script_json(&meta)
-        );
-        out.write_all(head.as_bytes()).map_err(io)?;
-        let b64 = base64::write::EncoderWriter::new(out, &STANDARD);
-        Ok(HtmlSink {
-            enc: Some(DeflateEncoder::new(b64, Compression::new(6))),
-            line: Vec::new(),
-            rows: 0,
         })
-    }
+        .collect();
+    let tags: Vec<String> = schema
+        .fields()
+        .iter()
+        .flat_map(|f| ColumnIndicators::from_field(f).tags())
+        .collect();
+    let legend: Vec<(String, &str)> = qore_core::metadata::legend_of(tags.iter().map(String::as_str))
+        .into_iter()
+        .map(|(t, m)| (t.trim_end_matches('→').to_string(), m))
+        .collect();
+    serde_json::json!({
+        "legend": legend,
+        "title": options.title.clone().unwrap_or_else(|| "qore export".into()),
+        "query": options.query,
+        "source": options.source,
+        "exported_at": options.exported_at,
+        "columns": columns,
+    })
 }
 
-impl Sink for HtmlSink {
-    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+/// Which page: the plain export or the encrypted share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Page {
+    Export,
+    Share,
+}
+
+/// Everything before the data: the document head (one CSP that allows no
+/// connection of any kind), the grid's markup and the metadata element.
+/// ASCII only, so that the share page can declare a single-byte encoding
+/// for its binary data block.
+pub(crate) fn page_head(page: Page, title: &str, meta_json: &str) -> String {
+    let (charset, csp_extra, unlock) = match page {
+        Page::Export => ("utf-8", "", ""),
+        Page::Share => (
+            // Every byte is one character in windows-1252 (WHATWG), so the
+            // data block carries raw bytes instead of base64.
+            "windows-1252",
+            "; form-action 'none'; base-uri 'none'",
+            "<div id=\"unlock\" hidden><p id=\"about\"></p>\
+             <label>Passphrase <input id=\"pass\" type=\"password\" autocomplete=\"off\"></label>\
+             <button id=\"open\">Open</button></div><p id=\"error\" role=\"alert\" hidden></p>",
+        ),
+    };
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"{charset}\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"referrer\" content=\"no-referrer\">\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'{csp_extra}\">\
+         <title>{title}</title><style>{CSS}</style></head><body>\
+         <header><h1 id=\"title\"></h1><div id=\"facts\"></div><div id=\"legend\"></div><pre id=\"query\"></pre></header>{unlock}\
+         <div id=\"bar\"><input id=\"filter\" type=\"search\" placeholder=\"Filter all columns\" aria-label=\"Filter all columns\">\
+         <span id=\"count\">loading&hellip;</span><span id=\"pager\"><button id=\"prev\">&lsaquo; Prev</button>\
+         <span id=\"page\"></span><button id=\"next\">Next &rsaquo;</button></span></div>\
+         <div id=\"wrap\"><table id=\"grid\"><thead></thead><tbody></tbody></table></div>\
+         <script type=\"application/json\" id=\"meta\">{meta_json}</script>\n\
+         <script type=\"application/octet-stream\" id=\"data\">",
+        title = escape_ascii(title),
+    )
+}
+
+/// Renders rows as the page's data: one JSON array per line, numbers bare
+/// (finite ones of numeric columns), everything else as the text the other
+/// formats write, NULL as `null`.
+#[derive(Default)]
+pub(crate) struct RowLines {
+    line: Vec<u8>,
+    cell: Vec<u8>,
+}
+
+impl RowLines {
+    /// Writes every row of `batch` to `out`; returns how many.
+    pub(crate) fn write(&mut self, batch: &RecordBatch, out: &mut dyn Write) -> Result<u64> {
         let numeric: Vec<bool> = batch
             .schema()
             .fields()
             .iter()
             .map(|f| numeric(f.data_type()))
             .collect();
-        let Some(enc) = self.enc.as_mut() else {
-            return Ok(());
-        };
         for row in 0..batch.num_rows() {
             self.line.clear();
             self.line.push(b'[');
@@ -150,27 +198,54 @@ impl Sink for HtmlSink {
                     self.line.extend_from_slice(b"null");
                     continue;
                 }
-                let mut bytes = Vec::new();
-                crate::text::write_text(&mut bytes, col.as_ref(), row).map_err(|e| {
+                self.cell.clear();
+                crate::text::write_text(&mut self.cell, col.as_ref(), row).map_err(|e| {
                     Error::data(format!("column `{}`: {e}", batch.schema().field(i).name()))
                 })?;
-                let text = String::from_utf8(bytes)
+                let text = std::str::from_utf8(&self.cell)
                     .map_err(|_| Error::data("a rendered value is not UTF-8"))?;
                 match text.parse::<f64>() {
-                    Ok(n) if numeric[i] && n.is_finite() => {
-                        self.line.extend_from_slice(text.as_bytes())
-                    }
-                    _ => {
-                        serde_json::to_writer(&mut self.line, &text)
-                            .map_err(|e| Error::data(e.to_string()))?;
-                    }
+                    Ok(n) if numeric[i] && n.is_finite() => self.line.extend_from_slice(text.as_bytes()),
+                    _ => serde_json::to_writer(&mut self.line, text)
+                        .map_err(|e| Error::data(e.to_string()))?,
                 }
             }
             self.line.extend_from_slice(b"]\n");
-            enc.write_all(&self.line)
+            out.write_all(&self.line)
                 .map_err(|e| Error::io("cannot write the HTML page", e))?;
-            self.rows += 1;
         }
+        Ok(batch.num_rows() as u64)
+    }
+}
+
+impl HtmlSink {
+    pub(crate) fn new(
+        schema: SchemaRef,
+        mut out: Box<dyn Write + Send>,
+        options: &HtmlOptions,
+    ) -> Result<Self> {
+        let io = |e| Error::io("cannot write the HTML page", e);
+        let meta = page_meta(&schema, options);
+        let head = page_head(
+            Page::Export,
+            options.title.as_deref().unwrap_or("qore export"),
+            &script_json(&meta),
+        );
+        out.write_all(head.as_bytes()).map_err(io)?;
+        let b64 = base64::write::EncoderWriter::new(out, &STANDARD);
+        Ok(HtmlSink {
+            enc: Some(DeflateEncoder::new(b64, Compression::new(6))),
+            rows: RowLines::default(),
+        })
+    }
+}
+
+impl Sink for HtmlSink {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let Some(enc) = self.enc.as_mut() else {
+            return Ok(());
+        };
+        self.rows.write(batch, enc)?;
         Ok(())
     }
 
@@ -181,7 +256,7 @@ impl Sink for HtmlSink {
         };
         let mut b64 = enc.finish().map_err(io)?;
         let mut out = b64.finish().map_err(io)?;
-        out.write_all(format!("</script>\n<script>{JS}</script></body></html>\n").as_bytes())
+        out.write_all(format!("</script>\n<script>{GRID_JS}{EXPORT_JS}</script></body></html>\n").as_bytes())
             .map_err(io)?;
         out.flush().map_err(io)
     }
@@ -199,24 +274,27 @@ th{background:#f8f9fb;position:sticky;top:0;z-index:1}th .name{cursor:pointer;fo
 th .type{display:block;font-weight:400;font-size:11px;color:#778}th .tag{display:inline-block;font-size:10px;font-weight:600;padding:0 4px;margin:2px 2px 0 0;border-radius:3px;background:#e6ecf8;color:#2a4a8a}
 th input{display:block;width:100%;box-sizing:border-box;margin-top:3px;font-size:12px;padding:2px 4px}td.num{text-align:right;font-variant-numeric:tabular-nums}td.null{color:#aab;font-style:italic}
 tr:nth-child(even) td{background:#fbfcfe}
+#unlock,#error{margin:12px 16px;font-size:14px}#unlock input{margin:0 8px;padding:4px 6px}#error{color:#a11;font-weight:600}
 "#;
 
-const JS: &str = r#"
-(function(){
+/// The grid: `qoreGrid(meta, rows)` draws the header and the rows (sort,
+/// filters, pages). ASCII only (see [`page_head`]).
+pub(crate) const GRID_JS: &str = r#"
+function qoreGrid(meta, rows){
 'use strict';
-const meta = JSON.parse(document.getElementById('meta').textContent);
 const cols = meta.columns;
 const PAGE = 100;
-let rows = [], view = [], page = 0, sortCol = -1, sortDir = 1;
-const colFilters = cols.map(() => '');
+let view = rows, page = 0, sortCol = -1, sortDir = 1;
+const colFilters = cols.map(function(){ return ''; });
 let globalFilter = '';
 document.title = meta.title;
 document.getElementById('title').textContent = meta.title;
 const facts = [];
 if (meta.source) facts.push('Source: ' + meta.source);
 if (meta.exported_at) facts.push('Exported ' + meta.exported_at);
-document.getElementById('facts').textContent = facts.join(' · ');
-document.getElementById('legend').textContent = (meta.legend || []).map(function(l){ return l[0] + ' ' + l[1]; }).join(' · ');
+(meta.facts || []).forEach(function(f){ facts.push(f); });
+document.getElementById('facts').textContent = facts.join(' \u00b7 ');
+document.getElementById('legend').textContent = (meta.legend || []).map(function(l){ return l[0] + ' ' + l[1]; }).join(' \u00b7 ');
 document.getElementById('query').textContent = meta.query || '';
 const thead = document.querySelector('#grid thead'), tbody = document.querySelector('#grid tbody');
 const hr = document.createElement('tr');
@@ -251,7 +329,7 @@ function sortBy(i){
   };
   rows.sort(cmp);
   document.querySelectorAll('th .name').forEach(function(n, j){
-    n.textContent = cols[j].name + (j === sortCol ? (sortDir > 0 ? ' ▲' : ' ▼') : '');
+    n.textContent = cols[j].name + (j === sortCol ? (sortDir > 0 ? ' \u25b2' : ' \u25bc') : '');
   });
   apply();
 }
@@ -288,14 +366,23 @@ function render(){
   document.getElementById('page').textContent = 'page ' + (view.length ? page + 1 : 0) + ' of ' + (view.length ? pages : 0);
   document.body.dataset.ready = '1';
 }
+render();
+}
+function qoreLines(text){
+  return text.split('\n').filter(function(l){ return l.length > 0; }).map(function(l){ return JSON.parse(l); });
+}
+"#;
+
+/// The export page's loader: base64, then deflate, then one JSON row per line.
+const EXPORT_JS: &str = r#"
+(function(){
+'use strict';
+const meta = JSON.parse(document.getElementById('meta').textContent);
 async function load(){
   const b64 = document.getElementById('data').textContent.trim();
   const bin = Uint8Array.from(atob(b64), function(c){ return c.charCodeAt(0); });
   const stream = new Blob([bin]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
-  const text = await new Response(stream).text();
-  rows = text.split('\n').filter(function(l){ return l.length > 0; }).map(function(l){ return JSON.parse(l); });
-  view = rows;
-  render();
+  qoreGrid(meta, qoreLines(await new Response(stream).text()));
 }
 load().catch(function(e){ document.getElementById('count').textContent = 'could not read the data: ' + e; });
 })();

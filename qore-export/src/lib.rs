@@ -37,6 +37,7 @@ mod file;
 mod html;
 mod json;
 mod parquet_sink;
+pub mod share;
 mod sql;
 pub mod text;
 
