@@ -7,7 +7,10 @@
 #   scripts/servers.sh run -- cargo nextest run --workspace
 #   scripts/servers.sh run -- bash        # a shell with the servers up
 #
-# Exported: QORE_TEST_POSTGRES_URL, QORE_TEST_MYSQL_URL (+ QORE_TEST_MYSQL_TLS_CA), QORE_TEST_MONGODB_URL
+# Exported: QORE_TEST_POSTGRES_URL, QORE_TEST_MYSQL_URL (+ QORE_TEST_MYSQL_TLS_CA), QORE_TEST_MONGODB_URL,
+# QORE_TEST_SSH_* (an OpenSSH server: HOST PORT USER KEY KNOWN_HOSTS LOG) and
+# QORE_TEST_HTTP_* (nginx: URL ROOT LOG; /share/ takes WebDAV PUT, /ro/ refuses
+# it, and ROOT/sftp is served at URL/sftp/)
 # (already set ones are kept, and that server is not started: point them at a
 # real MySQL 8 or mongod, say). Redis tests start their own servers per test.
 set -euo pipefail
@@ -127,6 +130,69 @@ PY
   pids+=("$mongo_pid")
   export QORE_TEST_MONGODB_URL="mongodb://qore:$pw@127.0.0.1:$moport/qore_test?authSource=admin"
   log "SecantusDB (MongoDB protocol) on 127.0.0.1:$moport"
+fi
+
+if [ -z "${QORE_TEST_SSH_PORT:-}" ] && [ -x /usr/sbin/sshd ]; then
+  sshport=$(free_port)
+  mkdir -m 700 "$root/ssh"
+  mkdir -p -m 0755 /run/sshd
+  ssh-keygen -q -t ed25519 -N '' -f "$root/ssh/host_key" -C qore-test-host
+  ssh-keygen -q -t ed25519 -N '' -f "$root/ssh/client_key" -C qore-test-client
+  cp "$root/ssh/client_key.pub" "$root/ssh/authorized_keys"
+  echo "[127.0.0.1]:$sshport $(cut -d' ' -f1,2 "$root/ssh/host_key.pub")" > "$root/ssh/known_hosts"
+  cat > "$root/ssh/sshd_config" <<CONF
+Port $sshport
+ListenAddress 127.0.0.1
+HostKey $root/ssh/host_key
+PidFile $root/ssh/sshd.pid
+AuthorizedKeysFile $root/ssh/authorized_keys
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+UsePAM no
+StrictModes no
+AllowTcpForwarding yes
+LogLevel VERBOSE
+Subsystem sftp internal-sftp -l VERBOSE
+CONF
+  /usr/sbin/sshd -D -e -f "$root/ssh/sshd_config" 2>"$root/ssh/sshd.log" &
+  pids+=($!)
+  wait_for OpenSSH 100 grep -q "Server listening" "$root/ssh/sshd.log" || { cat "$root/ssh/sshd.log" >&2; exit 1; }
+  export QORE_TEST_SSH_HOST=127.0.0.1 QORE_TEST_SSH_PORT=$sshport QORE_TEST_SSH_USER=$(id -un)
+  export QORE_TEST_SSH_KEY="$root/ssh/client_key" QORE_TEST_SSH_KNOWN_HOSTS="$root/ssh/known_hosts"
+  export QORE_TEST_SSH_LOG="$root/ssh/sshd.log"
+  log "OpenSSH on 127.0.0.1:$sshport"
+fi
+
+if [ -z "${QORE_TEST_HTTP_URL:-}" ] && [ -x /usr/sbin/nginx ]; then
+  httpport=$(free_port)
+  mkdir -p "$root/nginx/www/share" "$root/nginx/www/ro" "$root/nginx/www/sftp" "$root/nginx/tmp"
+  worker=$(id -un www-data 2>/dev/null || id -un)
+  chown -R "$worker" "$root/nginx/www/share" "$root/nginx/tmp"
+  chmod 755 "$root/nginx" "$root/nginx/www" "$root/nginx/www/sftp"
+  cat > "$root/nginx/nginx.conf" <<CONF
+daemon off; user $worker; pid $root/nginx/nginx.pid; error_log $root/nginx/error.log; worker_processes 1;
+events {}
+http {
+  access_log $root/nginx/access.log;
+  client_body_temp_path $root/nginx/tmp;
+  types { text/html html; }
+  server {
+    listen 127.0.0.1:$httpport;
+    root $root/nginx/www;
+    location /share/ { dav_methods PUT DELETE MKCOL; create_full_put_path on; dav_access user:rw group:r all:r; client_max_body_size 100m; }
+    location /ro/ { limit_except GET { deny all; } }
+  }
+}
+CONF
+  /usr/sbin/nginx -c "$root/nginx/nginx.conf" 2>"$root/nginx/start.log" &
+  pids+=($!)
+  wait_for nginx 100 python3 -c "import socket; socket.create_connection(('127.0.0.1', $httpport), 1)" \
+    || { cat "$root/nginx/start.log" "$root/nginx/error.log" >&2; exit 1; }
+  export QORE_TEST_HTTP_URL="http://127.0.0.1:$httpport" QORE_TEST_HTTP_ROOT="$root/nginx/www"
+  export QORE_TEST_HTTP_LOG="$root/nginx/access.log"
+  log "nginx (WebDAV) on 127.0.0.1:$httpport"
 fi
 
 set +e

@@ -16,6 +16,11 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v psql >/dev/null || need+=(postgresql-client)
 command -v mariadbd >/dev/null || need+=(mariadb-server)
 command -v mariadb >/dev/null || need+=(mariadb-client)
+# Share uploads (and SSH tunnels) are tested against a real OpenSSH server
+# and nginx with WebDAV.
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v sftp >/dev/null || need+=(openssh-client)
+[ -x /usr/sbin/nginx ] || need+=(nginx)
 # The HTML export is tested in a real browser.
 command -v chromium >/dev/null || need+=(chromium)
 # The Redis TLS test makes its own certificate authority; the export test

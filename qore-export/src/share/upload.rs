@@ -203,7 +203,7 @@ fn sftp(file: &Path, target: &UploadTarget, name: &str) -> Result<Uploaded> {
         .filter(|s| !s.contains(['\n', '\r']))
         .ok_or_else(|| Error::invalid(format!("cannot pass {} to sftp: not UTF-8 or has a line break", file.display())))?;
     let mut cmd = Command::new("sftp");
-    cmd.args(["-b", "-", "-q", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=20"]);
+    cmd.args(["-b", "-", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=20"]);
     if let Some(p) = port {
         cmd.args(["-P", &p.to_string()]);
     }
