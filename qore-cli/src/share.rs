@@ -105,6 +105,18 @@ pub(crate) async fn run(args: ShareArgs, flags: SafetyFlags, out: &mut dyn Write
             (None, None) => bail!("give the SQL whose result to share, --table NAME or --snapshot NAME"),
         };
         let (conn, target_spec) = connections::open(args.db.db.as_deref(), flags).await?;
+        if let Source::Statement(sql) = &source {
+            use qore_safety::Kind;
+            // A share is read-only: a write would run for a page of nothing.
+            let kind = qore_safety::classify(conn.engine(), sql).kind;
+            if matches!(kind, Kind::Write | Kind::Ddl) {
+                let r: Result<()> = Err(anyhow::anyhow!(
+                    "qore share only reads, and this statement changes {}: run it with qore query, then share a SELECT",
+                    if kind == Kind::Ddl { "structure" } else { "rows" }
+                ));
+                crate::commands::goodbye(&conn, r).await?;
+            }
+        }
         options.html.source = Some(
             target_spec
                 .profile

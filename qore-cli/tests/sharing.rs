@@ -178,6 +178,14 @@ fn an_expired_share_shows_nothing_and_bad_input_is_named() {
     let (code, _, err) = q.outcome(&["share", "--db", "duckdb:", "SELECT nope FROM nowhere", "-o", "bad.html"]);
     assert_eq!(code, 2, "{err}");
     assert!(!q.path("bad.html").exists());
+    q.ok(&["query", "--db", "duckdb:w.duckdb", "CREATE TABLE w AS SELECT 1 AS x"]);
+    for write in ["DELETE FROM w", "DROP TABLE w"] {
+        let (code, _, err) = q.outcome(&["share", "--db", "w.duckdb", write, "-o", "bad.html"]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("qore share only reads"), "{err}");
+    }
+    assert_eq!(q.ok(&["query", "--db", "w.duckdb", "--format", "csv", "SELECT count(*) AS n FROM w"]), "n\n1\n");
+    assert!(!q.path("bad.html").exists());
     let (code, _, err) = q.outcome(&["share", "-o", "bad.html"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--snapshot NAME"), "{err}");

@@ -316,7 +316,16 @@ document.getElementById('filter').addEventListener('input', function(e){ globalF
 document.getElementById('prev').addEventListener('click', function(){ if (page > 0) { page--; render(); } });
 document.getElementById('next').addEventListener('click', function(){ if ((page + 1) * PAGE < view.length) { page++; render(); } });
 function cellText(v){ return v === null ? '' : String(v); }
+// Rows arrive as JSON lines and are parsed when first needed: the first
+// page shows after 100 parses, not 100,000.
+let parsed = false;
+function parseAll(){
+  if (parsed) return;
+  for (let k = 0; k < rows.length; k++) if (typeof rows[k] === 'string') rows[k] = JSON.parse(rows[k]);
+  parsed = true;
+}
 function sortBy(i){
+  parseAll();
   if (sortCol === i) sortDir = -sortDir; else { sortCol = i; sortDir = 1; }
   const num = cols[i].numeric;
   const cmp = function(a, b){
@@ -334,6 +343,7 @@ function sortBy(i){
   apply();
 }
 function apply(){
+  parseAll();
   view = rows.filter(function(r){
     for (let i = 0; i < cols.length; i++) {
       if (colFilters[i] && cellText(r[i]).toLowerCase().indexOf(colFilters[i]) < 0) return false;
@@ -350,6 +360,7 @@ function render(){
   const frag = document.createDocumentFragment();
   for (let k = start; k < end; k++) {
     const tr = document.createElement('tr');
+    if (typeof view[k] === 'string') view[k] = JSON.parse(view[k]);
     const r = view[k];
     for (let i = 0; i < cols.length; i++) {
       const td = document.createElement('td');
@@ -364,12 +375,15 @@ function render(){
   document.getElementById('count').textContent = (view.length === total ? total + ' rows' : view.length + ' of ' + total + ' rows');
   const pages = Math.max(1, Math.ceil(view.length / PAGE));
   document.getElementById('page').textContent = 'page ' + (view.length ? page + 1 : 0) + ' of ' + (view.length ? pages : 0);
+  if (!document.body.dataset.ready) document.body.dataset.ms = String(Math.round(performance.now()));
   document.body.dataset.ready = '1';
 }
 render();
 }
 function qoreLines(text){
-  return text.split('\n').filter(function(l){ return l.length > 0; }).map(function(l){ return JSON.parse(l); });
+  const lines = text.split('\n');
+  if (lines.length && lines[lines.length - 1] === '') lines.pop();
+  return lines;
 }
 "#;
 

@@ -40,6 +40,9 @@ for (const p of passes) {
   out.wrong = Number(await page.evaluate(() => document.body.dataset.wrong || 0));
 }
 out.ms = Date.now() - started;
+// Navigation start to the first page drawn, and the steps on the way, as the page measured them.
+out.pageMs = Number(await page.evaluate(() => document.body.dataset.ms || -1));
+out.marks = await page.evaluate(() => Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, Math.round(m.startTime)])));
 out.ready = await page.evaluate(() => document.body.dataset.ready === '1');
 out.failed = await page.evaluate(() => document.body.dataset.failed === '1');
 out.locked = await page.isVisible('#unlock');

@@ -557,6 +557,56 @@ mod tests {
         }
     }
 
+    fn page_of(rows: &[(Option<String>, i64)], options: &ShareOptions) -> (Vec<u8>, ShareKey) {
+        use arrow::array::{Int64Array, StringArray};
+        let batch = RecordBatch::try_from_iter([
+            ("s", std::sync::Arc::new(StringArray::from(rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>())) as _),
+            ("n", std::sync::Arc::new(Int64Array::from(rows.iter().map(|r| r.1).collect::<Vec<_>>())) as _),
+        ])
+        .unwrap();
+        let stream: SendableRecordBatchStream = Box::pin(qore_core::RecordBatchStreamAdapter::new(
+            batch.schema(),
+            futures::stream::iter([Ok(batch)]),
+        ));
+        let mut page = Vec::new();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let shared = rt.block_on(share_to_writer(stream, &mut page, options, |_| {})).unwrap();
+        (page, shared.key)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever the cells, the page opens to exactly them, and every
+        /// byte outside the data block is ASCII (the page is read as
+        /// windows-1252).
+        #[test]
+        fn pages_round_trip_any_text(rows in proptest::collection::vec((proptest::option::of(".{0,40}"), any::<i64>()), 0..60), title in ".{0,20}") {
+            let options = ShareOptions { html: HtmlOptions { title: Some(title.clone()), ..Default::default() }, ..Default::default() };
+            let (page, key) = page_of(&rows, &options);
+            let opened = open(&page, &key, None).unwrap();
+            let want: Vec<serde_json::Value> = rows.iter().map(|(s, n)| serde_json::json!([s, n])).collect();
+            prop_assert_eq!(opened.rows, want);
+            prop_assert_eq!(opened.meta["title"].as_str().unwrap(), if title.is_empty() { "" } else { title.as_str() });
+            let data = find(&page, b"id=\"data\">").unwrap();
+            let end = data + find(&page[data..], b"</script>").unwrap();
+            prop_assert!(page[..data].is_ascii() && page[end..].is_ascii());
+        }
+    }
+
+    #[test]
+    fn few_iterations_and_empty_passphrases_are_refused() {
+        let weak = ShareOptions { passphrase: Some("p".into()), iterations: 1000, ..Default::default() };
+        let stream: SendableRecordBatchStream = Box::pin(qore_core::RecordBatchStreamAdapter::new(
+            std::sync::Arc::new(arrow::datatypes::Schema::empty()),
+            futures::stream::iter(Vec::<Result<RecordBatch>>::new()),
+        ));
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let e = rt.block_on(share_to_writer(stream, Vec::new(), &weak, |_| {})).unwrap_err();
+        assert!(e.to_string().contains("1000 PBKDF2 iterations are too few"), "{e}");
+        let (page, key) = page_of(&[], &ShareOptions::default());
+        assert_eq!(open(&page, &key, None).unwrap().rows.len(), 0);
+    }
+
     #[test]
     fn key_is_never_in_debug_output() {
         let k = ShareKey::generate().unwrap();

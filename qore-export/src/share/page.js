@@ -90,11 +90,14 @@ async function show(key, data){
     if (p === null) return fail('Part ' + (i + 1) + ' of ' + n + DAMAGED);
     parts.push(p);
   }
+  performance.mark('qore-decrypted');
   const stream = new Blob(parts).stream().pipeThrough(new DecompressionStream('deflate-raw'));
   const text = await new Response(stream).text();
+  performance.mark('qore-inflated');
   const nl = text.indexOf('\n');
   const inner = JSON.parse(text.slice(0, nl));
   const rows = qoreLines(text.slice(nl + 1));
+  performance.mark('qore-parsed');
   if (rows.length !== tail.rows) return fail('The data holds ' + rows.length + ' rows, not ' + tail.rows + '. Nothing is shown.');
   inner.title = meta.title;
   inner.facts = ['shared ' + meta.created_at];
@@ -105,7 +108,9 @@ async function show(key, data){
 async function main(){
   if (meta.expires_at && Date.now() >= Date.parse(meta.expires_at))
     return fail('This share expired on ' + meta.expires_at + '. Nothing is shown.');
+  performance.mark('qore-start');
   const data = bytesOf(document.getElementById('data').textContent);
+  performance.mark('qore-decoded');
   if (data === null)
     return fail('This page was re-encoded on its way here (it must be read as windows-1252). Save the file and open it from disk.');
   if (data === 'broken') return fail('The data block' + DAMAGED);
