@@ -5,10 +5,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use qore_core::TableRef;
 use qore_diff::render::text::TextOptions;
 use qore_diff::render::{Format, WriteOptions};
-use qore_diff::{Algorithm, ColumnPair, DiffOptions, Side, Source, Tolerance};
+use qore_diff::{Algorithm, ColumnPair, DiffOptions, Side, Source, SourceChoice, Tolerance};
 
 use crate::connections::{self, SafetyFlags};
 use crate::opts_diff::DiffArgs;
@@ -21,34 +20,15 @@ pub(crate) async fn run(
     err: &mut dyn Write,
 ) -> Result<ExitCode> {
     let format = Format::parse(&a.format)?;
-    let (left_source, right_source) = match (&a.table, &a.query) {
-        (Some(t), None) => {
-            let l = TableRef::parse(t)?;
-            let r = a.right_table.as_deref().map(TableRef::parse).transpose()?.unwrap_or_else(|| l.clone());
-            (Source::Table(l), Source::Table(r))
-        }
-        (None, Some(q)) => (Source::Query(q.clone()), Source::Query(a.right_query.clone().unwrap_or_else(|| q.clone()))),
-        // A snapshot side is its own table (`--left snapshot:NAME`).
-        (None, None) => {
-            use qore_drivers::profiles::snapshot_table;
-            let (ls, rs) = (snapshot_table(&a.left), snapshot_table(&a.right));
-            let Some(l) = ls.clone().or_else(|| rs.clone()) else {
-                anyhow::bail!("give the table to compare (--table) or the query (--query)");
-            };
-            let left = match (&ls, &a.query) {
-                (Some(t), _) => Source::Table(TableRef::new(t.clone())),
-                (None, _) => anyhow::bail!("the left side is not a snapshot: give --table or --query for it"),
-            };
-            let right = match (&a.right_query, &a.right_table, rs) {
-                (Some(q), _, _) => Source::Query(q.clone()),
-                (None, Some(t), _) => Source::Table(TableRef::parse(t)?),
-                (None, None, Some(t)) => Source::Table(TableRef::new(t)),
-                (None, None, None) => Source::Table(TableRef::new(l)),
-            };
-            (left, right)
-        }
-        _ => anyhow::bail!("give the table to compare (--table) or the query (--query)"),
-    };
+    let (left_source, right_source) = SourceChoice {
+        table: a.table.clone(),
+        query: a.query.clone(),
+        right_table: a.right_table.clone(),
+        right_query: a.right_query.clone(),
+        left_snapshot: qore_drivers::profiles::snapshot_table(&a.left),
+        right_snapshot: qore_drivers::profiles::snapshot_table(&a.right),
+    }
+    .sources()?;
     let options = DiffOptions {
         key: a.key.iter().map(|k| ColumnPair::parse(k)).collect(),
         columns: a.columns.iter().map(|k| ColumnPair::parse(k)).collect(),

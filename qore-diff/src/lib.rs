@@ -73,7 +73,7 @@ pub use output::{
     CHANGED_COLUMN, COPIES_COLUMN, DIFF_METADATA, DiffSummary, KIND_COLUMN, Kind, diff_schema,
 };
 pub use resolve::{DiffPlan, plan};
-pub use spec::{Algorithm, ColumnPair, DiffOptions, Side, Source, Tolerance};
+pub use spec::{Algorithm, ColumnPair, DiffOptions, Side, Source, SourceChoice, Tolerance};
 
 use merge::{Counts, MergeSpec};
 use output::Emitter;

@@ -167,3 +167,116 @@ pub struct DiffOptions {
     /// merged (default 16,384).
     pub segment_rows: Option<u64>,
 }
+
+/// What a user named for the two sides of a diff, as `qore diff` takes it
+/// (a GUI's form has the same fields).
+#[derive(Debug, Clone, Default)]
+pub struct SourceChoice {
+    /// The table on both sides (`--table`).
+    pub table: Option<String>,
+    /// The query on both sides (`--query`).
+    pub query: Option<String>,
+    /// Another table on the right (`--right-table`).
+    pub right_table: Option<String>,
+    /// Another query on the right (`--right-query`).
+    pub right_query: Option<String>,
+    /// The table a snapshot on the left is loaded as (`--left snapshot:NAME`).
+    pub left_snapshot: Option<String>,
+    /// The same for the right.
+    pub right_snapshot: Option<String>,
+}
+
+impl SourceChoice {
+    /// What each side reads. A snapshot side is its own table, so with a
+    /// snapshot neither `--table` nor `--query` is needed; the right side
+    /// then reads its own query or table, its own snapshot, or a table of
+    /// the snapshot's name.
+    ///
+    /// # Error handling
+    ///
+    /// [`qore_core::Error::InvalidInput`] naming what is missing, or for a
+    /// table name that does not parse.
+    pub fn sources(&self) -> qore_core::Result<(Source, Source)> {
+        use qore_core::Error;
+        match (&self.table, &self.query) {
+            (Some(t), None) => {
+                let l = TableRef::parse(t)?;
+                let r = self.right_table.as_deref().map(TableRef::parse).transpose()?.unwrap_or_else(|| l.clone());
+                Ok((Source::Table(l), Source::Table(r)))
+            }
+            (None, Some(q)) => Ok((
+                Source::Query(q.clone()),
+                Source::Query(self.right_query.clone().unwrap_or_else(|| q.clone())),
+            )),
+            (None, None) => {
+                let Some(left) = &self.left_snapshot else {
+                    return Err(Error::invalid(if self.right_snapshot.is_some() {
+                        "the left side is not a snapshot: give --table or --query for it"
+                    } else {
+                        "give the table to compare (--table) or the query (--query)"
+                    }));
+                };
+                let right = match (&self.right_query, &self.right_table, &self.right_snapshot) {
+                    (Some(q), _, _) => Source::Query(q.clone()),
+                    (None, Some(t), _) => Source::Table(TableRef::parse(t)?),
+                    (None, None, Some(t)) => Source::Table(TableRef::new(t.clone())),
+                    (None, None, None) => Source::Table(TableRef::new(left.clone())),
+                };
+                Ok((Source::Table(TableRef::new(left.clone())), right))
+            }
+            (Some(_), Some(_)) => Err(Error::invalid("give --table or --query, not both")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sides_from_what_was_named() {
+        let t = |s: &str| Source::Table(TableRef::new(s));
+        let choice = |f: &dyn Fn(&mut SourceChoice)| {
+            let mut c = SourceChoice::default();
+            f(&mut c);
+            c.sources()
+        };
+        assert_eq!(choice(&|c| c.table = Some("a".into())).unwrap(), (t("a"), t("a")));
+        assert_eq!(
+            choice(&|c| {
+                c.table = Some("a".into());
+                c.right_table = Some("b".into());
+            })
+            .unwrap(),
+            (t("a"), t("b"))
+        );
+        assert_eq!(
+            choice(&|c| {
+                c.query = Some("q".into());
+            })
+            .unwrap(),
+            (Source::Query("q".into()), Source::Query("q".into()))
+        );
+        assert_eq!(
+            choice(&|c| {
+                c.left_snapshot = Some("s".into());
+                c.right_query = Some("r".into());
+            })
+            .unwrap(),
+            (t("s"), Source::Query("r".into()))
+        );
+        assert_eq!(choice(&|c| c.left_snapshot = Some("s".into())).unwrap(), (t("s"), t("s")));
+        assert_eq!(
+            choice(&|c| {
+                c.left_snapshot = Some("s".into());
+                c.right_snapshot = Some("u".into());
+            })
+            .unwrap(),
+            (t("s"), t("u"))
+        );
+        let e = choice(&|c| c.right_snapshot = Some("u".into())).unwrap_err().to_string();
+        assert!(e.contains("left side is not a snapshot"), "{e}");
+        let e = choice(&|_| {}).unwrap_err().to_string();
+        assert!(e.contains("--table") && e.contains("--query"), "{e}");
+    }
+}
