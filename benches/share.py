@@ -32,7 +32,8 @@ def browse(link, tools):
     page = json.loads(out.stdout)
     if not page["ready"] or page["rowsShown"] != 100:
         sys.exit(f"the page did not show its rows: {page}")
-    return page["ms"] / 1000.0
+    # Navigation start to the first page drawn, as the page measured it.
+    return page["pageMs"] / 1000.0
 
 
 def main():

@@ -394,7 +394,9 @@ const EXPORT_JS: &str = r#"
 const meta = JSON.parse(document.getElementById('meta').textContent);
 async function load(){
   const b64 = document.getElementById('data').textContent.trim();
-  const bin = Uint8Array.from(atob(b64), function(c){ return c.charCodeAt(0); });
+  const s = atob(b64);
+  const bin = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) bin[i] = s.charCodeAt(i);
   const stream = new Blob([bin]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
   qoreGrid(meta, qoreLines(await new Response(stream).text()));
 }
