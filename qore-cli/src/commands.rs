@@ -137,6 +137,7 @@ pub(crate) async fn dispatch(
         Command::Diff(args) => crate::diff::run(*args, flags, out, err).await,
         Command::Erd(args) => crate::erd::run(*args, flags, out, err).await,
         Command::Share(args) => crate::share::run(*args, flags, out, err).await,
+        Command::Search(args) => crate::search::run(*args, out, err).await,
         Command::Relation { action } => crate::edit::relation(action, flags, out, err).await,
         Command::Demo {
             path,

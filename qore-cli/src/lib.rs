@@ -31,6 +31,7 @@ mod pager;
 mod shell;
 mod snapshot;
 mod share;
+mod search;
 pub mod color;
 
 use std::io::Write;

@@ -242,6 +242,9 @@ pub enum Command {
     /// `qore share [--db ...] (SQL | --table T | --snapshot NAME) -o FILE
     /// [--passphrase] [--expires 7d] [--upload TARGET]`. Prints the link.
     Share(Box<crate::share::ShareArgs>),
+    /// Find a string anywhere in a database: every table and column, pushed
+    /// down to the engine, several tables at once; exit 1 when nothing is found.
+    Search(Box<crate::search::SearchArgs>),
     /// Print a completion script for a shell: `source <(qore completions bash)`,
     /// `qore completions zsh > ~/.zfunc/_qore`, `qore completions fish | source`.
     Completions {

@@ -9,6 +9,7 @@ mod editing;
 mod erd;
 mod results;
 mod shell;
+mod searching;
 mod sharing;
 mod snapshots;
 mod term;

@@ -426,6 +426,41 @@ pub trait Dialect: Send + Sync + Debug {
         let _ = text_expr;
         None
     }
+
+    /// A condition true when the text expression `expr` matches the string
+    /// literal `needle_sql` (quoted by this dialect) the way `how` says;
+    /// without `case_sensitive`, by the case of all of Unicode, not only
+    /// ASCII, and whatever the column's collation. `None` where the engine
+    /// cannot (a regular expression without a regex function).
+    ///
+    /// The default is ANSI-like; every engine of qore overrides it.
+    fn text_match(&self, expr: &str, needle_sql: &str, how: TextMatch, case_sensitive: bool) -> Option<String> {
+        let (e, n) = if case_sensitive {
+            (expr.to_string(), needle_sql.to_string())
+        } else {
+            (format!("lower({expr})"), format!("lower({needle_sql})"))
+        };
+        match how {
+            TextMatch::Contains => Some(format!("position({n} in {e}) > 0")),
+            TextMatch::Exact => Some(format!("{e} = {n}")),
+            TextMatch::Prefix => Some(format!("substring({e} from 1 for char_length({n})) = {n}")),
+            TextMatch::Regex => None,
+        }
+    }
+}
+
+/// How a search compares text (see [`Dialect::text_match`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TextMatch {
+    /// The needle anywhere in the text.
+    Contains,
+    /// The whole text equals the needle.
+    Exact,
+    /// The text starts with the needle.
+    Prefix,
+    /// The text matches the needle as a regular expression (the engine's
+    /// own dialect of them).
+    Regex,
 }
 
 /// The ANSI spelling: `"identifiers"` and `'strings'` with the quote doubled.

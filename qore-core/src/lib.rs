@@ -51,7 +51,7 @@ mod value;
 
 pub use arrow;
 pub use connection::{Catalog, Connection, ConnectionRef, Database, DatabaseRef, ExecuteOutcome};
-pub use dialect::{AnsiDialect, Dialect, PlaceholderStyle, UpsertStyle};
+pub use dialect::{AnsiDialect, Dialect, PlaceholderStyle, TextMatch, UpsertStyle};
 pub use environment::Environment;
 pub use error::{BoxError, Error, QueryError, Result};
 pub use facets::{BrowseOptions, Documents, KeyValue};

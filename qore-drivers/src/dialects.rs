@@ -42,6 +42,19 @@ const SQLITE_ANSI: AnsiDialect = AnsiDialect::new("sqlite", PlaceholderStyle::Qu
 
 #[cfg(feature = "sqlite")]
 impl Dialect for SqliteDialect {
+    fn text_match(&self, expr: &str, needle: &str, how: qore_core::TextMatch, case_sensitive: bool) -> Option<String> {
+        use qore_core::TextMatch as M;
+        // SQLite's lower() and LIKE fold ASCII only: qore's sessions
+        // register qore_lower (Unicode) and regexp (Rust's regex).
+        let (e, n) = if case_sensitive { (expr.to_string(), needle.to_string()) } else { (format!("qore_lower({expr})"), format!("qore_lower({needle})")) };
+        Some(match how {
+            M::Contains => format!("instr({e}, {n}) > 0"),
+            M::Exact => format!("({e}) = ({n}) COLLATE BINARY"),
+            M::Prefix => format!("substr({e}, 1, length({n})) = ({n}) COLLATE BINARY"),
+            M::Regex if case_sensitive => format!("{expr} REGEXP {needle}"),
+            M::Regex => format!("{expr} REGEXP ('(?i)' || {needle})"),
+        })
+    }
     fn name(&self) -> &'static str {
         "sqlite"
     }
@@ -127,6 +140,61 @@ const DUCKDB_ANSI: AnsiDialect = AnsiDialect::new("duckdb", PlaceholderStyle::Do
 
 #[cfg(feature = "duckdb")]
 impl Dialect for DuckDbDialect {
+    fn arrow_type_hint(&self, sql_type: &str) -> Option<DataType> {
+        use arrow::datatypes::TimeUnit;
+        let t = sql_type.trim().to_ascii_uppercase();
+        // Nested types (lists, structs, maps, unions) say nothing scalar.
+        if t.ends_with(']') || ["STRUCT", "MAP", "UNION"].iter().any(|p| t.starts_with(p)) {
+            return None;
+        }
+        let base = t.split('(').next().unwrap_or("").trim();
+        Some(match base {
+            "BOOLEAN" | "BOOL" => DataType::Boolean,
+            "TINYINT" | "INT1" => DataType::Int8,
+            "SMALLINT" | "INT2" => DataType::Int16,
+            "INTEGER" | "INT" | "INT4" => DataType::Int32,
+            "BIGINT" | "INT8" => DataType::Int64,
+            "UTINYINT" => DataType::UInt8,
+            "USMALLINT" => DataType::UInt16,
+            "UINTEGER" => DataType::UInt32,
+            "UBIGINT" => DataType::UInt64,
+            "HUGEINT" | "UHUGEINT" => DataType::Decimal128(38, 0),
+            "FLOAT" | "REAL" | "FLOAT4" => DataType::Float32,
+            "DOUBLE" | "FLOAT8" => DataType::Float64,
+            "DECIMAL" | "NUMERIC" => {
+                let args: Vec<u8> = t
+                    .split(['(', ')', ','])
+                    .skip(1)
+                    .filter_map(|a| a.trim().parse().ok())
+                    .collect();
+                match args.as_slice() {
+                    [p, s] => DataType::Decimal128(*p, *s as i8),
+                    [p] => DataType::Decimal128(*p, 0),
+                    _ => DataType::Decimal128(18, 3),
+                }
+            }
+            "DATE" => DataType::Date32,
+            "TIMESTAMP WITH TIME ZONE" | "TIMESTAMPTZ" => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            "TIMESTAMP" | "DATETIME" | "TIMESTAMP_US" => DataType::Timestamp(TimeUnit::Microsecond, None),
+            "TIMESTAMP_S" => DataType::Timestamp(TimeUnit::Second, None),
+            "TIMESTAMP_MS" => DataType::Timestamp(TimeUnit::Millisecond, None),
+            "TIMESTAMP_NS" => DataType::Timestamp(TimeUnit::Nanosecond, None),
+            "VARCHAR" | "TEXT" | "STRING" | "CHAR" | "BPCHAR" | "ENUM" | "JSON" | "UUID" => DataType::Utf8,
+            "BLOB" | "BYTEA" | "VARBINARY" | "BINARY" => DataType::Binary,
+            _ => return None,
+        })
+    }
+    fn text_match(&self, expr: &str, needle: &str, how: qore_core::TextMatch, case_sensitive: bool) -> Option<String> {
+        use qore_core::TextMatch as M;
+        let (e, n) = if case_sensitive { (expr.to_string(), needle.to_string()) } else { (format!("lower({expr})"), format!("lower({needle})")) };
+        Some(match how {
+            M::Contains => format!("contains({e}, {n})"),
+            M::Exact => format!("{e} = {n}"),
+            M::Prefix => format!("starts_with({e}, {n})"),
+            M::Regex if case_sensitive => format!("regexp_matches({expr}, {needle})"),
+            M::Regex => format!("regexp_matches({expr}, {needle}, 'i')"),
+        })
+    }
     fn name(&self) -> &'static str {
         "duckdb"
     }

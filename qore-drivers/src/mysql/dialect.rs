@@ -50,6 +50,25 @@ impl MySqlDialect {
 }
 
 impl Dialect for MySqlDialect {
+    fn text_match(&self, expr: &str, needle: &str, how: qore_core::TextMatch, case_sensitive: bool) -> Option<String> {
+        use qore_core::TextMatch as M;
+        // Compared as utf8mb4 (never the 3-byte utf8) in its binary
+        // collation, whatever the column's: a _ci or accent-insensitive
+        // collation would otherwise match more than asked. Case is folded
+        // by LOWER under a Unicode collation first.
+        let bin = |x: &str| format!("(CONVERT({x} USING utf8mb4) COLLATE utf8mb4_bin)");
+        let low = |x: &str| format!("(LOWER(CONVERT({x} USING utf8mb4) COLLATE utf8mb4_unicode_ci) COLLATE utf8mb4_bin)");
+        let (e, n) = if case_sensitive { (bin(expr), bin(needle)) } else { (low(expr), low(needle)) };
+        Some(match how {
+            M::Contains => format!("LOCATE({n}, {e}) > 0"),
+            // As bytes: the _bin collations pad with spaces, so `=` would
+            // call 'ab' and 'ab ' equal.
+            M::Exact => format!("CAST({e} AS BINARY) = CAST({n} AS BINARY)"),
+            M::Prefix => format!("CAST(LEFT({e}, CHAR_LENGTH({n})) AS BINARY) = CAST({n} AS BINARY)"),
+            M::Regex if case_sensitive => format!("{} REGEXP {needle}", bin(expr)),
+            M::Regex => format!("(CONVERT({expr} USING utf8mb4) COLLATE utf8mb4_unicode_ci) REGEXP {needle}"),
+        })
+    }
     fn name(&self) -> &'static str {
         "mysql"
     }

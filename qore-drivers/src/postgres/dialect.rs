@@ -13,6 +13,19 @@ static ANSI: qore_core::AnsiDialect =
     qore_core::AnsiDialect::new("postgres", PlaceholderStyle::Dollar);
 
 impl Dialect for PostgresDialect {
+    fn text_match(&self, expr: &str, needle: &str, how: qore_core::TextMatch, case_sensitive: bool) -> Option<String> {
+        use qore_core::TextMatch as M;
+        // lower() follows the database's ctype (all of Unicode under a
+        // UTF-8 locale); strpos and starts_with ignore collations.
+        let (e, n) = if case_sensitive { (expr.to_string(), needle.to_string()) } else { (format!("lower({expr})"), format!("lower({needle})")) };
+        Some(match (how, case_sensitive) {
+            (M::Contains, _) => format!("strpos({e}, {n}) > 0"),
+            (M::Exact, _) => format!("{e} = {n}"),
+            (M::Prefix, _) => format!("starts_with({e}, {n})"),
+            (M::Regex, true) => format!("{expr} ~ {needle}"),
+            (M::Regex, false) => format!("{expr} ~* {needle}"),
+        })
+    }
     fn name(&self) -> &'static str {
         "postgres"
     }

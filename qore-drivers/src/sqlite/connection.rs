@@ -314,6 +314,7 @@ fn open_sync(o: &SqliteOptions) -> Result<rusqlite::Connection> {
     for ext in &o.extensions {
         load_extension(&conn, ext)?;
     }
+    super::functions::register(&conn)?;
     Ok(conn)
 }
 

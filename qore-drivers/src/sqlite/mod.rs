@@ -4,6 +4,7 @@
 
 mod catalog;
 mod connection;
+mod functions;
 mod options;
 pub mod types;
 

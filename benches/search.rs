@@ -1,0 +1,182 @@
+//! Global search side by side in one run: `qore_search::search` against
+//! phpMyAdmin's method (one table after another on one session: a
+//! `COUNT(*)` with the OR of `LIKE '%needle%'` over the text columns, then
+//! the SELECT of the matching rows when the count is not zero), on the same
+//! generated database: TABLES tables of ROWS rows (id, three text columns,
+//! a number), the needle planted in a few rows of every tenth table.
+//! Prints first-hit and total times (medians), and how long a cancel
+//! takes to return.
+//!
+//! Usage: `search URL [TABLES] [ROWS] [REPEAT] [--keep]` (default 200 tables
+//! × 10,000 rows, 3 rounds). The tables are made once (`qsb_*`) and dropped
+//! at the end unless `--keep`.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use qore_core::{ConnectionRef, DatabaseRef};
+use qore_search::{SearchOptions, search};
+
+type R<T> = Result<T, Box<dyn std::error::Error>>;
+
+const NEEDLE: &str = "zanzibar😀";
+
+async fn exec(c: &ConnectionRef, sql: &str) -> R<()> {
+    c.execute(sql, &[]).await?;
+    Ok(())
+}
+
+async fn rows_of(c: &ConnectionRef, sql: &str) -> R<usize> {
+    let mut s = c.query(sql, &[]).await?;
+    let mut n = 0;
+    while let Some(b) = s.next().await {
+        n += b?.num_rows();
+    }
+    Ok(n)
+}
+
+async fn make(c: &ConnectionRef, tables: usize, rows: usize) -> R<()> {
+    let d = c.dialect().ok_or("no SQL")?;
+    exec(c, "DROP TABLE IF EXISTS qsb_digits").await?;
+    exec(c, "CREATE TABLE qsb_digits (d INTEGER)").await?;
+    exec(c, "INSERT INTO qsb_digits VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9)").await?;
+    let needle = d.quote_string(NEEDLE)?;
+    for t in 0..tables {
+        exec(c, &format!("DROP TABLE IF EXISTS qsb_{t}")).await?;
+        exec(
+            c,
+            &format!("CREATE TABLE qsb_{t} (id INTEGER PRIMARY KEY, name VARCHAR(100), email VARCHAR(100), note VARCHAR(200), qty INTEGER)"),
+        )
+        .await?;
+        // Ids from four digit tables (up to 10,000 rows per table).
+        let id = "(a.d * 1000 + b.d * 100 + e.d * 10 + f.d)";
+        let note = if t % 10 == 0 {
+            format!("CASE WHEN {id} % 997 = 5 THEN {needle} ELSE 'plain note' END")
+        } else {
+            "'plain note'".to_string()
+        };
+        exec(
+            c,
+            &format!(
+                "INSERT INTO qsb_{t} SELECT {id}, 'customer name', 'someone@example.com', {note}, {id} % 100 \
+                 FROM qsb_digits a, qsb_digits b, qsb_digits e, qsb_digits f WHERE {id} < {rows}"
+            ),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// phpMyAdmin's way: table after table, count then select.
+async fn baseline(c: &ConnectionRef, tables: usize) -> R<(Duration, Duration, usize)> {
+    let d = c.dialect().ok_or("no SQL")?;
+    let like = d.quote_string(&format!("%{NEEDLE}%"))?;
+    let start = Instant::now();
+    let mut first = None;
+    let mut hits = 0;
+    for t in 0..tables {
+        let filter = format!("name LIKE {like} OR email LIKE {like} OR note LIKE {like}");
+        let counted = {
+            let mut s = c.query(&format!("SELECT COUNT(*) FROM qsb_{t} WHERE {filter}"), &[]).await?;
+            let mut n = 0i64;
+            while let Some(b) = s.next().await {
+                let b = b?;
+                let col = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Int64)?;
+                let col = col.as_any().downcast_ref::<arrow::array::Int64Array>().ok_or("count")?;
+                n += col.iter().flatten().sum::<i64>();
+            }
+            n
+        };
+        if counted > 0 {
+            hits += rows_of(c, &format!("SELECT * FROM qsb_{t} WHERE {filter}")).await?;
+            first.get_or_insert(start.elapsed());
+        }
+    }
+    Ok((first.unwrap_or_default(), start.elapsed(), hits))
+}
+
+async fn ours(db: &DatabaseRef, options: &SearchOptions) -> R<(Duration, Duration, usize)> {
+    let start = Instant::now();
+    let found = search(db.clone(), NEEDLE, options).await?;
+    let mut s = found.stream;
+    let mut first = None;
+    let mut hits = 0;
+    while let Some(b) = s.next().await {
+        hits += b?.num_rows();
+        first.get_or_insert(start.elapsed());
+    }
+    if !found.progress.skipped().is_empty() {
+        return Err(format!("skipped: {:?}", found.progress.skipped()).into());
+    }
+    Ok((first.unwrap_or_default(), start.elapsed(), hits))
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+#[tokio::main]
+async fn main() -> R<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let url = args.first().ok_or("usage: search URL [TABLES] [ROWS] [REPEAT] [--keep]")?;
+    let tables: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(200);
+    let rows: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10_000).min(10_000);
+    let repeat: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(3);
+    let keep = args.iter().any(|a| a == "--keep");
+    let db = qore_drivers::open(url).await?;
+    let c = db.session().await?;
+    let made = Instant::now();
+    make(&c, tables, rows).await?;
+    eprintln!("made {tables} tables of {rows} rows in {:.1} s", made.elapsed().as_secs_f64());
+    let options = SearchOptions {
+        tables: vec!["qsb_*".into()],
+        exclude_tables: vec!["qsb_digits".into()],
+        per_table: 1000,
+        limit: 1_000_000,
+        ..Default::default()
+    };
+    let (mut bf, mut bt, mut of, mut ot) = (vec![], vec![], vec![], vec![]);
+    let (mut bh, mut oh) = (0, 0);
+    for _ in 0..repeat {
+        let (f, t, h) = baseline(&c, tables).await?;
+        bf.push(f);
+        bt.push(t);
+        bh = h;
+        let (f, t, h) = ours(&db, &options).await?;
+        of.push(f);
+        ot.push(t);
+        oh = h;
+    }
+    if bh != oh {
+        return Err(format!("the two methods disagree: baseline {bh} hits, qore {oh}").into());
+    }
+    // Cancel: drop the stream after the first hit, time the drop.
+    let mut cancels = Vec::new();
+    for _ in 0..repeat {
+        let found = search(db.clone(), NEEDLE, &options).await?;
+        let mut s = found.stream;
+        let _ = s.next().await;
+        let t = Instant::now();
+        drop(s);
+        cancels.push(t.elapsed());
+    }
+    let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
+    println!("{url_kind}: {tables} tables × {rows} rows, {oh} hits, medians of {repeat}", url_kind = db.engine());
+    println!("| method | first hit | total |");
+    println!("|---|---|---|");
+    println!("| phpMyAdmin's (sequential COUNT then SELECT, one session) | {} | {} |", ms(median(bf)), ms(median(bt.clone())));
+    println!("| qore search ({} sessions) | {} | {} |", options.sessions, ms(median(of)), ms(median(ot.clone())));
+    println!(
+        "total ratio {:.2}; cancel returned in {}",
+        median(ot).as_secs_f64() / median(bt).as_secs_f64().max(1e-9),
+        ms(median(cancels))
+    );
+    if !keep {
+        for t in 0..tables {
+            exec(&c, &format!("DROP TABLE IF EXISTS qsb_{t}")).await?;
+        }
+        exec(&c, "DROP TABLE IF EXISTS qsb_digits").await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,255 @@
+//! Running the table plans on several sessions and streaming the hits.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use arrow::array::{Array, ArrayRef, RecordBatch, StringArray, StringBuilder};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use futures::StreamExt;
+use qore_core::{ConnectionRef, DatabaseRef, Error, RecordBatchStreamAdapter, Result, SendableRecordBatchStream};
+
+use crate::plan::TablePlan;
+use crate::{Progress, SearchOptions};
+
+/// The hits' columns: `namespace`, `table`, `column`, `key` (a JSON object
+/// of the key columns' text, or of the engine's row identity; NULL for a
+/// table with neither) and `value` (the matching value, or up to 120
+/// characters around the match).
+pub fn hit_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("namespace", DataType::Utf8, true),
+        Field::new("table", DataType::Utf8, false),
+        Field::new("column", DataType::Utf8, false),
+        Field::new("key", DataType::Utf8, true),
+        Field::new("value", DataType::Utf8, false),
+    ]))
+}
+
+struct Shared {
+    db: DatabaseRef,
+    queue: Mutex<VecDeque<TablePlan>>,
+    options: SearchOptions,
+    needle: String,
+    progress: Arc<Progress>,
+}
+
+impl Shared {
+    fn next(&self) -> Option<TablePlan> {
+        if self.progress.hits() >= self.options.limit {
+            self.progress.capped.store(true, Ordering::Relaxed);
+            return None;
+        }
+        self.queue.lock().ok()?.pop_front()
+    }
+}
+
+/// Streams the hits of `plans`, searched on up to `options.sessions`
+/// sessions (the first one given, the others opened as needed).
+pub(crate) fn run(
+    db: DatabaseRef,
+    first: ConnectionRef,
+    plans: Vec<TablePlan>,
+    needle: &str,
+    options: SearchOptions,
+    progress: Arc<Progress>,
+) -> SendableRecordBatchStream {
+    let workers = options.sessions.min(plans.len()).max(1);
+    let shared = Arc::new(Shared {
+        db,
+        queue: Mutex::new(plans.into()),
+        options,
+        needle: needle.to_string(),
+        progress,
+    });
+    let mut streams = Vec::new();
+    let mut first = Some(first);
+    for _ in 0..workers {
+        streams.push(worker(shared.clone(), first.take()).boxed());
+    }
+    // Every worker polled in turn on the caller's task: parallel queries,
+    // no spawned task to outlive a dropped stream.
+    let merged = futures::stream::select_all(streams);
+    Box::pin(RecordBatchStreamAdapter::new(hit_schema(), merged))
+}
+
+fn worker(
+    shared: Arc<Shared>,
+    session: Option<ConnectionRef>,
+) -> impl futures::Stream<Item = Result<RecordBatch>> + Send {
+    futures::stream::unfold((shared, session), |(sh, mut session)| async move {
+        loop {
+            let plan = sh.next()?;
+            let conn = match session.take() {
+                Some(c) => c,
+                None => match sh.db.session().await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        // No session for this worker: its table goes back
+                        // for the others, unless every worker is failing.
+                        sh.progress.skip(&plan.table, format!("no session: {e}"));
+                        sh.progress.tables_done.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                },
+            };
+            let outcome = tokio::time::timeout(sh.options.table_timeout, table_hits(&conn, &plan, &sh)).await;
+            sh.progress.tables_done.fetch_add(1, Ordering::Relaxed);
+            match outcome {
+                Ok(Ok(batch)) => {
+                    session = Some(conn);
+                    if batch.num_rows() == 0 {
+                        continue;
+                    }
+                    let room = sh.options.limit.saturating_sub(sh.progress.hits.fetch_add(batch.num_rows(), Ordering::Relaxed));
+                    let batch = if room < batch.num_rows() {
+                        sh.progress.capped.store(true, Ordering::Relaxed);
+                        sh.progress.hits.fetch_sub(batch.num_rows() - room, Ordering::Relaxed);
+                        batch.slice(0, room)
+                    } else {
+                        batch
+                    };
+                    if batch.num_rows() == 0 {
+                        continue;
+                    }
+                    return Some((Ok(batch), (sh, session)));
+                }
+                Ok(Err(e)) => {
+                    sh.progress.skip(&plan.table, e.to_string());
+                    // A lost session is not reused.
+                    if !matches!(e.kind(), qore_core::ErrorKind::Connection) {
+                        session = Some(conn);
+                    }
+                }
+                Err(_) => {
+                    // The query's stream was dropped, which cancels it on
+                    // the server; the session may still be settling, so
+                    // the next table gets a fresh one.
+                    sh.progress.skip(
+                        &plan.table,
+                        format!("timed out after {:?}", sh.options.table_timeout),
+                    );
+                }
+            }
+        }
+    })
+}
+
+/// Runs one table's query and turns its rows into hits.
+async fn table_hits(conn: &ConnectionRef, plan: &TablePlan, sh: &Shared) -> Result<RecordBatch> {
+    let mut stream = conn.query(&plan.sql, &[]).await?;
+    let keys = plan.key_names.len();
+    let mut ns = StringBuilder::new();
+    let mut table = StringBuilder::new();
+    let mut column = StringBuilder::new();
+    let mut key = StringBuilder::new();
+    let mut value = StringBuilder::new();
+    let mut n = 0usize;
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        let text: Vec<ArrayRef> = batch
+            .columns()
+            .iter()
+            .map(|c| arrow::compute::cast(c, &DataType::Utf8).map_err(|e| Error::data(format!("search result: {e}"))))
+            .collect::<Result<_>>()?;
+        let text: Vec<&StringArray> = text
+            .iter()
+            .map(|a| a.as_any().downcast_ref::<StringArray>().ok_or_else(|| Error::Internal("cast to text".into())))
+            .collect::<Result<_>>()?;
+        for row in 0..batch.num_rows() {
+            let key_text = (keys > 0).then(|| {
+                let obj: serde_json::Map<String, serde_json::Value> = plan
+                    .key_names
+                    .iter()
+                    .zip(&text[..keys])
+                    .map(|(k, a)| {
+                        let v = if a.is_null(row) { serde_json::Value::Null } else { a.value(row).into() };
+                        (k.clone(), v)
+                    })
+                    .collect();
+                serde_json::Value::Object(obj).to_string()
+            });
+            for (i, c) in plan.columns.iter().enumerate() {
+                let a = text[keys + i];
+                if a.is_null(row) || n >= sh.options.per_table {
+                    continue;
+                }
+                ns.append_option(plan.table.namespace.as_deref());
+                table.append_value(&plan.table.name);
+                column.append_value(&c.name);
+                key.append_option(key_text.as_deref());
+                value.append_value(snippet(a.value(row), &sh.needle, sh.options.case_sensitive));
+                n += 1;
+            }
+        }
+    }
+    Ok(RecordBatch::try_new(
+        hit_schema(),
+        vec![
+            Arc::new(ns.finish()),
+            Arc::new(table.finish()),
+            Arc::new(column.finish()),
+            Arc::new(key.finish()),
+            Arc::new(value.finish()),
+        ],
+    )?)
+}
+
+/// The value, or at most 120 characters of it around the first match
+/// (found again in Rust; where it cannot be, the start), with `…` where
+/// cut.
+pub(crate) fn snippet(value: &str, needle: &str, case_sensitive: bool) -> String {
+    const WIDTH: usize = 120;
+    let chars: Vec<char> = value.chars().collect();
+    if chars.len() <= WIDTH {
+        return value.to_string();
+    }
+    let found = if case_sensitive {
+        value.find(needle).map(|b| value[..b].chars().count())
+    } else {
+        let lower: Vec<char> = chars.iter().map(|c| c.to_lowercase().next().unwrap_or(*c)).collect();
+        let n: Vec<char> = needle.chars().map(|c| c.to_lowercase().next().unwrap_or(c)).collect();
+        (!n.is_empty() && n.len() <= lower.len())
+            .then(|| lower.windows(n.len()).position(|w| w == n.as_slice()))
+            .flatten()
+    };
+    let at = found.unwrap_or(0);
+    let start = at.saturating_sub(WIDTH / 3).min(chars.len() - WIDTH);
+    let end = start + WIDTH;
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    out.extend(&chars[start..end]);
+    if end < chars.len() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn snippets_centre_the_match() {
+        assert_eq!(snippet("short", "x", false), "short");
+        let long = format!("{}NEEDLE{}", "a".repeat(300), "b".repeat(300));
+        let s = snippet(&long, "needle", false);
+        assert!(s.starts_with('…') && s.ends_with('…') && s.contains("NEEDLE"), "{s}");
+        assert_eq!(s.chars().count(), 122);
+        let s = snippet(&long, "needle", true);
+        assert!(s.starts_with("aaa") && !s.starts_with('…'), "case-sensitive: not found, the start: {s}");
+    }
+
+    proptest! {
+        #[test]
+        fn snippets_are_pieces_of_the_value(v in ".{0,400}", n in ".{1,5}") {
+            let s = snippet(&v, &n, false);
+            let core = s.trim_start_matches('…').trim_end_matches('…');
+            prop_assert!(v.contains(core));
+            prop_assert!(s.chars().count() <= 122);
+        }
+    }
+}
