@@ -210,31 +210,42 @@ pub async fn search(db: DatabaseRef, needle: &str, options: &SearchOptions) -> R
     } else {
         options.namespaces.iter().map(|n| Some(n.as_str())).collect()
     };
+    let wanted = |info: &qore_core::TableInfo| {
+        let kind_ok = match info.kind {
+            TableKind::Table | TableKind::PartitionedTable | TableKind::MaterializedView => true,
+            TableKind::View | TableKind::ForeignTable => options.views,
+            _ => false,
+        };
+        let t = &info.table;
+        kind_ok && (options.tables.is_empty() || glob_any(&options.tables, t)) && !glob_any(&options.exclude_tables, t)
+    };
     let parsed = plan::Needle::new(needle);
-    let mut plans = Vec::new();
+    let mut pending = Vec::new();
     for ns in namespaces {
-        for d in catalog.structure(ns).await? {
-            let kind_ok = match d.info.kind {
-                TableKind::Table | TableKind::PartitionedTable | TableKind::MaterializedView => true,
-                TableKind::View | TableKind::ForeignTable => options.views,
-                _ => false,
-            };
-            let t = &d.info.table;
-            if !kind_ok
-                || (!options.tables.is_empty() && !glob_any(&options.tables, t))
-                || glob_any(&options.exclude_tables, t)
-            {
-                continue;
+        if first.engine().is_embedded() {
+            // In-process catalogs answer table by table: the list now, each
+            // table's columns on the worker that searches it, so the first
+            // hits do not wait for the whole catalog.
+            for info in catalog.tables(ns).await? {
+                if wanted(&info) {
+                    pending.push(run::Pending::Lazy(info));
+                }
             }
-            if let Some(p) = plan::plan_table(&d, &parsed, options, &*dialect)? {
-                plans.push(p);
+        } else {
+            // Servers answer the whole structure in a few queries.
+            for d in catalog.structure(ns).await? {
+                if wanted(&d.info) {
+                    if let Some(p) = plan::plan_table(&d, &parsed, options, &*dialect)? {
+                        pending.push(run::Pending::Planned(Box::new(p)));
+                    }
+                }
             }
         }
     }
     // Small tables first: the first hits come sooner.
-    plans.sort_by_key(|p| p.rows);
+    pending.sort_by_key(run::Pending::rows);
     let progress = Arc::new(Progress::default());
-    progress.tables_total.store(plans.len(), Ordering::Relaxed);
-    let stream = run::run(db, first, plans, needle, options.clone(), progress.clone());
+    progress.tables_total.store(pending.len(), Ordering::Relaxed);
+    let stream = run::run(db, first, pending, parsed, options.clone(), progress.clone());
     Ok(Search { stream, progress })
 }

@@ -9,8 +9,29 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use futures::StreamExt;
 use qore_core::{ConnectionRef, DatabaseRef, Error, RecordBatchStreamAdapter, Result, SendableRecordBatchStream};
 
-use crate::plan::TablePlan;
+use crate::plan::{Needle, TablePlan, plan_table};
 use crate::{Progress, SearchOptions};
+
+/// A table waiting to be searched.
+#[derive(Debug)]
+pub(crate) enum Pending {
+    /// Planned from the bulk catalog.
+    Planned(Box<TablePlan>),
+    /// Only listed: its details are read by the worker that takes it.
+    Lazy(qore_core::TableInfo),
+}
+
+impl Pending {
+    pub(crate) fn rows(&self) -> u64 {
+        match self {
+            Pending::Planned(p) => p.rows,
+            Pending::Lazy(i) => match i.rows {
+                Some(qore_core::RowCount::Exact(n) | qore_core::RowCount::Estimate(n)) => n,
+                None => u64::MAX,
+            },
+        }
+    }
+}
 
 /// The hits' columns: `namespace`, `table`, `column`, `key` (a JSON object
 /// of the key columns' text, or of the engine's row identity; NULL for a
@@ -28,14 +49,14 @@ pub fn hit_schema() -> SchemaRef {
 
 struct Shared {
     db: DatabaseRef,
-    queue: Mutex<VecDeque<TablePlan>>,
+    queue: Mutex<VecDeque<Pending>>,
     options: SearchOptions,
-    needle: String,
+    needle: Needle,
     progress: Arc<Progress>,
 }
 
 impl Shared {
-    fn next(&self) -> Option<TablePlan> {
+    fn next(&self) -> Option<Pending> {
         if self.progress.hits() >= self.options.limit {
             self.progress.capped.store(true, Ordering::Relaxed);
             return None;
@@ -49,8 +70,8 @@ impl Shared {
 pub(crate) fn run(
     db: DatabaseRef,
     first: ConnectionRef,
-    plans: Vec<TablePlan>,
-    needle: &str,
+    plans: Vec<Pending>,
+    needle: Needle,
     options: SearchOptions,
     progress: Arc<Progress>,
 ) -> SendableRecordBatchStream {
@@ -59,7 +80,7 @@ pub(crate) fn run(
         db,
         queue: Mutex::new(plans.into()),
         options,
-        needle: needle.to_string(),
+        needle,
         progress,
     });
     let mut streams = Vec::new();
@@ -79,16 +100,36 @@ fn worker(
 ) -> impl futures::Stream<Item = Result<RecordBatch>> + Send {
     futures::stream::unfold((shared, session), |(sh, mut session)| async move {
         loop {
-            let plan = sh.next()?;
+            let pending = sh.next()?;
+            let table = match &pending {
+                Pending::Planned(p) => p.table.clone(),
+                Pending::Lazy(i) => i.table.clone(),
+            };
             let conn = match session.take() {
                 Some(c) => c,
                 None => match sh.db.session().await {
                     Ok(c) => c,
                     Err(e) => {
-                        // No session for this worker: its table goes back
-                        // for the others, unless every worker is failing.
-                        sh.progress.skip(&plan.table, format!("no session: {e}"));
+                        sh.progress.skip(&table, format!("no session: {e}"));
                         sh.progress.tables_done.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                },
+            };
+            let plan = match pending {
+                Pending::Planned(p) => *p,
+                Pending::Lazy(_) => match lazy_plan(&conn, &table, &sh).await {
+                    Ok(Some(p)) => p,
+                    Ok(None) => {
+                        // Nothing in it can hold the needle.
+                        sh.progress.tables_done.fetch_add(1, Ordering::Relaxed);
+                        session = Some(conn);
+                        continue;
+                    }
+                    Err(e) => {
+                        sh.progress.skip(&table, e.to_string());
+                        sh.progress.tables_done.fetch_add(1, Ordering::Relaxed);
+                        session = Some(conn);
                         continue;
                     }
                 },
@@ -135,6 +176,14 @@ fn worker(
     })
 }
 
+/// Reads one table's details on `conn` and plans its query.
+async fn lazy_plan(conn: &ConnectionRef, table: &qore_core::TableRef, sh: &Shared) -> Result<Option<TablePlan>> {
+    let catalog = conn.catalog().ok_or_else(|| Error::NotSupported("no catalog".into()))?;
+    let dialect = conn.dialect().ok_or_else(|| Error::NotSupported("no SQL".into()))?;
+    let details = catalog.table(table).await?;
+    plan_table(&details, &sh.needle, &sh.options, &*dialect)
+}
+
 /// Runs one table's query and turns its rows into hits.
 async fn table_hits(conn: &ConnectionRef, plan: &TablePlan, sh: &Shared) -> Result<RecordBatch> {
     let mut stream = conn.query(&plan.sql, &[]).await?;
@@ -178,7 +227,7 @@ async fn table_hits(conn: &ConnectionRef, plan: &TablePlan, sh: &Shared) -> Resu
                 table.append_value(&plan.table.name);
                 column.append_value(&c.name);
                 key.append_option(key_text.as_deref());
-                value.append_value(snippet(a.value(row), &sh.needle, sh.options.case_sensitive));
+                value.append_value(snippet(a.value(row), &sh.needle.text, sh.options.case_sensitive));
                 n += 1;
             }
         }
