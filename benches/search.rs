@@ -48,8 +48,14 @@ async fn make(c: &ConnectionRef, tables: usize, rows: usize) -> R<()> {
             &format!("CREATE TABLE qsb_{t} (id INTEGER PRIMARY KEY, name VARCHAR(100), email VARCHAR(100), note VARCHAR(200), qty INTEGER)"),
         )
         .await?;
-        // Ids from four digit tables (up to 10,000 rows per table).
-        let id = "(a.d * 1000 + b.d * 100 + e.d * 10 + f.d)";
+        // Ids from as many digit tables as `rows` needs (up to four).
+        let k = (1..=4).find(|k| 10usize.pow(*k) >= rows).unwrap_or(4) as usize;
+        let names = ["a", "b", "e", "f"];
+        let id = format!(
+            "({})",
+            (0..k).map(|i| format!("{}.d * {}", names[i], 10usize.pow((k - 1 - i) as u32))).collect::<Vec<_>>().join(" + ")
+        );
+        let from = (0..k).map(|i| format!("qsb_digits {}", names[i])).collect::<Vec<_>>().join(", ");
         let note = if t % 10 == 0 {
             format!("CASE WHEN {id} % 997 = 5 THEN {needle} ELSE 'plain note' END")
         } else {
@@ -59,7 +65,7 @@ async fn make(c: &ConnectionRef, tables: usize, rows: usize) -> R<()> {
             c,
             &format!(
                 "INSERT INTO qsb_{t} SELECT {id}, 'customer name', 'someone@example.com', {note}, {id} % 100 \
-                 FROM qsb_digits a, qsb_digits b, qsb_digits e, qsb_digits f WHERE {id} < {rows}"
+                 FROM {from} WHERE {id} < {rows}"
             ),
         )
         .await?;
