@@ -154,6 +154,13 @@ pub trait Catalog: Send + Sync {
     /// [`Error::NotFound`](crate::Error::NotFound) when there is no such table.
     async fn table(&self, table: &TableRef) -> Result<TableDetails>;
 
+    /// Whether [`structure`](Catalog::structure) answers in a constant
+    /// number of queries (so a caller reads it whole rather than table by
+    /// table as it goes).
+    fn bulk_structure(&self) -> bool {
+        false
+    }
+
     /// The whole structure of one namespace (the default one when `None`):
     /// every table, view and collection with its columns, indexes and
     /// constraints, in the order of [`tables`](Catalog::tables).

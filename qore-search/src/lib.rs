@@ -222,8 +222,8 @@ pub async fn search(db: DatabaseRef, needle: &str, options: &SearchOptions) -> R
     let parsed = plan::Needle::new(needle);
     let mut pending = Vec::new();
     for ns in namespaces {
-        if first.engine().is_embedded() {
-            // In-process catalogs answer table by table: the list now, each
+        if !catalog.bulk_structure() {
+            // Catalogs that answer table by table: the list now, each
             // table's columns on the worker that searches it, so the first
             // hits do not wait for the whole catalog.
             for info in catalog.tables(ns).await? {
@@ -232,7 +232,7 @@ pub async fn search(db: DatabaseRef, needle: &str, options: &SearchOptions) -> R
                 }
             }
         } else {
-            // Servers answer the whole structure in a few queries.
+            // The whole structure in a few queries.
             for d in catalog.structure(ns).await? {
                 if wanted(&d.info) {
                     if let Some(p) = plan::plan_table(&d, &parsed, options, &*dialect)? {

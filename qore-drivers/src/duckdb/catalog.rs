@@ -1,7 +1,6 @@
 //! The DuckDB catalog, from its `duckdb_*()` table functions.
 
 use async_trait::async_trait;
-use duckdb::OptionalExt;
 use qore_core::{
     Catalog, ColumnInfo, Constraint, ConstraintKind, Dialect, Error, FkAction, ForeignKey,
     IndexInfo, IndexPart, Namespace, Result, RowCount, TableDetails, TableInfo, TableKind,
@@ -46,6 +45,23 @@ impl Catalog for DuckDbConnection {
     async fn table(&self, table: &TableRef) -> Result<TableDetails> {
         let table = table.clone();
         self.worker.run(move |c| describe(c, &table)).await
+    }
+
+    async fn structure(&self, namespace: Option<&str>) -> Result<Vec<TableDetails>> {
+        let ns = namespace.map(str::to_string);
+        self.worker
+            .run(move |c| {
+                let ns = match ns {
+                    Some(n) => n,
+                    None => current_schema(c)?,
+                };
+                describe_many(c, &ns, None)
+            })
+            .await
+    }
+
+    fn bulk_structure(&self) -> bool {
+        true
     }
 }
 
@@ -122,55 +138,128 @@ fn describe(c: &duckdb::Connection, t: &TableRef) -> Result<TableDetails> {
         Some(n) => n.clone(),
         None => current_schema(c)?,
     };
-    let found: Option<(String, Option<String>, Option<String>)> = c
-        .query_row(
-            "SELECT 'table', sql, comment FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ?1 AND table_name = ?2 \
-             UNION ALL \
-             SELECT 'view', sql, comment FROM duckdb_views() WHERE database_name = current_database() AND schema_name = ?1 AND view_name = ?2 AND NOT internal",
-            [&ns, &t.name],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()
+    describe_many(c, &ns, Some(&t.name))?.pop().ok_or_else(|| {
+        Error::NotFound(format!("no table or view named `{t}` in DuckDB schema `{ns}`"))
+    })
+}
+
+type ConstraintRow = (String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
+type ColumnRow = (String, String, bool, Option<String>, Option<String>);
+type IndexRow = (String, bool, bool, Option<String>);
+
+/// Rows of a catalog query, by table name.
+fn grouped<T>(
+    c: &duckdb::Connection,
+    sql: &str,
+    ns: &str,
+    only: Option<&str>,
+    row: impl Fn(&duckdb::Row<'_>) -> duckdb::Result<T>,
+) -> Result<std::collections::HashMap<String, Vec<T>>> {
+    let mut stmt = c.prepare(sql).map_err(map_err)?;
+    let rows = stmt
+        .query_map(duckdb::params![ns, only], |r| Ok((r.get::<_, String>(0)?, row(r)?)))
+        .map_err(map_err)?
+        .collect::<duckdb::Result<Vec<_>>>()
         .map_err(map_err)?;
-    let Some((kind, sql, comment)) = found else {
-        return Err(Error::NotFound(format!(
-            "no table or view named `{t}` in DuckDB schema `{ns}`"
-        )));
-    };
+    let mut out: std::collections::HashMap<String, Vec<T>> = std::collections::HashMap::new();
+    for (table, r) in rows {
+        out.entry(table).or_default().push(r);
+    }
+    Ok(out)
+}
+
+/// The details of every table and view of `ns` (or only the one named):
+/// one query per catalog function whatever the table count, since each
+/// `duckdb_*()` call reads the whole catalog.
+fn describe_many(c: &duckdb::Connection, ns: &str, only: Option<&str>) -> Result<Vec<TableDetails>> {
+    let mut stmt = c
+        .prepare(
+            "SELECT table_name, 'table', sql, comment FROM duckdb_tables() \
+               WHERE database_name = current_database() AND schema_name = ?1 AND (?2 IS NULL OR table_name = ?2) AND NOT internal \
+             UNION ALL \
+             SELECT view_name, 'view', sql, comment FROM duckdb_views() \
+               WHERE database_name = current_database() AND schema_name = ?1 AND (?2 IS NULL OR view_name = ?2) AND NOT internal \
+             ORDER BY 1",
+        )
+        .map_err(map_err)?;
+    let found = stmt
+        .query_map(duckdb::params![ns, only], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, Option<String>>(3)?))
+        })
+        .map_err(map_err)?
+        .collect::<duckdb::Result<Vec<_>>>()
+        .map_err(map_err)?;
+    let mut constraints = grouped(
+        c,
+        "SELECT table_name, constraint_type, constraint_name, expression, to_json(constraint_column_names)::VARCHAR, \
+                referenced_table, to_json(referenced_column_names)::VARCHAR, constraint_text \
+         FROM duckdb_constraints() \
+         WHERE database_name = current_database() AND schema_name = ?1 AND (?2 IS NULL OR table_name = ?2) \
+         ORDER BY table_name, constraint_index",
+        ns,
+        only,
+        |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
+    )?;
+    let mut columns = grouped(
+        c,
+        "SELECT table_name, column_name, data_type, is_nullable, column_default, comment FROM duckdb_columns() \
+         WHERE database_name = current_database() AND schema_name = ?1 AND (?2 IS NULL OR table_name = ?2) \
+         ORDER BY table_name, column_index",
+        ns,
+        only,
+        |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+    )?;
+    let mut indexes = grouped(
+        c,
+        "SELECT table_name, index_name, is_unique, is_primary, sql FROM duckdb_indexes() \
+         WHERE database_name = current_database() AND schema_name = ?1 AND (?2 IS NULL OR table_name = ?2) \
+         ORDER BY table_name, index_name",
+        ns,
+        only,
+        |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+    )?;
+    let mut out = Vec::with_capacity(found.len());
+    for (name, kind, sql, comment) in found {
+        out.push(build(
+            c,
+            ns,
+            &name,
+            &kind,
+            sql,
+            comment,
+            constraints.remove(&name).unwrap_or_default(),
+            columns.remove(&name).unwrap_or_default(),
+            indexes.remove(&name).unwrap_or_default(),
+        )?);
+    }
+    Ok(out)
+}
+
+/// One table's details from its catalog rows.
+#[allow(clippy::too_many_arguments)]
+fn build(
+    c: &duckdb::Connection,
+    ns: &str,
+    name: &str,
+    kind: &str,
+    sql: Option<String>,
+    comment: Option<String>,
+    constraint_rows: Vec<ConstraintRow>,
+    column_rows: Vec<ColumnRow>,
+    index_rows: Vec<IndexRow>,
+) -> Result<TableDetails> {
+    let ns = ns.to_string();
     let kind = if kind == "view" {
         TableKind::View
     } else {
         TableKind::Table
     };
     let sql = sql.unwrap_or_default();
-    let table = TableRef::qualified(&ns, &t.name);
+    let table = TableRef::qualified(&ns, name);
 
     let mut constraints = Vec::new();
     let mut pk: Vec<String> = Vec::new();
-    let mut stmt = c
-        .prepare(
-            "SELECT constraint_type, constraint_name, expression, to_json(constraint_column_names)::VARCHAR, \
-                    referenced_table, to_json(referenced_column_names)::VARCHAR, constraint_text \
-             FROM duckdb_constraints() \
-             WHERE database_name = current_database() AND schema_name = ?1 AND table_name = ?2 \
-             ORDER BY constraint_index",
-        )
-        .map_err(map_err)?;
-    let rows = stmt
-        .query_map([&ns, &t.name], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, Option<String>>(5)?,
-                r.get::<_, Option<String>>(6)?,
-            ))
-        })
-        .map_err(map_err)?
-        .collect::<duckdb::Result<Vec<_>>>()
-        .map_err(map_err)?;
+    let rows = constraint_rows;
     let ddl = parse_create_table(&sql);
     for (ty, name, expr, cols, ref_table, ref_cols, text) in rows {
         let columns = json_list(cols);
@@ -235,25 +324,7 @@ fn describe(c: &duckdb::Connection, t: &TableRef) -> Result<TableDetails> {
         ConstraintKind::Check { .. } => 2,
         ConstraintKind::ForeignKey(_) => 3,
     });
-    let mut stmt = c
-        .prepare(
-            "SELECT column_name, data_type, is_nullable, column_default, comment FROM duckdb_columns() \
-             WHERE database_name = current_database() AND schema_name = ?1 AND table_name = ?2 ORDER BY column_index",
-        )
-        .map_err(map_err)?;
-    let cols = stmt
-        .query_map([&ns, &t.name], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, bool>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, Option<String>>(4)?,
-            ))
-        })
-        .map_err(map_err)?
-        .collect::<duckdb::Result<Vec<_>>>()
-        .map_err(map_err)?;
+    let cols = column_rows;
     let columns = cols
         .into_iter()
         .enumerate()
@@ -274,24 +345,7 @@ fn describe(c: &duckdb::Connection, t: &TableRef) -> Result<TableDetails> {
         })
         .collect();
 
-    let mut stmt = c
-        .prepare(
-            "SELECT index_name, is_unique, is_primary, sql FROM duckdb_indexes() \
-             WHERE database_name = current_database() AND schema_name = ?1 AND table_name = ?2 ORDER BY index_name",
-        )
-        .map_err(map_err)?;
-    let indexes = stmt
-        .query_map([&ns, &t.name], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, bool>(1)?,
-                r.get::<_, bool>(2)?,
-                r.get::<_, Option<String>>(3)?,
-            ))
-        })
-        .map_err(map_err)?
-        .collect::<duckdb::Result<Vec<_>>>()
-        .map_err(map_err)?
+    let indexes = index_rows
         .into_iter()
         .map(|(name, unique, primary, sql)| {
             let (parts, predicate) = sql.as_deref().map(parse_create_index).unwrap_or_default();

@@ -102,6 +102,10 @@ impl Catalog for MySqlConnection {
             .ok_or_else(|| Error::NotFound(format!("table `{table}`")))
     }
 
+    fn bulk_structure(&self) -> bool {
+        true
+    }
+
     async fn structure(&self, namespace: Option<&str>) -> Result<Vec<TableDetails>> {
         self.load(Scope::of(namespace, None)).await
     }

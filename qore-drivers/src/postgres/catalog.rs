@@ -247,6 +247,10 @@ impl Catalog for PostgresConnection {
             .ok_or_else(|| Error::NotFound(format!("table `{table}`")))
     }
 
+    fn bulk_structure(&self) -> bool {
+        true
+    }
+
     async fn structure(&self, namespace: Option<&str>) -> Result<Vec<TableDetails>> {
         let rels = self.relations(namespace, None).await?;
         self.details(rels).await
