@@ -202,7 +202,11 @@ fn a_connection_lost_mid_diff_is_an_error_not_a_verdict() {
         let first = d.stream.next().await.unwrap().unwrap();
         assert!(first.num_rows() > 0);
         let killer = pg.conn().await;
-        let sql = format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%{t}%' AND pid <> pg_backend_pid()");
+        // Client backends only: an autovacuum worker analysing the new
+        // table has its name in `query` too, and is not ours to kill.
+        let sql = format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%{t}%' AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        );
         qore_core::collect(killer.query(&sql, &[]).await.unwrap()).await.unwrap();
         let mut failed = None;
         while let Some(b) = d.stream.next().await {
