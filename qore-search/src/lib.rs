@@ -232,11 +232,24 @@ pub async fn search(db: DatabaseRef, needle: &str, options: &SearchOptions) -> R
                 }
             }
         } else {
-            // The whole structure in a few queries.
-            for d in catalog.structure(ns).await? {
-                if wanted(&d.info) {
-                    if let Some(p) = plan::plan_table(&d, &parsed, options, &*dialect)? {
-                        pending.push(run::Pending::Planned(Box::new(p)));
+            // The whole structure in a few queries; when that fails (a table
+            // dropped while the catalog was read: "could not open relation"),
+            // table by table, where a vanished table is only skipped.
+            match catalog.structure(ns).await {
+                Ok(all) => {
+                    for d in all {
+                        if wanted(&d.info) {
+                            if let Some(p) = plan::plan_table(&d, &parsed, options, &*dialect)? {
+                                pending.push(run::Pending::Planned(Box::new(p)));
+                            }
+                        }
+                    }
+                }
+                Err(_) => {
+                    for info in catalog.tables(ns).await? {
+                        if wanted(&info) {
+                            pending.push(run::Pending::Lazy(info));
+                        }
                     }
                 }
             }
