@@ -56,7 +56,7 @@ use qore_core::{Error, Result, SendableRecordBatchStream};
 use sha2::{Digest, Sha256};
 
 use crate::html::{GRID_JS, HtmlOptions, Page, RowLines, page_head, page_meta, script_json};
-use crate::{OutputPath, Progress, Summary};
+use crate::{Counting, OutputPath, Progress, Summary};
 use seal::{CHECK_KEY, CHECK_PASS, OpenFailure, SealWriter, Sealer};
 
 pub use upload::{UploadTarget, Uploaded, upload};
@@ -168,22 +168,6 @@ pub struct Shared {
     pub summary: Summary,
     /// The key; [`ShareKey::fragment`] is the link's fragment.
     pub key: ShareKey,
-}
-
-struct Counting<W> {
-    inner: W,
-    bytes: Arc<AtomicU64>,
-}
-
-impl<W: Write> Write for Counting<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.bytes.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 /// Streams `stream` into a share page written to `out`, calling `progress`
