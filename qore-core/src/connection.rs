@@ -98,6 +98,13 @@ pub trait Connection: Send + Sync + Debug {
         None
     }
 
+    /// The administration facet: maintenance, routines, triggers, events.
+    /// It reads and plans; [`admin::run`](crate::admin::run) runs its plans
+    /// through this session.
+    fn admin(&self) -> Option<&dyn crate::admin::Admin> {
+        None
+    }
+
     /// The document facet (MongoDB).
     fn documents(&self) -> Option<&dyn Documents> {
         None
@@ -256,6 +263,9 @@ macro_rules! forward_connection {
             }
             fn environment(&self) -> Option<Environment> {
                 (**self).environment()
+            }
+            fn admin(&self) -> Option<&dyn crate::admin::Admin> {
+                (**self).admin()
             }
             fn documents(&self) -> Option<&dyn Documents> {
                 (**self).documents()

@@ -506,6 +506,10 @@ impl<C: Connection> Connection for Intercepted<C> {
         self.inner.key_value().map(|_| self as &dyn KeyValue)
     }
 
+    fn admin(&self) -> Option<&dyn crate::admin::Admin> {
+        self.inner.admin()
+    }
+
     fn documents(&self) -> Option<&dyn Documents> {
         self.inner.documents().map(|_| self as &dyn Documents)
     }

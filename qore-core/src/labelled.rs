@@ -67,6 +67,10 @@ impl Connection for Labelled {
     fn key_value(&self) -> Option<&dyn KeyValue> {
         self.inner.key_value()
     }
+    fn admin(&self) -> Option<&dyn crate::admin::Admin> {
+        self.inner.admin()
+    }
+
     fn documents(&self) -> Option<&dyn Documents> {
         self.inner.documents()
     }

@@ -137,6 +137,10 @@ impl<C: Connection> Connection for Traced<C> {
         self.inner.key_value()
     }
 
+    fn admin(&self) -> Option<&dyn crate::admin::Admin> {
+        self.inner.admin()
+    }
+
     fn documents(&self) -> Option<&dyn Documents> {
         self.inner.documents()
     }
