@@ -138,6 +138,16 @@ pub(crate) async fn dispatch(
         Command::Erd(args) => crate::erd::run(*args, flags, out, err).await,
         Command::Share(args) => crate::share::run(*args, flags, out, err).await,
         Command::Search(args) => crate::search::run(*args, out, err).await,
+        Command::Admin { action } => crate::admin::run_admin(action, flags, out, err).await,
+        Command::Routine { action } => {
+            crate::admin::run_objects(qore_core::admin::ObjectClass::Routine, action, flags, out, err).await
+        }
+        Command::Trigger { action } => {
+            crate::admin::run_objects(qore_core::admin::ObjectClass::Trigger, action, flags, out, err).await
+        }
+        Command::Event { action } => {
+            crate::admin::run_objects(qore_core::admin::ObjectClass::Event, action, flags, out, err).await
+        }
         Command::Relation { action } => crate::edit::relation(action, flags, out, err).await,
         Command::Demo {
             path,

@@ -245,6 +245,31 @@ pub enum Command {
     /// Find a string anywhere in a database: every table and column, pushed
     /// down to the engine, several tables at once; exit 1 when nothing is found.
     Search(Box<crate::search::SearchArgs>),
+    /// Maintenance: what can run here (`ops`), run one (`run`, `--dry-run`
+    /// prints the SQL), size and health figures (`figures`).
+    Admin {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::admin::AdminAction,
+    },
+    /// Stored routines: functions, procedures, aggregates; DuckDB macros.
+    Routine {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::admin::ObjectAction,
+    },
+    /// Triggers (PostgreSQL event triggers too).
+    Trigger {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::admin::ObjectAction,
+    },
+    /// Scheduled events (MariaDB/MySQL) and the event scheduler.
+    Event {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::admin::ObjectAction,
+    },
     /// Print a completion script for a shell: `source <(qore completions bash)`,
     /// `qore completions zsh > ~/.zfunc/_qore`, `qore completions fish | source`.
     Completions {

@@ -298,6 +298,50 @@ pub struct Operation {
     pub refused: Option<String>,
 }
 
+impl OpOption {
+    /// `name`, `name=a|b|c` or `name=VALUE`, as `--option` takes it.
+    pub fn usage(&self) -> String {
+        match &self.value {
+            None => self.name.clone(),
+            Some(c) if c.is_empty() => format!("{}=VALUE", self.name),
+            Some(c) => format!("{}={}", self.name, c.join("|")),
+        }
+    }
+}
+
+/// Operations as one Arrow batch: operation, scope, available, why not,
+/// options (as `--option` takes them), what it does.
+///
+/// # Error handling
+///
+/// An Arrow error is passed on.
+pub fn operations_batch(operations: &[Operation]) -> Result<RecordBatch> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("operation", DataType::Utf8, false),
+        Field::new("scope", DataType::Utf8, false),
+        Field::new("available", DataType::Boolean, false),
+        Field::new("refused_because", DataType::Utf8, true),
+        Field::new("options", DataType::Utf8, false),
+        Field::new("help", DataType::Utf8, false),
+    ]));
+    let scope = |s: OpScope| match s {
+        OpScope::Table => "table",
+        OpScope::Database => "database",
+        OpScope::Either => "table or database",
+    };
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(operations.iter().map(|o| o.name.as_str()))),
+        Arc::new(StringArray::from_iter_values(operations.iter().map(|o| scope(o.scope)))),
+        Arc::new(BooleanArray::from_iter(operations.iter().map(|o| Some(o.refused.is_none())))),
+        Arc::new(StringArray::from_iter(operations.iter().map(|o| o.refused.as_deref()))),
+        Arc::new(StringArray::from_iter_values(
+            operations.iter().map(|o| o.options.iter().map(OpOption::usage).collect::<Vec<_>>().join(", ")),
+        )),
+        Arc::new(StringArray::from_iter_values(operations.iter().map(|o| o.help.as_str()))),
+    ];
+    Ok(RecordBatch::try_new(schema, columns)?)
+}
+
 /// What to run: an operation, its table, its options.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OpRequest {

@@ -391,6 +391,10 @@ impl Connection for DuckDbConnection {
         Some(self)
     }
 
+    fn admin(&self) -> Option<&dyn qore_core::admin::Admin> {
+        Some(self)
+    }
+
     async fn close(&self) -> Result<()> {
         self.worker
             .run(|c| c.execute_batch("CHECKPOINT").map_err(map_err))

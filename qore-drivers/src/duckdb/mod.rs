@@ -3,6 +3,7 @@
 //! the batch size; local CSV, Parquet and JSON files are tables
 //! (`SELECT * FROM 'data/*.parquet'`).
 
+mod admin;
 mod catalog;
 mod connection;
 mod options;

@@ -420,6 +420,10 @@ impl Connection for MySqlConnection {
         Some(self)
     }
 
+    fn admin(&self) -> Option<&dyn qore_core::admin::Admin> {
+        Some(self)
+    }
+
     async fn close(&self) -> Result<()> {
         // A clean goodbye: the server does not count an aborted client.
         self.lock(None).await?.quit().await;

@@ -49,6 +49,7 @@
 //! Every field carries the column's type in `qore.source_type` (the full
 //! `COLUMN_TYPE`, such as `enum('a','b')`, for table columns).
 
+mod admin;
 mod auth;
 mod catalog;
 mod codec;

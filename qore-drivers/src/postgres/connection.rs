@@ -581,6 +581,10 @@ impl Connection for PostgresConnection {
         Some(self)
     }
 
+    fn admin(&self) -> Option<&dyn qore_core::admin::Admin> {
+        Some(self)
+    }
+
     /// Says goodbye with Terminate, so the server logs no broken
     /// connection; later calls fail with "closed".
     async fn close(&self) -> Result<()> {

@@ -42,6 +42,7 @@
 //!
 //! Every field carries its PostgreSQL type name in `qore.source_type`.
 
+mod admin;
 mod catalog;
 mod connection;
 mod copy;

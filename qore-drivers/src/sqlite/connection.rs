@@ -549,6 +549,10 @@ impl Connection for SqliteConnection {
         Some(self)
     }
 
+    fn admin(&self) -> Option<&dyn qore_core::admin::Admin> {
+        Some(self)
+    }
+
     async fn close(&self) -> Result<()> {
         self.worker
             .run(|c| c.execute_batch("PRAGMA optimize").map_err(map_err))

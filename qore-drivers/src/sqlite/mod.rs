@@ -2,6 +2,7 @@
 //! open options in the URL, loadable extensions on explicit request, and a
 //! type mapping documented in [`types`].
 
+mod admin;
 mod catalog;
 mod connection;
 mod functions;

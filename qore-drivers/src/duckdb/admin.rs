@@ -1,0 +1,257 @@
+//! DuckDB administration: CHECKPOINT / FORCE CHECKPOINT, ANALYZE and
+//! VACUUM ANALYZE, database size; macros (DuckDB's routines). DuckDB has no
+//! triggers, events or stored procedures. A macro edit runs `CREATE OR
+//! REPLACE` in a transaction.
+
+use async_trait::async_trait;
+use qore_core::admin::{
+    Admin, Definition, ObjectClass, ObjectInfo, ObjectRef, OpOption, OpRequest, OpScope, Operation,
+    Plan, check_request, fetch_rows, read_create, text,
+};
+use qore_core::sql::Flavor;
+use qore_core::{Connection, Error, Result, SendableRecordBatchStream, TableRef, Value};
+
+use super::connection::DuckDbConnection;
+
+fn q(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn op(name: &str, help: &str, scope: OpScope, options: Vec<OpOption>, refused: Option<String>) -> Operation {
+    Operation { name: name.into(), help: help.into(), scope, options, refused }
+}
+
+/// A macro as `duckdb_functions()` describes it.
+struct Macro {
+    info: ObjectInfo,
+    parameters: Vec<String>,
+    body: String,
+    table: bool,
+}
+
+impl DuckDbConnection {
+    async fn macros(&self, namespace: Option<&str>, name: Option<&str>) -> Result<Vec<Macro>> {
+        let rows = fetch_rows(
+            self,
+            "SELECT schema_name, function_name, function_type, array_to_string(parameters, chr(31)), macro_definition \
+               FROM duckdb_functions() \
+              WHERE function_type IN ('macro', 'table_macro') AND NOT internal \
+                AND database_name = current_database() \
+                AND schema_name = coalesce(?, current_schema()) AND (? IS NULL OR function_name = ?) \
+              ORDER BY function_name",
+            &[
+                namespace.map_or(Value::Null, |n| Value::Text(n.into())),
+                name.map_or(Value::Null, |n| Value::Text(n.into())),
+                name.map_or(Value::Null, |n| Value::Text(n.into())),
+            ],
+        )
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let parameters: Vec<String> =
+                    text(&r[3]).filter(|p| !p.is_empty()).map(|p| p.split('\u{1f}').map(String::from).collect()).unwrap_or_default();
+                let table = text(&r[2]).as_deref() == Some("table_macro");
+                Macro {
+                    info: ObjectInfo {
+                        namespace: text(&r[0]),
+                        name: text(&r[1]).unwrap_or_default(),
+                        kind: if table { "table macro".into() } else { "macro".into() },
+                        arguments: Some(format!("({})", parameters.join(", "))),
+                        language: Some("sql".into()),
+                        ..ObjectInfo::default()
+                    },
+                    parameters,
+                    body: text(&r[4]).unwrap_or_default(),
+                    table,
+                }
+            })
+            .collect())
+    }
+
+    async fn one_macro(&self, object: &ObjectRef) -> Result<Macro> {
+        let found = self.macros(object.namespace.as_deref(), Some(&object.name)).await?;
+        // Overloads of one macro share a name; DuckDB lists each.
+        match found.len() {
+            0 => Err(Error::NotFound(format!("no macro {}", object.display()))),
+            1 => Ok(found.into_iter().next().ok_or_else(|| Error::Internal("vanished".into()))?),
+            n => Err(Error::NotSupported(format!(
+                "{} has {n} overloads: DuckDB lists them apart but replaces and drops them together; edit it with SQL",
+                object.name
+            ))),
+        }
+    }
+}
+
+#[async_trait]
+impl Admin for DuckDbConnection {
+    fn admin_engine(&self) -> &'static str {
+        "DuckDB"
+    }
+
+    async fn operations(&self, table: Option<&TableRef>) -> Result<Vec<Operation>> {
+        if let Some(t) = table {
+            let rows = fetch_rows(
+                self,
+                "SELECT 1 FROM duckdb_tables() WHERE table_name = ? AND schema_name = coalesce(?, current_schema()) AND database_name = current_database()",
+                &[Value::Text(t.name.clone()), t.namespace.clone().map_or(Value::Null, Value::Text)],
+            )
+            .await?;
+            let refused = rows.is_empty().then(|| format!("{} is not a table of this database (a view has no statistics)", t.name));
+            return Ok(vec![
+                op("analyze", "ANALYZE: recompute the table's statistics", OpScope::Either, vec![], refused.clone()),
+                op("vacuum_analyze", "VACUUM ANALYZE: the same, as PostgreSQL spells it", OpScope::Either, vec![], refused),
+            ]);
+        }
+        let file = fetch_rows(self, "SELECT path FROM duckdb_databases() WHERE database_name = current_database()", &[]).await?;
+        let memory = file.first().and_then(|r| text(&r[0])).is_none();
+        let no_file = memory.then(|| "an in-memory database has nothing to checkpoint".to_string());
+        Ok(vec![
+            op("checkpoint", "CHECKPOINT: write the write-ahead log into the database file", OpScope::Database, vec![], no_file.clone()),
+            op(
+                "force_checkpoint",
+                "FORCE CHECKPOINT: the same, aborting running transactions if needed",
+                OpScope::Database,
+                vec![],
+                no_file,
+            ),
+            op("analyze", "ANALYZE: recompute every table's statistics", OpScope::Either, vec![], None),
+            op("vacuum_analyze", "VACUUM ANALYZE: the same, as PostgreSQL spells it", OpScope::Either, vec![], None),
+        ])
+    }
+
+    async fn plan_operation(&self, request: &OpRequest) -> Result<Plan> {
+        let ops = self.operations(request.table.as_ref()).await?;
+        let op = check_request(&ops, request, "DuckDB")?;
+        let target = request.table.as_ref().map(|t| match &t.namespace {
+            Some(ns) => format!(" {}.{}", q(ns), q(&t.name)),
+            None => format!(" {}", q(&t.name)),
+        });
+        let target = target.unwrap_or_default();
+        Ok(Plan::single(match op.name.as_str() {
+            "checkpoint" => "CHECKPOINT".to_string(),
+            "force_checkpoint" => "FORCE CHECKPOINT".to_string(),
+            "analyze" => format!("ANALYZE{target}"),
+            "vacuum_analyze" => format!("VACUUM ANALYZE{target}"),
+            other => return Err(Error::NotSupported(format!("DuckDB operation `{other}` has no plan"))),
+        }))
+    }
+
+    async fn figures(&self, table: Option<&TableRef>) -> Result<SendableRecordBatchStream> {
+        match table {
+            None => self.query("PRAGMA database_size", &[]).await,
+            Some(t) => {
+                self.query(
+                    "SELECT schema_name AS schema, table_name AS \"table\", estimated_size AS rows_estimate, \
+                            column_count AS columns, index_count AS indexes \
+                       FROM duckdb_tables() WHERE table_name = ? AND schema_name = coalesce(?, current_schema()) \
+                        AND database_name = current_database()",
+                    &[Value::Text(t.name.clone()), t.namespace.clone().map_or(Value::Null, Value::Text)],
+                )
+                .await
+            }
+        }
+    }
+
+    async fn objects(&self, class: ObjectClass, namespace: Option<&str>) -> Result<Vec<ObjectInfo>> {
+        match class {
+            ObjectClass::Routine => Ok(self.macros(namespace, None).await?.into_iter().map(|m| m.info).collect()),
+            ObjectClass::Trigger => Err(Error::NotSupported("DuckDB has no triggers".into())),
+            ObjectClass::Event => Err(Error::NotSupported("DuckDB has no scheduled events".into())),
+        }
+    }
+
+    async fn definition(&self, class: ObjectClass, object: &ObjectRef) -> Result<Definition> {
+        self.objects(class, None).await?;
+        let m = self.one_macro(object).await?;
+        let name = match &m.info.namespace {
+            Some(ns) => format!("{}.{}", q(ns), q(&m.info.name)),
+            None => q(&m.info.name),
+        };
+        let sql = format!(
+            "CREATE MACRO {name}({}) AS {}{}",
+            m.parameters.join(", "),
+            if m.table { "TABLE " } else { "" },
+            m.body
+        );
+        Ok(Definition { info: m.info, sql })
+    }
+
+    async fn plan_create(&self, class: ObjectClass, sql: &str) -> Result<Plan> {
+        self.objects(class, None).await?;
+        let c = read_create(sql, Flavor::Standard)?;
+        if c.kind != "MACRO" && c.kind != "FUNCTION" {
+            return Err(Error::invalid(format!("that statement creates a {}, not a macro", c.kind.to_lowercase())));
+        }
+        Ok(Plan::single(sql.trim().to_string()))
+    }
+
+    async fn plan_replace(&self, class: ObjectClass, object: &ObjectRef, sql: &str) -> Result<Plan> {
+        self.objects(class, None).await?;
+        let c = read_create(sql, Flavor::Standard)?;
+        if c.kind != "MACRO" && c.kind != "FUNCTION" {
+            return Err(Error::invalid(format!("that statement creates a {}, not a macro", c.kind.to_lowercase())));
+        }
+        let m = self.one_macro(object).await?;
+        if c.name.name != m.info.name {
+            return Err(Error::invalid(format!(
+                "the new definition creates `{}`, not `{}`: to rename, create the new one and drop the old",
+                c.name.name, m.info.name
+            )));
+        }
+        Ok(Plan::transaction(vec![c.with_or_replace(sql.trim())]))
+    }
+
+    async fn plan_drop(&self, class: ObjectClass, object: &ObjectRef) -> Result<Plan> {
+        self.objects(class, None).await?;
+        let m = self.one_macro(object).await?;
+        let ns = m.info.namespace.as_deref().map(|n| format!("{}.", q(n))).unwrap_or_default();
+        Ok(Plan::single(format!(
+            "DROP MACRO {}{ns}{}",
+            if m.table { "TABLE " } else { "" },
+            q(&m.info.name)
+        )))
+    }
+
+    async fn plan_enable(&self, class: ObjectClass, _object: &ObjectRef, _enabled: bool) -> Result<Plan> {
+        Err(Error::NotSupported(format!("DuckDB has no {} to enable or disable", match class {
+            ObjectClass::Routine => "state on a macro",
+            ObjectClass::Trigger => "triggers",
+            ObjectClass::Event => "events",
+        })))
+    }
+
+    async fn plan_call(&self, object: &ObjectRef, args: &[Option<String>]) -> Result<Plan> {
+        let m = self.one_macro(object).await?;
+        let required = m.parameters.iter().filter(|p| !p.contains(":=")).count();
+        if args.len() < required || args.len() > m.parameters.len() {
+            return Err(Error::invalid(format!(
+                "{}({}) takes {} argument(s), {} given",
+                m.info.name,
+                m.parameters.join(", "),
+                required,
+                args.len()
+            )));
+        }
+        // A string literal has no type of its own in DuckDB: it takes the
+        // type the macro's body needs, so a number given as text stays exact.
+        let list: Vec<String> = args
+            .iter()
+            .map(|a| match a {
+                None => "NULL".to_string(),
+                Some(v) => lit(v),
+            })
+            .collect();
+        let ns = m.info.namespace.as_deref().map(|n| format!("{}.", q(n))).unwrap_or_default();
+        let callee = format!("{ns}{}", q(&m.info.name));
+        Ok(Plan::single(if m.table {
+            format!("SELECT * FROM {callee}({})", list.join(", "))
+        } else {
+            format!("SELECT {callee}({}) AS {}", list.join(", "), q(&m.info.name))
+        }))
+    }
+}
