@@ -58,7 +58,7 @@ if [ -z "${QORE_TEST_POSTGRES_URL:-}" ]; then
   pids+=($!)
   wait_for PostgreSQL 100 "$pgbin/pg_isready" -h 127.0.0.1 -p "$pgport" || { cat "$root/pg.log" >&2; exit 1; }
   psql -q -h "$root/pg" -p "$pgport" -U postgres -d postgres -v ON_ERROR_STOP=1 \
-    -c "CREATE ROLE qore LOGIN CREATEDB PASSWORD '$pw'" -c "CREATE DATABASE qore_test OWNER qore" \
+    -c "CREATE ROLE qore LOGIN CREATEDB CREATEROLE PASSWORD '$pw'" -c "CREATE DATABASE qore_test OWNER qore" \
     -c "GRANT pg_read_all_stats TO qore" >/dev/null
   # What the server ran (every database's statements, read from the
   # postgres database so that qore_test's catalog stays as the tests made

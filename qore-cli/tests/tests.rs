@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod administering;
 mod completions;
 mod contracts;
 mod diffing;

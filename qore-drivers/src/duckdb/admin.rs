@@ -41,7 +41,7 @@ impl DuckDbConnection {
                FROM duckdb_functions() \
               WHERE function_type IN ('macro', 'table_macro') AND NOT internal \
                 AND database_name = current_database() \
-                AND schema_name = coalesce(?, current_schema()) AND (? IS NULL OR function_name = ?) \
+                AND schema_name = coalesce(?::VARCHAR, current_schema()) AND (?::VARCHAR IS NULL OR function_name = ?::VARCHAR) \
               ORDER BY function_name",
             &[
                 namespace.map_or(Value::Null, |n| Value::Text(n.into())),
@@ -97,7 +97,7 @@ impl Admin for DuckDbConnection {
         if let Some(t) = table {
             let rows = fetch_rows(
                 self,
-                "SELECT 1 FROM duckdb_tables() WHERE table_name = ? AND schema_name = coalesce(?, current_schema()) AND database_name = current_database()",
+                "SELECT 1 FROM duckdb_tables() WHERE table_name = ?::VARCHAR AND schema_name = coalesce(?::VARCHAR, current_schema()) AND database_name = current_database()",
                 &[Value::Text(t.name.clone()), t.namespace.clone().map_or(Value::Null, Value::Text)],
             )
             .await?;
@@ -148,7 +148,7 @@ impl Admin for DuckDbConnection {
                 self.query(
                     "SELECT schema_name AS schema, table_name AS \"table\", estimated_size AS rows_estimate, \
                             column_count AS columns, index_count AS indexes \
-                       FROM duckdb_tables() WHERE table_name = ? AND schema_name = coalesce(?, current_schema()) \
+                       FROM duckdb_tables() WHERE table_name = ?::VARCHAR AND schema_name = coalesce(?::VARCHAR, current_schema()) \
                         AND database_name = current_database()",
                     &[Value::Text(t.name.clone()), t.namespace.clone().map_or(Value::Null, Value::Text)],
                 )
@@ -172,8 +172,10 @@ impl Admin for DuckDbConnection {
             Some(ns) => format!("{}.{}", q(ns), q(&m.info.name)),
             None => q(&m.info.name),
         };
+        // duckdb_functions() lists parameter names without their default
+        // values: say so where an edit would otherwise drop them unseen.
         let sql = format!(
-            "CREATE MACRO {name}({}) AS {}{}",
+            "-- DuckDB does not report parameter defaults: add back any `name := value` the macro had\nCREATE MACRO {name}({}) AS {}{}",
             m.parameters.join(", "),
             if m.table { "TABLE " } else { "" },
             m.body
@@ -227,22 +229,24 @@ impl Admin for DuckDbConnection {
 
     async fn plan_call(&self, object: &ObjectRef, args: &[Option<String>]) -> Result<Plan> {
         let m = self.one_macro(object).await?;
-        let required = m.parameters.iter().filter(|p| !p.contains(":=")).count();
-        if args.len() < required || args.len() > m.parameters.len() {
+        // Parameters with defaults may be left out: DuckDB checks the least.
+        if args.len() > m.parameters.len() {
             return Err(Error::invalid(format!(
-                "{}({}) takes {} argument(s), {} given",
+                "{}({}) takes at most {} argument(s), {} given",
                 m.info.name,
                 m.parameters.join(", "),
-                required,
+                m.parameters.len(),
                 args.len()
             )));
         }
-        // A string literal has no type of its own in DuckDB: it takes the
-        // type the macro's body needs, so a number given as text stays exact.
+        // Macros are untyped: a plain decimal number goes in as a number
+        // literal (exact: DuckDB reads `12.50` as DECIMAL(4,2)), anything
+        // else as a string, so `007` stays the text `007`.
         let list: Vec<String> = args
             .iter()
             .map(|a| match a {
                 None => "NULL".to_string(),
+                Some(v) if plain_number(v) => v.clone(),
                 Some(v) => lit(v),
             })
             .collect();
@@ -253,5 +257,44 @@ impl Admin for DuckDbConnection {
         } else {
             format!("SELECT {callee}({}) AS {}", list.join(", "), q(&m.info.name))
         }))
+    }
+}
+
+/// `-?(0|[1-9][0-9]*)(.[0-9]+)?`: a number whose literal reads back as the
+/// same text.
+fn plain_number(v: &str) -> bool {
+    let digits = v.strip_prefix('-').unwrap_or(v);
+    let (int, frac) = match digits.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (digits, None),
+    };
+    let int_ok = int == "0" || (!int.is_empty() && !int.starts_with('0') && int.bytes().all(|b| b.is_ascii_digit()));
+    int_ok && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_number;
+    use proptest::prelude::*;
+
+    #[test]
+    fn only_numbers_that_read_back_the_same_go_bare() {
+        for v in ["0", "12", "-3", "12.50", "0.5"] {
+            assert!(plain_number(v), "{v}");
+        }
+        for v in ["007", "1e5", "", "-", "1.", ".5", "1,5", "12 ", "0x10", "NaN"] {
+            assert!(!plain_number(v), "{v}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn bare_numbers_parse_back_to_themselves(v in "\\PC{0,12}") {
+            if plain_number(&v) {
+                let parsed: f64 = v.parse().unwrap();
+                prop_assert!(parsed.is_finite());
+                prop_assert!(!v.starts_with('+'));
+            }
+        }
     }
 }

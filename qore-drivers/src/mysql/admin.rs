@@ -16,7 +16,7 @@ use qore_core::admin::{
     Operation, Plan, Scheduler, check_request, fetch_rows, int, read_create, text,
 };
 use qore_core::sql::Flavor;
-use qore_core::{Connection, Dialect, Error, Result, SendableRecordBatchStream, TableRef, Value};
+use qore_core::{Connection, Error, Result, SendableRecordBatchStream, TableRef, Value};
 
 use super::connection::MySqlConnection;
 

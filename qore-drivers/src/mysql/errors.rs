@@ -13,7 +13,9 @@ pub(crate) fn map_err(e: WireError) -> Error {
             state,
             message,
         } => match code {
-            1045 | 1044 | 1698 => Error::Auth(message),
+            // 1044 (no access to a database) is a missing privilege, also
+            // when a statement meets it; 1045 and 1698 are wrong credentials.
+            1045 | 1698 => Error::Auth(message),
             1969 | 3024 => {
                 Error::Timeout(format!("{message}; raise it with ?statement_timeout=MS"))
             }

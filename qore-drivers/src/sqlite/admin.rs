@@ -206,11 +206,12 @@ impl Admin for SqliteConnection {
     }
 
     async fn figures(&self, table: Option<&TableRef>) -> Result<SendableRecordBatchStream> {
-        let schema = q(&schema_of(table.and_then(|t| t.namespace.as_deref())));
+        // Pragma functions with an argument would *set* it (page_size,
+        // journal_mode): these figures are the main database's.
         let rows = match table {
             Some(t) => {
-                self.relation(t).await?;
-                format!("(SELECT count(*) FROM {schema}.{})", q(&t.name))
+                let (_, quoted) = self.relation(t).await?;
+                format!("(SELECT count(*) FROM {quoted})")
             }
             None => "NULL".into(),
         };
@@ -218,9 +219,8 @@ impl Admin for SqliteConnection {
             &format!(
                 "SELECT p.page_count, f.freelist_count AS free_pages, s.page_size, p.page_count * s.page_size AS file_bytes, \
                         f.freelist_count * s.page_size AS free_bytes, j.journal_mode, a.auto_vacuum, {rows} AS table_rows \
-                   FROM pragma_page_count({s}) p, pragma_freelist_count({s}) f, pragma_page_size({s}) s, \
-                        pragma_journal_mode({s}) j, pragma_auto_vacuum({s}) a",
-                s = lit(&schema_of(table.and_then(|t| t.namespace.as_deref())))
+                   FROM pragma_page_count p, pragma_freelist_count f, pragma_page_size s, \
+                        pragma_journal_mode j, pragma_auto_vacuum a"
             ),
             &[],
         )
