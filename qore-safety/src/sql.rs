@@ -107,6 +107,12 @@ fn parsed_statement(
     {
         return Some(report);
     }
+    if engine == Engine::MySql
+        && findings.is_empty()
+        && let Some(report) = lexical::maintenance(text, tokens)
+    {
+        return Some(report);
+    }
     if findings.is_empty()
         && let Some(report) = plain_read(text, tokens)
     {

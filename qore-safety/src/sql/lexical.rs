@@ -202,6 +202,26 @@ const DESTRUCTIVE_KEYWORDS: [&str; 11] = [
     "REMOVE", "EXCHANGE",
 ];
 
+/// MySQL's table maintenance statements (`OPTIMIZE TABLE`, `CHECK TABLE`,
+/// `REPAIR TABLE`, `CHECKSUM TABLE`, `ANALYZE TABLE`, `FLUSH`), which the
+/// parser does not read: maintenance, not a change of rows or structure,
+/// so no "not parsed" warning for what `qore admin run` sends.
+pub(super) fn maintenance(text: &str, tokens: &[Span]) -> Option<StatementReport> {
+    let word = |i: usize, k: &str| tokens.get(i).is_some_and(|t| t.is_keyword(text, k));
+    let table_op = ["OPTIMIZE", "CHECK", "REPAIR", "CHECKSUM", "ANALYZE"].iter().any(|k| word(0, k))
+        && (word(1, "TABLE") || word(1, "TABLES") || ((word(1, "LOCAL") || word(1, "NO_WRITE_TO_BINLOG")) && word(2, "TABLE")));
+    let flush = word(0, "FLUSH");
+    // One statement only: a `;` and more would need reading.
+    let single = !tokens.iter().any(|t| t.kind == qore_core::sql::TokenKind::Punct(';'));
+    (single && (table_op || flush)).then(|| StatementReport {
+        text: text.to_string(),
+        kind: Kind::Admin,
+        objects: Vec::new(),
+        findings: Vec::new(),
+        parsed: false,
+    })
+}
+
 /// The conservative check of a statement the parser could not read.
 pub(super) fn lexical(
     text: &str,
