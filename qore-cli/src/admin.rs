@@ -3,7 +3,7 @@
 //! run through the safety net's session, so a DROP confirms on staging and
 //! prod like any statement.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -236,7 +236,7 @@ pub(crate) async fn run_admin(action: AdminAction, flags: SafetyFlags, out: &mut
             print_batches(admin::Ran { schema: batch.schema(), batches: vec![batch], timings: vec![] }, format, out, err).await
         }
         AdminAction::Run { db, op, table, options, dry_run, format } => {
-            let (conn, _) = connections::open(db.db.as_deref(), flags).await?;
+            let (conn, target) = connections::open(db.db.as_deref(), flags).await?;
             let request = OpRequest {
                 op,
                 table: table_arg(&table)?,
@@ -249,7 +249,39 @@ pub(crate) async fn run_admin(action: AdminAction, flags: SafetyFlags, out: &mut
                     .collect(),
             };
             let plan = facet(&conn)?.plan_operation(&request).await?;
-            perform(&conn, plan, dry_run, Some(format), out, err).await
+            if dry_run || plan.progress.is_none() || !std::io::stderr().is_terminal() {
+                return perform(&conn, plan, dry_run, Some(format), out, err).await;
+            }
+            // The engine reports progress: read it on a second session.
+            let watcher = async { target.open().await?.session().await }
+                .await
+                .with_context(|| format!("cannot open a second session of {} for the progress", target.spec))?;
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg} {bar:30} {pos}/{len} [{elapsed_precise}]")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            let shown = bar.clone();
+            let mut on_progress = move |p: &admin::Progress| {
+                if let Some(t) = p.total {
+                    shown.set_length(t);
+                }
+                if let Some(d) = p.done {
+                    shown.set_position(d);
+                }
+                shown.set_message(p.phase.clone().unwrap_or_default());
+            };
+            let ran = admin::run_watched(
+                conn.as_ref(),
+                watcher.as_ref(),
+                &plan,
+                std::time::Duration::from_millis(500),
+                &mut on_progress,
+            )
+            .await;
+            bar.finish_and_clear();
+            print_batches(ran?, format, out, err).await
         }
         AdminAction::Figures { db, table, format } => {
             let (conn, _) = connections::open(db.db.as_deref(), flags).await?;

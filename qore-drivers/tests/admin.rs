@@ -294,6 +294,40 @@ mod postgres {
         c.execute("DROP ROLE IF EXISTS t_admin_weak", &[]).await.ok();
     }
 
+    /// REINDEX CONCURRENTLY waits for a writer's open transaction; while it
+    /// waits, the progress from `pg_stat_progress_create_index` names the
+    /// phase, and the operation finishes once the writer commits.
+    #[tokio::test]
+    async fn progress_comes_from_the_statistics_views_while_it_runs() {
+        let c = shop("t_admin_progress").await;
+        let writer = connect().await;
+        let watcher = connect().await;
+        writer.execute("SET search_path = t_admin_progress", &[]).await.unwrap();
+        let tx = writer.begin().await.unwrap();
+        tx.execute("UPDATE orders SET status = 'held' WHERE id = 1", &[]).await.unwrap();
+        let plan = c.admin().unwrap().plan_operation(&request("reindex", Some("orders"), &[("concurrently", None)])).await.unwrap();
+        assert!(plan.progress.as_deref().unwrap().contains("pg_stat_progress_create_index"), "{:?}", plan.progress);
+        let seen = Arc::new(Mutex::new(Vec::<admin::Progress>::new()));
+        let seen_in = seen.clone();
+        let mut on_progress = move |p: &admin::Progress| seen_in.lock().unwrap().push(p.clone());
+        let work = admin::run_watched(&c, &watcher, &plan, std::time::Duration::from_millis(50), &mut on_progress);
+        let release = async {
+            let started = std::time::Instant::now();
+            while !seen.lock().unwrap().iter().any(|p| p.phase.as_deref().is_some_and(|ph| ph.starts_with("waiting for"))) {
+                assert!(started.elapsed() < std::time::Duration::from_secs(20), "no progress seen");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            tx.commit().await.unwrap();
+        };
+        let (ran, ()) = tokio::join!(work, release);
+        ran.unwrap();
+        let seen = seen.lock().unwrap();
+        assert!(seen.iter().all(|p| p.total.is_some() || p.phase.is_some()), "{seen:?}");
+        // Without a progress query, it is a plain run.
+        let plan = c.admin().unwrap().plan_operation(&request("refresh", Some("stock_levels"), &[])).await.unwrap();
+        assert_eq!(plan.progress, None);
+    }
+
     #[tokio::test]
     async fn every_listed_operation_runs_and_every_refused_one_sends_nothing() {
         shop("t_admin_ops").await;
@@ -463,6 +497,7 @@ mod mariadb {
         let plan = Plan {
             statements: vec!["DROP PROCEDURE close_order".into(), "CREATE PROCEDURE close_order() SELEC 1".into()],
             atomicity: qore_core::admin::Atomicity::Restore { from: 0, statements: vec![close.clone()] },
+            progress: None,
         };
         let e = admin::run(&c, &plan).await.unwrap_err();
         assert!(e.to_string().contains("the old definition was put back"), "{e}");

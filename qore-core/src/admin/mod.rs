@@ -455,22 +455,87 @@ pub struct Plan {
     pub statements: Vec<String>,
     /// How a failure part way is undone.
     pub atomicity: Atomicity,
+    /// Where the engine reports the progress of these statements: a query
+    /// for another session that returns `phase`, `done`, `total` (one row
+    /// while they run, none otherwise). See [`run_watched`].
+    pub progress: Option<String>,
 }
 
 impl Plan {
     /// One statement on its own.
     pub fn single(sql: impl Into<String>) -> Plan {
-        Plan { statements: vec![sql.into()], atomicity: Atomicity::None }
+        Plan { statements: vec![sql.into()], atomicity: Atomicity::None, progress: None }
     }
 
     /// Several statements that run one after another.
     pub fn sequence(statements: Vec<String>) -> Plan {
-        Plan { statements, atomicity: Atomicity::None }
+        Plan { statements, atomicity: Atomicity::None, progress: None }
     }
 
     /// Statements that run in one transaction.
     pub fn transaction(statements: Vec<String>) -> Plan {
-        Plan { statements, atomicity: Atomicity::Transaction }
+        Plan { statements, atomicity: Atomicity::Transaction, progress: None }
+    }
+
+    /// The same plan, with the query that reports its progress.
+    pub fn with_progress(mut self, query: impl Into<String>) -> Plan {
+        self.progress = Some(query.into());
+        self
+    }
+}
+
+/// How far a running operation is, as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Progress {
+    /// The engine's name for what it is doing now (`scanning heap`,
+    /// `waiting for writers before build`).
+    pub phase: Option<String>,
+    /// Units done (blocks, tuples: the engine's unit).
+    pub done: Option<u64>,
+    /// Units in all, when known.
+    pub total: Option<u64>,
+}
+
+/// [`run`], and while it runs, the plan's progress query on `watcher` (a
+/// second session of the same database) every `every`, each report passed
+/// to `on_progress`. Without a progress query it is [`run`].
+///
+/// # Error handling
+///
+/// The plan's errors, as [`run`]. A failed progress read is skipped: it
+/// does not stop the operation, and the next one is tried.
+///
+/// # Cancellation
+///
+/// Dropping the future stops the running statement (the driver cancels it
+/// on the server) and the polling.
+pub async fn run_watched(
+    conn: &dyn Connection,
+    watcher: &dyn Connection,
+    plan: &Plan,
+    every: Duration,
+    on_progress: &mut (dyn FnMut(&Progress) + Send),
+) -> Result<Ran> {
+    let Some(query) = &plan.progress else {
+        return run(conn, plan).await;
+    };
+    let work = run(conn, plan);
+    let poll = async {
+        loop {
+            tokio::time::sleep(every).await;
+            if let Ok(rows) = fetch_rows(watcher, query, &[]).await
+                && let Some(r) = rows.first()
+            {
+                let number = |i: usize| r.get(i).and_then(int).and_then(|n| u64::try_from(n).ok());
+                on_progress(&Progress { phase: r.first().and_then(text), done: number(1), total: number(2) });
+            }
+        }
+    };
+    futures::pin_mut!(work, poll);
+    match futures::future::select(work, poll).await {
+        futures::future::Either::Left((ran, _)) => ran,
+        // The polling loop does not end.
+        futures::future::Either::Right(_) => Err(Error::Internal("the progress polling ended".into())),
     }
 }
 

@@ -569,6 +569,7 @@ impl Admin for MySqlConnection {
                 sql,
             ],
             atomicity: Atomicity::Restore { from: 2, statements: vec![saved] },
+            progress: None,
         })
     }
 

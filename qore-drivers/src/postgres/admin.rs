@@ -334,7 +334,24 @@ impl Admin for PostgresConnection {
             }
             other => return Err(Error::NotSupported(format!("PostgreSQL operation `{other}` has no plan"))),
         };
-        Ok(Plan::single(sql))
+        // The statistics views report these commands by the backend that
+        // runs them: this session.
+        let view = match op.name.as_str() {
+            "vacuum" if request.has("full") => Some(("pg_stat_progress_cluster", "heap_blks_scanned", "heap_blks_total")),
+            "vacuum" => Some(("pg_stat_progress_vacuum", "heap_blks_scanned", "heap_blks_total")),
+            "analyze" => Some(("pg_stat_progress_analyze", "sample_blks_scanned", "sample_blks_total")),
+            "reindex" => Some(("pg_stat_progress_create_index", "blocks_done", "blocks_total")),
+            "cluster" => Some(("pg_stat_progress_cluster", "heap_blks_scanned", "heap_blks_total")),
+            _ => None,
+        };
+        let plan = Plan::single(sql);
+        Ok(match view {
+            Some((view, done, total)) => plan.with_progress(format!(
+                "SELECT phase::text, {done}::int8, {total}::int8 FROM {view} WHERE pid = {}",
+                self.backend_pid()
+            )),
+            None => plan,
+        })
     }
 
     async fn figures(&self, table: Option<&TableRef>) -> Result<SendableRecordBatchStream> {
