@@ -29,6 +29,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod documents;
 mod plan;
 mod run;
 
@@ -38,6 +39,7 @@ use std::time::Duration;
 
 use qore_core::{DatabaseRef, Error, Result, SendableRecordBatchStream, TableKind, TableRef, TextMatch};
 
+pub use documents::regex_pattern;
 pub use run::hit_schema;
 
 /// What to search and how.
@@ -179,8 +181,20 @@ pub async fn search(db: DatabaseRef, needle: &str, options: &SearchOptions) -> R
         return Err(Error::invalid("--limit, the per-table cap and the session count must be at least 1"));
     }
     let first = db.session().await?;
+    let wanted = |info: &qore_core::TableInfo| {
+        let kind_ok = match info.kind {
+            TableKind::Table | TableKind::PartitionedTable | TableKind::MaterializedView | TableKind::Collection => true,
+            TableKind::View | TableKind::ForeignTable => options.views,
+            _ => false,
+        };
+        let t = &info.table;
+        kind_ok && (options.tables.is_empty() || glob_any(&options.tables, t)) && !glob_any(&options.exclude_tables, t)
+    };
+    if first.dialect().is_none() && first.documents().is_some() {
+        return documents::search(db, first, needle, options, &wanted).await;
+    }
     let dialect = first.dialect().ok_or_else(|| {
-        Error::NotSupported(format!("global search runs SQL; {} has none (yet)", first.engine()))
+        Error::NotSupported(format!("global search runs SQL or document filters; {} has neither (yet)", first.engine()))
     })?;
     let catalog = first
         .catalog()
@@ -209,15 +223,6 @@ pub async fn search(db: DatabaseRef, needle: &str, options: &SearchOptions) -> R
         vec![None]
     } else {
         options.namespaces.iter().map(|n| Some(n.as_str())).collect()
-    };
-    let wanted = |info: &qore_core::TableInfo| {
-        let kind_ok = match info.kind {
-            TableKind::Table | TableKind::PartitionedTable | TableKind::MaterializedView => true,
-            TableKind::View | TableKind::ForeignTable => options.views,
-            _ => false,
-        };
-        let t = &info.table;
-        kind_ok && (options.tables.is_empty() || glob_any(&options.tables, t)) && !glob_any(&options.exclude_tables, t)
     };
     let parsed = plan::Needle::new(needle);
     let mut pending = Vec::new();

@@ -1,0 +1,253 @@
+//! Searching a document store (MongoDB): the string fields of each
+//! collection's sampled schema, one `$regex` filter per field (the needle
+//! escaped, `i` for case-insensitive: the server's Unicode case folding),
+//! so that every hit names the field that matched. Collections run on
+//! several sessions like tables do.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use arrow::array::{Array, RecordBatch, StringArray, StringBuilder};
+use arrow::datatypes::DataType;
+use futures::StreamExt;
+use qore_core::{
+    ConnectionRef, DatabaseRef, Error, RecordBatchStreamAdapter, Result, TableInfo, TableRef, TextMatch,
+};
+
+use crate::run::{hit_schema, snippet};
+use crate::{Progress, Search, SearchOptions};
+
+/// The `$regex` pattern of `needle` searched by `mode`: the needle's
+/// characters literal (every metacharacter escaped) except in regex mode.
+pub fn regex_pattern(needle: &str, mode: TextMatch) -> String {
+    let literal = || {
+        let mut s = String::with_capacity(needle.len() * 2);
+        for c in needle.chars() {
+            // Rust's and PCRE's metacharacters: escaped, each is literal.
+            if "\\.+*?()|[]{}^$#&-~".contains(c) {
+                s.push('\\');
+            }
+            s.push(c);
+        }
+        s
+    };
+    match mode {
+        TextMatch::Contains => literal(),
+        TextMatch::Exact => format!("^{}$", literal()),
+        TextMatch::Prefix => format!("^{}", literal()),
+        TextMatch::Regex => needle.to_string(),
+    }
+}
+
+struct Shared {
+    db: DatabaseRef,
+    queue: Mutex<VecDeque<TableInfo>>,
+    options: SearchOptions,
+    needle: String,
+    pattern: String,
+    progress: Arc<Progress>,
+}
+
+/// The document search; `first` is a session of `db` with the documents
+/// facet and a catalog.
+pub(crate) async fn search(
+    db: DatabaseRef,
+    first: ConnectionRef,
+    needle: &str,
+    options: &SearchOptions,
+    wanted: &dyn Fn(&TableInfo) -> bool,
+) -> Result<Search> {
+    let catalog = first
+        .catalog()
+        .ok_or_else(|| Error::NotSupported(format!("{} has no catalog to search", first.engine())))?;
+    let documents = first
+        .documents()
+        .ok_or_else(|| Error::NotSupported(format!("{} has no documents to search", first.engine())))?;
+    let namespaces: Vec<Option<&str>> = if options.namespaces.is_empty() {
+        vec![None]
+    } else {
+        options.namespaces.iter().map(|n| Some(n.as_str())).collect()
+    };
+    let mut collections = Vec::new();
+    for ns in namespaces {
+        collections.extend(catalog.tables(ns).await?.into_iter().filter(|i| wanted(i)));
+    }
+    let pattern = regex_pattern(needle, options.mode);
+    // A pattern the server rejects fails here, once, not per collection.
+    if let Some(c) = collections.first() {
+        let probe = serde_json::json!({ "_id": { "$regex": pattern, "$options": "i" } });
+        let checked = async {
+            let mut s = documents.find(&c.table.name, &probe, Some(1)).await?;
+            while let Some(b) = s.next().await {
+                b?;
+            }
+            Ok::<_, Error>(())
+        }
+        .await;
+        if let Err(e) = checked {
+            return Err(Error::invalid(format!("the server rejects this needle as a {:?} search: {e}", options.mode)));
+        }
+    }
+    let progress = Arc::new(Progress::default());
+    progress.tables_total.store(collections.len(), Ordering::Relaxed);
+    let workers = options.sessions.min(collections.len()).max(1);
+    let shared = Arc::new(Shared {
+        db,
+        queue: Mutex::new(collections.into()),
+        options: options.clone(),
+        needle: needle.to_string(),
+        pattern,
+        progress: progress.clone(),
+    });
+    let mut first = Some(first);
+    let streams: Vec<_> = (0..workers).map(|_| worker(shared.clone(), first.take()).boxed()).collect();
+    let merged = futures::stream::select_all(streams);
+    Ok(Search { stream: Box::pin(RecordBatchStreamAdapter::new(hit_schema(), merged)), progress })
+}
+
+fn worker(
+    shared: Arc<Shared>,
+    session: Option<ConnectionRef>,
+) -> impl futures::Stream<Item = Result<RecordBatch>> + Send {
+    futures::stream::unfold((shared, session), |(sh, mut session)| async move {
+        loop {
+            if sh.progress.hits() >= sh.options.limit {
+                sh.progress.capped.store(true, Ordering::Relaxed);
+                return None;
+            }
+            let info = sh.queue.lock().ok()?.pop_front()?;
+            let conn = match session.take() {
+                Some(c) => c,
+                None => match sh.db.session().await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        sh.progress.skip(&info.table, format!("no session: {e}"));
+                        sh.progress.tables_done.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                },
+            };
+            let outcome = tokio::time::timeout(sh.options.table_timeout, collection_hits(&conn, &info.table, &sh)).await;
+            sh.progress.tables_done.fetch_add(1, Ordering::Relaxed);
+            session = Some(conn);
+            match outcome {
+                Ok(Ok(batch)) if batch.num_rows() > 0 => {
+                    let before = sh.progress.hits.fetch_add(batch.num_rows(), Ordering::Relaxed);
+                    let room = sh.options.limit.saturating_sub(before);
+                    let batch = if room < batch.num_rows() {
+                        sh.progress.capped.store(true, Ordering::Relaxed);
+                        sh.progress.hits.fetch_sub(batch.num_rows() - room, Ordering::Relaxed);
+                        batch.slice(0, room)
+                    } else {
+                        batch
+                    };
+                    if batch.num_rows() > 0 {
+                        return Some((Ok(batch), (sh, session)));
+                    }
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => sh.progress.skip(&info.table, e.to_string()),
+                Err(_) => sh.progress.skip(&info.table, format!("timed out after {:?}", sh.options.table_timeout)),
+            }
+        }
+    })
+}
+
+/// The string fields of `table` (sampled), each searched with its own
+/// filter, at most the per-table cap of hits in all.
+async fn collection_hits(conn: &ConnectionRef, table: &TableRef, sh: &Shared) -> Result<RecordBatch> {
+    let catalog = conn.catalog().ok_or_else(|| Error::NotSupported("no catalog".into()))?;
+    let documents = conn.documents().ok_or_else(|| Error::NotSupported("no documents".into()))?;
+    let details = catalog.table(table).await?;
+    // Dotted or `$` names cannot be a plain filter key.
+    let fields: Vec<String> = details
+        .columns
+        .iter()
+        .filter(|c| c.source_type.split('|').any(|t| t == "string"))
+        .filter(|c| !c.name.contains('.') && !c.name.starts_with('$'))
+        .map(|c| c.name.clone())
+        .collect();
+    let mut ns = StringBuilder::new();
+    let mut tab = StringBuilder::new();
+    let mut column = StringBuilder::new();
+    let mut key = StringBuilder::new();
+    let mut value = StringBuilder::new();
+    let mut n = 0usize;
+    let flags = if sh.options.case_sensitive { "" } else { "i" };
+    for field in fields {
+        if n >= sh.options.per_table {
+            break;
+        }
+        let filter = serde_json::json!({ field.as_str(): { "$regex": sh.pattern, "$options": flags } });
+        let room = (sh.options.per_table - n) as u64;
+        let mut stream = documents.find(&table.name, &filter, Some(room)).await?;
+        let schema = stream.schema();
+        let (Ok(id_at), Ok(field_at)) = (schema.index_of("_id"), schema.index_of(&field)) else {
+            continue;
+        };
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            let text = |i: usize| -> Result<StringArray> {
+                let a = arrow::compute::cast(batch.column(i), &DataType::Utf8)
+                    .map_err(|e| Error::data(format!("search result: {e}")))?;
+                a.as_any()
+                    .downcast_ref::<StringArray>()
+                    .cloned()
+                    .ok_or_else(|| Error::Internal("cast to text".into()))
+            };
+            let (ids, values) = (text(id_at)?, text(field_at)?);
+            for row in 0..batch.num_rows() {
+                if values.is_null(row) || n >= sh.options.per_table {
+                    continue;
+                }
+                let id = if ids.is_null(row) { serde_json::Value::Null } else { ids.value(row).into() };
+                ns.append_option(table.namespace.as_deref());
+                tab.append_value(&table.name);
+                column.append_value(&field);
+                key.append_value(serde_json::json!({ "_id": id }).to_string());
+                value.append_value(snippet(values.value(row), &sh.needle, sh.options.case_sensitive));
+                n += 1;
+            }
+        }
+    }
+    Ok(RecordBatch::try_new(
+        hit_schema(),
+        vec![
+            Arc::new(ns.finish()),
+            Arc::new(tab.finish()),
+            Arc::new(column.finish()),
+            Arc::new(key.finish()),
+            Arc::new(value.finish()),
+        ],
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn patterns_by_mode() {
+        assert_eq!(regex_pattern("a.b", TextMatch::Contains), "a\\.b");
+        assert_eq!(regex_pattern("a.b", TextMatch::Exact), "^a\\.b$");
+        assert_eq!(regex_pattern("(x", TextMatch::Prefix), "^\\(x");
+        assert_eq!(regex_pattern("a.b", TextMatch::Regex), "a.b");
+    }
+
+    proptest! {
+        /// An escaped needle matches itself literally, and in exact mode
+        /// nothing else (checked with Rust's regex engine, whose escapes
+        /// agree with PCRE's for these characters).
+        #[test]
+        fn escaped_needles_are_literal(needle in "\\PC{1,12}", other in "\\PC{0,12}") {
+            let contains = regex::Regex::new(&regex_pattern(&needle, TextMatch::Contains)).unwrap();
+            let hay = format!("{other}{needle}{other}");
+            prop_assert!(contains.is_match(&hay));
+            let exact = regex::Regex::new(&regex_pattern(&needle, TextMatch::Exact)).unwrap();
+            prop_assert!(exact.is_match(&needle));
+            prop_assert_eq!(exact.is_match(&other), other == needle);
+        }
+    }
+}
