@@ -313,7 +313,11 @@ mod postgres {
         let work = admin::run_watched(&c, &watcher, &plan, std::time::Duration::from_millis(50), &mut on_progress);
         let release = async {
             let started = std::time::Instant::now();
-            while !seen.lock().unwrap().iter().any(|p| p.phase.as_deref().is_some_and(|ph| ph.starts_with("waiting for"))) {
+            loop {
+                let waiting = seen.lock().unwrap().iter().any(|p| p.phase.as_deref().is_some_and(|ph| ph.starts_with("waiting for")));
+                if waiting {
+                    break;
+                }
                 assert!(started.elapsed() < std::time::Duration::from_secs(20), "no progress seen");
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }

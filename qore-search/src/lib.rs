@@ -243,10 +243,10 @@ pub async fn search(db: DatabaseRef, needle: &str, options: &SearchOptions) -> R
             match catalog.structure(ns).await {
                 Ok(all) => {
                     for d in all {
-                        if wanted(&d.info) {
-                            if let Some(p) = plan::plan_table(&d, &parsed, options, &*dialect)? {
-                                pending.push(run::Pending::Planned(Box::new(p)));
-                            }
+                        if wanted(&d.info)
+                            && let Some(p) = plan::plan_table(&d, &parsed, options, &*dialect)?
+                        {
+                            pending.push(run::Pending::Planned(Box::new(p)));
                         }
                     }
                 }

@@ -332,10 +332,17 @@ impl Shell {
                 .await?,
             ),
             Meta::Indexes(p) => Outcome::Listing(listing::indexes(self.catalog()?, p.as_deref()).await?),
-            Meta::Functions(_) => {
-                return Err(Error::NotSupported(
-                    "\\df lists routines through the administration facet, which this build does not have yet".into(),
-                ));
+            Meta::Functions(p) => {
+                let admin = self.conn.admin().ok_or_else(|| {
+                    Error::NotSupported(format!("{} has no routines to list", self.conn.engine()))
+                })?;
+                let routines: Vec<_> = admin
+                    .objects(qore_core::admin::ObjectClass::Routine, None)
+                    .await?
+                    .into_iter()
+                    .filter(|r| p.as_deref().is_none_or(|p| qore_core::glob::glob_match(p, &r.name)))
+                    .collect();
+                Outcome::Listing(qore_core::admin::objects_batch(&routines)?)
             }
             Meta::Namespaces => Outcome::Listing(listing::namespaces(self.catalog()?, false).await?),
             Meta::Databases => Outcome::Listing(listing::namespaces(self.catalog()?, true).await?),

@@ -185,3 +185,24 @@ fn a_schema_prefix_completes_its_tables_and_a_table_prefix_its_columns() {
         assert!(at("select nothing_here.").await.is_empty());
     });
 }
+
+/// `\df` lists routines through the administration facet (DuckDB macros
+/// here), a pattern narrowing them; SQLite says it has none.
+#[test]
+fn df_lists_routines() {
+    block_on(async {
+        let conn = qore_drivers::connect("duckdb:").await.unwrap();
+        let mut shell = Shell::new(conn, "memory".into(), vec![]);
+        run(&mut shell, "create macro add_one(x) as x + 1;\ncreate macro twice(x) as x * 2;").await;
+        let (steps, _) = shell.feed("\\df add*\n");
+        let Ok(Outcome::Listing(b)) = shell.run(&steps[0]).await else { panic!("no listing") };
+        assert_eq!(b.num_rows(), 1);
+        let names = b.column_by_name("name").unwrap().as_any().downcast_ref::<arrow::array::StringArray>().unwrap();
+        assert_eq!(names.value(0), "add_one");
+        let conn = qore_drivers::connect("sqlite::memory:").await.unwrap();
+        let mut shell = Shell::new(conn, "memory".into(), vec![]);
+        let (steps, _) = shell.feed("\\df\n");
+        let e = shell.run(&steps[0]).await.err().unwrap();
+        assert!(e.to_string().contains("SQLite has no stored routines"), "{e}");
+    });
+}

@@ -622,7 +622,7 @@ pub async fn run(conn: &dyn Connection, plan: &Plan) -> Result<Ran> {
 fn in_statement(e: Error, sql: &str) -> Error {
     let short: String = sql.chars().take(120).collect();
     let ellipsis = if short.len() < sql.len() { "..." } else { "" };
-    e.context(&format!("in `{}{ellipsis}`", short.replace('\n', " ")))
+    e.context(format!("in `{}{ellipsis}`", short.replace('\n', " ")))
 }
 
 #[derive(Default)]

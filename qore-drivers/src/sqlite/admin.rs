@@ -158,10 +158,7 @@ impl Admin for SqliteConnection {
     async fn plan_operation(&self, request: &OpRequest) -> Result<Plan> {
         let ops = self.operations(request.table.as_ref()).await?;
         let op = check_request(&ops, request, "SQLite")?;
-        let table = match &request.table {
-            Some(t) => Some((schema_of(t.namespace.as_deref()), t.name.clone())),
-            None => None,
-        };
+        let table = request.table.as_ref().map(|t| (schema_of(t.namespace.as_deref()), t.name.clone()));
         let max = match request.value("max") {
             Some(v) => Some(v.parse::<u32>().map_err(|_| Error::invalid(format!("`max` takes a number, not `{v}`")))?),
             None => None,
