@@ -30,6 +30,7 @@
 #![deny(missing_docs)]
 
 mod documents;
+mod keyvalue;
 mod plan;
 mod run;
 
@@ -40,6 +41,7 @@ use std::time::Duration;
 use qore_core::{DatabaseRef, Error, Result, SendableRecordBatchStream, TableKind, TableRef, TextMatch};
 
 pub use documents::regex_pattern;
+pub use keyvalue::key_glob;
 pub use run::hit_schema;
 
 /// What to search and how.
@@ -192,6 +194,9 @@ pub async fn search(db: DatabaseRef, needle: &str, options: &SearchOptions) -> R
     };
     if first.dialect().is_none() && first.documents().is_some() {
         return documents::search(db, first, needle, options, &wanted).await;
+    }
+    if first.dialect().is_none() && first.key_value().is_some() {
+        return keyvalue::search(first, needle, options).await;
     }
     let dialect = first.dialect().ok_or_else(|| {
         Error::NotSupported(format!("global search runs SQL or document filters; {} has neither (yet)", first.engine()))
