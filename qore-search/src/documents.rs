@@ -8,14 +8,14 @@ use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{Array, RecordBatch, StringArray, StringBuilder};
+use arrow::array::{Array, RecordBatch, StringArray};
 use arrow::datatypes::DataType;
 use futures::StreamExt;
 use qore_core::{
     ConnectionRef, DatabaseRef, Error, RecordBatchStreamAdapter, Result, TableInfo, TableRef, TextMatch,
 };
 
-use crate::run::{hit_schema, snippet};
+use crate::run::{HitBuilder, cap, hit_schema, snippet};
 use crate::{Progress, Search, SearchOptions};
 
 /// The `$regex` pattern of `needle` searched by `mode`: the needle's
@@ -132,21 +132,11 @@ fn worker(
             sh.progress.tables_done.fetch_add(1, Ordering::Relaxed);
             session = Some(conn);
             match outcome {
-                Ok(Ok(batch)) if batch.num_rows() > 0 => {
-                    let before = sh.progress.hits.fetch_add(batch.num_rows(), Ordering::Relaxed);
-                    let room = sh.options.limit.saturating_sub(before);
-                    let batch = if room < batch.num_rows() {
-                        sh.progress.capped.store(true, Ordering::Relaxed);
-                        sh.progress.hits.fetch_sub(batch.num_rows() - room, Ordering::Relaxed);
-                        batch.slice(0, room)
-                    } else {
-                        batch
-                    };
-                    if batch.num_rows() > 0 {
+                Ok(Ok(batch)) => {
+                    if let Some(batch) = cap(batch, &sh.progress, sh.options.limit) {
                         return Some((Ok(batch), (sh, session)));
                     }
                 }
-                Ok(Ok(_)) => {}
                 Ok(Err(e)) => sh.progress.skip(&info.table, e.to_string()),
                 Err(_) => sh.progress.skip(&info.table, format!("timed out after {:?}", sh.options.table_timeout)),
             }
@@ -168,19 +158,14 @@ async fn collection_hits(conn: &ConnectionRef, table: &TableRef, sh: &Shared) ->
         .filter(|c| !c.name.contains('.') && !c.name.starts_with('$'))
         .map(|c| c.name.clone())
         .collect();
-    let mut ns = StringBuilder::new();
-    let mut tab = StringBuilder::new();
-    let mut column = StringBuilder::new();
-    let mut key = StringBuilder::new();
-    let mut value = StringBuilder::new();
-    let mut n = 0usize;
+    let mut hits = HitBuilder::default();
     let flags = if sh.options.case_sensitive { "" } else { "i" };
     for field in fields {
-        if n >= sh.options.per_table {
+        if hits.n >= sh.options.per_table {
             break;
         }
         let filter = serde_json::json!({ field.as_str(): { "$regex": sh.pattern, "$options": flags } });
-        let room = (sh.options.per_table - n) as u64;
+        let room = (sh.options.per_table - hits.n) as u64;
         let mut stream = documents.find(&table.name, &filter, Some(room)).await?;
         let schema = stream.schema();
         let (Ok(id_at), Ok(field_at)) = (schema.index_of("_id"), schema.index_of(&field)) else {
@@ -198,29 +183,17 @@ async fn collection_hits(conn: &ConnectionRef, table: &TableRef, sh: &Shared) ->
             };
             let (ids, values) = (text(id_at)?, text(field_at)?);
             for row in 0..batch.num_rows() {
-                if values.is_null(row) || n >= sh.options.per_table {
+                if values.is_null(row) || hits.n >= sh.options.per_table {
                     continue;
                 }
                 let id = if ids.is_null(row) { serde_json::Value::Null } else { ids.value(row).into() };
-                ns.append_option(table.namespace.as_deref());
-                tab.append_value(&table.name);
-                column.append_value(&field);
-                key.append_value(serde_json::json!({ "_id": id }).to_string());
-                value.append_value(snippet(values.value(row), &sh.needle, sh.options.case_sensitive));
-                n += 1;
+                let key = serde_json::json!({ "_id": id }).to_string();
+                let value = snippet(values.value(row), &sh.needle, sh.options.case_sensitive);
+                hits.push(table.namespace.as_deref(), &table.name, &field, Some(&key), value);
             }
         }
     }
-    Ok(RecordBatch::try_new(
-        hit_schema(),
-        vec![
-            Arc::new(ns.finish()),
-            Arc::new(tab.finish()),
-            Arc::new(column.finish()),
-            Arc::new(key.finish()),
-            Arc::new(value.finish()),
-        ],
-    )?)
+    hits.finish()
 }
 
 #[cfg(test)]

@@ -8,12 +8,12 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use arrow::array::{Array, RecordBatch, StringArray, StringBuilder};
+use arrow::array::{Array, RecordBatch, StringArray};
 use arrow::datatypes::DataType;
 use futures::StreamExt;
 use qore_core::{BrowseOptions, ConnectionRef, Error, RecordBatchStreamAdapter, Result, TableRef, TextMatch, Value};
 
-use crate::run::{hit_schema, snippet};
+use crate::run::{HitBuilder, cap, hit_schema, snippet};
 use crate::{Progress, Search, SearchOptions};
 
 /// The `SCAN MATCH` glob of `needle` by `mode`; `None` for regex mode
@@ -96,39 +96,6 @@ fn lower(s: &str) -> String {
 const VALUE_KEYS: usize = 10_000;
 const ITEMS: usize = 1_000;
 
-#[derive(Default)]
-struct Hits {
-    table: StringBuilder,
-    column: StringBuilder,
-    key: StringBuilder,
-    value: StringBuilder,
-    n: usize,
-}
-
-impl Hits {
-    fn push(&mut self, key: &str, column: &str, value: String) {
-        self.table.append_value(key);
-        self.column.append_value(column);
-        self.key.append_value(serde_json::json!({ "key": key }).to_string());
-        self.value.append_value(value);
-        self.n += 1;
-    }
-
-    fn finish(mut self) -> Result<RecordBatch> {
-        let ns = StringArray::new_null(self.n);
-        Ok(RecordBatch::try_new(
-            hit_schema(),
-            vec![
-                Arc::new(ns),
-                Arc::new(self.table.finish()),
-                Arc::new(self.column.finish()),
-                Arc::new(self.key.finish()),
-                Arc::new(self.value.finish()),
-            ],
-        )?)
-    }
-}
-
 fn strings(b: &RecordBatch, name: &str) -> Result<StringArray> {
     let col = b.column_by_name(name).ok_or_else(|| Error::Internal(format!("no `{name}` column")))?;
     let a = arrow::compute::cast(col, &DataType::Utf8).map_err(|e| Error::data(format!("search result: {e}")))?;
@@ -202,14 +169,14 @@ fn async_stream(
                     Phase::Done | Phase::Start => return None,
                     Phase::Names(mut s) => match s.next().await {
                         Some(Ok(b)) => {
-                            let mut hits = Hits::default();
+                            let mut hits = HitBuilder::default();
                             let keys = match strings(&b, "key") {
                                 Ok(k) => k,
                                 Err(e) => return Some((Err(e), Phase::Done)),
                             };
                             for i in 0..keys.len() {
                                 if !keys.is_null(i) && matcher.matches(keys.value(i)) {
-                                    hits.push(keys.value(i), "(key name)", snippet(keys.value(i), &needle, options.case_sensitive));
+                                    push(&mut hits, keys.value(i), "(key name)", snippet(keys.value(i), &needle, options.case_sensitive));
                                 }
                             }
                             phase = Phase::Names(s);
@@ -243,7 +210,7 @@ fn async_stream(
                             (Ok(k), Ok(t)) => (k, t),
                             (Err(e), _) | (_, Err(e)) => return Some((Err(e), Phase::Done)),
                         };
-                        let mut hits = Hits::default();
+                        let mut hits = HitBuilder::default();
                         let mut seen = seen;
                         for i in 0..keys.len() {
                             if seen >= VALUE_KEYS || hits.n >= options.limit {
@@ -267,23 +234,21 @@ fn async_stream(
     })
 }
 
+/// A hit on `key`: the key's name is its table and, as JSON, its key.
+fn push(hits: &mut HitBuilder, key: &str, column: &str, value: String) {
+    let json = serde_json::json!({ "key": key }).to_string();
+    hits.push(None, key, column, Some(&json), value);
+}
+
 /// The hits as a batch, cut to the total cap; `None` when there are none.
-fn emit(hits: Hits, progress: &Progress, options: &SearchOptions) -> Option<Result<RecordBatch>> {
+fn emit(hits: HitBuilder, progress: &Progress, options: &SearchOptions) -> Option<Result<RecordBatch>> {
     if hits.n == 0 {
         return None;
     }
-    let batch = match hits.finish() {
-        Ok(b) => b,
-        Err(e) => return Some(Err(e)),
-    };
-    let before = progress.hits.fetch_add(batch.num_rows(), Ordering::Relaxed);
-    let room = options.limit.saturating_sub(before);
-    if room < batch.num_rows() {
-        progress.capped.store(true, Ordering::Relaxed);
-        progress.hits.fetch_sub(batch.num_rows() - room, Ordering::Relaxed);
-        return (room > 0).then(|| Ok(batch.slice(0, room)));
+    match hits.finish() {
+        Ok(b) => cap(b, progress, options.limit).map(Ok),
+        Err(e) => Some(Err(e)),
     }
-    Some(Ok(batch))
 }
 
 /// Reads one key's value (at most [`ITEMS`] items) and adds its matches,
@@ -295,7 +260,7 @@ async fn value_hits(
     matcher: &Matcher,
     needle: &str,
     options: &SearchOptions,
-    hits: &mut Hits,
+    hits: &mut HitBuilder,
 ) -> Result<()> {
     let k = Value::Bytes(key.as_bytes().to_vec());
     let (command, params): (&str, Vec<Value>) = match kind {
@@ -329,7 +294,7 @@ async fn value_hits(
                 ("set", _) => "member".to_string(),
                 _ => "value".to_string(),
             };
-            hits.push(key, &column, snippet(values.value(i), needle, options.case_sensitive));
+            push(hits, key, &column, snippet(values.value(i), needle, options.case_sensitive));
             per_key += 1;
         }
     }

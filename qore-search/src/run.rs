@@ -47,6 +47,57 @@ pub fn hit_schema() -> SchemaRef {
     ]))
 }
 
+/// Hits being collected, as the columns of [`hit_schema`].
+#[derive(Default)]
+pub(crate) struct HitBuilder {
+    ns: StringBuilder,
+    table: StringBuilder,
+    column: StringBuilder,
+    key: StringBuilder,
+    value: StringBuilder,
+    pub(crate) n: usize,
+}
+
+impl HitBuilder {
+    pub(crate) fn push(&mut self, ns: Option<&str>, table: &str, column: &str, key: Option<&str>, value: String) {
+        self.ns.append_option(ns);
+        self.table.append_value(table);
+        self.column.append_value(column);
+        self.key.append_option(key);
+        self.value.append_value(value);
+        self.n += 1;
+    }
+
+    pub(crate) fn finish(mut self) -> Result<RecordBatch> {
+        Ok(RecordBatch::try_new(
+            hit_schema(),
+            vec![
+                Arc::new(self.ns.finish()),
+                Arc::new(self.table.finish()),
+                Arc::new(self.column.finish()),
+                Arc::new(self.key.finish()),
+                Arc::new(self.value.finish()),
+            ],
+        )?)
+    }
+}
+
+/// Counts `batch`'s hits and cuts it to what the total cap leaves; `None`
+/// when nothing is left of it.
+pub(crate) fn cap(batch: RecordBatch, progress: &crate::Progress, limit: usize) -> Option<RecordBatch> {
+    if batch.num_rows() == 0 {
+        return None;
+    }
+    let before = progress.hits.fetch_add(batch.num_rows(), Ordering::Relaxed);
+    let room = limit.saturating_sub(before);
+    if room < batch.num_rows() {
+        progress.capped.store(true, Ordering::Relaxed);
+        progress.hits.fetch_sub(batch.num_rows() - room, Ordering::Relaxed);
+        return (room > 0).then(|| batch.slice(0, room));
+    }
+    Some(batch)
+}
+
 struct Shared {
     db: DatabaseRef,
     queue: Mutex<VecDeque<Pending>>,
@@ -139,21 +190,9 @@ fn worker(
             match outcome {
                 Ok(Ok(batch)) => {
                     session = Some(conn);
-                    if batch.num_rows() == 0 {
-                        continue;
+                    if let Some(batch) = cap(batch, &sh.progress, sh.options.limit) {
+                        return Some((Ok(batch), (sh, session)));
                     }
-                    let room = sh.options.limit.saturating_sub(sh.progress.hits.fetch_add(batch.num_rows(), Ordering::Relaxed));
-                    let batch = if room < batch.num_rows() {
-                        sh.progress.capped.store(true, Ordering::Relaxed);
-                        sh.progress.hits.fetch_sub(batch.num_rows() - room, Ordering::Relaxed);
-                        batch.slice(0, room)
-                    } else {
-                        batch
-                    };
-                    if batch.num_rows() == 0 {
-                        continue;
-                    }
-                    return Some((Ok(batch), (sh, session)));
                 }
                 Ok(Err(e)) => {
                     sh.progress.skip(&plan.table, e.to_string());
@@ -188,12 +227,7 @@ async fn lazy_plan(conn: &ConnectionRef, table: &qore_core::TableRef, sh: &Share
 async fn table_hits(conn: &ConnectionRef, plan: &TablePlan, sh: &Shared) -> Result<RecordBatch> {
     let mut stream = conn.query(&plan.sql, &[]).await?;
     let keys = plan.key_names.len();
-    let mut ns = StringBuilder::new();
-    let mut table = StringBuilder::new();
-    let mut column = StringBuilder::new();
-    let mut key = StringBuilder::new();
-    let mut value = StringBuilder::new();
-    let mut n = 0usize;
+    let mut hits = HitBuilder::default();
     while let Some(batch) = stream.next().await {
         let batch = batch?;
         let text: Vec<ArrayRef> = batch
@@ -220,28 +254,20 @@ async fn table_hits(conn: &ConnectionRef, plan: &TablePlan, sh: &Shared) -> Resu
             });
             for (i, c) in plan.columns.iter().enumerate() {
                 let a = text[keys + i];
-                if a.is_null(row) || n >= sh.options.per_table {
+                if a.is_null(row) || hits.n >= sh.options.per_table {
                     continue;
                 }
-                ns.append_option(plan.table.namespace.as_deref());
-                table.append_value(&plan.table.name);
-                column.append_value(&c.name);
-                key.append_option(key_text.as_deref());
-                value.append_value(snippet(a.value(row), &sh.needle.text, sh.options.case_sensitive));
-                n += 1;
+                hits.push(
+                    plan.table.namespace.as_deref(),
+                    &plan.table.name,
+                    &c.name,
+                    key_text.as_deref(),
+                    snippet(a.value(row), &sh.needle.text, sh.options.case_sensitive),
+                );
             }
         }
     }
-    Ok(RecordBatch::try_new(
-        hit_schema(),
-        vec![
-            Arc::new(ns.finish()),
-            Arc::new(table.finish()),
-            Arc::new(column.finish()),
-            Arc::new(key.finish()),
-            Arc::new(value.finish()),
-        ],
-    )?)
+    hits.finish()
 }
 
 /// The value, or at most 120 characters of it around the first match

@@ -7,6 +7,10 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::matches;
+
 use std::collections::BTreeSet;
 
 use futures::StreamExt;
@@ -16,28 +20,8 @@ use qore_search::{SearchOptions, search};
 const PIECES: &[&str] = &["a", "Z", "é", "É", "e\u{301}", "Σ", "σ", "Ж", "ж", "😀", " ", ".", "*", "(", "$", "^", "\\", "7", "x"];
 const NEEDLES: &[&str] = &["é", "É", "σ", "ЖЖ", "😀", ".", "*", "(", "$", "\\", "aé", "x7", "e\u{301}"];
 
-fn text(seed: &mut u64, len: usize) -> String {
-    (0..len)
-        .map(|_| {
-            *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            PIECES[(*seed >> 33) as usize % PIECES.len()]
-        })
-        .collect()
-}
 
-fn lower(s: &str) -> String {
-    s.chars().flat_map(char::to_lowercase).collect()
-}
 
-fn matches(cell: &str, needle: &str, how: TextMatch, cs: bool) -> bool {
-    let (c, n) = if cs { (cell.to_string(), needle.to_string()) } else { (lower(cell), lower(needle)) };
-    match how {
-        TextMatch::Contains => c.contains(&n),
-        TextMatch::Exact => c == n,
-        TextMatch::Prefix => c.starts_with(&n),
-        TextMatch::Regex => unreachable!(),
-    }
-}
 
 #[tokio::test]
 async fn every_matching_field_and_nothing_else() {
@@ -51,12 +35,12 @@ async fn every_matching_field_and_nothing_else() {
     // (id, field, value) of every string cell.
     let mut cells: Vec<(i64, &str, String)> = Vec::new();
     for id in 0..240i64 {
-        let name = text(&mut seed, 1 + (id as usize % 4));
+        let name = common::text(&mut seed, 1 + (id as usize % 4), PIECES);
         let mut doc = serde_json::json!({ "_id": id, "name": name, "n": id * 7 });
         cells.push((id, "name", name));
         match id % 3 {
             0 => {
-                let note = text(&mut seed, 3);
+                let note = common::text(&mut seed, 3, PIECES);
                 doc["note"] = note.clone().into();
                 cells.push((id, "note", note));
             }

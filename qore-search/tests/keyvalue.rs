@@ -4,6 +4,10 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{lower, matches};
+
 use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -46,28 +50,8 @@ fn start() -> (Server, String) {
 const PIECES: &[&str] = &["a", "Z", "é", "É", "Σ", "σ", "Ж", "ж", "😀", " ", "*", "?", "[", "]", "\\", "7", "x", ":"];
 const NEEDLES: &[&str] = &["é", "Σ", "ЖЖ", "😀", "*", "?", "[", "\\", "a:", "x7", "]"];
 
-fn text(seed: &mut u64, len: usize) -> String {
-    (0..len)
-        .map(|_| {
-            *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            PIECES[(*seed >> 33) as usize % PIECES.len()]
-        })
-        .collect()
-}
 
-fn lower(s: &str) -> String {
-    s.chars().flat_map(char::to_lowercase).collect()
-}
 
-fn matches(cell: &str, needle: &str, how: TextMatch, cs: bool) -> bool {
-    let (c, n) = if cs { (cell.to_string(), needle.to_string()) } else { (lower(cell), lower(needle)) };
-    match how {
-        TextMatch::Contains => c.contains(&n),
-        TextMatch::Exact => c == n,
-        TextMatch::Prefix => c.starts_with(&n),
-        TextMatch::Regex => unreachable!(),
-    }
-}
 
 #[tokio::test]
 async fn key_names_and_values_and_nothing_else() {
@@ -78,25 +62,25 @@ async fn key_names_and_values_and_nothing_else() {
     // (key, column, text) of everything searchable.
     let mut cells: Vec<(String, String, String)> = Vec::new();
     for i in 0..160 {
-        let key = format!("{}{i}", text(&mut seed, 1 + i % 3));
+        let key = format!("{}{i}", common::text(&mut seed, 1 + i % 3, PIECES));
         cells.push((key.clone(), "(key name)".into(), key.clone()));
         let k = Value::Bytes(key.clone().into_bytes());
         match i % 4 {
             0 => {
-                let v = text(&mut seed, 3);
+                let v = common::text(&mut seed, 3, PIECES);
                 s.query("SET", &[k, Value::Text(v.clone())]).await.unwrap();
                 cells.push((key, "value".into(), v));
             }
             1 => {
                 for f in ["name", "note"] {
-                    let v = text(&mut seed, 2);
+                    let v = common::text(&mut seed, 2, PIECES);
                     s.query("HSET", &[k.clone(), Value::Text(f.into()), Value::Text(v.clone())]).await.unwrap();
                     cells.push((key.clone(), format!("field {f}"), v));
                 }
             }
             2 => {
                 for idx in 0..3 {
-                    let v = text(&mut seed, 2);
+                    let v = common::text(&mut seed, 2, PIECES);
                     s.query("RPUSH", &[k.clone(), Value::Text(v.clone())]).await.unwrap();
                     cells.push((key.clone(), format!("index {idx}"), v));
                 }
@@ -104,7 +88,7 @@ async fn key_names_and_values_and_nothing_else() {
             _ => {
                 let mut members = BTreeSet::new();
                 for _ in 0..3 {
-                    members.insert(text(&mut seed, 2));
+                    members.insert(common::text(&mut seed, 2, PIECES));
                 }
                 for m in &members {
                     s.query("SADD", &[k.clone(), Value::Text(m.clone())]).await.unwrap();

@@ -7,6 +7,10 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::matches;
+
 use std::collections::BTreeSet;
 
 use futures::StreamExt;
@@ -21,14 +25,6 @@ const PIECES: &[&str] = &[
 /// Needles searched, with the modes each is tried in.
 const NEEDLES: &[&str] = &["é", "É", "e\u{301}", "σ", "ЖЖ", "😀", "%", "_", "'", "\\", "aé", "z7", "42", "中 ", "1.5"];
 
-fn text(seed: &mut u64, len: usize) -> String {
-    (0..len)
-        .map(|_| {
-            *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            PIECES[(*seed >> 33) as usize % PIECES.len()]
-        })
-        .collect()
-}
 
 struct Engine {
     url: String,
@@ -38,19 +34,7 @@ struct Engine {
     types: [&'static str; 6],
 }
 
-fn lower(s: &str) -> String {
-    s.chars().flat_map(char::to_lowercase).collect()
-}
 
-fn matches(cell: &str, needle: &str, how: TextMatch, cs: bool) -> bool {
-    let (c, n) = if cs { (cell.to_string(), needle.to_string()) } else { (lower(cell), lower(needle)) };
-    match how {
-        TextMatch::Contains => c.contains(&n),
-        TextMatch::Exact => c == n,
-        TextMatch::Prefix => c.starts_with(&n),
-        TextMatch::Regex => unreachable!(),
-    }
-}
 
 async fn run_engine(db: DatabaseRef, e: &Engine) {
     let s = db.session().await.unwrap();
@@ -70,9 +54,9 @@ async fn run_engine(db: DatabaseRef, e: &Engine) {
     let mut seed = 7u64;
     let mut values = Vec::new();
     for id in 0..300 {
-        let name = d.quote_string(&text(&mut seed, 1 + id % 7)).unwrap();
-        let note = if id % 5 == 0 { "NULL".to_string() } else { d.quote_string(&text(&mut seed, 12)).unwrap() };
-        let doc = d.quote_string(&serde_json::json!({ "k": text(&mut seed, 3), "n": id }).to_string()).unwrap();
+        let name = d.quote_string(&common::text(&mut seed, 1 + id % 7, PIECES)).unwrap();
+        let note = if id % 5 == 0 { "NULL".to_string() } else { d.quote_string(&common::text(&mut seed, 12, PIECES)).unwrap() };
+        let doc = d.quote_string(&serde_json::json!({ "k": common::text(&mut seed, 3, PIECES), "n": id }).to_string()).unwrap();
         let u = d.quote_string(&format!("6f9619ff-8b86-d011-b42d-{:012x}", id * 7919)).unwrap();
         let date = d.quote_string(&format!("2024-{:02}-{:02}", 1 + id % 12, 1 + id % 28)).unwrap();
         values.push(format!("({id}, {name}, {note}, {doc}, {u}, {date}, {}, {})", id % 50, (id % 4) as f64 * 0.5));
@@ -82,7 +66,7 @@ async fn run_engine(db: DatabaseRef, e: &Engine) {
     }
     let mut other = Vec::new();
     for i in 0..40 {
-        other.push(format!("({}, {})", d.quote_string(&text(&mut seed, 6)).unwrap(), i));
+        other.push(format!("({}, {})", d.quote_string(&common::text(&mut seed, 6, PIECES)).unwrap(), i));
     }
     s.execute(&format!("INSERT INTO s_other VALUES {}", other.join(", ")), &[]).await.unwrap();
 

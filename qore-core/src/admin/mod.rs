@@ -171,6 +171,22 @@ pub struct ObjectInfo {
 }
 
 impl ObjectInfo {
+    /// A routine from a catalog row of seven cells: namespace, name, kind,
+    /// arguments (without parentheses), result type, language, owner.
+    pub fn routine_from_row(r: &[Value]) -> ObjectInfo {
+        let cell = |i: usize| r.get(i).and_then(text);
+        ObjectInfo {
+            namespace: cell(0),
+            name: cell(1).unwrap_or_default(),
+            kind: cell(2).unwrap_or_default(),
+            arguments: Some(format!("({})", cell(3).unwrap_or_default())),
+            returns: cell(4),
+            language: cell(5),
+            owner: cell(6),
+            ..ObjectInfo::default()
+        }
+    }
+
     /// The reference that names this object for the other calls.
     pub fn object_ref(&self) -> ObjectRef {
         ObjectRef {
@@ -340,6 +356,13 @@ pub fn operations_batch(operations: &[Operation]) -> Result<RecordBatch> {
         Arc::new(StringArray::from_iter_values(operations.iter().map(|o| o.help.as_str()))),
     ];
     Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+impl Operation {
+    /// An operation; `refused` says why it cannot run here, if it cannot.
+    pub fn new(name: &str, help: &str, scope: OpScope, options: Vec<OpOption>, refused: Option<String>) -> Operation {
+        Operation { name: name.into(), help: help.into(), scope, options, refused }
+    }
 }
 
 /// What to run: an operation, its table, its options.

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use qore_core::admin::{
-    Admin, Definition, ObjectClass, ObjectInfo, ObjectRef, OpOption, OpRequest, OpScope, Operation,
+    Admin, Definition, ObjectClass, ObjectInfo, ObjectRef, OpRequest, OpScope, Operation,
     Plan, check_request, fetch_rows, read_create, text,
 };
 use qore_core::sql::Flavor;
@@ -21,9 +21,6 @@ fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-fn op(name: &str, help: &str, scope: OpScope, options: Vec<OpOption>, refused: Option<String>) -> Operation {
-    Operation { name: name.into(), help: help.into(), scope, options, refused }
-}
 
 /// A macro as `duckdb_functions()` describes it.
 struct Macro {
@@ -103,24 +100,24 @@ impl Admin for DuckDbConnection {
             .await?;
             let refused = rows.is_empty().then(|| format!("{} is not a table of this database (a view has no statistics)", t.name));
             return Ok(vec![
-                op("analyze", "ANALYZE: recompute the table's statistics", OpScope::Either, vec![], refused.clone()),
-                op("vacuum_analyze", "VACUUM ANALYZE: the same, as PostgreSQL spells it", OpScope::Either, vec![], refused),
+                Operation::new("analyze", "ANALYZE: recompute the table's statistics", OpScope::Either, vec![], refused.clone()),
+                Operation::new("vacuum_analyze", "VACUUM ANALYZE: the same, as PostgreSQL spells it", OpScope::Either, vec![], refused),
             ]);
         }
         let file = fetch_rows(self, "SELECT path FROM duckdb_databases() WHERE database_name = current_database()", &[]).await?;
         let memory = file.first().and_then(|r| text(&r[0])).is_none();
         let no_file = memory.then(|| "an in-memory database has nothing to checkpoint".to_string());
         Ok(vec![
-            op("checkpoint", "CHECKPOINT: write the write-ahead log into the database file", OpScope::Database, vec![], no_file.clone()),
-            op(
+            Operation::new("checkpoint", "CHECKPOINT: write the write-ahead log into the database file", OpScope::Database, vec![], no_file.clone()),
+            Operation::new(
                 "force_checkpoint",
                 "FORCE CHECKPOINT: the same, aborting running transactions if needed",
                 OpScope::Database,
                 vec![],
                 no_file,
             ),
-            op("analyze", "ANALYZE: recompute every table's statistics", OpScope::Either, vec![], None),
-            op("vacuum_analyze", "VACUUM ANALYZE: the same, as PostgreSQL spells it", OpScope::Either, vec![], None),
+            Operation::new("analyze", "ANALYZE: recompute every table's statistics", OpScope::Either, vec![], None),
+            Operation::new("vacuum_analyze", "VACUUM ANALYZE: the same, as PostgreSQL spells it", OpScope::Either, vec![], None),
         ])
     }
 

@@ -72,9 +72,6 @@ fn row_formats(engine: &str) -> &'static [&'static str] {
     }
 }
 
-fn op(name: &str, help: &str, scope: OpScope, options: Vec<OpOption>, refused: Option<String>) -> Operation {
-    Operation { name: name.into(), help: help.into(), scope, options, refused }
-}
 
 impl MySqlConnection {
     async fn set_grantee(&self) -> Result<()> {
@@ -208,10 +205,10 @@ impl Admin for MySqlConnection {
                 OpOption::flag("extended", "a full key lookup for every row (slow)"),
             ];
             return Ok(vec![
-                op("analyze", "ANALYZE TABLE every InnoDB, MyISAM and Aria table of the database", OpScope::Either, vec![], None),
-                op("check", "CHECK TABLE every table of the database", OpScope::Either, check_opts, None),
-                op("optimize", "OPTIMIZE TABLE every table of the database", OpScope::Either, vec![], None),
-                op(
+                Operation::new("analyze", "ANALYZE TABLE every InnoDB, MyISAM and Aria table of the database", OpScope::Either, vec![], None),
+                Operation::new("check", "CHECK TABLE every table of the database", OpScope::Either, check_opts, None),
+                Operation::new("optimize", "OPTIMIZE TABLE every table of the database", OpScope::Either, vec![], None),
+                Operation::new(
                     "flush",
                     "FLUSH: close open tables, rotate logs, reset status counters or reload grants",
                     OpScope::Either,
@@ -240,14 +237,14 @@ impl Admin for MySqlConnection {
         let current_format = f.row_format.clone().unwrap_or_default();
         let reload = (!self.global_privileges().await?.iter().any(|p| p == "RELOAD")).then(|| "FLUSH needs the RELOAD privilege".to_string());
         Ok(vec![
-            op(
+            Operation::new(
                 "analyze",
                 "ANALYZE TABLE: update the index statistics",
                 OpScope::Either,
                 vec![OpOption::flag("persistent", "also collect engine-independent statistics for every column and index (MariaDB)")],
                 view.clone().or_else(|| f.engine_in("ANALYZE", ANALYZE_ENGINES)).or(rw.clone()),
             ),
-            op(
+            Operation::new(
                 "check",
                 "CHECK TABLE: look for errors",
                 OpScope::Either,
@@ -258,21 +255,21 @@ impl Admin for MySqlConnection {
                 ],
                 f.engine_in("CHECK", CHECK_ENGINES).filter(|_| view.is_none()).or(f.may(&["SELECT"])),
             ),
-            op(
+            Operation::new(
                 "checksum",
                 "CHECKSUM TABLE: a checksum of the table's contents",
                 OpScope::Table,
                 vec![OpOption::flag("extended", "read every row (always right; QUICK is only for live-checksum tables)")],
                 view.clone().or(f.may(&["SELECT"])),
             ),
-            op(
+            Operation::new(
                 "optimize",
                 "OPTIMIZE TABLE: defragment and give free space back (InnoDB: rebuild the table)",
                 OpScope::Either,
                 vec![OpOption::flag("local", "do not write it to the binary log")],
                 view.clone().or_else(|| f.engine_in("OPTIMIZE", OPTIMIZE_ENGINES)).or(rw.clone()),
             ),
-            op(
+            Operation::new(
                 "repair",
                 "REPAIR TABLE: fix a corrupted MyISAM, Aria, ARCHIVE or CSV table",
                 OpScope::Table,
@@ -283,21 +280,21 @@ impl Admin for MySqlConnection {
                 ],
                 view.clone().or_else(|| f.engine_in("REPAIR", REPAIR_ENGINES)).or(rw.clone()),
             ),
-            op(
+            Operation::new(
                 "engine",
                 "ALTER TABLE ... ENGINE: move the table to another storage engine (rebuilds it)",
                 OpScope::Table,
                 vec![OpOption::value("to", "the storage engine", &engine_choices)],
                 view.clone().or(alter.clone()),
             ),
-            op(
+            Operation::new(
                 "row_format",
                 "ALTER TABLE ... ROW_FORMAT: change how rows are stored (rebuilds it)",
                 OpScope::Table,
                 vec![OpOption::value("to", &format!("the row format (now {current_format})"), formats)],
                 view.clone().or(alter.clone()).or_else(|| formats.is_empty().then(|| format!("{engine} tables have no row formats to choose"))),
             ),
-            op(
+            Operation::new(
                 "collation",
                 "ALTER TABLE ... COLLATE / CONVERT TO: change the table's default collation, or convert its text columns",
                 OpScope::Table,
@@ -307,14 +304,14 @@ impl Admin for MySqlConnection {
                 ],
                 view.clone().or(alter.clone()),
             ),
-            op(
+            Operation::new(
                 "auto_increment",
                 "ALTER TABLE ... AUTO_INCREMENT: set the next AUTO_INCREMENT value",
                 OpScope::Table,
                 vec![OpOption::value("to", "the next value", &[])],
                 view.clone().or(alter.clone()).or_else(|| (!f.has_auto_increment).then(|| format!("{} has no AUTO_INCREMENT column", f.quoted))),
             ),
-            op("flush", "FLUSH TABLES: close the table and write its changes", OpScope::Either, vec![], view.clone().or(reload)),
+            Operation::new("flush", "FLUSH TABLES: close the table and write its changes", OpScope::Either, vec![], view.clone().or(reload)),
         ])
     }
 
@@ -424,19 +421,7 @@ impl Admin for MySqlConnection {
                     &[ns],
                 )
                 .await?;
-                Ok(rows
-                    .iter()
-                    .map(|r| ObjectInfo {
-                        namespace: text(&r[0]),
-                        name: text(&r[1]).unwrap_or_default(),
-                        kind: text(&r[2]).unwrap_or_default(),
-                        arguments: Some(format!("({})", text(&r[3]).unwrap_or_default())),
-                        returns: text(&r[4]),
-                        language: text(&r[5]),
-                        owner: text(&r[6]),
-                        ..ObjectInfo::default()
-                    })
-                    .collect())
+                Ok(rows.iter().map(|r| ObjectInfo::routine_from_row(r)).collect())
             }
             ObjectClass::Trigger => {
                 let rows = fetch_rows(

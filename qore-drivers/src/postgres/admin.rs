@@ -197,9 +197,6 @@ fn vacuum_options(major: u32) -> Vec<OpOption> {
     o
 }
 
-fn op(name: &str, help: &str, scope: OpScope, options: Vec<OpOption>, refused: Option<String>) -> Operation {
-    Operation { name: name.into(), help: help.into(), scope, options, refused }
-}
 
 /// Why a relation of `relkind` has no storage to maintain, if it has none.
 fn storage_refusal(relkind: &str, quoted: &str) -> Option<String> {
@@ -222,9 +219,9 @@ impl Admin for PostgresConnection {
             let owner = self.database_owner().await?;
             let not_owner = (!owner).then(|| "only the database's owner or a superuser may reindex it".to_string());
             return Ok(vec![
-                op("vacuum", "VACUUM every table you own in the database", OpScope::Either, vacuum_options(major), None),
-                op("analyze", "ANALYZE every table you own", OpScope::Either, vec![OpOption::flag("skip_locked", "skip tables that cannot be locked at once")], None),
-                op("reindex", "REINDEX DATABASE: rebuild every index", OpScope::Either, vec![OpOption::flag("concurrently", "rebuild without blocking writes (slower)")], not_owner),
+                Operation::new("vacuum", "VACUUM every table you own in the database", OpScope::Either, vacuum_options(major), None),
+                Operation::new("analyze", "ANALYZE every table you own", OpScope::Either, vec![OpOption::flag("skip_locked", "skip tables that cannot be locked at once")], None),
+                Operation::new("reindex", "REINDEX DATABASE: rebuild every index", OpScope::Either, vec![OpOption::flag("concurrently", "rebuild without blocking writes (slower)")], not_owner),
             ]);
         };
         let f = self.table_facts(table).await?;
@@ -243,17 +240,17 @@ impl Admin for PostgresConnection {
         };
         let index_choices: Vec<&str> = f.indexes.iter().map(String::as_str).collect();
         Ok(vec![
-            op("vacuum", "VACUUM: reclaim dead rows' space for reuse", OpScope::Either, vacuum_options(major), base.clone()),
-            op("analyze", "ANALYZE: update the planner's statistics", OpScope::Either, vec![OpOption::flag("skip_locked", "skip the table if it cannot be locked at once")], base.clone()),
-            op("reindex", "REINDEX TABLE: rebuild its indexes", OpScope::Either, vec![OpOption::flag("concurrently", "rebuild without blocking writes (slower)")], reindex),
-            op(
+            Operation::new("vacuum", "VACUUM: reclaim dead rows' space for reuse", OpScope::Either, vacuum_options(major), base.clone()),
+            Operation::new("analyze", "ANALYZE: update the planner's statistics", OpScope::Either, vec![OpOption::flag("skip_locked", "skip the table if it cannot be locked at once")], base.clone()),
+            Operation::new("reindex", "REINDEX TABLE: rebuild its indexes", OpScope::Either, vec![OpOption::flag("concurrently", "rebuild without blocking writes (slower)")], reindex),
+            Operation::new(
                 "cluster",
                 "CLUSTER: rewrite the table in the order of an index",
                 OpScope::Table,
                 vec![OpOption::value("index", "the index to order by (default: the one it was clustered on)", &index_choices)],
                 cluster,
             ),
-            op("refresh", "REFRESH MATERIALIZED VIEW: run its query again", OpScope::Table, vec![OpOption::flag("concurrently", "keep it readable meanwhile (needs a unique index)")], refresh),
+            Operation::new("refresh", "REFRESH MATERIALIZED VIEW: run its query again", OpScope::Table, vec![OpOption::flag("concurrently", "keep it readable meanwhile (needs a unique index)")], refresh),
         ])
     }
 
@@ -388,19 +385,7 @@ impl Admin for PostgresConnection {
                     &[ns_param(namespace)],
                 )
                 .await?;
-                Ok(rows
-                    .iter()
-                    .map(|r| ObjectInfo {
-                        namespace: text(&r[0]),
-                        name: text(&r[1]).unwrap_or_default(),
-                        kind: text(&r[2]).unwrap_or_default(),
-                        arguments: text(&r[3]).map(|a| format!("({a})")),
-                        returns: text(&r[4]),
-                        language: text(&r[5]),
-                        owner: text(&r[6]),
-                        ..ObjectInfo::default()
-                    })
-                    .collect())
+                Ok(rows.iter().map(|r| ObjectInfo::routine_from_row(r)).collect())
             }
             ObjectClass::Trigger => {
                 let rows = fetch_rows(

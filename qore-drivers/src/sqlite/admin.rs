@@ -26,9 +26,6 @@ fn schema_of(ns: Option<&str>) -> String {
     ns.unwrap_or("main").to_string()
 }
 
-fn op(name: &str, help: &str, scope: OpScope, options: Vec<OpOption>, refused: Option<String>) -> Operation {
-    Operation { name: name.into(), help: help.into(), scope, options, refused }
-}
 
 /// BEFORE / AFTER / INSTEAD OF and the event of a trigger, read from its
 /// CREATE statement (SQLite keeps only the text).
@@ -114,38 +111,38 @@ impl Admin for SqliteConnection {
             let (kind, quoted) = self.relation(t).await?;
             let view = (kind == "view").then(|| format!("{quoted} is a view: it has no storage"));
             return Ok(vec![
-                op("integrity_check", "PRAGMA integrity_check: a full check of the table and its indexes", OpScope::Either, vec![max()], view.clone()),
-                op("quick_check", "PRAGMA quick_check: like integrity_check without index contents (faster)", OpScope::Either, vec![max()], view.clone()),
-                op("foreign_key_check", "PRAGMA foreign_key_check: rows whose foreign keys point nowhere", OpScope::Either, vec![], view.clone()),
-                op("analyze", "ANALYZE: gather statistics for the query planner", OpScope::Either, vec![], view.clone()),
-                op("reindex", "REINDEX: rebuild the table's indexes", OpScope::Either, vec![], view),
+                Operation::new("integrity_check", "PRAGMA integrity_check: a full check of the table and its indexes", OpScope::Either, vec![max()], view.clone()),
+                Operation::new("quick_check", "PRAGMA quick_check: like integrity_check without index contents (faster)", OpScope::Either, vec![max()], view.clone()),
+                Operation::new("foreign_key_check", "PRAGMA foreign_key_check: rows whose foreign keys point nowhere", OpScope::Either, vec![], view.clone()),
+                Operation::new("analyze", "ANALYZE: gather statistics for the query planner", OpScope::Either, vec![], view.clone()),
+                Operation::new("reindex", "REINDEX: rebuild the table's indexes", OpScope::Either, vec![], view),
             ]);
         }
         let journal = self.pragma_text("journal_mode").await?.to_ascii_lowercase();
         let memory = journal == "memory";
         let wal = (journal != "wal").then(|| format!("the database is not in WAL mode (journal_mode={journal})"));
         Ok(vec![
-            op("integrity_check", "PRAGMA integrity_check: a full check of the database", OpScope::Either, vec![max()], None),
-            op("quick_check", "PRAGMA quick_check: like integrity_check without index contents (faster)", OpScope::Either, vec![max()], None),
-            op("foreign_key_check", "PRAGMA foreign_key_check: rows whose foreign keys point nowhere", OpScope::Either, vec![], None),
-            op("analyze", "ANALYZE: gather statistics for the query planner", OpScope::Either, vec![], None),
-            op("optimize", "PRAGMA optimize: analyze what the planner would profit from", OpScope::Database, vec![], None),
-            op("reindex", "REINDEX: rebuild every index", OpScope::Either, vec![], None),
-            op(
+            Operation::new("integrity_check", "PRAGMA integrity_check: a full check of the database", OpScope::Either, vec![max()], None),
+            Operation::new("quick_check", "PRAGMA quick_check: like integrity_check without index contents (faster)", OpScope::Either, vec![max()], None),
+            Operation::new("foreign_key_check", "PRAGMA foreign_key_check: rows whose foreign keys point nowhere", OpScope::Either, vec![], None),
+            Operation::new("analyze", "ANALYZE: gather statistics for the query planner", OpScope::Either, vec![], None),
+            Operation::new("optimize", "PRAGMA optimize: analyze what the planner would profit from", OpScope::Database, vec![], None),
+            Operation::new("reindex", "REINDEX: rebuild every index", OpScope::Either, vec![], None),
+            Operation::new(
                 "vacuum",
                 "VACUUM: rebuild the file, giving free pages back",
                 OpScope::Database,
                 vec![],
                 memory.then(|| "an in-memory database has no file to rebuild".to_string()),
             ),
-            op(
+            Operation::new(
                 "vacuum_into",
                 "VACUUM INTO: write a compact copy of the database to a new file",
                 OpScope::Database,
                 vec![OpOption::value("file", "the new file (must not exist)", &[])],
                 None,
             ),
-            op(
+            Operation::new(
                 "wal_checkpoint",
                 "PRAGMA wal_checkpoint: copy the write-ahead log into the database file",
                 OpScope::Database,
