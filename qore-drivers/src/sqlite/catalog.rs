@@ -22,7 +22,7 @@ impl Catalog for SqliteConnection {
         self.worker
             .run(|c| {
                 let mut stmt = c
-                    .prepare("SELECT name FROM pragma_database_list ORDER BY seq")
+                    .prepare_cached("SELECT name FROM pragma_database_list ORDER BY seq")
                     .map_err(map_err)?;
                 let names = stmt
                     .query_map([], |r| r.get::<_, String>(0))
@@ -63,7 +63,7 @@ fn list_tables(c: &rusqlite::Connection, ns: &str) -> Result<Vec<TableInfo>> {
         "SELECT name, type FROM {} WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
         schema_table(ns)?
     );
-    let mut stmt = c.prepare(&sql).map_err(map_err)?;
+    let mut stmt = c.prepare_cached(&sql).map_err(map_err)?;
     let rows = stmt
         .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
         .map_err(map_err)?
@@ -124,7 +124,7 @@ fn stat1_estimate(c: &rusqlite::Connection, table: &TableRef) -> Result<Option<u
         "SELECT stat FROM {}.sqlite_stat1 WHERE tbl = ?1",
         SQLITE_DIALECT.quote_identifier(ns)?
     );
-    let mut stmt = c.prepare(&q).map_err(map_err)?;
+    let mut stmt = c.prepare_cached(&q).map_err(map_err)?;
     let stats = stmt
         .query_map([&table.name], |r| r.get::<_, String>(0))
         .map_err(map_err)?
@@ -168,7 +168,7 @@ fn describe(c: &rusqlite::Connection, t: &TableRef) -> Result<TableDetails> {
     };
 
     let mut stmt = c
-        .prepare("SELECT cid, name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1, ?2) ORDER BY cid")
+        .prepare_cached("SELECT cid, name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1, ?2) ORDER BY cid")
         .map_err(map_err)?;
     let cols = stmt
         .query_map([&t.name, &ns], |r| {
@@ -243,7 +243,7 @@ fn describe(c: &rusqlite::Connection, t: &TableRef) -> Result<TableDetails> {
         read_foreign_keys(c, &ns, &t.name, &ddl, &mut constraints)?;
     }
     let mut stmt = c
-        .prepare(&format!(
+        .prepare_cached(&format!(
             "SELECT name FROM {} WHERE type = 'trigger' AND tbl_name = ?1 ORDER BY name",
             schema_table(&ns)?
         ))
@@ -287,7 +287,7 @@ fn read_indexes(
     constraints: &mut Vec<Constraint>,
 ) -> Result<Vec<IndexInfo>> {
     let mut stmt = c
-        .prepare("SELECT name, \"unique\", origin, partial FROM pragma_index_list(?1, ?2) ORDER BY seq DESC")
+        .prepare_cached("SELECT name, \"unique\", origin, partial FROM pragma_index_list(?1, ?2) ORDER BY seq DESC")
         .map_err(map_err)?;
     let list = stmt
         .query_map([table, ns], |r| {
@@ -304,7 +304,7 @@ fn read_indexes(
     let mut out = Vec::new();
     for (name, unique, origin, partial) in list {
         let mut xs = c
-            .prepare(
+            .prepare_cached(
                 "SELECT cid, name FROM pragma_index_xinfo(?1, ?2) WHERE key = 1 ORDER BY seqno",
             )
             .map_err(map_err)?;
@@ -368,7 +368,7 @@ fn read_foreign_keys(
     constraints: &mut Vec<Constraint>,
 ) -> Result<()> {
     let mut stmt = c
-        .prepare("SELECT id, \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(?1, ?2) ORDER BY id, seq")
+        .prepare_cached("SELECT id, \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(?1, ?2) ORDER BY id, seq")
         .map_err(map_err)?;
     let rows = stmt
         .query_map([table, ns], |r| {
@@ -399,7 +399,7 @@ fn read_foreign_keys(
         } else {
             // REFERENCES t without columns means t's primary key.
             let mut s = c
-                .prepare("SELECT name FROM pragma_table_info(?1, ?2) WHERE pk > 0 ORDER BY pk")
+                .prepare_cached("SELECT name FROM pragma_table_info(?1, ?2) WHERE pk > 0 ORDER BY pk")
                 .map_err(map_err)?;
             s.query_map([&target, ns], |r| r.get::<_, String>(0))
                 .map_err(map_err)?
