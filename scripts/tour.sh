@@ -12,6 +12,9 @@ run demo demo/shop.db --force
 run demo --duckdb demo/shop.duckdb --force
 run ls --db demo/shop.db
 run describe --db demo/shop.db order_items
+# Maintenance: what can run on this table, and the exact SQL before it runs.
+run admin ops --db demo/shop.db orders
+run admin run --db demo/shop.db integrity_check orders --dry-run
 run query --db demo/shop.db --max-rows 5 "SELECT * FROM orders WHERE status = 'pending' ORDER BY ordered_at DESC"
 run query --db demo/shop.duckdb --format csv "SELECT c.country, count(*) AS orders, sum(o.total) AS revenue FROM orders o JOIN customers c ON c.id = o.customer_id GROUP BY 1 ORDER BY revenue DESC LIMIT 5"
 # DuckDB, the embedded default, reads local files directly.
