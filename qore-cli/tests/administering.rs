@@ -13,7 +13,10 @@ fn sqlite_maintenance_and_triggers_from_the_command_line() {
     assert!(ops.starts_with("operation,scope,available,refused_because,options,help\n"), "{ops}");
     assert!(ops.contains("\nvacuum_into,database,true,,file=VALUE,"), "{ops}");
     let ops = q.ok(&["admin", "ops", "--db", db, "orders", "--format", "csv"]);
-    assert!(ops.contains("\nintegrity_check,table or database,true,,max=VALUE,"), "{ops}");
+    assert!(ops.contains("\nintegrity_check,table or database,true,,\"\",PRAGMA"), "{ops}");
+    let (code, _, err) = q.outcome(&["admin", "run", "--db", db, "integrity_check", "orders", "-o", "max=5"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("`integrity_check` has no option `max` (it takes none)"), "{err}");
 
     // --dry-run prints the SQL and runs nothing; run prints the engine's report.
     let out = q.ok(&["admin", "run", "--db", db, "integrity_check", "orders", "--dry-run"]);
