@@ -161,6 +161,47 @@ pub trait Catalog: Send + Sync {
     /// [`Error::NotFound`](crate::Error::NotFound) when there is no such table.
     async fn table(&self, table: &TableRef) -> Result<TableDetails>;
 
+    /// [`tables`](Catalog::tables) without reading any table to count its
+    /// rows: `rows` only from what the engine keeps (statistics, storage
+    /// figures) as an estimate, else `None`. For a GUI's tree of tables and
+    /// for global search, which must not scan every table once more before
+    /// searching it. The default is [`tables`](Catalog::tables), for
+    /// engines whose counts cost no scan.
+    async fn tables_estimated(&self, namespace: Option<&str>) -> Result<Vec<TableInfo>> {
+        self.tables(namespace).await
+    }
+
+    /// [`table`](Catalog::table) with `rows` as in
+    /// [`tables_estimated`](Catalog::tables_estimated).
+    ///
+    /// # Error handling
+    ///
+    /// As [`table`](Catalog::table).
+    async fn table_estimated(&self, table: &TableRef) -> Result<TableDetails> {
+        self.table(table).await
+    }
+
+    /// [`structure`](Catalog::structure) with `rows` as in
+    /// [`tables_estimated`](Catalog::tables_estimated).
+    ///
+    /// # Error handling
+    ///
+    /// As [`structure`](Catalog::structure).
+    async fn structure_estimated(&self, namespace: Option<&str>) -> Result<Vec<TableDetails>> {
+        if self.bulk_structure() {
+            return self.structure(namespace).await;
+        }
+        let mut out = Vec::new();
+        for info in self.tables_estimated(namespace).await? {
+            match self.table_estimated(&info.table).await {
+                Ok(d) => out.push(d),
+                Err(crate::Error::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
     /// Whether [`structure`](Catalog::structure) answers in a constant
     /// number of queries (so a caller reads it whole rather than table by
     /// table as it goes).

@@ -447,6 +447,16 @@ pub trait Dialect: Send + Sync + Debug {
             TextMatch::Regex => None,
         }
     }
+
+    /// One condition true when any of the text expressions `exprs` matches
+    /// as [`text_match`](Dialect::text_match) says, where the engine has a
+    /// cheaper form than the OR of one match per expression (SQLite:
+    /// one call of a registered function per row instead of one per
+    /// column). `None` (the default): OR the single matches.
+    fn text_match_any(&self, exprs: &[&str], needle_sql: &str, how: TextMatch, case_sensitive: bool) -> Option<String> {
+        let _ = (exprs, needle_sql, how, case_sensitive);
+        None
+    }
 }
 
 /// How a search compares text (see [`Dialect::text_match`]).

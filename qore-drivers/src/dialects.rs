@@ -45,15 +45,31 @@ impl Dialect for SqliteDialect {
     fn text_match(&self, expr: &str, needle: &str, how: qore_core::TextMatch, case_sensitive: bool) -> Option<String> {
         use qore_core::TextMatch as M;
         // SQLite's lower() and LIKE fold ASCII only: qore's sessions
-        // register qore_lower (Unicode) and regexp (Rust's regex).
-        let (e, n) = if case_sensitive { (expr.to_string(), needle.to_string()) } else { (format!("qore_lower({expr})"), format!("qore_lower({needle})")) };
-        Some(match how {
-            M::Contains => format!("instr({e}, {n}) > 0"),
-            M::Exact => format!("({e}) = ({n}) COLLATE BINARY"),
-            M::Prefix => format!("substr({e}, 1, length({n})) = ({n}) COLLATE BINARY"),
-            M::Regex if case_sensitive => format!("{expr} REGEXP {needle}"),
-            M::Regex => format!("{expr} REGEXP ('(?i)' || {needle})"),
+        // register Unicode-folding matches (qore_icontains, ...) and
+        // regexp (Rust's regex).
+        let (e, n) = (expr, needle);
+        Some(match (how, case_sensitive) {
+            (M::Contains, true) => format!("instr({e}, {n}) > 0"),
+            (M::Exact, true) => format!("({e}) = ({n}) COLLATE BINARY"),
+            (M::Prefix, true) => format!("substr({e}, 1, length({n})) = ({n}) COLLATE BINARY"),
+            (M::Contains, false) => format!("qore_icontains({e}, {n})"),
+            (M::Exact, false) => format!("qore_iequal({e}, {n})"),
+            (M::Prefix, false) => format!("qore_iprefix({e}, {n})"),
+            (M::Regex, true) => format!("{e} REGEXP {n}"),
+            (M::Regex, false) => format!("{e} REGEXP ('(?i)' || {n})"),
         })
+    }
+    fn text_match_any(&self, exprs: &[&str], needle: &str, how: qore_core::TextMatch, case_sensitive: bool) -> Option<String> {
+        use qore_core::TextMatch as M;
+        // Each call of a registered function costs more than the folding
+        // itself: one call per row for all the columns.
+        let mode = match (how, case_sensitive) {
+            (M::Contains, false) => 0,
+            (M::Prefix, false) => 1,
+            (M::Exact, false) => 2,
+            _ => return None,
+        };
+        (exprs.len() > 1).then(|| format!("qore_imatch_any({mode}, {needle}, {})", exprs.join(", ")))
     }
     fn name(&self) -> &'static str {
         "sqlite"

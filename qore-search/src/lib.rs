@@ -236,7 +236,7 @@ pub async fn search(db: DatabaseRef, needle: &str, options: &SearchOptions) -> R
             // Catalogs that answer table by table: the list now, each
             // table's columns on the worker that searches it, so the first
             // hits do not wait for the whole catalog.
-            for info in catalog.tables(ns).await? {
+            for info in catalog.tables_estimated(ns).await? {
                 if wanted(&info) {
                     pending.push(run::Pending::Lazy(info));
                 }
@@ -245,7 +245,7 @@ pub async fn search(db: DatabaseRef, needle: &str, options: &SearchOptions) -> R
             // The whole structure in a few queries; when that fails (a table
             // dropped while the catalog was read: "could not open relation"),
             // table by table, where a vanished table is only skipped.
-            match catalog.structure(ns).await {
+            match catalog.structure_estimated(ns).await {
                 Ok(all) => {
                     for d in all {
                         if wanted(&d.info)
@@ -256,7 +256,7 @@ pub async fn search(db: DatabaseRef, needle: &str, options: &SearchOptions) -> R
                     }
                 }
                 Err(_) => {
-                    for info in catalog.tables(ns).await? {
+                    for info in catalog.tables_estimated(ns).await? {
                         if wanted(&info) {
                             pending.push(run::Pending::Lazy(info));
                         }

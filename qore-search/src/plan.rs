@@ -106,6 +106,9 @@ pub(crate) struct Searched {
     pub(crate) predicate: String,
     /// The column's text, for the hit's value.
     pub(crate) text: String,
+    /// The expression matched as text the way the options say (text,
+    /// JSON and binary columns), for [`Dialect::text_match_any`].
+    pub(crate) as_text: Option<String>,
 }
 
 /// The query of one table.
@@ -146,11 +149,16 @@ pub(crate) fn plan_table(
         let Some(kind) = kind_of(c, dialect) else { continue };
         let col = dialect.quote_identifier(&c.name)?;
         let text = dialect.cast_text(&col);
+        let as_text = match kind {
+            ColumnKind::Text => Some(col.clone()),
+            ColumnKind::Json => Some(text.clone()),
+            ColumnKind::Binary if options.binary => Some(text.clone()),
+            _ => None,
+        };
         let predicate = match kind {
-            ColumnKind::Text => dialect.text_match(&col, &lit, options.mode, options.case_sensitive),
-            ColumnKind::Json => dialect.text_match(&text, &lit, options.mode, options.case_sensitive),
-            ColumnKind::Binary if options.binary => dialect.text_match(&text, &lit, options.mode, options.case_sensitive),
-            ColumnKind::Binary => None,
+            ColumnKind::Text | ColumnKind::Json | ColumnKind::Binary => {
+                as_text.as_deref().and_then(|e| dialect.text_match(e, &lit, options.mode, options.case_sensitive))
+            }
             ColumnKind::Number if options.mode != TextMatch::Regex => needle.number.as_ref().map(|n| format!("{col} = {n}")),
             ColumnKind::Uuid if options.mode != TextMatch::Regex => {
                 needle.uuid.as_ref().map(|u| Ok::<_, qore_core::Error>(format!("{text} = {}", dialect.quote_string(u)?))).transpose()?
@@ -165,6 +173,7 @@ pub(crate) fn plan_table(
                 name: c.name.clone(),
                 predicate,
                 text,
+                as_text,
             });
         }
     }
@@ -194,7 +203,18 @@ pub(crate) fn plan_table(
     for (i, c) in columns.iter().enumerate() {
         select.push(format!("CASE WHEN {} THEN {} END AS {}", c.predicate, c.text, dialect.quote_identifier(&format!("qore_v{i}"))?));
     }
-    let filter = columns.iter().map(|c| format!("({})", c.predicate)).collect::<Vec<_>>().join(" OR ");
+    // The OR of every column's match, the text ones in one condition where
+    // the engine has a cheaper form for that.
+    let texts: Vec<&str> = columns.iter().filter_map(|c| c.as_text.as_deref()).collect();
+    let any = dialect.text_match_any(&texts, &lit, options.mode, options.case_sensitive);
+    let fused = any.is_some();
+    let filter = columns
+        .iter()
+        .filter(|c| !fused || c.as_text.is_none())
+        .map(|c| format!("({})", c.predicate))
+        .chain(any.map(|a| format!("({a})")))
+        .collect::<Vec<_>>()
+        .join(" OR ");
     let sql = format!(
         "SELECT {} FROM {} WHERE {filter} {}",
         select.join(", "),

@@ -219,7 +219,7 @@ fn worker(
 async fn lazy_plan(conn: &ConnectionRef, table: &qore_core::TableRef, sh: &Shared) -> Result<Option<TablePlan>> {
     let catalog = conn.catalog().ok_or_else(|| Error::NotSupported("no catalog".into()))?;
     let dialect = conn.dialect().ok_or_else(|| Error::NotSupported("no SQL".into()))?;
-    let details = catalog.table(table).await?;
+    let details = catalog.table_estimated(table).await?;
     plan_table(&details, &sh.needle, &sh.options, &*dialect)
 }
 

@@ -38,13 +38,38 @@ impl Catalog for DuckDbConnection {
     async fn tables(&self, namespace: Option<&str>) -> Result<Vec<TableInfo>> {
         let ns = namespace.map(str::to_string);
         self.worker
-            .run(move |c| list_tables(c, ns.as_deref()))
+            .run(move |c| list_tables(c, ns.as_deref(), Rows::Count))
             .await
     }
 
     async fn table(&self, table: &TableRef) -> Result<TableDetails> {
         let table = table.clone();
-        self.worker.run(move |c| describe(c, &table)).await
+        self.worker.run(move |c| describe(c, &table, Rows::Count)).await
+    }
+
+    async fn tables_estimated(&self, namespace: Option<&str>) -> Result<Vec<TableInfo>> {
+        let ns = namespace.map(str::to_string);
+        self.worker
+            .run(move |c| list_tables(c, ns.as_deref(), Rows::Storage))
+            .await
+    }
+
+    async fn table_estimated(&self, table: &TableRef) -> Result<TableDetails> {
+        let table = table.clone();
+        self.worker.run(move |c| describe(c, &table, Rows::Storage)).await
+    }
+
+    async fn structure_estimated(&self, namespace: Option<&str>) -> Result<Vec<TableDetails>> {
+        let ns = namespace.map(str::to_string);
+        self.worker
+            .run(move |c| {
+                let ns = match ns {
+                    Some(n) => n,
+                    None => current_schema(c)?,
+                };
+                describe_many(c, &ns, None, Rows::Storage)
+            })
+            .await
     }
 
     async fn structure(&self, namespace: Option<&str>) -> Result<Vec<TableDetails>> {
@@ -55,7 +80,7 @@ impl Catalog for DuckDbConnection {
                     Some(n) => n,
                     None => current_schema(c)?,
                 };
-                describe_many(c, &ns, None)
+                describe_many(c, &ns, None, Rows::Count)
             })
             .await
     }
@@ -70,17 +95,27 @@ fn current_schema(c: &duckdb::Connection) -> Result<String> {
         .map_err(map_err)
 }
 
-fn list_tables(c: &duckdb::Connection, ns: Option<&str>) -> Result<Vec<TableInfo>> {
+/// Where a table's row figure comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rows {
+    /// `count(*)`: exact, one statement per table.
+    Count,
+    /// `duckdb_tables().estimated_size`: the storage's figure, no statement
+    /// per table.
+    Storage,
+}
+
+fn list_tables(c: &duckdb::Connection, ns: Option<&str>, how: Rows) -> Result<Vec<TableInfo>> {
     let ns = match ns {
         Some(n) => n.to_string(),
         None => current_schema(c)?,
     };
     let mut stmt = c
         .prepare(
-            "SELECT table_name, 'table', comment FROM duckdb_tables() \
+            "SELECT table_name, 'table', comment, estimated_size FROM duckdb_tables() \
                WHERE database_name = current_database() AND schema_name = ?1 AND NOT internal \
              UNION ALL \
-             SELECT view_name, 'view', comment FROM duckdb_views() \
+             SELECT view_name, 'view', comment, NULL FROM duckdb_views() \
                WHERE database_name = current_database() AND schema_name = ?1 AND NOT internal \
              ORDER BY 1",
         )
@@ -91,13 +126,14 @@ fn list_tables(c: &duckdb::Connection, ns: Option<&str>) -> Result<Vec<TableInfo
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<i64>>(3)?,
             ))
         })
         .map_err(map_err)?
         .collect::<duckdb::Result<Vec<_>>>()
         .map_err(map_err)?;
     let mut out = Vec::with_capacity(rows.len());
-    for (name, kind, comment) in rows {
+    for (name, kind, comment, estimate) in rows {
         let table = TableRef::qualified(&ns, &name);
         let kind = if kind == "view" {
             TableKind::View
@@ -105,10 +141,10 @@ fn list_tables(c: &duckdb::Connection, ns: Option<&str>) -> Result<Vec<TableInfo
             TableKind::Table
         };
         // count(*) on a DuckDB table reads row-group metadata: exact and cheap.
-        let rows = if kind == TableKind::Table {
-            Some(RowCount::Exact(count(c, &table)?))
-        } else {
-            None
+        let rows = match (kind, how) {
+            (TableKind::Table, Rows::Count) => Some(RowCount::Exact(count(c, &table)?)),
+            (TableKind::Table, Rows::Storage) => estimate.map(|n| RowCount::Estimate(n.max(0) as u64)),
+            _ => None,
         };
         out.push(TableInfo {
             table,
@@ -133,12 +169,12 @@ fn json_list(s: Option<String>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn describe(c: &duckdb::Connection, t: &TableRef) -> Result<TableDetails> {
+fn describe(c: &duckdb::Connection, t: &TableRef, how: Rows) -> Result<TableDetails> {
     let ns = match &t.namespace {
         Some(n) => n.clone(),
         None => current_schema(c)?,
     };
-    describe_many(c, &ns, Some(&t.name))?.pop().ok_or_else(|| {
+    describe_many(c, &ns, Some(&t.name), how)?.pop().ok_or_else(|| {
         Error::NotFound(format!("no table or view named `{t}` in DuckDB schema `{ns}`"))
     })
 }
@@ -171,20 +207,26 @@ fn grouped<T>(
 /// The details of every table and view of `ns` (or only the one named):
 /// one query per catalog function whatever the table count, since each
 /// `duckdb_*()` call reads the whole catalog.
-fn describe_many(c: &duckdb::Connection, ns: &str, only: Option<&str>) -> Result<Vec<TableDetails>> {
+fn describe_many(c: &duckdb::Connection, ns: &str, only: Option<&str>, how: Rows) -> Result<Vec<TableDetails>> {
     let mut stmt = c
         .prepare(
-            "SELECT table_name, 'table', sql, comment FROM duckdb_tables() \
+            "SELECT table_name, 'table', sql, comment, estimated_size FROM duckdb_tables() \
                WHERE database_name = current_database() AND schema_name = ?1 AND (?2 IS NULL OR table_name = ?2) AND NOT internal \
              UNION ALL \
-             SELECT view_name, 'view', sql, comment FROM duckdb_views() \
+             SELECT view_name, 'view', sql, comment, NULL FROM duckdb_views() \
                WHERE database_name = current_database() AND schema_name = ?1 AND (?2 IS NULL OR view_name = ?2) AND NOT internal \
              ORDER BY 1",
         )
         .map_err(map_err)?;
     let found = stmt
         .query_map(duckdb::params![ns, only], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, Option<String>>(3)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+            ))
         })
         .map_err(map_err)?
         .collect::<duckdb::Result<Vec<_>>>()
@@ -219,9 +261,8 @@ fn describe_many(c: &duckdb::Connection, ns: &str, only: Option<&str>) -> Result
         |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
     )?;
     let mut out = Vec::with_capacity(found.len());
-    for (name, kind, sql, comment) in found {
-        out.push(build(
-            c,
+    for (name, kind, sql, comment, estimate) in found {
+        let mut d = build(
             ns,
             &name,
             &kind,
@@ -230,7 +271,14 @@ fn describe_many(c: &duckdb::Connection, ns: &str, only: Option<&str>) -> Result
             constraints.remove(&name).unwrap_or_default(),
             columns.remove(&name).unwrap_or_default(),
             indexes.remove(&name).unwrap_or_default(),
-        )?);
+        )?;
+        if d.info.kind == TableKind::Table {
+            d.info.rows = Some(match how {
+                Rows::Count => RowCount::Exact(count(c, &d.info.table)?),
+                Rows::Storage => RowCount::Estimate(estimate.unwrap_or(0).max(0) as u64),
+            });
+        }
+        out.push(d);
     }
     Ok(out)
 }
@@ -238,7 +286,6 @@ fn describe_many(c: &duckdb::Connection, ns: &str, only: Option<&str>) -> Result
 /// One table's details from its catalog rows.
 #[allow(clippy::too_many_arguments)]
 fn build(
-    c: &duckdb::Connection,
     ns: &str,
     name: &str,
     kind: &str,
@@ -372,16 +419,12 @@ fn build(
         })
         .collect();
 
-    let rows = if kind == TableKind::Table {
-        Some(RowCount::Exact(count(c, &table)?))
-    } else {
-        None
-    };
     Ok(TableDetails {
         info: TableInfo {
             table,
             kind,
-            rows,
+            // Filled in by the caller, by count or from storage.
+            rows: None,
             comment: comment.filter(|c| !c.is_empty()),
             partition_of: None,
         },

@@ -2,7 +2,7 @@
 //! table's own `CREATE` text for what no pragma reports (CHECK expressions,
 //! generated expressions, expression index parts, partial predicates).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use qore_core::{
@@ -10,7 +10,6 @@ use qore_core::{
     IndexInfo, IndexPart, Namespace, Result, RowCount, TableDetails, TableInfo, TableKind,
     TableRef,
 };
-use rusqlite::OptionalExtension;
 
 use super::connection::{SQLITE_DIALECT, SqliteConnection, map_err};
 use super::types::arrow_type_for_decl;
@@ -42,12 +41,38 @@ impl Catalog for SqliteConnection {
 
     async fn tables(&self, namespace: Option<&str>) -> Result<Vec<TableInfo>> {
         let ns = namespace.unwrap_or("main").to_string();
-        self.worker.run(move |c| list_tables(c, &ns)).await
+        self.worker.run(move |c| list_tables(c, &ns, Rows::Count)).await
     }
 
     async fn table(&self, table: &TableRef) -> Result<TableDetails> {
         let table = table.clone();
-        self.worker.run(move |c| describe(c, &table)).await
+        self.worker.run(move |c| describe_one(c, &table, Rows::Count)).await
+    }
+
+    async fn tables_estimated(&self, namespace: Option<&str>) -> Result<Vec<TableInfo>> {
+        let ns = namespace.unwrap_or("main").to_string();
+        self.worker.run(move |c| list_tables(c, &ns, Rows::Statistics)).await
+    }
+
+    async fn table_estimated(&self, table: &TableRef) -> Result<TableDetails> {
+        let table = table.clone();
+        self.worker.run(move |c| describe_one(c, &table, Rows::Statistics)).await
+    }
+
+    /// One pass on the session's thread: `sqlite_schema` has no index, so
+    /// reading it once (not once per table) keeps a 7,000-table file fast.
+    fn bulk_structure(&self) -> bool {
+        true
+    }
+
+    async fn structure(&self, namespace: Option<&str>) -> Result<Vec<TableDetails>> {
+        let ns = namespace.unwrap_or("main").to_string();
+        self.worker.run(move |c| describe_all(c, &ns, Rows::Count)).await
+    }
+
+    async fn structure_estimated(&self, namespace: Option<&str>) -> Result<Vec<TableDetails>> {
+        let ns = namespace.unwrap_or("main").to_string();
+        self.worker.run(move |c| describe_all(c, &ns, Rows::Statistics)).await
     }
 }
 
@@ -58,29 +83,105 @@ fn schema_table(ns: &str) -> Result<String> {
     ))
 }
 
-fn list_tables(c: &rusqlite::Connection, ns: &str) -> Result<Vec<TableInfo>> {
-    let sql = format!(
-        "SELECT name, type FROM {} WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
-        schema_table(ns)?
-    );
-    let mut stmt = c.prepare_cached(&sql).map_err(map_err)?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        .map_err(map_err)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(map_err)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for (name, ty) in rows {
-        let table = TableRef::qualified(ns, &name);
-        let kind = if ty == "view" {
-            TableKind::View
-        } else {
-            TableKind::Table
-        };
-        let rows = if kind == TableKind::Table {
-            Some(exact_count(c, &table)?)
-        } else {
-            None
+/// Where a table's row figure comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rows {
+    /// ANALYZE's estimate in `describe`, an exact `count(*)` otherwise.
+    Count,
+    /// ANALYZE's estimate only: nothing reads the table.
+    Statistics,
+}
+
+/// What the catalog reads from `sqlite_schema` and `sqlite_stat1`: for a
+/// whole namespace in one scan each, or for one table.
+#[derive(Default)]
+struct SchemaRows {
+    /// Tables and views by name: (type, CREATE text), in name order.
+    objects: BTreeMap<String, (String, Option<String>)>,
+    /// Each index's CREATE text (NULL for automatic indexes).
+    index_sql: HashMap<String, Option<String>>,
+    /// Trigger names by table, in name order.
+    triggers: HashMap<String, Vec<String>>,
+    /// ANALYZE's row counts by table; `None` without `sqlite_stat1`.
+    stat1: Option<HashMap<String, u64>>,
+}
+
+impl SchemaRows {
+    /// Every object of `ns` (`only`: those of one table).
+    fn read(c: &rusqlite::Connection, ns: &str, only: Option<&str>) -> Result<Self> {
+        let mut out = SchemaRows::default();
+        let mut stmt = c
+            .prepare_cached(&format!(
+                "SELECT type, name, tbl_name, sql FROM {} WHERE ?1 IS NULL OR name = ?1 OR tbl_name = ?1 ORDER BY name",
+                schema_table(ns)?
+            ))
+            .map_err(map_err)?;
+        let rows = stmt
+            .query_map([only], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?)))
+            .map_err(map_err)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(map_err)?;
+        let mut has_stat1 = false;
+        for (ty, name, table, sql) in rows {
+            match ty.as_str() {
+                "table" | "view" if name == "sqlite_stat1" => has_stat1 = true,
+                "table" | "view" if !name.to_ascii_lowercase().starts_with("sqlite_") && only.is_none_or(|o| o == name) => {
+                    out.objects.insert(name, (ty, sql));
+                }
+                "index" => {
+                    out.index_sql.insert(name, sql);
+                }
+                "trigger" => out.triggers.entry(table).or_default().push(name),
+                _ => {}
+            }
+        }
+        if only.is_some() {
+            has_stat1 = c
+                .prepare_cached(&format!("SELECT count(*) > 0 FROM {} WHERE name = 'sqlite_stat1'", schema_table(ns)?))
+                .and_then(|mut s| s.query_row([], |r| r.get(0)))
+                .map_err(map_err)?;
+        }
+        if has_stat1 {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT tbl, stat FROM {}.sqlite_stat1 WHERE ?1 IS NULL OR tbl = ?1",
+                    SQLITE_DIALECT.quote_identifier(ns)?
+                ))
+                .map_err(map_err)?;
+            let stats = stmt
+                .query_map([only], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))
+                .map_err(map_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(map_err)?;
+            let mut by_table: HashMap<String, u64> = HashMap::new();
+            for (tbl, stat) in stats {
+                // Each row's stat starts with the table's row count at ANALYZE time.
+                if let Some(n) = stat.as_deref().and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok()) {
+                    let e = by_table.entry(tbl).or_insert(n);
+                    *e = (*e).max(n);
+                }
+            }
+            out.stat1 = Some(by_table);
+        }
+        Ok(out)
+    }
+
+    /// ANALYZE's row count of `table`, if it was analyzed.
+    fn estimate(&self, table: &str) -> Option<u64> {
+        self.stat1.as_ref()?.get(table).copied()
+    }
+}
+
+fn list_tables(c: &rusqlite::Connection, ns: &str, how: Rows) -> Result<Vec<TableInfo>> {
+    let schema = SchemaRows::read(c, ns, None)?;
+    let mut out = Vec::with_capacity(schema.objects.len());
+    for (name, (ty, _)) in &schema.objects {
+        let table = TableRef::qualified(ns, name);
+        let kind = if ty == "view" { TableKind::View } else { TableKind::Table };
+        let rows = match (kind, how) {
+            (TableKind::Table, Rows::Count) => Some(exact_count(c, &table)?),
+            (TableKind::Table, Rows::Statistics) => schema.estimate(name).map(RowCount::Estimate),
+            _ => None,
         };
         out.push(TableInfo {
             table,
@@ -104,53 +205,30 @@ fn exact_count(c: &rusqlite::Connection, table: &TableRef) -> Result<RowCount> {
     Ok(RowCount::Exact(n.max(0) as u64))
 }
 
-/// The row count ANALYZE recorded in `sqlite_stat1`, if the table was analyzed.
-fn stat1_estimate(c: &rusqlite::Connection, table: &TableRef) -> Result<Option<u64>> {
-    let ns = table.namespace.as_deref().unwrap_or("main");
-    let exists: bool = c
-        .query_row(
-            &format!(
-                "SELECT count(*) > 0 FROM {} WHERE name = 'sqlite_stat1'",
-                schema_table(ns)?
-            ),
-            [],
-            |r| r.get(0),
-        )
-        .map_err(map_err)?;
-    if !exists {
-        return Ok(None);
-    }
-    let q = format!(
-        "SELECT stat FROM {}.sqlite_stat1 WHERE tbl = ?1",
-        SQLITE_DIALECT.quote_identifier(ns)?
-    );
-    let mut stmt = c.prepare_cached(&q).map_err(map_err)?;
-    let stats = stmt
-        .query_map([&table.name], |r| r.get::<_, String>(0))
-        .map_err(map_err)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(map_err)?;
-    // Each row's stat starts with the table's row count at ANALYZE time.
-    Ok(stats
-        .iter()
-        .filter_map(|s| s.split_whitespace().next()?.parse().ok())
-        .max())
+fn describe_one(c: &rusqlite::Connection, t: &TableRef, how: Rows) -> Result<TableDetails> {
+    let ns = t.namespace.as_deref().unwrap_or("main");
+    let schema = SchemaRows::read(c, ns, Some(&t.name))?;
+    describe(c, t, how, &schema)
 }
 
-fn describe(c: &rusqlite::Connection, t: &TableRef) -> Result<TableDetails> {
+/// Every table and view of `ns`, in name order; one that vanished while
+/// read is left out.
+fn describe_all(c: &rusqlite::Connection, ns: &str, how: Rows) -> Result<Vec<TableDetails>> {
+    let schema = SchemaRows::read(c, ns, None)?;
+    let mut out = Vec::with_capacity(schema.objects.len());
+    for name in schema.objects.keys() {
+        match describe(c, &TableRef::qualified(ns, name), how, &schema) {
+            Ok(d) => out.push(d),
+            Err(Error::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+fn describe(c: &rusqlite::Connection, t: &TableRef, how: Rows, schema: &SchemaRows) -> Result<TableDetails> {
     let ns = t.namespace.clone().unwrap_or_else(|| "main".into());
-    let found: Option<(String, Option<String>)> = c
-        .query_row(
-            &format!(
-                "SELECT type, sql FROM {} WHERE name = ?1 AND type IN ('table','view')",
-                schema_table(&ns)?
-            ),
-            [&t.name],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
-        .map_err(map_err)?;
-    let Some((ty, create_sql)) = found else {
+    let Some((ty, create_sql)) = schema.objects.get(&t.name).cloned() else {
         return Err(Error::NotFound(format!(
             "no table or view named `{t}` in SQLite database `{ns}`"
         )));
@@ -226,7 +304,7 @@ fn describe(c: &rusqlite::Connection, t: &TableRef) -> Result<TableDetails> {
     }
 
     let indexes = if kind == TableKind::Table {
-        read_indexes(c, &ns, &t.name, &mut constraints)?
+        read_indexes(c, &ns, &t.name, schema, &mut constraints)?
     } else {
         Vec::new()
     };
@@ -242,25 +320,16 @@ fn describe(c: &rusqlite::Connection, t: &TableRef) -> Result<TableDetails> {
     if kind == TableKind::Table {
         read_foreign_keys(c, &ns, &t.name, &ddl, &mut constraints)?;
     }
-    let mut stmt = c
-        .prepare_cached(&format!(
-            "SELECT name FROM {} WHERE type = 'trigger' AND tbl_name = ?1 ORDER BY name",
-            schema_table(&ns)?
-        ))
-        .map_err(map_err)?;
-    let triggers = stmt
-        .query_map([&t.name], |r| r.get::<_, String>(0))
-        .map_err(map_err)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(map_err)?;
+    let triggers = schema.triggers.get(&t.name).cloned().unwrap_or_default();
     // `table()` runs before every single-table query (to annotate its
     // schema): take ANALYZE's estimate when there is one instead of a full scan.
     let rows = if kind == TableKind::Table {
         let table = TableRef::qualified(&ns, &t.name);
-        Some(match stat1_estimate(c, &table)? {
-            Some(n) => RowCount::Estimate(n),
-            None => exact_count(c, &table)?,
-        })
+        match (schema.estimate(&t.name), how) {
+            (Some(n), _) => Some(RowCount::Estimate(n)),
+            (None, Rows::Count) => Some(exact_count(c, &table)?),
+            (None, Rows::Statistics) => None,
+        }
     } else {
         None
     };
@@ -284,6 +353,7 @@ fn read_indexes(
     c: &rusqlite::Connection,
     ns: &str,
     table: &str,
+    schema: &SchemaRows,
     constraints: &mut Vec<Constraint>,
 ) -> Result<Vec<IndexInfo>> {
     let mut stmt = c
@@ -315,18 +385,7 @@ fn read_indexes(
             .map_err(map_err)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(map_err)?;
-        let sql: Option<String> = c
-            .query_row(
-                &format!(
-                    "SELECT sql FROM {} WHERE type = 'index' AND name = ?1",
-                    schema_table(ns)?
-                ),
-                [&name],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(map_err)?
-            .flatten();
+        let sql: Option<String> = schema.index_sql.get(&name).cloned().flatten();
         let (texts, predicate) = sql.as_deref().map(parse_create_index).unwrap_or_default();
         let parts = keys
             .iter()

@@ -1,9 +1,13 @@
 //! SQL functions qore registers on every SQLite session, for what SQLite
 //! lacks: `qore_lower` (lower case by all of Unicode; SQLite's `lower`
-//! folds ASCII only) and `regexp` (so `x REGEXP 'pattern'` works, with
-//! Rust's regex syntax). Both are deterministic, so indexes on expressions
-//! may use them.
+//! folds ASCII only), `regexp` (so `x REGEXP 'pattern'` works, with
+//! Rust's regex syntax), and `qore_icontains` / `qore_iprefix` /
+//! `qore_iequal` (the same answers as `instr`, a prefix or `=` over two
+//! `qore_lower`s, in one call that folds the needle once per statement and
+//! compares ASCII text in place: global search calls them on every cell).
+//! All are deterministic, so indexes on expressions may use them.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use qore_core::Result;
@@ -37,7 +41,132 @@ pub(crate) fn register(conn: &rusqlite::Connection) -> Result<()> {
         })
     })
     .map_err(map_err)?;
+    register_fold_match(conn, "qore_icontains", Mode::Contains)?;
+    register_fold_match(conn, "qore_iprefix", Mode::Prefix)?;
+    register_fold_match(conn, "qore_iequal", Mode::Exact)?;
+    conn.create_scalar_function("qore_imatch_any", -1, flags, |ctx| {
+        // (mode, needle, haystacks...): whether any haystack matches as
+        // qore_icontains (0), qore_iprefix (1) or qore_iequal (2) says.
+        let mode = match ctx.get::<i64>(0)? {
+            0 => Mode::Contains,
+            1 => Mode::Prefix,
+            2 => Mode::Exact,
+            m => return Err(rusqlite::Error::UserFunctionError(format!("qore_imatch_any: no mode {m}").into())),
+        };
+        if ctx.len() < 2 || matches!(ctx.get_raw(1), ValueRef::Null) {
+            return Ok(None);
+        }
+        let needle = folded_needle(ctx)?;
+        let mut any_null = false;
+        for i in 2..ctx.len() {
+            match ctx.get_raw(i) {
+                ValueRef::Null => any_null = true,
+                v if mode.test(v, &needle) => return Ok(Some(true)),
+                _ => {}
+            }
+        }
+        // As SQL's OR of the single matches: no match and a NULL is NULL.
+        Ok((!any_null).then_some(false))
+    })
+    .map_err(map_err)?;
     Ok(())
+}
+
+/// The needle (argument 1) lower-cased, kept for the statement.
+fn folded_needle(ctx: &rusqlite::functions::Context<'_>) -> rusqlite::Result<Arc<String>> {
+    ctx.get_or_create_aux(1, |v| -> std::result::Result<String, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(fold(&text(v)).into_owned())
+    })
+}
+
+/// `name(haystack, needle)`: whether the two lower-cased by all of Unicode
+/// match as `mode` says, NULL when either is NULL.
+fn register_fold_match(conn: &rusqlite::Connection, name: &str, mode: Mode) -> Result<()> {
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function(name, 2, flags, move |ctx| {
+        if matches!(ctx.get_raw(1), ValueRef::Null) {
+            return Ok(None);
+        }
+        let needle = folded_needle(ctx)?;
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Null => None,
+            v => Some(mode.test(v, &needle)),
+        })
+    })
+    .map_err(map_err)
+}
+
+/// How a folded haystack must hold the folded needle.
+#[derive(Clone, Copy)]
+enum Mode {
+    Contains,
+    Prefix,
+    Exact,
+}
+
+impl Mode {
+    /// Whether the non-NULL `hay`, lower-cased, matches `needle` (already
+    /// lower-cased).
+    fn test(self, hay: ValueRef<'_>, needle: &str) -> bool {
+        if let ValueRef::Text(t) = hay
+            && t.is_ascii()
+        {
+            // ASCII folds byte by byte: compare in place, no copy. Folded
+            // ASCII holds no other byte, so a non-ASCII needle cannot match.
+            return needle.is_ascii() && self.ascii(t, needle.as_bytes());
+        }
+        let text = text(hay);
+        let hay = fold(&text);
+        let (h, n) = (hay.as_bytes(), needle.as_bytes());
+        match self {
+            Mode::Contains => contains(h, n),
+            Mode::Prefix => h.starts_with(n),
+            Mode::Exact => h == n,
+        }
+    }
+
+    /// [`test`](Mode::test) of ASCII `hay` against ASCII lower-case `needle`.
+    fn ascii(self, hay: &[u8], needle: &[u8]) -> bool {
+        match self {
+            Mode::Contains => {
+                let Some((&first, rest)) = needle.split_first() else { return true };
+                if hay.len() < needle.len() {
+                    return false;
+                }
+                let upper = first.to_ascii_uppercase();
+                hay[..=hay.len() - needle.len()]
+                    .iter()
+                    .enumerate()
+                    .any(|(i, &b)| (b == first || b == upper) && hay[i + 1..i + needle.len()].eq_ignore_ascii_case(rest))
+            }
+            Mode::Prefix => hay.len() >= needle.len() && hay[..needle.len()].eq_ignore_ascii_case(needle),
+            Mode::Exact => hay.eq_ignore_ascii_case(needle),
+        }
+    }
+}
+
+/// Lower case by all of Unicode, char by char as the server engines fold
+/// (no final-sigma rule).
+fn fold(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() {
+        if s.bytes().any(|b| b.is_ascii_uppercase()) { Cow::Owned(s.to_ascii_lowercase()) } else { Cow::Borrowed(s) }
+    } else {
+        Cow::Owned(s.chars().flat_map(char::to_lowercase).collect())
+    }
+}
+
+/// Whether `needle` occurs in `hay` (byte-wise; both are UTF-8, so a byte
+/// match is a character match). An empty needle is in everything, as
+/// `instr` says.
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else { return true };
+    if hay.len() < needle.len() {
+        return false;
+    }
+    hay[..=hay.len() - needle.len()]
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == first && hay[i + 1..].starts_with(rest))
 }
 
 /// A non-NULL value as text (numbers as Rust writes them, blobs as UTF-8
@@ -48,5 +177,72 @@ fn text(v: ValueRef<'_>) -> String {
         ValueRef::Integer(i) => i.to_string(),
         ValueRef::Real(f) => f.to_string(),
         ValueRef::Null => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    fn session() -> rusqlite::Connection {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        super::register(&c).unwrap();
+        c
+    }
+
+    /// Haystacks and needles from a small alphabet that folds in every way
+    /// that matters: ASCII case, Greek and Cyrillic case, a letter that
+    /// lower-cases to two chars (İ), the Kelvin sign (lower-cases to ASCII
+    /// k), combining marks and emoji.
+    fn text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(prop::sample::select(vec!['a', 'A', 'k', 'K', '\u{212A}', 'i', 'İ', 'Σ', 'σ', 'ς', 'Ж', 'ж', 'é', '\u{301}', '😀', ' ', '%', '_']), 0..12)
+            .prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest! {
+        /// The fused functions answer exactly as the two-step SQL they
+        /// replace, NULLs included.
+        #[test]
+        fn fused_matches_equal_lower_then_compare(h in proptest::option::of(text()), n in proptest::option::of(text())) {
+            let c = session();
+            let (a, b, x, y, p, q): (Option<bool>, Option<bool>, Option<bool>, Option<bool>, Option<bool>, Option<bool>) = c.query_row(
+                "SELECT qore_icontains(?1, ?2), instr(qore_lower(?1), qore_lower(?2)) > 0, \
+                        qore_iequal(?1, ?2), qore_lower(?1) = qore_lower(?2), \
+                        qore_iprefix(?1, ?2), substr(qore_lower(?1), 1, length(qore_lower(?2))) = qore_lower(?2)",
+                rusqlite::params![h, n],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            ).unwrap();
+            prop_assert_eq!(a, b);
+            prop_assert_eq!(x, y);
+            prop_assert_eq!(p, q);
+        }
+
+        /// The one-call-per-row form equals SQL's OR of the single
+        /// matches, NULLs included.
+        #[test]
+        fn match_any_equals_the_or(hs in proptest::collection::vec(proptest::option::of(text()), 1..4), n in text(), mode in 0..3i64) {
+            let c = session();
+            let f = ["qore_icontains", "qore_iprefix", "qore_iequal"][mode as usize];
+            let ors = (0..hs.len()).map(|i| format!("{f}(?{}, ?1)", i + 3)).collect::<Vec<_>>().join(" OR ");
+            let args = (0..hs.len()).map(|i| format!("?{}", i + 3)).collect::<Vec<_>>().join(", ");
+            let sql = format!("SELECT qore_imatch_any(?2, ?1, {args}), {ors}");
+            let mut params: Vec<rusqlite::types::Value> = vec![n.into(), mode.into()];
+            params.extend(hs.iter().map(|h| h.clone().map_or(rusqlite::types::Value::Null, Into::into)));
+            let (any, or): (Option<bool>, Option<bool>) =
+                c.query_row(&sql, rusqlite::params_from_iter(params), |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+            prop_assert_eq!(any, or);
+        }
+    }
+
+    #[test]
+    fn numbers_and_long_text_are_folded_too() {
+        let c = session();
+        let long = format!("{}ZanZibar", "x".repeat(300));
+        let got: (bool, bool, bool) = c
+            .query_row("SELECT qore_icontains(?1, 'zanzibar'), qore_icontains(12345, '234'), qore_iequal('K', '\u{212A}')", [&long], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(got, (true, true, true));
     }
 }
