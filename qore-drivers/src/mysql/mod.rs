@@ -58,6 +58,7 @@ mod connection;
 pub(crate) mod decode;
 mod dialect;
 mod errors;
+mod maintenance;
 mod options;
 mod rows;
 mod text;

@@ -51,6 +51,7 @@ mod dialect;
 mod encode;
 mod errors;
 mod options;
+mod maintenance;
 
 pub use connection::PostgresConnection;
 pub use dialect::{POSTGRES_DIALECT, PostgresDialect};
