@@ -18,8 +18,8 @@ const PRIVILEGES: &str = "SELECT PRIVILEGE_TYPE FROM information_schema.USER_PRI
     UNION SELECT PRIVILEGE_TYPE FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = @qore_grantee AND TABLE_SCHEMA = ? \
     UNION SELECT PRIVILEGE_TYPE FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = @qore_grantee AND TABLE_SCHEMA = ? AND TABLE_NAME = ?";
 
+/// What the operations of one table depend on.
 struct TableFacts {
-    schema: String,
     quoted: String,
     kind: String,
     engine: Option<String>,
@@ -90,7 +90,6 @@ impl MySqlConnection {
         .filter_map(|r| text(&r[0]))
         .collect();
         Ok(TableFacts {
-            schema,
             quoted,
             kind: text(&r[0]).unwrap_or_default(),
             engine: opt(&r[1]),
@@ -129,7 +128,16 @@ impl MySqlConnection {
     /// trigger its table.
 
     pub(super) async fn maintenance_operations(&self, table: Option<&TableRef>) -> Result<Vec<Operation>> {
-        let Some(table) = table else {
+        let facts = match table {
+            Some(t) => Some(self.table_facts(t).await?),
+            None => None,
+        };
+        self.operations_for(facts.as_ref()).await
+    }
+
+    /// The operations of the table `facts` describe, or of the database.
+    async fn operations_for(&self, facts: Option<&TableFacts>) -> Result<Vec<Operation>> {
+        let Some(f) = facts else {
             let global = self.global_privileges().await?;
             let reload = (!global.iter().any(|p| p == "RELOAD")).then(|| "FLUSH needs the RELOAD privilege".to_string());
             let check_opts = vec![
@@ -149,7 +157,6 @@ impl MySqlConnection {
                 ),
             ]);
         };
-        let f = self.table_facts(table).await?;
         let view = (f.kind != "BASE TABLE" && f.kind != "SYSTEM VERSIONED").then(|| format!("{} is a {}, not a table", f.quoted, f.kind.to_lowercase()));
         let rw = f.may(&["SELECT", "INSERT"]);
         let alter = f.may(&["ALTER"]);
@@ -248,14 +255,15 @@ impl MySqlConnection {
     }
 
     pub(super) async fn plan_maintenance(&self, request: &OpRequest) -> Result<Plan> {
-        let ops = self.maintenance_operations(request.table.as_ref()).await?;
+        // The table's facts read once, for the listing and the plan.
+        let facts = match &request.table {
+            Some(t) => Some(self.table_facts(t).await?),
+            None => None,
+        };
+        let ops = self.operations_for(facts.as_ref()).await?;
         let op = check_request(&ops, request, self.admin_engine())?;
-        let target = match &request.table {
-            Some(t) => {
-                let f = self.table_facts(t).await?;
-                let _ = &f.schema;
-                f.quoted
-            }
+        let target = match &facts {
+            Some(f) => f.quoted.clone(),
             None => {
                 let engines = match op.name.as_str() {
                     "analyze" => ANALYZE_ENGINES,

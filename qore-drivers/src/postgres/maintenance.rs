@@ -64,8 +64,17 @@ impl PostgresConnection {
     }
 
     pub(super) async fn maintenance_operations(&self, table: Option<&TableRef>) -> Result<Vec<Operation>> {
+        let facts = match table {
+            Some(t) => Some(self.table_facts(t).await?),
+            None => None,
+        };
+        self.operations_for(facts.as_ref()).await
+    }
+
+    /// The operations of the table `facts` describe, or of the database.
+    async fn operations_for(&self, facts: Option<&TableFacts>) -> Result<Vec<Operation>> {
         let major = self.major();
-        let Some(table) = table else {
+        let Some(f) = facts else {
             let owner = self.database_owner().await?;
             let not_owner = (!owner).then(|| "only the database's owner or a superuser may reindex it".to_string());
             return Ok(vec![
@@ -74,7 +83,6 @@ impl PostgresConnection {
                 Operation::new("reindex", "REINDEX DATABASE: rebuild every index", OpScope::Either, vec![OpOption::flag("concurrently", "rebuild without blocking writes (slower)")], not_owner),
             ]);
         };
-        let f = self.table_facts(table).await?;
         let quoted = &f.quoted;
         let no_storage = storage_refusal(&f.relkind, quoted);
         let not_owner = (!f.may_maintain).then(|| format!("only the owner of {quoted} or a superuser may maintain it"));
@@ -105,7 +113,12 @@ impl PostgresConnection {
     }
 
     pub(super) async fn plan_maintenance(&self, request: &OpRequest) -> Result<Plan> {
-        let ops = self.maintenance_operations(request.table.as_ref()).await?;
+        // The table's facts read once, for the listing and the plan.
+        let facts = match &request.table {
+            Some(t) => Some(self.table_facts(t).await?),
+            None => None,
+        };
+        let ops = self.operations_for(facts.as_ref()).await?;
         let op = check_request(&ops, request, "PostgreSQL")?;
         let target = match &request.table {
             Some(t) => Some(PostgresDialect.quote_table(t)?),
@@ -153,7 +166,7 @@ impl PostgresConnection {
                 match request.value("index") {
                     Some(i) => format!("CLUSTER {t} USING {}", q(i)),
                     None => {
-                        let f = self.table_facts(request.table.as_ref().ok_or_else(|| Error::invalid("cluster needs a table"))?).await?;
+                        let f = facts.as_ref().ok_or_else(|| Error::invalid("cluster needs a table"))?;
                         if f.clustered.is_none() {
                             return Err(Error::invalid(format!(
                                 "{t} was never clustered: name the index with `index=NAME` (one of {})",
@@ -167,7 +180,7 @@ impl PostgresConnection {
             "refresh" => {
                 let t = target.clone().unwrap_or_default();
                 if request.has("concurrently") {
-                    let f = self.table_facts(request.table.as_ref().ok_or_else(|| Error::invalid("refresh needs a table"))?).await?;
+                    let f = facts.as_ref().ok_or_else(|| Error::invalid("refresh needs a table"))?;
                     if !f.unique_index {
                         return Err(Error::invalid(format!("{t} has no unique index over all rows: CONCURRENTLY needs one")));
                     }
