@@ -4,18 +4,17 @@
 //! so that every hit names the field that matched. Collections run on
 //! several sessions like tables do.
 
-use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use arrow::array::{Array, RecordBatch, StringArray};
 use arrow::datatypes::DataType;
 use futures::StreamExt;
 use qore_core::{
-    ConnectionRef, DatabaseRef, Error, RecordBatchStreamAdapter, Result, TableInfo, TableRef, TextMatch,
+    ConnectionRef, DatabaseRef, Error, Result, TableInfo, TableRef, TextMatch,
 };
 
-use crate::run::{HitBuilder, cap, hit_schema, snippet};
+use crate::run::{HitBuilder, snippet};
 use crate::{Progress, Search, SearchOptions};
 
 /// The `$regex` pattern of `needle` searched by `mode`: the needle's
@@ -40,13 +39,11 @@ pub fn regex_pattern(needle: &str, mode: TextMatch) -> String {
     }
 }
 
+/// What a collection search reads.
 struct Shared {
-    db: DatabaseRef,
-    queue: Mutex<VecDeque<TableInfo>>,
     options: SearchOptions,
     needle: String,
     pattern: String,
-    progress: Arc<Progress>,
 }
 
 /// The document search; `first` is a session of `db` with the documents
@@ -91,57 +88,12 @@ pub(crate) async fn search(
     }
     let progress = Arc::new(Progress::default());
     progress.tables_total.store(collections.len(), Ordering::Relaxed);
-    let workers = options.sessions.min(collections.len()).max(1);
-    let shared = Arc::new(Shared {
-        db,
-        queue: Mutex::new(collections.into()),
-        options: options.clone(),
-        needle: needle.to_string(),
-        pattern,
-        progress: progress.clone(),
+    let sh = Arc::new(Shared { options: options.clone(), needle: needle.to_string(), pattern });
+    let stream = crate::run::pool(db, first, collections, |i: &TableInfo| i.table.clone(), options, progress.clone(), move |conn, info| {
+        let sh = sh.clone();
+        async move { collection_hits(&conn, &info.table, &sh).await.map(Some) }
     });
-    let mut first = Some(first);
-    let streams: Vec<_> = (0..workers).map(|_| worker(shared.clone(), first.take()).boxed()).collect();
-    let merged = futures::stream::select_all(streams);
-    Ok(Search { stream: Box::pin(RecordBatchStreamAdapter::new(hit_schema(), merged)), progress })
-}
-
-fn worker(
-    shared: Arc<Shared>,
-    session: Option<ConnectionRef>,
-) -> impl futures::Stream<Item = Result<RecordBatch>> + Send {
-    futures::stream::unfold((shared, session), |(sh, mut session)| async move {
-        loop {
-            if sh.progress.hits() >= sh.options.limit {
-                sh.progress.capped.store(true, Ordering::Relaxed);
-                return None;
-            }
-            let info = sh.queue.lock().ok()?.pop_front()?;
-            let conn = match session.take() {
-                Some(c) => c,
-                None => match sh.db.session().await {
-                    Ok(c) => c,
-                    Err(e) => {
-                        sh.progress.skip(&info.table, format!("no session: {e}"));
-                        sh.progress.tables_done.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
-                },
-            };
-            let outcome = tokio::time::timeout(sh.options.table_timeout, collection_hits(&conn, &info.table, &sh)).await;
-            sh.progress.tables_done.fetch_add(1, Ordering::Relaxed);
-            session = Some(conn);
-            match outcome {
-                Ok(Ok(batch)) => {
-                    if let Some(batch) = cap(batch, &sh.progress, sh.options.limit) {
-                        return Some((Ok(batch), (sh, session)));
-                    }
-                }
-                Ok(Err(e)) => sh.progress.skip(&info.table, e.to_string()),
-                Err(_) => sh.progress.skip(&info.table, format!("timed out after {:?}", sh.options.table_timeout)),
-            }
-        }
-    })
+    Ok(Search { stream, progress })
 }
 
 /// The string fields of `table` (sampled), each searched with its own

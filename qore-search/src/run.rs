@@ -98,22 +98,10 @@ pub(crate) fn cap(batch: RecordBatch, progress: &crate::Progress, limit: usize) 
     Some(batch)
 }
 
+/// What a table search reads besides its plan.
 struct Shared {
-    db: DatabaseRef,
-    queue: Mutex<VecDeque<Pending>>,
     options: SearchOptions,
     needle: Needle,
-    progress: Arc<Progress>,
-}
-
-impl Shared {
-    fn next(&self) -> Option<Pending> {
-        if self.progress.hits() >= self.options.limit {
-            self.progress.capped.store(true, Ordering::Relaxed);
-            return None;
-        }
-        self.queue.lock().ok()?.pop_front()
-    }
 }
 
 /// Streams the hits of `plans`, searched on up to `options.sessions`
@@ -126,90 +114,121 @@ pub(crate) fn run(
     options: SearchOptions,
     progress: Arc<Progress>,
 ) -> SendableRecordBatchStream {
-    let workers = options.sessions.min(plans.len()).max(1);
-    let shared = Arc::new(Shared {
+    let sh = Arc::new(Shared { options: options.clone(), needle });
+    let table = |p: &Pending| match p {
+        Pending::Planned(p) => p.table.clone(),
+        Pending::Lazy(i) => i.table.clone(),
+    };
+    pool(db, first, plans, table, &options, progress, move |conn, pending| {
+        let sh = sh.clone();
+        async move {
+            let plan = match pending {
+                Pending::Planned(p) => *p,
+                Pending::Lazy(info) => match lazy_plan(&conn, &info.table, &sh).await? {
+                    Some(p) => p,
+                    // Nothing in it can hold the needle.
+                    None => return Ok(None),
+                },
+            };
+            table_hits(&conn, &plan, &sh).await.map(Some)
+        }
+    })
+}
+
+/// The tables (or collections) left to search and what searches one.
+struct Pool<T, F> {
+    db: DatabaseRef,
+    queue: Mutex<VecDeque<T>>,
+    limit: usize,
+    timeout: std::time::Duration,
+    progress: Arc<Progress>,
+    table: fn(&T) -> qore_core::TableRef,
+    search: F,
+}
+
+/// Searches `items` on up to `options.sessions` sessions of `db` (`first`,
+/// the others opened as needed), each item by `search` within the
+/// per-table timeout; hits stream as they come, cut at the total cap. A
+/// failed, timed-out or unreachable item is skipped and named in
+/// `progress`; a session whose connection failed or whose query timed out
+/// (the dropped stream cancels it on the server, and the session may still
+/// be settling) is not reused.
+pub(crate) fn pool<T, F, Fut>(
+    db: DatabaseRef,
+    first: ConnectionRef,
+    items: Vec<T>,
+    table: fn(&T) -> qore_core::TableRef,
+    options: &SearchOptions,
+    progress: Arc<Progress>,
+    search: F,
+) -> SendableRecordBatchStream
+where
+    T: Send + 'static,
+    F: Fn(ConnectionRef, T) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Option<RecordBatch>>> + Send + 'static,
+{
+    let workers = options.sessions.min(items.len()).max(1);
+    let pool = Arc::new(Pool {
         db,
-        queue: Mutex::new(plans.into()),
-        options,
-        needle,
+        queue: Mutex::new(items.into()),
+        limit: options.limit,
+        timeout: options.table_timeout,
         progress,
+        table,
+        search,
     });
-    let mut streams = Vec::new();
     let mut first = Some(first);
-    for _ in 0..workers {
-        streams.push(worker(shared.clone(), first.take()).boxed());
-    }
+    let streams: Vec<_> = (0..workers).map(|_| worker(pool.clone(), first.take()).boxed()).collect();
     // Every worker polled in turn on the caller's task: parallel queries,
     // no spawned task to outlive a dropped stream.
     let merged = futures::stream::select_all(streams);
     Box::pin(RecordBatchStreamAdapter::new(hit_schema(), merged))
 }
 
-fn worker(
-    shared: Arc<Shared>,
+fn worker<T, F, Fut>(
+    pool: Arc<Pool<T, F>>,
     session: Option<ConnectionRef>,
-) -> impl futures::Stream<Item = Result<RecordBatch>> + Send {
-    futures::stream::unfold((shared, session), |(sh, mut session)| async move {
+) -> impl futures::Stream<Item = Result<RecordBatch>> + Send
+where
+    T: Send + 'static,
+    F: Fn(ConnectionRef, T) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Option<RecordBatch>>> + Send + 'static,
+{
+    futures::stream::unfold((pool, session), |(p, mut session)| async move {
         loop {
-            let pending = sh.next()?;
-            let table = match &pending {
-                Pending::Planned(p) => p.table.clone(),
-                Pending::Lazy(i) => i.table.clone(),
-            };
+            if p.progress.hits() >= p.limit {
+                p.progress.capped.store(true, Ordering::Relaxed);
+                return None;
+            }
+            let item = p.queue.lock().ok()?.pop_front()?;
+            let table = (p.table)(&item);
             let conn = match session.take() {
                 Some(c) => c,
-                None => match sh.db.session().await {
+                None => match p.db.session().await {
                     Ok(c) => c,
                     Err(e) => {
-                        sh.progress.skip(&table, format!("no session: {e}"));
-                        sh.progress.tables_done.fetch_add(1, Ordering::Relaxed);
+                        p.progress.skip(&table, format!("no session: {e}"));
+                        p.progress.tables_done.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
                 },
             };
-            let plan = match pending {
-                Pending::Planned(p) => *p,
-                Pending::Lazy(_) => match lazy_plan(&conn, &table, &sh).await {
-                    Ok(Some(p)) => p,
-                    Ok(None) => {
-                        // Nothing in it can hold the needle.
-                        sh.progress.tables_done.fetch_add(1, Ordering::Relaxed);
-                        session = Some(conn);
-                        continue;
-                    }
-                    Err(e) => {
-                        sh.progress.skip(&table, e.to_string());
-                        sh.progress.tables_done.fetch_add(1, Ordering::Relaxed);
-                        session = Some(conn);
-                        continue;
-                    }
-                },
-            };
-            let outcome = tokio::time::timeout(sh.options.table_timeout, table_hits(&conn, &plan, &sh)).await;
-            sh.progress.tables_done.fetch_add(1, Ordering::Relaxed);
+            let outcome = tokio::time::timeout(p.timeout, (p.search)(conn.clone(), item)).await;
+            p.progress.tables_done.fetch_add(1, Ordering::Relaxed);
             match outcome {
-                Ok(Ok(batch)) => {
+                Ok(Ok(found)) => {
                     session = Some(conn);
-                    if let Some(batch) = cap(batch, &sh.progress, sh.options.limit) {
-                        return Some((Ok(batch), (sh, session)));
+                    if let Some(batch) = found.and_then(|b| cap(b, &p.progress, p.limit)) {
+                        return Some((Ok(batch), (p, session)));
                     }
                 }
                 Ok(Err(e)) => {
-                    sh.progress.skip(&plan.table, e.to_string());
-                    // A lost session is not reused.
+                    p.progress.skip(&table, e.to_string());
                     if !matches!(e.kind(), qore_core::ErrorKind::Connection) {
                         session = Some(conn);
                     }
                 }
-                Err(_) => {
-                    // The query's stream was dropped, which cancels it on
-                    // the server; the session may still be settling, so
-                    // the next table gets a fresh one.
-                    sh.progress.skip(
-                        &plan.table,
-                        format!("timed out after {:?}", sh.options.table_timeout),
-                    );
-                }
+                Err(_) => p.progress.skip(&table, format!("timed out after {:?}", p.timeout)),
             }
         }
     })
