@@ -59,14 +59,17 @@ if [ -z "${QORE_TEST_POSTGRES_URL:-}" ]; then
   wait_for PostgreSQL 100 "$pgbin/pg_isready" -h 127.0.0.1 -p "$pgport" || { cat "$root/pg.log" >&2; exit 1; }
   psql -q -h "$root/pg" -p "$pgport" -U postgres -d postgres -v ON_ERROR_STOP=1 \
     -c "CREATE ROLE qore LOGIN CREATEDB CREATEROLE PASSWORD '$pw'" -c "CREATE DATABASE qore_test OWNER qore" \
-    -c "GRANT pg_read_all_stats TO qore" >/dev/null
+    -c "GRANT pg_read_all_stats TO qore" \
+    -c "CREATE ROLE qore_super LOGIN SUPERUSER PASSWORD '$pw'" >/dev/null
   # What the server ran (every database's statements, read from the
   # postgres database so that qore_test's catalog stays as the tests made
   # it), for the tests that prove a refused statement never reached it.
   psql -q -h "$root/pg" -p "$pgport" -U postgres -d postgres -v ON_ERROR_STOP=1 \
     -c "CREATE EXTENSION pg_stat_statements" >/dev/null
   export QORE_TEST_POSTGRES_URL="postgres://qore:$pw@127.0.0.1:$pgport/qore_test"
-  export QORE_TEST_POSTGRES_ADMIN_SOCKET="$root/pg:$pgport"
+  # A superuser, for what only one may do (event triggers), in databases
+  # the tests make for it.
+  export QORE_TEST_POSTGRES_SUPER_URL="postgres://qore_super:$pw@127.0.0.1:$pgport/qore_test"
   log "PostgreSQL on 127.0.0.1:$pgport"
 fi
 

@@ -191,6 +191,65 @@ mod postgres {
     }
 
     #[tokio::test]
+    async fn event_triggers_are_listed_shown_disabled_and_edited() {
+        // Only a superuser may make event triggers, and one fires on every
+        // DDL of its database: a database of its own.
+        let qore = connect().await;
+        qore.execute("DROP DATABASE IF EXISTS qore_evt WITH (FORCE)", &[]).await.unwrap();
+        qore.execute("CREATE DATABASE qore_evt", &[]).await.unwrap();
+        let super_url = server_url("QORE_TEST_POSTGRES_SUPER_URL").replace("/qore_test", "/qore_evt");
+        let c = PostgresConnection::connect(&ConnectionSpec::parse(&super_url).unwrap()).await.unwrap();
+        c.execute("CREATE FUNCTION note_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE 'ddl'; END $$", &[])
+            .await
+            .unwrap();
+        let created = "CREATE EVENT TRIGGER audit_ddl ON ddl_command_end WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE') EXECUTE FUNCTION note_ddl()";
+        c.execute(created, &[]).await.unwrap();
+        let a = c.admin().unwrap();
+        let obj = ObjectRef::parse("audit_ddl").unwrap();
+
+        let listed = a.objects(ObjectClass::Trigger, None).await.unwrap();
+        let e = listed.iter().find(|o| o.name == "audit_ddl").expect("the event trigger is listed");
+        assert_eq!(
+            (e.kind.as_str(), e.table.as_deref(), e.events.as_deref(), e.enabled, e.owner.as_deref()),
+            ("event trigger", None, Some("ddl_command_end"), Some(true), Some("qore_super"))
+        );
+        let events_listed = listed.iter().filter(|o| o.kind == "event trigger").count();
+        assert_eq!(events_listed.to_string(), scalar(&c, "SELECT count(*)::text FROM pg_event_trigger").await);
+        // The definition recreates it exactly.
+        assert_eq!(a.definition(ObjectClass::Trigger, &obj).await.unwrap().sql, created);
+
+        let plan = a.plan_enable(ObjectClass::Trigger, &obj, false).await.unwrap();
+        assert_eq!(plan.statements, vec!["ALTER EVENT TRIGGER \"audit_ddl\" DISABLE".to_string()]);
+        admin::run(&c, &plan).await.unwrap();
+        let state = "SELECT evtenabled::text || ' ' || array_to_string(evttags, ',') FROM pg_event_trigger WHERE evtname = 'audit_ddl'";
+        assert_eq!(scalar(&c, state).await, "D CREATE TABLE,ALTER TABLE");
+
+        // An edit keeps it disabled; a broken one leaves it as it was.
+        let edited = "CREATE EVENT TRIGGER audit_ddl ON ddl_command_end WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION note_ddl()";
+        admin::run(&c, &a.plan_replace(ObjectClass::Trigger, &obj, edited).await.unwrap()).await.unwrap();
+        assert_eq!(scalar(&c, state).await, "D CREATE TABLE");
+        let broken = "CREATE EVENT TRIGGER audit_ddl ON no_such_event EXECUTE FUNCTION note_ddl()";
+        let err = admin::run(&c, &a.plan_replace(ObjectClass::Trigger, &obj, broken).await.unwrap()).await.unwrap_err();
+        assert!(err.to_string().contains("no_such_event"), "{err}");
+        assert_eq!(scalar(&c, state).await, "D CREATE TABLE");
+
+        admin::run(&c, &a.plan_enable(ObjectClass::Trigger, &obj, true).await.unwrap()).await.unwrap();
+        assert_eq!(scalar(&c, state).await, "O CREATE TABLE");
+        admin::run(&c, &a.plan_drop(ObjectClass::Trigger, &obj).await.unwrap()).await.unwrap();
+        assert_eq!(scalar(&c, "SELECT count(*)::text FROM pg_event_trigger").await, "0");
+
+        // The plain role cannot disable it: the server's refusal, by kind.
+        c.execute(created, &[]).await.unwrap();
+        let plain_url = url().replace("/qore_test", "/qore_evt");
+        let plain = PostgresConnection::connect(&ConnectionSpec::parse(&plain_url).unwrap()).await.unwrap();
+        let p = plain.admin().unwrap().plan_enable(ObjectClass::Trigger, &obj, false).await.unwrap();
+        let err = admin::run(&plain, &p).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+        drop((c, plain));
+        qore.execute("DROP DATABASE qore_evt WITH (FORCE)", &[]).await.unwrap();
+    }
+
+    #[tokio::test]
     async fn calls_take_typed_arguments_and_return_out_parameters() {
         let c = shop("t_admin_call").await;
         let a = c.admin().unwrap();

@@ -248,7 +248,7 @@ impl Admin for PostgresConnection {
                 let sql = if event {
                     let rows = fetch_rows(
                         self,
-                        "SELECT e.evtevent::text, array_to_string(e.evttags, chr(31)), e.evtfoid::regproc::text \
+                        "SELECT e.evtevent::text, array_to_string(e.evttags, chr(31)), e.evtfoid::regproc::text, quote_ident(e.evtname) \
                            FROM pg_event_trigger e WHERE e.oid = $1::int8::oid",
                         &[Value::Int(oid)],
                     )
@@ -258,9 +258,11 @@ impl Admin for PostgresConnection {
                         let tags: Vec<String> = t.split('\u{1f}').map(lit).collect();
                         format!(" WHEN TAG IN ({})", tags.join(", "))
                     });
+                    // Quoted as the server quotes (only where needed), like
+                    // pg_get_triggerdef for table triggers.
                     format!(
                         "CREATE EVENT TRIGGER {} ON {}{} EXECUTE FUNCTION {}()",
-                        q(&name),
+                        text(&r[3]).unwrap_or_else(|| q(&name)),
                         text(&r[0]).unwrap_or_default(),
                         tags.unwrap_or_default(),
                         text(&r[2]).unwrap_or_default()
