@@ -56,6 +56,7 @@ mod server;
 mod session;
 #[cfg(any(feature = "sqlite", feature = "duckdb"))]
 mod worker;
+pub mod tunnel;
 
 #[cfg(feature = "duckdb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "duckdb")))]
