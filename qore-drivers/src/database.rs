@@ -27,6 +27,8 @@ struct Opened {
     /// Kept open for the life of the handle (SQLite in memory).
     _anchor: Option<ConnectionRef>,
     sessions: Sessions,
+    /// The SSH tunnel the sessions connect through, if any.
+    _tunnel: Option<crate::tunnel::Tunnel>,
 }
 
 #[async_trait]
@@ -106,6 +108,10 @@ pub async fn open_spec(spec: &ConnectionSpec) -> Result<DatabaseRef> {
 }
 
 async fn open_engine(spec: &ConnectionSpec) -> Result<DatabaseRef> {
+    // Through an SSH tunnel when the URL says so: every session connects to
+    // the tunnel's local port, which lives as long as this handle.
+    let (tunnelled, tunnel) = crate::tunnel::through_ssh(spec).await?;
+    let spec = &tunnelled;
     let (first, anchor, sessions) = match spec.engine {
         #[cfg(feature = "duckdb")]
         Engine::DuckDb => {
@@ -142,6 +148,7 @@ async fn open_engine(spec: &ConnectionSpec) -> Result<DatabaseRef> {
         first: Mutex::new(Some(first)),
         _anchor: anchor,
         sessions,
+        _tunnel: tunnel,
     }))
 }
 

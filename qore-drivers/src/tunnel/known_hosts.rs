@@ -19,11 +19,18 @@ pub enum HostCheck {
     Known,
     /// Nothing is recorded for this host.
     Unknown,
-    /// Another key is recorded for this host (line number, 1-based, and
-    /// that key's `SHA256:` fingerprint): someone may be in the middle.
-    Changed { line: usize, recorded: String },
-    /// The key is marked `@revoked` (line number).
-    Revoked { line: usize },
+    /// Another key is recorded for this host: someone may be in the middle.
+    Changed {
+        /// The line that records it (1-based).
+        line: usize,
+        /// That key's `SHA256:` fingerprint.
+        recorded: String,
+    },
+    /// The key is marked `@revoked`.
+    Revoked {
+        /// The `@revoked` line (1-based).
+        line: usize,
+    },
 }
 
 /// The name a host has in `known_hosts`: `host`, or `[host]:port` when the
@@ -287,7 +294,9 @@ mod tests {
         fn any_text_is_read_without_panic(text in "\\PC{0,200}") {
             let k = key(ED);
             let r = check(&text, "db", 22, &k);
-            prop_assert!(matches!(r, HostCheck::Unknown | HostCheck::Known | HostCheck::Changed { .. } | HostCheck::Revoked { .. }));
+            let known = matches!(r, HostCheck::Known);
+            // Random text never holds this key for this host.
+            prop_assert!(!known);
         }
     }
 }

@@ -20,6 +20,9 @@
 //! material.
 
 pub mod known_hosts;
+mod url;
+
+pub use url::{take_ssh_options, through_ssh};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -107,8 +110,9 @@ pub struct SshOptions {
     pub key: Option<PathBuf>,
     /// The key file's passphrase, when it is encrypted.
     pub passphrase: Option<Secret>,
-    /// Whether to ask the agent at `SSH_AUTH_SOCK` (after the key file).
-    pub agent: bool,
+    /// The ssh-agent socket to ask for keys (after the key file);
+    /// `SSH_AUTH_SOCK` by default, `None` not to ask one.
+    pub agent: Option<PathBuf>,
     /// A password, tried last and only when given.
     pub password: Option<Secret>,
     /// The `known_hosts` file (`~/.ssh/known_hosts` by default).
@@ -135,7 +139,7 @@ impl SshOptions {
             jumps: Vec::new(),
             key: None,
             passphrase: None,
-            agent: std::env::var_os("SSH_AUTH_SOCK").is_some(),
+            agent: std::env::var_os("SSH_AUTH_SOCK").map(PathBuf::from),
             password: None,
             known_hosts: home.join(".ssh").join("known_hosts"),
             accept_new: false,
@@ -464,8 +468,8 @@ async fn authenticate(o: &SshOptions, hop: &SshHop, handle: &mut client::Handle<
         }
         tried.push(format!("the key {}", path.display()));
     }
-    if o.agent {
-        match russh::keys::agent::client::AgentClient::connect_env().await {
+    if let Some(socket) = &o.agent {
+        match russh::keys::agent::client::AgentClient::connect_uds(socket).await {
             Ok(mut agent) => {
                 let ids = agent.request_identities().await.unwrap_or_default();
                 let keys: Vec<PublicKey> = ids
@@ -492,7 +496,7 @@ async fn authenticate(o: &SshOptions, hop: &SshHop, handle: &mut client::Handle<
                     tried.push("the agent's keys".into());
                 }
             }
-            Err(e) => tried.push(format!("the agent (unreachable: {e})")),
+            Err(e) => tried.push(format!("the agent at {} (unreachable: {e})", socket.display())),
         }
     }
     if let Some(pw) = &o.password {

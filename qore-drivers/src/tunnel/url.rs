@@ -1,0 +1,155 @@
+//! SSH options in a connection URL: `?ssh=user@host[:port]` plus
+//! `ssh_key`, `ssh_jump`, `ssh_known_hosts`, `ssh_accept_new`, `ssh_agent`
+//! (on/off, or the agent's socket),
+//! `ssh_keepalive`, `ssh_keepalive_max`, `ssh_connect_timeout`. Secrets
+//! never go in a URL: the key's passphrase comes from
+//! `QORE_SSH_PASSPHRASE`, a password (tried only when set) from
+//! `QORE_SSH_PASSWORD`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use qore_core::{ConnectionSpec, Engine, Error, HostPort, Result, Secret};
+
+use super::{SshHop, SshOptions, Tunnel};
+
+/// Options qore reads here; the driver never sees them.
+const KEYS: &[&str] = &[
+    "ssh",
+    "ssh_key",
+    "ssh_jump",
+    "ssh_known_hosts",
+    "ssh_accept_new",
+    "ssh_agent",
+    "ssh_keepalive",
+    "ssh_keepalive_max",
+    "ssh_connect_timeout",
+];
+
+/// The SSH options `spec` asks for, removed from it; `None` without `ssh=`.
+///
+/// # Error handling
+///
+/// [`Error::InvalidInput`] for an `ssh_*` option without `ssh=`, a bad hop,
+/// a number or flag that does not read, or a URL with several hosts.
+pub fn take_ssh_options(spec: &mut ConnectionSpec) -> Result<Option<SshOptions>> {
+    let mut found: Vec<(String, String)> = Vec::new();
+    spec.options.retain(|(k, v)| {
+        let ours = KEYS.iter().any(|o| k.eq_ignore_ascii_case(o));
+        if ours {
+            found.push((k.to_ascii_lowercase(), v.clone()));
+        }
+        !ours
+    });
+    if found.is_empty() {
+        return Ok(None);
+    }
+    let get = |key: &str| found.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let Some(target) = get("ssh") else {
+        return Err(Error::invalid("ssh_* options need ssh=user@host[:port] to say which SSH server to go through"));
+    };
+    let user = std::env::var("USER").ok();
+    let mut o = SshOptions::new(SshHop::parse(target, user.as_deref())?);
+    if let Some(jumps) = get("ssh_jump") {
+        o.jumps = jumps.split(',').filter(|j| !j.trim().is_empty()).map(|j| SshHop::parse(j.trim(), user.as_deref())).collect::<Result<_>>()?;
+    }
+    if let Some(k) = get("ssh_key") {
+        o.key = Some(expand_home(k));
+    }
+    if let Some(k) = get("ssh_known_hosts") {
+        o.known_hosts = expand_home(k);
+    }
+    if let Some(v) = get("ssh_accept_new") {
+        o.accept_new = crate::parse_flag("ssh_accept_new", v)?;
+    }
+    if let Some(v) = get("ssh_agent") {
+        // A socket path, or on/off (on: SSH_AUTH_SOCK's).
+        o.agent = if v.contains('/') {
+            Some(expand_home(v))
+        } else if crate::parse_flag("ssh_agent", v)? {
+            Some(std::env::var_os("SSH_AUTH_SOCK").map(PathBuf::from).ok_or_else(|| Error::invalid("ssh_agent=true, but SSH_AUTH_SOCK is not set"))?)
+        } else {
+            None
+        };
+    }
+    let seconds = |key: &str, v: &str| -> Result<Duration> {
+        v.parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s > 0.0 && *s <= 86_400.0)
+            .map(Duration::from_secs_f64)
+            .ok_or_else(|| Error::invalid(format!("{key}={v}: expected seconds, more than 0")))
+    };
+    if let Some(v) = get("ssh_keepalive") {
+        o.keepalive = seconds("ssh_keepalive", v)?;
+    }
+    if let Some(v) = get("ssh_connect_timeout") {
+        o.connect_timeout = seconds("ssh_connect_timeout", v)?;
+    }
+    if let Some(v) = get("ssh_keepalive_max") {
+        o.keepalive_max = v.parse().ok().filter(|n| *n > 0).ok_or_else(|| Error::invalid(format!("ssh_keepalive_max={v}: expected a count, at least 1")))?;
+    }
+    o.passphrase = std::env::var("QORE_SSH_PASSPHRASE").ok().map(Secret::new);
+    o.password = std::env::var("QORE_SSH_PASSWORD").ok().map(Secret::new);
+    if spec.hosts.len() > 1 {
+        return Err(Error::invalid("an SSH tunnel goes to one host: this URL names several"));
+    }
+    Ok(Some(o))
+}
+
+/// `spec` with its SSH options applied: the tunnel opened to the URL's
+/// host and port (as the SSH server resolves them), and the spec to
+/// connect to instead (127.0.0.1 and the tunnel's port). Without `ssh=`,
+/// the spec unchanged and no tunnel.
+///
+/// # Error handling
+///
+/// As [`take_ssh_options`] and [`Tunnel::open`]; [`Error::NotSupported`]
+/// for an embedded engine.
+pub async fn through_ssh(spec: &ConnectionSpec) -> Result<(ConnectionSpec, Option<Tunnel>)> {
+    let mut spec = spec.clone();
+    let Some(options) = take_ssh_options(&mut spec)? else {
+        return Ok((spec, None));
+    };
+    let port = match spec.engine {
+        Engine::Postgres => 5432,
+        Engine::MySql => 3306,
+        Engine::Redis => 6379,
+        Engine::MongoDb => 27017,
+        other => return Err(Error::NotSupported(format!("{other} is a local file: there is nothing to tunnel to"))),
+    };
+    let remote = spec.hosts.first().cloned().unwrap_or(HostPort { host: "127.0.0.1".into(), port: None });
+    let tunnel = Tunnel::open(options, &remote.host, remote.port.unwrap_or(port)).await?;
+    spec.hosts = vec![HostPort { host: "127.0.0.1".into(), port: Some(tunnel.local_addr().port()) }];
+    Ok((spec, Some(tunnel)))
+}
+
+fn expand_home(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(p),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssh_options_are_taken_out_of_the_url() {
+        let mut spec = ConnectionSpec::parse("postgres://u@db.internal:6543/app?ssh=deploy@bastion:2222&ssh_key=/k&sslmode=disable&ssh_jump=a@j1,j2:23&ssh_keepalive=2.5&ssh_accept_new=true").unwrap();
+        let o = take_ssh_options(&mut spec).unwrap().unwrap();
+        assert_eq!(spec.options, vec![("sslmode".to_string(), "disable".to_string())]);
+        assert_eq!((o.hop.user.as_str(), o.hop.host.as_str(), o.hop.port), ("deploy", "bastion", 2222));
+        assert_eq!(o.key.as_deref(), Some(std::path::Path::new("/k")));
+        assert_eq!(o.jumps.iter().map(|j| (j.host.as_str(), j.port)).collect::<Vec<_>>(), vec![("j1", 22), ("j2", 23)]);
+        assert_eq!(o.keepalive, Duration::from_millis(2500));
+        assert!(o.accept_new);
+
+        let mut plain = ConnectionSpec::parse("postgres://u@h/db?sslmode=disable").unwrap();
+        assert!(take_ssh_options(&mut plain).unwrap().is_none());
+        for bad in ["postgres://u@h/db?ssh_key=/k", "postgres://u@h/db?ssh=@h", "postgres://u@h/db?ssh=u@h&ssh_keepalive=0", "postgres://u@h/db?ssh=u@h&ssh_accept_new=maybe"] {
+            let mut s = ConnectionSpec::parse(bad).unwrap();
+            assert!(take_ssh_options(&mut s).is_err(), "{bad}");
+        }
+    }
+}
