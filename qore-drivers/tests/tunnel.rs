@@ -97,16 +97,27 @@ impl Sshd {
         }
     }
 
+    /// SIGKILL to the listener and every session process it forked (the
+    /// one serving the tunnel among them), as a crash would.
     fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
+            for pid in tree(c.id()) {
+                let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            }
             let _ = c.wait();
         }
     }
 
+    /// Logins this sshd accepted since it was last started.
+    fn logins(&self) -> usize {
+        std::fs::read_to_string(self.dir.join(format!("{}_sshd.log", self.name))).unwrap_or_default().matches("Accepted publickey").count()
+    }
+
+    /// `sig` to the listener and its session processes.
     fn signal(&self, sig: &str) {
-        let pid = self.child.as_ref().unwrap().id().to_string();
-        assert!(Command::new("kill").args([sig, &pid]).status().unwrap().success());
+        for pid in tree(self.child.as_ref().unwrap().id()) {
+            let _ = Command::new("kill").args([sig, &pid.to_string()]).status();
+        }
     }
 
     fn hop(&self) -> SshHop {
@@ -122,6 +133,26 @@ impl Drop for Sshd {
         }
         self.kill();
     }
+}
+
+/// `pid` and its descendants, from /proc.
+fn tree(pid: u32) -> Vec<u32> {
+    let mut all = vec![pid];
+    let mut i = 0;
+    while i < all.len() {
+        let parent = all[i];
+        for e in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Some(child) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            // pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
+            let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+            if ppid == Some(parent) && !all.contains(&child) {
+                all.push(child);
+            }
+        }
+        i += 1;
+    }
+    all
 }
 
 /// A directory with a client key (plain and encrypted) that sshd lets in.
@@ -334,6 +365,7 @@ async fn a_killed_sshd_is_reconnected_on_the_same_local_port() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert_eq!(db.target(), local);
+        assert_eq!(sshd.logins(), 1, "round {round}: the tunnel logged in again once");
         if round == 1 {
             before = Some(fds());
         }

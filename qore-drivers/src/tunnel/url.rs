@@ -48,8 +48,11 @@ pub fn take_ssh_options(spec: &mut ConnectionSpec) -> Result<Option<SshOptions>>
     let Some(target) = get("ssh") else {
         return Err(Error::invalid("ssh_* options need ssh=user@host[:port] to say which SSH server to go through"));
     };
-    let user = std::env::var("USER").ok();
-    let mut o = SshOptions::new(SshHop::parse(target, user.as_deref())?);
+    // Without a user: the login name, as ssh does; jump hosts otherwise
+    // take the target's.
+    let login = ["USER", "LOGNAME"].iter().find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()));
+    let mut o = SshOptions::new(SshHop::parse(target, login.as_deref())?);
+    let user = login.or_else(|| Some(o.hop.user.clone()));
     if let Some(jumps) = get("ssh_jump") {
         o.jumps = jumps.split(',').filter(|j| !j.trim().is_empty()).map(|j| SshHop::parse(j.trim(), user.as_deref())).collect::<Result<_>>()?;
     }
