@@ -562,7 +562,7 @@ fn conn(action: ConnAction, out: &mut dyn Write, err: &mut dyn Write) -> Result<
             read_only,
             force,
         } => {
-            let (mut profile, dropped) = Profile::new(&url, env)?;
+            let (mut profile, dropped) = Profile::new(&crate::connections::with_ssh(&url), env)?;
             profile.read_only = read_only;
             store.add(&name, profile, force)?;
             if dropped {

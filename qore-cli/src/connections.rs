@@ -9,8 +9,44 @@ use qore_core::{ConnectionRef, ConnectionSpec, Secret};
 use qore_drivers::profiles::{self, Profiles, Target};
 use qore_safety::Warn;
 
-/// Resolves `--db` (a saved name, a URL, a file path; none: in-memory DuckDB).
+/// The `--ssh*` flags of this invocation, as URL options.
+static SSH: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+
+/// Sets the `--ssh*` flags every connection of this invocation takes.
+pub fn set_ssh(options: Vec<(String, String)>) {
+    let _ = SSH.set(options);
+}
+
+/// `url` with the `--ssh*` flags added as query options (what `qore conn
+/// add` saves).
+pub fn with_ssh(url: &str) -> String {
+    let mut url = url.to_string();
+    for (k, v) in SSH.get().into_iter().flatten() {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(k);
+        url.push('=');
+        // Query-value escaping: unreserved characters and `/` stay.
+        for b in v.bytes() {
+            if b.is_ascii_alphanumeric() || b"-._~/@:,[]".contains(&b) {
+                url.push(b as char);
+            } else {
+                url.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    url
+}
+
+/// Resolves `--db` (a saved name, a URL, a file path; none: in-memory
+/// DuckDB), with the `--ssh*` flags added to its options.
 pub fn resolve(db: Option<&str>) -> Result<Target> {
+    let mut target = resolve_plain(db)?;
+    // Last options win: the flags override a saved connection's.
+    target.spec.options.extend(SSH.get().into_iter().flatten().cloned());
+    Ok(target)
+}
+
+fn resolve_plain(db: Option<&str>) -> Result<Target> {
     // A URL or path needs no profile file; a broken file must not stop it.
     let store = match db {
         Some(name) if profiles::valid_name(name) => Profiles::load()?,

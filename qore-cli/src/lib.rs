@@ -121,6 +121,7 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Notices {
 pub fn run(opts: Opts, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
     init_tracing(opts.verbose);
     color::set(opts.color);
+    connections::set_ssh(opts.ssh.url_options());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

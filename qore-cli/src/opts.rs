@@ -32,9 +32,60 @@ pub struct Opts {
     #[arg(long, global = true, value_enum, default_value_t = crate::color::ColorChoice::Auto)]
     pub color: crate::color::ColorChoice,
 
+    /// SSH tunnel options, for any command that connects.
+    #[command(flatten)]
+    pub ssh: SshArgs,
+
     /// What to do; without a command on a terminal, `qore shell`.
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// Reaching a server engine through SSH (the same as `ssh=...` options in
+/// its URL): on any command that connects, and on `qore conn add`, which
+/// saves them with the connection.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SshArgs {
+    /// Reach the database through this SSH server. The URL's host and port
+    /// are then the database as that server sees them (often 127.0.0.1).
+    #[arg(long, global = true, value_name = "USER@HOST[:PORT]")]
+    pub ssh: Option<String>,
+
+    /// The private key to log in with (OpenSSH or PEM; Ed25519, ECDSA,
+    /// RSA). An encrypted key's passphrase comes from QORE_SSH_PASSPHRASE.
+    /// Without it: the agent (SSH_AUTH_SOCK).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub ssh_key: Option<String>,
+
+    /// Jump hosts before the SSH server, first one first (like ProxyJump).
+    #[arg(long, global = true, value_name = "USER@HOST[:PORT],...")]
+    pub ssh_jump: Option<String>,
+
+    /// The known_hosts file that SSH host keys are checked against
+    /// (default ~/.ssh/known_hosts).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub ssh_known_hosts: Option<String>,
+
+    /// Accept an SSH host that known_hosts does not list and record its key
+    /// there (a changed key is refused all the same).
+    #[arg(long, global = true)]
+    pub ssh_accept_new: bool,
+}
+
+impl SshArgs {
+    /// The URL options these flags stand for.
+    pub fn url_options(&self) -> Vec<(String, String)> {
+        let mut o = Vec::new();
+        for (k, v) in [("ssh", &self.ssh), ("ssh_key", &self.ssh_key), ("ssh_jump", &self.ssh_jump), ("ssh_known_hosts", &self.ssh_known_hosts)] {
+            if let Some(v) = v {
+                o.push((k.to_string(), v.clone()));
+            }
+        }
+        if self.ssh_accept_new {
+            o.push(("ssh_accept_new".into(), "true".into()));
+        }
+        o
+    }
 }
 
 /// Output formats.

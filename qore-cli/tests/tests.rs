@@ -15,6 +15,7 @@ mod sharing;
 mod snapshots;
 mod term;
 mod hardening;
+mod tunnelling;
 mod util;
 
 use util::Qore;

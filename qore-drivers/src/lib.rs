@@ -116,6 +116,12 @@ pub async fn connect(url: &str) -> Result<ConnectionRef> {
 /// [`Error::InvalidInput`] for an unknown option or a bad value;
 /// [`Error::NotSupported`] when the engine was not built.
 pub fn validate_spec(spec: &ConnectionSpec) -> Result<()> {
+    // The SSH options are qore's, checked here; the driver never sees them.
+    let mut spec = spec.clone();
+    if tunnel::take_ssh_options(&mut spec)?.is_some() && matches!(spec.engine, Engine::Sqlite | Engine::DuckDb) {
+        return Err(Error::NotSupported(format!("{} is a local file: there is nothing to tunnel to", spec.engine)));
+    }
+    let spec = &spec;
     match spec.engine {
         #[cfg(feature = "sqlite")]
         Engine::Sqlite => sqlite::SqliteOptions::from_spec(spec).map(|_| ()),
