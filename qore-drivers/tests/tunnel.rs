@@ -390,3 +390,40 @@ async fn a_killed_sshd_is_reconnected_on_the_same_local_port() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn a_half_open_link_is_noticed_by_the_keepalives() {
+    let dir = keys();
+    let sshd = Sshd::start(dir.path(), "a");
+    let mut o = options(dir.path(), &sshd);
+    o.keepalive = Duration::from_secs(1);
+    o.keepalive_max = 2;
+    o.connect_timeout = Duration::from_secs(3);
+    let pg = server_url("QORE_TEST_POSTGRES_URL");
+    let port = pg.rsplit_once(':').unwrap().1.split('/').next().unwrap().parse::<u16>().unwrap();
+    let t = Tunnel::open(o, "127.0.0.1", port).await.unwrap();
+    let url = pg.replacen(&format!("127.0.0.1:{port}"), &format!("127.0.0.1:{}", t.local_addr().port()), 1);
+    let db = qore_drivers::open(&url).await.unwrap();
+    assert_eq!(one(&db, "SELECT 1").await, "1");
+    assert!(t.connected().await);
+
+    // Stopped, sshd answers nothing while the TCP link stays up.
+    sshd.signal("-STOP");
+    let stopped = Instant::now();
+    while t.connected().await {
+        assert!(stopped.elapsed() < Duration::from_secs(20), "a stopped sshd went unnoticed for 20 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let noticed = stopped.elapsed();
+    sshd.signal("-CONT");
+    let back = Instant::now();
+    loop {
+        let ok = async { qore_core::collect(db.session().await.ok()?.query("SELECT 2", &[]).await.ok()?).await.ok() }.await;
+        if ok.is_some() {
+            break;
+        }
+        assert!(back.elapsed() < Duration::from_secs(20), "no session after SIGCONT");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(t.reconnects() >= 1 && noticed < Duration::from_secs(20), "noticed after {noticed:?}, {} reconnects", t.reconnects());
+}

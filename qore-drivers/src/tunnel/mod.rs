@@ -234,6 +234,13 @@ impl Tunnel {
         self.shared.reconnects.load(Ordering::Relaxed)
     }
 
+    /// Whether an SSH session is up now (false from when keep-alives went
+    /// unanswered or the server closed it, until the reconnection): for a
+    /// status indicator.
+    pub async fn connected(&self) -> bool {
+        self.shared.session.lock().await.as_ref().is_some_and(|s| !s.is_closed())
+    }
+
     /// How many connections were forwarded.
     pub fn forwarded(&self) -> u64 {
         self.shared.forwarded.load(Ordering::Relaxed)
