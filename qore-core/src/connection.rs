@@ -193,11 +193,7 @@ pub trait Catalog: Send + Sync {
         }
         let mut out = Vec::new();
         for info in self.tables_estimated(namespace).await? {
-            match self.table_estimated(&info.table).await {
-                Ok(d) => out.push(d),
-                Err(crate::Error::NotFound(_)) => {}
-                Err(e) => return Err(e),
-            }
+            keep_found(&mut out, self.table_estimated(&info.table).await)?;
         }
         Ok(out)
     }
@@ -225,14 +221,21 @@ pub trait Catalog: Send + Sync {
     async fn structure(&self, namespace: Option<&str>) -> Result<Vec<TableDetails>> {
         let mut out = Vec::new();
         for info in self.tables(namespace).await? {
-            match self.table(&info.table).await {
-                Ok(d) => out.push(d),
-                Err(crate::Error::NotFound(_)) => {}
-                Err(e) => return Err(e),
-            }
+            keep_found(&mut out, self.table(&info.table).await)?;
         }
         Ok(out)
     }
+}
+
+/// Adds a table's details to `out`; a table dropped since it was listed
+/// (NotFound) is left out, any other error returned.
+fn keep_found(out: &mut Vec<TableDetails>, details: Result<TableDetails>) -> Result<()> {
+    match details {
+        Ok(d) => out.push(d),
+        Err(crate::Error::NotFound(_)) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(())
 }
 
 /// A shared connection.

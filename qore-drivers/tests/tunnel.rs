@@ -188,6 +188,30 @@ fn url_with(var: &str, extra: &str) -> String {
     format!("{url}{sep}{extra}")
 }
 
+/// A tunnel to the test PostgreSQL, and that database opened through it.
+async fn postgres_through(o: SshOptions) -> (Tunnel, qore_core::DatabaseRef) {
+    let pg = server_url("QORE_TEST_POSTGRES_URL");
+    let port = pg.rsplit_once(':').unwrap().1.split('/').next().unwrap().parse::<u16>().unwrap();
+    let t = Tunnel::open(o, "127.0.0.1", port).await.unwrap();
+    let url = pg.replacen(&format!("127.0.0.1:{port}"), &format!("127.0.0.1:{}", t.local_addr().port()), 1);
+    let db = qore_drivers::open(&url).await.unwrap();
+    (t, db)
+}
+
+/// Waits until a new session of `db` answers a query, failing after
+/// `limit` (`after` says what happened before).
+async fn works_within(db: &qore_core::DatabaseRef, limit: Duration, after: &str) {
+    let start = Instant::now();
+    loop {
+        let ok = async { qore_core::collect(db.session().await.ok()?.query("SELECT 2", &[]).await.ok()?).await.ok() }.await;
+        if ok.is_some() {
+            return;
+        }
+        assert!(start.elapsed() < limit, "no session within {limit:?} after {after}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn one(db: &qore_core::DatabaseRef, sql: &str) -> String {
     let c = db.session().await.unwrap();
     text(&rows(&*c, sql).await, 0, 0)
@@ -309,19 +333,16 @@ async fn through_a_jump_host() {
     let mut o = options(dir.path(), &target);
     o.jumps = vec![jump.hop()];
     o.known_hosts = known_hosts(dir.path(), &[&jump, &target]);
-    let pg = server_url("QORE_TEST_POSTGRES_URL");
-    let port = pg.rsplit_once(':').unwrap().1.split('/').next().unwrap().parse::<u16>().unwrap();
-    let t = Tunnel::open(o.clone(), "127.0.0.1", port).await.unwrap();
-    let url = pg.replacen(&format!("127.0.0.1:{port}"), &format!("127.0.0.1:{}", t.local_addr().port()), 1);
-    let db = qore_drivers::open(&url).await.unwrap();
+    let (t, db) = postgres_through(o.clone()).await;
     assert_eq!(one(&db, "SELECT 'jumped'").await, "jumped");
+    assert_eq!(t.forwarded(), 1);
     // The target's log shows the login came from the jump host's forward.
     let log = std::fs::read_to_string(dir.path().join("target_sshd.log")).unwrap();
     assert!(log.contains("Accepted publickey"), "{log}");
 
     // A jump host whose key is unknown is named as the hop that failed.
     o.known_hosts = known_hosts(dir.path(), &[&target]);
-    let err = Tunnel::open(o, "127.0.0.1", port).await.unwrap_err().to_string();
+    let err = Tunnel::open(o, "127.0.0.1", 5432).await.unwrap_err().to_string();
     assert!(err.contains(&format!("[127.0.0.1]:{}", jump.port)) && err.contains("not in"), "{err}");
 }
 
@@ -349,21 +370,8 @@ async fn a_killed_sshd_is_reconnected_on_the_same_local_port() {
         sshd.kill();
         std::thread::sleep(Duration::from_millis(200));
         sshd.restart();
-        let back = Instant::now();
         // The next session through the same port works within 2 s.
-        loop {
-            let ok = async {
-                let c = db.session().await.ok()?;
-                let b = c.query("SELECT 2", &[]).await.ok()?;
-                qore_core::collect(b).await.ok()
-            }
-            .await;
-            if ok.is_some() {
-                break;
-            }
-            assert!(back.elapsed() < Duration::from_secs(2), "round {round}: no session 2 s after sshd came back");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        works_within(&db, Duration::from_secs(2), &format!("round {round}: sshd back")).await;
         assert_eq!(db.target(), local);
         assert_eq!(sshd.logins(), 1, "round {round}: the tunnel logged in again once");
         if round == 1 {
@@ -374,21 +382,6 @@ async fn a_killed_sshd_is_reconnected_on_the_same_local_port() {
     // the runtime's own).
     let after = fds();
     assert!(after <= before.unwrap() + 4, "descriptors grew from {before:?} to {after}");
-
-    // A stopped sshd (a half-open link) is noticed by the keep-alives, and
-    // the tunnel works again once it continues.
-    sshd.signal("-STOP");
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    sshd.signal("-CONT");
-    let back = Instant::now();
-    loop {
-        let ok = async { qore_core::collect(db.session().await.ok()?.query("SELECT 3", &[]).await.ok()?).await.ok() }.await;
-        if ok.is_some() {
-            break;
-        }
-        assert!(back.elapsed() < Duration::from_secs(20), "no session after SIGCONT");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test]
@@ -399,11 +392,7 @@ async fn a_half_open_link_is_noticed_by_the_keepalives() {
     o.keepalive = Duration::from_secs(1);
     o.keepalive_max = 2;
     o.connect_timeout = Duration::from_secs(3);
-    let pg = server_url("QORE_TEST_POSTGRES_URL");
-    let port = pg.rsplit_once(':').unwrap().1.split('/').next().unwrap().parse::<u16>().unwrap();
-    let t = Tunnel::open(o, "127.0.0.1", port).await.unwrap();
-    let url = pg.replacen(&format!("127.0.0.1:{port}"), &format!("127.0.0.1:{}", t.local_addr().port()), 1);
-    let db = qore_drivers::open(&url).await.unwrap();
+    let (t, db) = postgres_through(o).await;
     assert_eq!(one(&db, "SELECT 1").await, "1");
     assert!(t.connected().await);
 
@@ -416,14 +405,6 @@ async fn a_half_open_link_is_noticed_by_the_keepalives() {
     }
     let noticed = stopped.elapsed();
     sshd.signal("-CONT");
-    let back = Instant::now();
-    loop {
-        let ok = async { qore_core::collect(db.session().await.ok()?.query("SELECT 2", &[]).await.ok()?).await.ok() }.await;
-        if ok.is_some() {
-            break;
-        }
-        assert!(back.elapsed() < Duration::from_secs(20), "no session after SIGCONT");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    works_within(&db, Duration::from_secs(20), "SIGCONT").await;
     assert!(t.reconnects() >= 1 && noticed < Duration::from_secs(20), "noticed after {noticed:?}, {} reconnects", t.reconnects());
 }
