@@ -26,7 +26,8 @@ command -v chromium >/dev/null || need+=(chromium)
 # The Redis TLS test makes its own certificate authority; the export test
 # interrupts qore with kill -INT.
 command -v openssl >/dev/null || need+=(openssl)
-command -v kill >/dev/null || need+=(procps)
+# `command -v kill` finds the shell builtin: look for the program the tests run.
+[ -x /bin/kill ] || [ -x /usr/bin/kill ] || need+=(procps)
 command -v node >/dev/null || need+=(nodejs npm)
 # ER diagrams render PNG text in DejaVu Sans Mono (resvg reads system fonts).
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ] || need+=(fonts-dejavu-core)
