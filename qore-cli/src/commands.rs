@@ -95,7 +95,7 @@ pub(crate) async fn dispatch(
             let r = describe(&conn, &table, &virtuals, format, out).await;
             goodbye(&conn, r).await
         }
-        Command::Conn { action } => conn(action, out, err),
+        Command::Conn { action } => conn(action, out, err).await,
         Command::Audit {
             tail,
             since,
@@ -552,7 +552,61 @@ pub(crate) fn print_details(d: &TableDetails, format: Format, out: &mut dyn Writ
     Ok(ExitCode::SUCCESS)
 }
 
-fn conn(action: ConnAction, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
+/// `qore conn test`: the library's probe, one row per fact.
+async fn conn_test(
+    name: &str,
+    pings: usize,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<ExitCode> {
+    let target = crate::connections::resolve(Some(name))?;
+    let p = qore_drivers::probe::probe(&target.spec, pings.max(1))
+        .await
+        .with_context(|| format!("testing {}", target.spec))?;
+    let ms = |d: std::time::Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
+    let mut rows = vec![
+        vec!["engine".to_string(), p.engine.name().to_string()],
+        vec!["target".to_string(), p.target.clone()],
+    ];
+    if let Some(t) = &p.tunnel {
+        rows.push(vec!["tunnel".into(), t.hops.join(" -> ")]);
+        rows.push(vec!["tunnel local end".into(), t.local.to_string()]);
+        rows.push(vec!["tunnel opened in".into(), ms(t.opened)]);
+    }
+    rows.push(vec!["connected in".into(), ms(p.connect)]);
+    if let (Some(med), Some(min), Some(max)) = (
+        p.median_ping(),
+        p.pings.iter().min().copied(),
+        p.pings.iter().max().copied(),
+    ) {
+        rows.push(vec![
+            "ping".into(),
+            format!(
+                "{} median of {} (min {}, max {})",
+                ms(med),
+                p.pings.len(),
+                ms(min),
+                ms(max)
+            ),
+        ]);
+    }
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    rows.push(vec!["tls".into(), opt(&p.info.tls)]);
+    rows.push(vec!["server version".into(), opt(&p.info.server_version)]);
+    rows.push(vec!["session id".into(), opt(&p.info.session_id)]);
+    crate::format::write_text_rows(format, out, &["check", "result"], rows)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn conn(action: ConnAction, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
+    if let ConnAction::Test {
+        name,
+        pings,
+        format,
+    } = &action
+    {
+        return conn_test(name, *pings, *format, out).await;
+    }
     let mut store = Profiles::load()?;
     match action {
         ConnAction::Add {
@@ -585,6 +639,7 @@ fn conn(action: ConnAction, out: &mut dyn Write, err: &mut dyn Write) -> Result<
             store.remove(&name)?;
             writeln!(err, "qore: removed `{name}`")?;
         }
+        ConnAction::Test { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -12,9 +12,19 @@ use qore_safety::Warn;
 /// The `--ssh*` flags of this invocation, as URL options.
 static SSH: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
 
-/// Sets the `--ssh*` flags every connection of this invocation takes.
+/// Sets the `--ssh*` flags every connection of this invocation takes, and
+/// the terminal prompt for an encrypted SSH key's passphrase (when
+/// QORE_SSH_PASSPHRASE is not set and standard input is a terminal).
 pub fn set_ssh(options: Vec<(String, String)>) {
     let _ = SSH.set(options);
+    qore_drivers::tunnel::set_prompt(|what| {
+        if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            return None;
+        }
+        rpassword::prompt_password(format!("qore: {what}: "))
+            .ok()
+            .map(Secret::new)
+    });
 }
 
 /// `url` with the `--ssh*` flags added as query options (what `qore conn

@@ -378,6 +378,19 @@ pub enum ConnAction {
         /// Its name.
         name: String,
     },
+    /// Open a connection (a saved name, a URL, or a file) and report each
+    /// step: the SSH tunnel's hops and time, the time to connect, ping
+    /// latency, TLS, the server's version and the session's id.
+    Test {
+        /// A saved connection's name, a URL or a file path.
+        name: String,
+        /// How many pings to time.
+        #[arg(long, default_value_t = 5)]
+        pings: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 /// Options of `qore export`.

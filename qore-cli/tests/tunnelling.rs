@@ -44,3 +44,39 @@ fn ssh_flags_reach_postgres_and_are_saved_with_a_connection() {
     assert_eq!(code, 2);
     assert!(err.contains("nothing to tunnel"), "{err}");
 }
+
+/// `qore conn test`: every step of a saved connection through the tunnel
+/// (hops, local end, times, ping, TLS, version), and a plain file; a
+/// refused connection exits 2 naming the step.
+#[test]
+fn conn_test_reports_each_step() {
+    let q = Qore::new();
+    let url = env("QORE_TEST_POSTGRES_URL");
+    let ssh = format!("{}@{}:{}", env("QORE_TEST_SSH_USER"), env("QORE_TEST_SSH_HOST"), env("QORE_TEST_SSH_PORT"));
+    let (key, known) = (env("QORE_TEST_SSH_KEY"), env("QORE_TEST_SSH_KNOWN_HOSTS"));
+    let out = q.ok(&["conn", "test", &url, "--pings", "3", "--format", "csv", "--ssh", &ssh, "--ssh-key", &key, "--ssh-known-hosts", &known]);
+    let row = |name: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name},")))
+            .unwrap_or_else(|| panic!("no `{name}` in {out}"))
+            .to_string()
+    };
+    assert_eq!(row("engine"), "PostgreSQL");
+    let hop = format!("{}@[{}]:{}", env("QORE_TEST_SSH_USER"), env("QORE_TEST_SSH_HOST"), env("QORE_TEST_SSH_PORT"));
+    assert_eq!(row("tunnel"), hop, "{out}");
+    assert!(row("tunnel local end").starts_with("127.0.0.1:"), "{out}");
+    assert!(row("ping").contains("median of 3"), "{out}");
+    assert_eq!(row("tls"), "none");
+    assert!(row("server version").starts_with("15"), "{out}");
+    assert!(row("session id").parse::<u32>().is_ok(), "{out}");
+
+    q.ok(&["demo", "shop.db"]);
+    let file = format!("sqlite:{}", q.path("shop.db").display());
+    let out = q.ok(&["conn", "test", &file, "--format", "csv"]);
+    assert!(out.contains("engine,SQLite") && out.contains("server version,3."), "{out}");
+    assert!(!out.contains("tunnel"), "{out}");
+
+    let (code, _, err) = q.outcome(&["conn", "test", "postgres://nobody@127.0.0.1:1/x"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("connecting"), "{err}");
+}

@@ -22,6 +22,35 @@ pub struct ExecuteOutcome {
     pub rows_affected: u64,
 }
 
+/// What a session can say about itself and its server, for a "test
+/// connection" button and `qore conn test`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionInfo {
+    /// The server's (or embedded library's) version as it reports it.
+    pub server_version: Option<String>,
+    /// The TLS protocol in use (`TLSv1.3`), `Some("none")` for a plain
+    /// connection, `None` where the question does not apply (local files).
+    pub tls: Option<String>,
+    /// The server's id for this session (backend pid, connection id).
+    pub session_id: Option<String>,
+}
+
+impl SessionInfo {
+    /// Info with a version, TLS state and session id.
+    pub fn new(
+        server_version: Option<String>,
+        tls: Option<String>,
+        session_id: Option<String>,
+    ) -> Self {
+        SessionInfo {
+            server_version,
+            tls,
+            session_id,
+        }
+    }
+}
+
 /// A connection to one database, of any engine.
 ///
 /// Implementations are cheap to share (`Send + Sync`); a connection that can
@@ -96,6 +125,20 @@ pub trait Connection: Send + Sync + Debug {
     /// The key-value facet (Redis).
     fn key_value(&self) -> Option<&dyn KeyValue> {
         None
+    }
+
+    /// How many times this session found its connection dead (killed by
+    /// the server, dropped by the network) and replaced it with a new one
+    /// behind the caller's back. 0 for engines that never do (embedded
+    /// ones) or leave it to their client library (MongoDB).
+    fn reconnects(&self) -> u64 {
+        0
+    }
+
+    /// The server's version, TLS state and this session's id, asked of the
+    /// server where it is not known already.
+    async fn session_info(&self) -> Result<SessionInfo> {
+        Ok(SessionInfo::default())
     }
 
     /// The administration facet: maintenance, routines, triggers, events.
@@ -304,6 +347,12 @@ macro_rules! forward_connection {
             }
             fn key_value(&self) -> Option<&dyn KeyValue> {
                 (**self).key_value()
+            }
+            fn reconnects(&self) -> u64 {
+                (**self).reconnects()
+            }
+            async fn session_info(&self) -> Result<SessionInfo> {
+                (**self).session_info().await
             }
             fn environment(&self) -> Option<Environment> {
                 (**self).environment()

@@ -26,6 +26,11 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+    /// An established connection broke while a statement or transaction
+    /// was under way: see [`ErrorKind::ConnectionLost`]. The message says
+    /// what was running and that it may or may not have taken effect.
+    #[error("connection lost: {0}")]
+    ConnectionLost(String),
     /// The engine refused the credentials.
     #[error("authentication failed: {0}")]
     Auth(String),
@@ -137,6 +142,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Connect { .. } => ErrorKind::Connection,
+            Error::ConnectionLost(_) => ErrorKind::ConnectionLost,
             Error::Auth(_) => ErrorKind::Authentication,
             Error::Timeout(_) => ErrorKind::Timeout,
             Error::Query(q) => q.kind,
@@ -163,6 +169,22 @@ impl Error {
             message: message.into(),
             source: Some(source.into()),
         }
+    }
+
+    /// The [`Error::ConnectionLost`] for `cause` (the transport's error),
+    /// which broke the connection while `what` was running.
+    ///
+    /// ```
+    /// use qore_core::{Error, ErrorKind};
+    /// let e = Error::connection_lost("an UPDATE", "connection reset by peer");
+    /// assert_eq!(e.kind(), ErrorKind::ConnectionLost);
+    /// assert!(e.to_string().contains("may or may not have run"));
+    /// ```
+    pub fn connection_lost(what: &str, cause: impl fmt::Display) -> Self {
+        Error::ConnectionLost(format!(
+            "{cause}: the connection broke while {what} was running, so it may or may not have \
+             run; it was not run again, and a transaction it was part of is rolled back"
+        ))
     }
 
     /// A [`Error::Io`] naming what was being done.
@@ -203,6 +225,7 @@ impl Error {
                 message: pre(message),
                 source,
             },
+            Error::ConnectionLost(m) => Error::ConnectionLost(pre(m)),
             Error::Auth(m) => Error::Auth(pre(m)),
             Error::Timeout(m) => Error::Timeout(pre(m)),
             Error::Query(mut q) => {

@@ -31,8 +31,14 @@ pub enum ErrorKind {
     /// The engine is there but cannot serve now: starting up, shutting down,
     /// out of connections, loading its data set.
     Unavailable,
-    /// The connection could not be made or was lost.
+    /// The connection could not be made, or was found broken before a
+    /// statement was sent (so nothing ran).
     Connection,
+    /// An established connection broke while a statement or a transaction
+    /// was under way: the statement may or may not have run, and an open
+    /// transaction is gone (the server rolls it back). Nothing was replayed:
+    /// check before running a write again.
+    ConnectionLost,
     /// The credentials were refused.
     Authentication,
     /// An operation ran past its time limit (statement timeout, connect timeout).
@@ -87,6 +93,7 @@ impl ErrorKind {
                 | ErrorKind::LockTimeout
                 | ErrorKind::Unavailable
                 | ErrorKind::Connection
+                | ErrorKind::ConnectionLost
         )
     }
 
@@ -114,6 +121,7 @@ impl ErrorKind {
             ErrorKind::LockTimeout => "lock_timeout",
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Connection => "connection",
+            ErrorKind::ConnectionLost => "connection_lost",
             ErrorKind::Authentication => "authentication",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Cancelled => "cancelled",

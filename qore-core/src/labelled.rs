@@ -67,6 +67,14 @@ impl Connection for Labelled {
     fn key_value(&self) -> Option<&dyn KeyValue> {
         self.inner.key_value()
     }
+
+    fn reconnects(&self) -> u64 {
+        self.inner.reconnects()
+    }
+
+    async fn session_info(&self) -> Result<crate::SessionInfo> {
+        self.inner.session_info().await
+    }
     fn admin(&self) -> Option<&dyn crate::admin::Admin> {
         self.inner.admin()
     }

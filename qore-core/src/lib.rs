@@ -41,6 +41,7 @@ mod labelled;
 pub mod metadata;
 pub mod read;
 pub mod relations;
+pub mod replay;
 mod schema;
 pub mod snapshot;
 pub mod sql;
@@ -51,7 +52,9 @@ mod url;
 mod value;
 
 pub use arrow;
-pub use connection::{Catalog, Connection, ConnectionRef, Database, DatabaseRef, ExecuteOutcome};
+pub use connection::{
+    Catalog, Connection, ConnectionRef, Database, DatabaseRef, ExecuteOutcome, SessionInfo,
+};
 pub use dialect::{AnsiDialect, Dialect, PlaceholderStyle, TextMatch, UpsertStyle};
 pub use environment::Environment;
 pub use error::{BoxError, Error, QueryError, Result};

@@ -42,8 +42,11 @@ pub use database::{open, open_spec};
 
 mod database;
 mod ddl;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "redis"))]
+pub mod keepalive;
 pub mod demo;
 pub mod dialects;
+pub mod probe;
 pub mod profiles;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "mongodb"))]
 mod server;

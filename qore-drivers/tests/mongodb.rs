@@ -683,3 +683,57 @@ async fn finds_go_through_interceptors() {
     assert!(strict.key_value().is_none());
     raw.execute("db.icpt.drop()", &[]).await.unwrap();
 }
+
+/// SecantusDB killed and started again on the same port and files, five
+/// times: the next read on the same session succeeds each time (the
+/// client's pool replaces its connections). MongoDB sessions have no
+/// multi-statement transactions in QoreDB, so there is none to lose.
+#[tokio::test]
+async fn a_restarted_server_is_read_again_on_the_same_session() {
+    let tools = std::env::var("QORE_TOOLS")
+        .unwrap_or_else(|_| format!("{}/.cache/qoredb/tools", std::env::var("HOME").unwrap()));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let start = || {
+        std::process::Command::new(format!("{tools}/venv/bin/secantusd-py"))
+            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--storage-path"])
+            .arg(dir.path().join("data"))
+            .args(["--log-level", "ERROR"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let listening = || async {
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("SecantusDB did not start");
+    };
+    let mut server = start();
+    listening().await;
+    let url = format!("mongodb://127.0.0.1:{port}/again");
+    let c = qore_drivers::connect(&url).await.unwrap();
+    c.execute("db.items.insertOne({_id: 1, name: 'kept'})", &[])
+        .await
+        .unwrap();
+    for round in 0..5 {
+        server.kill().unwrap();
+        server.wait().unwrap();
+        server = start();
+        listening().await;
+        let b = collect(c.query("db.items.find({})", &[]).await.unwrap())
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert_eq!(b.iter().map(|b| b.num_rows()).sum::<usize>(), 1, "round {round}");
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

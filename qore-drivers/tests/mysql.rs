@@ -907,7 +907,7 @@ async fn concurrency_and_server_error_kinds() {
     assert_eq!(e.kind(), ErrorKind::Authentication, "{e}");
 
     // Timeout, then a lost connection.
-    let slow = qore_drivers::connect(&format!("{}?statement_timeout=50", url()))
+    let slow = qore_drivers::connect(&format!("{}?statement_timeout=50&reconnect=off", url()))
         .await
         .unwrap();
     // MariaDB's SLEEP returns 1 when interrupted: a long join errors instead.
@@ -939,4 +939,40 @@ async fn profiles_label_sessions_and_enforce_read_only() {
 async fn dialect_hooks_run() {
     let c = with_db("t_dialect").await;
     contracts::dialect_hooks(&c, "t_dialect.").await;
+}
+
+fn my_killer(admin: &dyn Connection) -> common::resilience::Killer<'_> {
+    common::resilience::Killer {
+        admin,
+        id_sql: "SELECT CONNECTION_ID()",
+        kill_sql: |id| format!("KILL {id}"),
+        alive_sql: |id| format!("SELECT count(*) FROM information_schema.PROCESSLIST WHERE ID = {id}"),
+    }
+}
+
+/// KILL, 100 times: every next read succeeds on a new session with the
+/// session's sql_mode; a write in a transaction is lost with
+/// ConnectionLost and not replayed.
+#[tokio::test]
+async fn killed_sessions_are_replaced_and_transactions_are_not_replayed() {
+    let admin = qore_drivers::connect(&url()).await.unwrap();
+    admin
+        .execute("CREATE DATABASE IF NOT EXISTS t_resilience", &[])
+        .await
+        .unwrap();
+    let c = qore_drivers::connect(&url()).await.unwrap();
+    common::resilience::killed_sessions(
+        &*c,
+        &my_killer(&*admin),
+        "SET SESSION sql_mode = 'ANSI_QUOTES,STRICT_ALL_TABLES'",
+        "SELECT @@SESSION.sql_mode",
+        "ANSI_QUOTES,STRICT_ALL_TABLES",
+        "t_resilience.w",
+        100,
+    )
+    .await;
+    let off = qore_drivers::connect(&format!("{}?reconnect=off", url()))
+        .await
+        .unwrap();
+    common::resilience::no_reconnect(&*off, &my_killer(&*admin)).await;
 }

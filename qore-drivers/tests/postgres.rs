@@ -799,7 +799,7 @@ async fn concurrency_and_server_error_kinds() {
     assert_eq!(e.kind(), ErrorKind::ReadOnly, "{e}");
 
     // Timeout, then a lost connection.
-    let slow = qore_drivers::connect(&format!("{}?statement_timeout=50", url()))
+    let slow = qore_drivers::connect(&format!("{}?statement_timeout=50&reconnect=off", url()))
         .await
         .unwrap();
     let e = slow.execute("SELECT pg_sleep(2)", &[]).await.unwrap_err();
@@ -862,4 +862,40 @@ async fn close_says_goodbye_and_later_calls_fail_clearly() {
     assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
     assert!(e.to_string().contains("closed"), "{e}");
     c.close().await.unwrap();
+}
+
+fn pg_killer(admin: &dyn Connection) -> common::resilience::Killer<'_> {
+    common::resilience::Killer {
+        admin,
+        id_sql: "SELECT pg_backend_pid()",
+        kill_sql: |id| format!("SELECT pg_terminate_backend({id})"),
+        alive_sql: |id| format!("SELECT count(*) FROM pg_stat_activity WHERE pid = {id}"),
+    }
+}
+
+/// pg_terminate_backend, 100 times: every next read succeeds on a new
+/// session with the session's settings; a write in a transaction is lost
+/// with ConnectionLost and not replayed.
+#[tokio::test]
+async fn killed_sessions_are_replaced_and_transactions_are_not_replayed() {
+    let admin = connect().await;
+    admin
+        .execute("CREATE SCHEMA IF NOT EXISTS t_resilience", &[])
+        .await
+        .unwrap();
+    let c = qore_drivers::connect(&url()).await.unwrap();
+    common::resilience::killed_sessions(
+        &*c,
+        &pg_killer(&admin),
+        "SET TIME ZONE 'Asia/Tokyo'",
+        "SELECT current_setting('TimeZone')",
+        "Asia/Tokyo",
+        "t_resilience.w",
+        100,
+    )
+    .await;
+    let off = qore_drivers::connect(&format!("{}?reconnect=off", url()))
+        .await
+        .unwrap();
+    common::resilience::no_reconnect(&*off, &pg_killer(&admin)).await;
 }

@@ -658,3 +658,86 @@ fn browsing_goes_through_interceptors() {
         assert!(Intercepted::new(raw, Chain::new()).documents().is_none());
     });
 }
+
+/// CLIENT KILL, 100 times: every next read succeeds on a new connection in
+/// the database the session had SELECTed; a write cut off is never
+/// replayed, and one queued inside MULTI fails with ConnectionLost.
+#[test]
+fn killed_connections_are_replaced_for_reads_and_never_replay_writes() {
+    let server = Server::start_with(&["--loglevel", "warning"]);
+    rt().block_on(async {
+        let admin = qore_drivers::connect(&server.url).await.unwrap();
+        let c = qore_drivers::connect(&server.url).await.unwrap();
+        admin.execute("SELECT 5", &[]).await.unwrap();
+        admin.execute("SET marker here", &[]).await.unwrap();
+        c.execute("SELECT 5", &[]).await.unwrap();
+        let client_id = |c: ConnectionRef| async move {
+            common::text(&one(&c, "CLIENT ID").await, 0, 0)
+        };
+        let kill = |id: String| {
+            let admin = admin.clone();
+            async move {
+                admin
+                    .execute(&format!("CLIENT KILL ID {id}"), &[])
+                    .await
+                    .unwrap();
+            }
+        };
+        for round in 0..100 {
+            let id = client_id(c.clone()).await;
+            kill(id.clone()).await;
+            assert_eq!(
+                strings(&one(&c, "GET marker").await, 0),
+                vec!["here"],
+                "round {round}: read in database 5 again"
+            );
+            assert_ne!(client_id(c.clone()).await, id, "round {round}");
+        }
+        assert_eq!(c.reconnects(), 100);
+
+        // A write after a kill: it either ran once or failed as lost.
+        kill(client_id(c.clone()).await).await;
+        match c.execute("INCR counter", &[]).await {
+            Ok(_) => assert_eq!(strings(&one(&admin, "GET counter").await, 0), vec!["1"]),
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::ConnectionLost, "{e}");
+                let b = one(&admin, "EXISTS counter").await;
+                assert_eq!(common::text(&b, 0, 0), "0", "not replayed");
+            }
+        }
+        // Inside MULTI the queue lives on the dead connection: lost, not
+        // run on a new one outside the transaction.
+        c.execute("MULTI", &[]).await.unwrap();
+        kill(client_id_of_multi(&admin).await).await;
+        let e = c.execute("INCR queued", &[]).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ConnectionLost, "{e}");
+        assert!(e.to_string().contains("inside MULTI"), "{e}");
+        let b = one(&admin, "EXISTS queued").await;
+        assert_eq!(common::text(&b, 0, 0), "0");
+        assert_eq!(strings(&one(&c, "GET marker").await, 0), vec!["here"]);
+
+        // reconnect=off: the kill is an error, and nothing is replaced.
+        let off = qore_drivers::connect(&format!("{}?reconnect=off", server.url))
+            .await
+            .unwrap();
+        kill(client_id(off.clone()).await).await;
+        let e = off.execute("GET marker", &[]).await.unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::Connection | ErrorKind::ConnectionLost),
+            "{e}"
+        );
+        assert_eq!(off.reconnects(), 0);
+    });
+}
+
+/// The id of the client whose last command was MULTI (the session under
+/// test cannot be asked: its commands are queued).
+async fn client_id_of_multi(admin: &ConnectionRef) -> String {
+    let b = one(admin, "CLIENT LIST").await;
+    let list = strings(&b, 0).join("\n");
+    list.lines()
+        .find(|l| l.contains("cmd=multi"))
+        .and_then(|l| l.split_whitespace().find_map(|w| w.strip_prefix("id=")))
+        .expect("a client in MULTI")
+        .to_string()
+}

@@ -408,3 +408,102 @@ async fn a_half_open_link_is_noticed_by_the_keepalives() {
     works_within(&db, Duration::from_secs(20), "SIGCONT").await;
     assert!(t.reconnects() >= 1 && noticed < Duration::from_secs(20), "noticed after {noticed:?}, {} reconnects", t.reconnects());
 }
+
+/// The same session (not a new one) goes on after sshd is killed and
+/// restarted: its dead connection is replaced through the same local port.
+/// A write transaction cut by the kill fails with ConnectionLost within
+/// 20 s, and its rows are not on the server (nothing replayed).
+#[tokio::test]
+async fn a_session_survives_sshd_kills_and_a_cut_transaction_is_not_replayed() {
+    let dir = keys();
+    let mut sshd = Sshd::start(dir.path(), "a");
+    let kh = known_hosts(dir.path(), &[&sshd]);
+    let ssh = format!(
+        "ssh={}@127.0.0.1:{}&ssh_key={}&ssh_known_hosts={}&ssh_agent=false&ssh_keepalive=1&ssh_keepalive_max=2",
+        user(),
+        sshd.port,
+        dir.path().join("client_key").display(),
+        kh.display()
+    );
+    let db = qore_drivers::open(&url_with("QORE_TEST_POSTGRES_URL", &ssh)).await.unwrap();
+    let s = db.session().await.unwrap();
+    let direct = qore_drivers::connect(&server_url("QORE_TEST_POSTGRES_URL")).await.unwrap();
+    direct.execute("DROP TABLE IF EXISTS public.t_tunnel_tx", &[]).await.unwrap();
+    direct.execute("CREATE TABLE public.t_tunnel_tx (n int)", &[]).await.unwrap();
+    s.execute("SET application_name = 'qore-tunnel-test'", &[]).await.unwrap();
+
+    for round in 0..3 {
+        sshd.kill();
+        std::thread::sleep(Duration::from_millis(200));
+        sshd.restart();
+        let start = Instant::now();
+        let name = loop {
+            match qore_core::collect(match s.query("SELECT current_setting('application_name')", &[]).await {
+                Ok(q) => q,
+                Err(e) => {
+                    assert!(start.elapsed() < Duration::from_secs(5), "round {round}: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            })
+            .await
+            {
+                Ok(b) => break text(&b[0], 0, 0),
+                Err(e) => assert!(start.elapsed() < Duration::from_secs(5), "round {round}: {e}"),
+            }
+        };
+        assert_eq!(name, "qore-tunnel-test", "round {round}: the session's setting is restored");
+    }
+    assert!(s.reconnects() >= 3, "{} reconnects", s.reconnects());
+
+    let tx = s.begin().await.unwrap();
+    tx.execute("INSERT INTO public.t_tunnel_tx VALUES (1)", &[]).await.unwrap();
+    sshd.kill();
+    let cut = Instant::now();
+    let e = tx.execute("INSERT INTO public.t_tunnel_tx VALUES (2)", &[]).await.unwrap_err();
+    assert!(cut.elapsed() < Duration::from_secs(20), "the cut was noticed after {:?}", cut.elapsed());
+    assert_eq!(e.kind(), qore_core::ErrorKind::ConnectionLost, "{e}");
+    drop(tx);
+    sshd.restart();
+    let b = rows(&*direct, "SELECT count(*) FROM public.t_tunnel_tx").await;
+    assert_eq!(text(&b, 0, 0), "0", "nothing of the cut transaction is on the server");
+    direct.execute("DROP TABLE public.t_tunnel_tx", &[]).await.unwrap();
+}
+
+/// Redis through a tunnel from the URL, with a server of the test's own.
+#[tokio::test]
+async fn redis_through_a_tunnel() {
+    let dir = keys();
+    let sshd = Sshd::start(dir.path(), "a");
+    let kh = known_hosts(dir.path(), &[&sshd]);
+    let port = free_port();
+    let mut redis = Command::new("redis-server")
+        .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server (scripts/setup.sh installs it)");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "redis-server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let url = format!(
+        "redis://127.0.0.1:{port}/0?ssh={}@127.0.0.1:{}&ssh_key={}&ssh_known_hosts={}&ssh_agent=false",
+        user(),
+        sshd.port,
+        dir.path().join("client_key").display(),
+        kh.display()
+    );
+    let db = qore_drivers::open(&url).await.unwrap();
+    let c = db.session().await.unwrap();
+    c.execute("SET via tunnel", &[]).await.unwrap();
+    assert_eq!(text(&rows(&*c, "GET via").await, 0, 0), "tunnel");
+    // The server saw the client on loopback, from sshd, not on its own port.
+    let list = text(&rows(&*c, "CLIENT LIST").await, 0, 0);
+    assert!(list.contains("addr=127.0.0.1:"), "{list}");
+    let _ = redis.kill();
+    let _ = redis.wait();
+}

@@ -224,7 +224,10 @@ where
                 }
                 Ok(Err(e)) => {
                     p.progress.skip(&table, e.to_string());
-                    if !matches!(e.kind(), qore_core::ErrorKind::Connection) {
+                    if !matches!(
+                        e.kind(),
+                        qore_core::ErrorKind::Connection | qore_core::ErrorKind::ConnectionLost
+                    ) {
                         session = Some(conn);
                     }
                 }

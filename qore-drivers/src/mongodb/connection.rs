@@ -637,6 +637,16 @@ impl Connection for MongoConnection {
         Some(self)
     }
 
+    async fn session_info(&self) -> Result<qore_core::SessionInfo> {
+        let info = self
+            .db
+            .run_command(mongodb::bson::doc! { "buildInfo": 1 })
+            .await
+            .map_err(map_err)?;
+        let version = info.get_str("version").ok().map(str::to_string);
+        Ok(qore_core::SessionInfo::new(version, None, None))
+    }
+
     /// Ends the client: waits for cursors and sessions of this connection
     /// to be cleaned up on the server, then stops the driver's background
     /// workers (which otherwise race a runtime that is shutting down).

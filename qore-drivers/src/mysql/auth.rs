@@ -39,6 +39,8 @@ impl Conn {
                 // Requests are single small packets: without this, a request
                 // that follows one with no reply waits for a delayed ACK.
                 s.set_nodelay(true).map_err(io_err)?;
+                // A server that stops answering is found in seconds.
+                crate::keepalive::tune_socket(&s).map_err(io_err)?;
                 Box::pin(s)
             }
         };

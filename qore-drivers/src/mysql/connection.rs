@@ -4,13 +4,14 @@
 //! options in `options.rs`.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use qore_core::{
-    Catalog, Connection, ConnectionSpec, Dialect, Engine, Error, ExecuteOutcome, Result,
+    Catalog, Connection, ConnectionSpec, Dialect, Engine, Error, ErrorKind, ExecuteOutcome, Result,
     SendableRecordBatchStream, Transaction, Value,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
@@ -19,7 +20,8 @@ use super::codec::{ColumnDef, Param, Statement, WireError};
 use super::decode::Kind;
 use super::dialect::MySqlDialect;
 use super::errors::map_err;
-use super::options::{Options, options_from_spec};
+use crate::keepalive::{Health, Policy, breaks, describe, lost, ping_within};
+use super::options::{Options, Settings, options_from_spec};
 use super::rows::{BatchBuilder, KillOnDrop, bind, pump, ready, schema_of, wire_types};
 use super::text::{FromTextRow, text_query};
 use super::wire::Conn;
@@ -32,13 +34,18 @@ pub struct MySqlConnection {
     conn: Arc<Mutex<Conn>>,
     /// Shared with streaming tasks, which may open a side connection.
     options: Arc<Options>,
-    connection_id: u64,
+    /// What a replacement connection is opened and set up with.
+    settings: Settings,
+    /// Changes when a broken connection is replaced.
+    connection_id: AtomicU64,
     server_version: String,
     dialect: Arc<MySqlDialect>,
     turn: Turn,
     /// Set by a transaction dropped without an end: the next user of the
     /// connection rolls it back first.
     rollback_pending: Arc<AtomicBool>,
+    /// Keep-alive, reconnects, and the settings a replacement restores.
+    health: Arc<Health>,
 }
 
 impl std::fmt::Debug for MySqlConnection {
@@ -80,44 +87,18 @@ impl MySqlConnection {
     /// timeout, [`Error::InvalidInput`] for an unknown option.
     pub async fn connect(spec: &ConnectionSpec) -> Result<Self> {
         let settings = options_from_spec(spec)?;
-        let mut conn = Conn::connect(&settings.options).await.map_err(map_err)?;
-        // TIMESTAMP values arrive in the session time zone: UTC makes them
-        // instants. The server's sql_mode is kept as it is.
-        let r = conn
-            .query_text(
-                "SET time_zone = '+00:00', NAMES utf8mb4; \
-                 SELECT CONNECTION_ID(), VERSION(), @@SESSION.sql_mode",
-            )
-            .await
-            .map_err(map_err)?;
-        let (id, version, mode) = r
-            .rows
-            .first()
-            .map(|row| <(u64, String, String)>::from_row(row))
-            .transpose()?
-            .ok_or_else(|| Error::Internal("the session query returned no row".into()))?;
-        if let Some(ms) = settings.statement_timeout_ms {
-            let sql = if version.contains("MariaDB") {
-                format!("SET SESSION max_statement_time = {}", ms as f64 / 1000.0)
-            } else {
-                format!("SET SESSION max_execution_time = {ms}")
-            };
-            conn.query_text(&sql).await.map_err(map_err)?;
-        }
-        if settings.read_only {
-            // Every later transaction of the session, implicit ones too.
-            conn.query_text("SET SESSION TRANSACTION READ ONLY")
-                .await
-                .map_err(map_err)?;
-        }
+        let policy = Policy::from_spec(spec)?;
+        let (conn, id, version, mode) = open_session(&settings).await?;
         Ok(MySqlConnection {
             conn: Arc::new(Mutex::new(conn)),
-            options: Arc::new(settings.options),
-            connection_id: id,
+            options: Arc::new(settings.options.clone()),
+            settings,
+            connection_id: AtomicU64::new(id),
             server_version: version,
             dialect: Arc::new(MySqlDialect::for_sql_mode(&mode)),
             turn: Turn::default(),
             rollback_pending: Arc::default(),
+            health: Arc::new(Health::new(Engine::MySql, policy)),
         })
     }
 
@@ -153,7 +134,7 @@ impl MySqlConnection {
 
     /// This connection's id (as in `SHOW PROCESSLIST`).
     pub fn connection_id(&self) -> u64 {
-        self.connection_id
+        self.connection_id.load(Ordering::Relaxed)
     }
 
     async fn lock(&self, held: Option<&Held>) -> Result<OwnedMutexGuard<Conn>> {
@@ -163,14 +144,128 @@ impl MySqlConnection {
         };
         let mut guard = self.conn.clone().lock_owned().await;
         drop(turn);
-        ready(&mut guard, &self.rollback_pending).await?;
+        match held {
+            None => self.keep_alive(&mut guard).await?,
+            // A transaction cannot move to a new connection.
+            Some(_) if self.health.is_broken() || guard.peer_gone() => {
+                self.health.mark_broken();
+                return Err(Error::connection_lost(
+                    "the transaction",
+                    "the server closed the connection or an earlier statement found it broken",
+                ));
+            }
+            Some(_) => {}
+        }
+        let r = ready(&mut guard, &self.rollback_pending).await;
+        match r {
+            Err(e) if held.is_none() && breaks(&e) && self.health.reconnects_enabled() => {
+                self.replace(&mut guard, e).await?
+            }
+            r => r?,
+        }
         Ok(guard)
+    }
+
+    /// Before a statement outside a transaction: replaces a connection the
+    /// server has closed (seen without a round trip) or an earlier call
+    /// found broken, and pings one idle past the policy's threshold.
+    async fn keep_alive(&self, conn: &mut Conn) -> Result<()> {
+        let idle = self.health.touch();
+        if !self.health.reconnects_enabled() || conn.is_closed() {
+            return Ok(());
+        }
+        let why = if self.health.is_broken() || conn.peer_gone() {
+            Error::Connect {
+                message: "the server closed the connection".into(),
+                source: None,
+            }
+        } else if idle {
+            let ping = async { conn.ping().await.map_err(map_err) };
+            match ping_within(self.health.policy.ping_timeout, ping).await {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            }
+        } else {
+            return Ok(());
+        };
+        self.replace(conn, why).await
+    }
+
+    /// Replaces a dead connection with a new one set up as the first was
+    /// (URL settings, time zone, character set), then the session's own
+    /// `SET`s and `USE`. A transaction the old one had open died with it.
+    async fn replace(&self, conn: &mut Conn, why: Error) -> Result<()> {
+        let started = Instant::now();
+        let replaced = async {
+            let (mut fresh, id, _, _) = open_session(&self.settings).await?;
+            for sql in self.health.settings() {
+                fresh
+                    .query_text(&sql)
+                    .await
+                    .map_err(|e| map_err(e).context(format!("restoring `{sql}`")))?;
+            }
+            Ok::<_, Error>((fresh, id))
+        }
+        .await;
+        let (fresh, id) = replaced.map_err(|e| {
+            e.context(format!(
+                "the session was lost ({why}) and could not be replaced"
+            ))
+        })?;
+        self.connection_id.store(id, Ordering::Relaxed);
+        self.rollback_pending.store(false, Ordering::Release);
+        *conn = fresh;
+        self.after_statement(conn, "sql_mode").await?;
+        self.health.replaced(&why, started);
+        Ok(())
+    }
+
+    /// A failure after the statement was sent: a broken transport marks
+    /// the session for replacement and is
+    /// [`ErrorKind::ConnectionLost`](qore_core::ErrorKind::ConnectionLost).
+    fn cut_off(&self, e: Error, sql: &str) -> Error {
+        if breaks(&e) {
+            self.health.mark_broken();
+            lost(e, &describe(sql))
+        } else {
+            e
+        }
+    }
+
+    /// Prepares on a locked connection: a transport found broken here is
+    /// replaced and the statement prepared again outside a transaction
+    /// (COM_STMT_PREPARE runs nothing); inside one, it is the
+    /// transaction's loss.
+    async fn prepare_keeping(
+        &self,
+        held: Option<&Held>,
+        guard: &mut Conn,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Option<(Statement, Vec<Param>)>> {
+        match Self::prepare(guard, sql, params).await {
+            Err(e) if held.is_none() && breaks(&e) && self.health.reconnects_enabled() => {
+                self.replace(guard, e).await?;
+                let r = Self::prepare(guard, sql, params).await;
+                self.health.note(&r);
+                r
+            }
+            Err(e) => {
+                let r = Err(e);
+                self.health.note(&r);
+                r.map_err(|e| match held {
+                    Some(_) => lost(e, &describe(sql)),
+                    None => e,
+                })
+            }
+            ok => ok,
+        }
     }
 
     /// Stops the statement on the server if the caller's future is dropped
     /// while it runs inline (not in a stream's task).
     fn kill_on_drop(&self) -> KillOnDrop {
-        KillOnDrop(Some((Arc::clone(&self.options), self.connection_id)))
+        KillOnDrop(Some((Arc::clone(&self.options), self.connection_id())))
     }
 
     /// Re-reads the session's sql_mode after a statement that may change it.
@@ -401,7 +496,9 @@ impl Connection for MySqlConnection {
     }
 
     async fn ping(&self) -> Result<()> {
-        self.lock(None).await?.ping().await.map_err(map_err)
+        let r = self.lock(None).await?.ping().await.map_err(map_err);
+        self.health.note(&r);
+        r
     }
 
     async fn query(&self, sql: &str, params: &[Value]) -> Result<SendableRecordBatchStream> {
@@ -413,7 +510,31 @@ impl Connection for MySqlConnection {
     }
 
     async fn begin(&self) -> Result<Transaction<'_>> {
+        // A transaction starts on a live connection: checked (and replaced
+        // if dead) as a plain statement would be.
+        drop(self.lock(None).await?);
         crate::session::begin(self, &self.turn).await
+    }
+
+    fn reconnects(&self) -> u64 {
+        self.health.reconnects()
+    }
+
+    async fn session_info(&self) -> Result<qore_core::SessionInfo> {
+        let rows: Vec<(String, String)> = self
+            .fetch_all("SHOW SESSION STATUS LIKE 'Ssl_version'".into())
+            .await?;
+        let tls = rows
+            .into_iter()
+            .next()
+            .map(|(_, v)| v)
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "none".into());
+        Ok(qore_core::SessionInfo::new(
+            Some(self.server_version.clone()),
+            Some(tls),
+            Some(self.connection_id().to_string()),
+        ))
     }
 
     fn catalog(&self) -> Option<&dyn Catalog> {
@@ -439,12 +560,20 @@ impl MySqlConnection {
         sql: &str,
         params: &[Value],
     ) -> Result<SendableRecordBatchStream> {
+        if held.is_none() && crate::keepalive::records(Engine::MySql, sql) {
+            // Run for its effect, so that it is recorded (to be restored on
+            // a replacement) only once it has worked.
+            self.execute_with(None, sql, params).await?;
+            return Ok(Box::pin(qore_core::EmptyRecordBatchStream::new(Arc::new(
+                Schema::empty(),
+            ))));
+        }
         let mut guard = self.lock(held).await?;
-        let Some((stmt, args)) = Self::prepare(&mut guard, sql, params).await? else {
+        let Some((stmt, args)) = self.prepare_keeping(held, &mut guard, sql, params).await? else {
             let kill = self.kill_on_drop();
             let batch = Self::run_unprepared(&mut guard, sql).await;
             kill.disarm();
-            let batch = batch?;
+            let batch = batch.map_err(|e| self.cut_off(e, sql))?;
             self.after_statement(&mut guard, sql).await?;
             let schema = batch.schema();
             return Ok(Box::pin(qore_core::RecordBatchStreamAdapter::new(
@@ -468,7 +597,7 @@ impl MySqlConnection {
                         "closing a prepared statement",
                         guard.close_statement(stmt.id).await,
                     );
-                    r.map_err(map_err)?;
+                    r.map_err(|e| self.cut_off(map_err(e), sql))?;
                     self.after_statement(&mut guard, sql).await?;
                     return Ok(Box::pin(qore_core::EmptyRecordBatchStream::new(Arc::new(
                         Schema::empty(),
@@ -479,13 +608,13 @@ impl MySqlConnection {
                         "closing a prepared statement",
                         guard.close_statement(stmt.id).await,
                     );
-                    return Err(map_err(e));
+                    return Err(self.cut_off(map_err(e), sql));
                 }
             };
             let (schema, kinds) = Self::result_schema_after(&columns);
             let batch = BatchBuilder::new(schema.clone(), kinds)?;
             let (tx, rx) = mpsc::channel(1);
-            let cancel = (Arc::clone(&self.options), self.connection_id);
+            let cancel = (Arc::clone(&self.options), self.connection_id());
             let task = SpawnedTask::spawn(pump(guard, stmt, None, batch, tx, cancel));
             return Ok(Box::pin(ChannelStream::new(schema, rx, task)));
         }
@@ -504,20 +633,45 @@ impl MySqlConnection {
             };
         let batch = BatchBuilder::new(schema.clone(), kinds)?;
         let (tx, rx) = mpsc::channel(1);
-        let cancel = (Arc::clone(&self.options), self.connection_id);
+        let cancel = (Arc::clone(&self.options), self.connection_id());
         let task = SpawnedTask::spawn(pump(guard, stmt, Some(args), batch, tx, cancel));
         Ok(Box::pin(ChannelStream::new(schema, rx, task)))
     }
 
-    /// `execute`, in a transaction when `held` is given.
+    /// `execute`, in a transaction when `held` is given. A read cut off by
+    /// a broken connection outside a transaction runs once more on a new
+    /// one; anything else cut off is [`Error::ConnectionLost`].
     async fn execute_with(
         &self,
         held: Option<&Held>,
         sql: &str,
         params: &[Value],
     ) -> Result<ExecuteOutcome> {
+        let r = match self.execute_once(held, sql, params).await {
+            Err(e)
+                if e.kind() == ErrorKind::ConnectionLost
+                    && held.is_none()
+                    && self.health.reconnects_enabled()
+                    && qore_core::replay::replay_safe(sql, qore_core::sql::Flavor::MySql) =>
+            {
+                self.execute_once(None, sql, params).await
+            }
+            r => r,
+        };
+        if r.is_ok() && held.is_none() && crate::keepalive::records(Engine::MySql, sql) {
+            self.health.record(sql);
+        }
+        r
+    }
+
+    async fn execute_once(
+        &self,
+        held: Option<&Held>,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<ExecuteOutcome> {
         let mut guard = self.lock(held).await?;
-        let rows_affected = match Self::prepare(&mut guard, sql, params).await? {
+        let rows_affected = match self.prepare_keeping(held, &mut guard, sql, params).await? {
             Some((stmt, args)) => {
                 let kill = self.kill_on_drop();
                 let r = guard.execute(&stmt, &args).await;
@@ -530,13 +684,13 @@ impl MySqlConnection {
                     "closing a prepared statement",
                     guard.close_statement(stmt.id).await,
                 );
-                r.map_err(map_err)?
+                r.map_err(|e| self.cut_off(map_err(e), sql))?
             }
             None => {
                 let kill = self.kill_on_drop();
                 let r = guard.query_text(sql).await;
                 kill.disarm();
-                r.map_err(map_err)?.affected_rows
+                r.map_err(|e| self.cut_off(map_err(e), sql))?.affected_rows
             }
         };
         super::text::report_warnings(&mut guard).await;
@@ -547,6 +701,44 @@ impl MySqlConnection {
     /// Runs a catalog query (typed rows, no streaming) on this connection.
     pub(crate) async fn fetch_all<O: FromTextRow>(&self, sql: String) -> Result<Vec<O>> {
         let mut g = self.lock(None).await?;
-        text_query(&mut g, &sql).await
+        let r = text_query(&mut g, &sql).await;
+        self.health.note(&r);
+        r
     }
+}
+
+/// Opens a connection and sets the session up: UTC time zone (TIMESTAMP
+/// values arrive in it, so they are instants), utf8mb4, the URL's statement
+/// timeout and read-only flag. Returns it with its id, the server's
+/// version and the session's sql_mode (kept as the server has it).
+async fn open_session(settings: &Settings) -> Result<(Conn, u64, String, String)> {
+    let mut conn = Conn::connect(&settings.options).await.map_err(map_err)?;
+    let r = conn
+        .query_text(
+            "SET time_zone = '+00:00', NAMES utf8mb4; \
+             SELECT CONNECTION_ID(), VERSION(), @@SESSION.sql_mode",
+        )
+        .await
+        .map_err(map_err)?;
+    let (id, version, mode) = r
+        .rows
+        .first()
+        .map(|row| <(u64, String, String)>::from_row(row))
+        .transpose()?
+        .ok_or_else(|| Error::Internal("the session query returned no row".into()))?;
+    if let Some(ms) = settings.statement_timeout_ms {
+        let sql = if version.contains("MariaDB") {
+            format!("SET SESSION max_statement_time = {}", ms as f64 / 1000.0)
+        } else {
+            format!("SET SESSION max_execution_time = {ms}")
+        };
+        conn.query_text(&sql).await.map_err(map_err)?;
+    }
+    if settings.read_only {
+        // Every later transaction of the session, implicit ones too.
+        conn.query_text("SET SESSION TRANSACTION READ ONLY")
+            .await
+            .map_err(map_err)?;
+    }
+    Ok((conn, id, version, mode))
 }

@@ -5,6 +5,12 @@ use qore_core::{Error, ErrorKind};
 
 use super::codec::WireError;
 
+/// [`map_err`] for a failure while a result streams: a broken transport
+/// is [`ErrorKind::ConnectionLost`] (the stream ends with it, never short).
+pub(crate) fn map_stream_err(e: WireError) -> Error {
+    crate::keepalive::lost(map_err(e), "the query")
+}
+
 /// Maps a protocol error to QoreDB's, keeping the server's error number.
 pub(crate) fn map_err(e: WireError) -> Error {
     match e {

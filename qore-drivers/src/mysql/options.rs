@@ -81,6 +81,7 @@ impl std::fmt::Debug for Options {
 
 /// What a `mysql://` URL asks for: where and how to connect, and the
 /// session settings applied once connected.
+#[derive(Clone)]
 pub(super) struct Settings {
     pub(super) options: Options,
     pub(super) statement_timeout_ms: Option<u64>,
@@ -127,9 +128,10 @@ pub(super) fn options_from_spec(spec: &ConnectionSpec) -> Result<Settings> {
             "server_public_key_path" => o.server_public_key = Some(v.into()),
             "get_server_public_key" => o.get_server_public_key = crate::parse_flag(k, v)?,
             "read_only" | "readonly" => read_only = crate::parse_flag(k, v)?,
+            other if crate::keepalive::is_option(other) => {}
             other => {
                 return Err(Error::invalid(format!(
-                    "unknown MySQL option `{other}` (known: ssl-mode, ssl-ca, connect_timeout, statement_timeout, socket, read_only, server-public-key-path, get-server-public-key)"
+                    "unknown MySQL option `{other}` (known: ssl-mode, ssl-ca, connect_timeout, statement_timeout, socket, read_only, server-public-key-path, get-server-public-key, keepalive_idle, ping_timeout, reconnect)"
                 )));
             }
         }

@@ -16,7 +16,7 @@ use tokio::sync::{OwnedMutexGuard, mpsc};
 use super::codec::{ColumnDef, Param, Statement};
 use super::connection::MySqlConnection;
 use super::decode::{Kind, decode};
-use super::errors::map_err;
+use super::errors::{map_err, map_stream_err};
 use super::options::Options;
 use super::wire::Conn;
 use crate::server::builder::Col;
@@ -135,7 +135,7 @@ pub(super) async fn read_rows(
                 return false;
             }
             Err(e) => {
-                let _ = tx.send(Err(map_err(e))).await;
+                let _ = tx.send(Err(map_stream_err(e))).await;
                 return false;
             }
         }
@@ -192,7 +192,7 @@ pub(super) async fn pump(
                     Ok(Some(_)) => read_rows(&mut guard, &mut batch, &tx).await,
                     Ok(None) => false,
                     Err(e) => {
-                        let _ = tx.send(Err(map_err(e))).await;
+                        let _ = tx.send(Err(map_stream_err(e))).await;
                         false
                     }
                 },

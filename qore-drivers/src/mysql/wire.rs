@@ -109,6 +109,37 @@ impl Conn {
         }
     }
 
+    /// Whether the server has closed this idle connection (or written to
+    /// it unasked: MariaDB sends an error packet before closing a killed
+    /// connection), without a round trip: a read is polled once, and
+    /// anything but "nothing yet" means the connection cannot be used.
+    pub(crate) fn peer_gone(&mut self) -> bool {
+        if self.broken {
+            return true;
+        }
+        if self.closed || self.pending != Pending::None {
+            return false;
+        }
+        if self.end > self.start {
+            return true;
+        }
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let mut scratch = [0u8; 256];
+        let mut buf = tokio::io::ReadBuf::new(&mut scratch);
+        match self.io.as_mut().poll_read(&mut cx, &mut buf) {
+            std::task::Poll::Pending => false,
+            std::task::Poll::Ready(_) => {
+                self.broken = true;
+                true
+            }
+        }
+    }
+
+    /// Whether `quit` was sent.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
+    }
+
     pub(super) fn payload(&self) -> &[u8] {
         match &self.cur {
             Some(r) => &self.rbuf[r.clone()],

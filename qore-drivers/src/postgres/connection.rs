@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{Field, Schema, SchemaRef};
@@ -11,7 +11,7 @@ use async_trait::async_trait;
 
 use qore_core::metadata::SOURCE_TYPE;
 use qore_core::{
-    Catalog, Connection, ConnectionSpec, Dialect, Engine, Error, ExecuteOutcome, Result,
+    Catalog, Connection, ConnectionSpec, Dialect, Engine, Error, ErrorKind, ExecuteOutcome, Result,
     SendableRecordBatchStream, Transaction, Value,
 };
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgTypeInfo, PgTypeKind};
@@ -25,7 +25,8 @@ use super::copy::{copyable, pump_copy};
 use super::decode::{Kind, decode};
 use super::dialect::PostgresDialect;
 use super::encode::encode;
-use super::errors::map_err;
+use super::errors::{map_err, map_stream_err};
+use crate::keepalive::{Health, Policy, breaks, describe, lost, ping_within};
 use super::options::options_from_spec;
 use crate::server::builder::Col;
 use crate::server::{Batch, ChannelStream, Decoder, SpawnedTask, stream_rows};
@@ -46,6 +47,8 @@ pub struct PostgresConnection {
     /// Set by a transaction dropped without an end: the next user of the
     /// connection rolls it back first.
     rollback_pending: Arc<AtomicBool>,
+    /// Keep-alive, reconnects, and the settings a replacement restores.
+    health: Arc<Health>,
 }
 
 impl std::fmt::Debug for PostgresConnection {
@@ -108,6 +111,7 @@ impl PostgresConnection {
     /// timeout, [`Error::InvalidInput`] for an unknown option.
     pub async fn connect(spec: &ConnectionSpec) -> Result<Self> {
         let (options, connect_timeout, fetch_copy) = options_from_spec(spec)?;
+        let policy = Policy::from_spec(spec)?;
         let mut conn = connect_with(&options, connect_timeout).await?;
         let (pid, version): (i32, String) =
             sqlx::query_as("SELECT pg_backend_pid(), current_setting('server_version')")
@@ -123,6 +127,7 @@ impl PostgresConnection {
             fetch_copy,
             turn: Turn::default(),
             rollback_pending: Arc::default(),
+            health: Arc::new(Health::new(Engine::Postgres, policy)),
         })
     }
 
@@ -152,7 +157,24 @@ impl PostgresConnection {
                 message: "the PostgreSQL connection is closed".into(),
                 source: None,
             })?;
-        rollback_if_pending(&mut guard, &self.rollback_pending).await?;
+        match held {
+            None => self.keep_alive(&mut guard).await?,
+            // A transaction cannot move to a new connection.
+            Some(_) if self.health.is_broken() => {
+                return Err(Error::connection_lost(
+                    "the transaction",
+                    "an earlier statement of the transaction found the connection broken",
+                ));
+            }
+            Some(_) => {}
+        }
+        let pending = rollback_if_pending(&mut guard, &self.rollback_pending).await;
+        match pending {
+            Err(e) if held.is_none() && breaks(&e) && self.health.reconnects_enabled() => {
+                self.replace(&mut guard, e).await?
+            }
+            r => r?,
+        }
         // Normally already done by `forget_statements`; this covers a
         // statement whose task was stopped before it could. Inside a
         // transaction, the statements without results that `execute_with`
@@ -161,6 +183,105 @@ impl PostgresConnection {
             guard.clear_cached_statements().await.map_err(map_err)?;
         }
         Ok(guard)
+    }
+
+    /// Before a statement outside a transaction: pings a session idle past
+    /// the policy's threshold, and replaces one found (or known) broken.
+    async fn keep_alive(&self, conn: &mut sqlx::PgConnection) -> Result<()> {
+        let idle = self.health.touch();
+        if !self.health.reconnects_enabled() {
+            return Ok(());
+        }
+        let why = if self.health.is_broken() {
+            Error::Connect {
+                message: "an earlier call found the connection broken".into(),
+                source: None,
+            }
+        } else if idle {
+            let ping = async { conn.ping().await.map_err(map_err) };
+            match ping_within(self.health.policy.ping_timeout, ping).await {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            }
+        } else {
+            return Ok(());
+        };
+        self.replace(conn, why).await
+    }
+
+    /// Replaces a dead connection with a new one to the same server, with
+    /// the URL's settings (startup options) and the session's own `SET`s.
+    /// A transaction the old one had open died with it.
+    async fn replace(&self, conn: &mut sqlx::PgConnection, why: Error) -> Result<()> {
+        let started = Instant::now();
+        let replaced = async {
+            let mut fresh = connect_with(&self.options, self.connect_timeout).await?;
+            let (pid,): (i32,) = sqlx::query_as("SELECT pg_backend_pid()")
+                .fetch_one(&mut fresh)
+                .await
+                .map_err(map_err)?;
+            for sql in self.health.settings() {
+                sqlx::raw_sql(AssertSqlSafe(sql.clone()))
+                    .execute(&mut fresh)
+                    .await
+                    .map_err(|e| map_err(e).context(format!("restoring `{sql}`")))?;
+            }
+            Ok::<_, Error>((fresh, pid))
+        }
+        .await;
+        let (fresh, pid) = replaced.map_err(|e| {
+            e.context(format!(
+                "the session was lost ({why}) and could not be replaced"
+            ))
+        })?;
+        self.backend_pid.store(pid, Ordering::Relaxed);
+        self.rollback_pending.store(false, Ordering::Release);
+        // The old one's socket is dead: dropped, not closed politely.
+        drop(std::mem::replace(conn, fresh));
+        self.health.replaced(&why, started);
+        Ok(())
+    }
+
+    /// A failure after the statement was sent: a broken transport marks
+    /// the session for replacement and is
+    /// [`ErrorKind::ConnectionLost`](qore_core::ErrorKind::ConnectionLost).
+    fn cut_off(&self, e: Error, sql: &str) -> Error {
+        if breaks(&e) {
+            self.health.mark_broken();
+            lost(e, &describe(sql))
+        } else {
+            e
+        }
+    }
+
+    /// Prepares on a connection locked by [`lock`](Self::lock): a transport
+    /// found broken here is replaced and the statement prepared again
+    /// outside a transaction (nothing has run yet: Parse and Describe do
+    /// not execute); inside one, it is the transaction's loss.
+    async fn prepare_keeping(
+        &self,
+        held: Option<&Held>,
+        guard: &mut sqlx::PgConnection,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<(sqlx::postgres::PgStatement, PgArguments)> {
+        match Self::prepare(guard, sql, params).await {
+            Err(e) if held.is_none() && breaks(&e) && self.health.reconnects_enabled() => {
+                self.replace(guard, e).await?;
+                let r = Self::prepare(guard, sql, params).await;
+                self.health.note(&r);
+                r
+            }
+            Err(e) => {
+                let r = Err(e);
+                self.health.note(&r);
+                r.map_err(|e| match held {
+                    Some(_) => lost(e, &describe(sql)),
+                    None => e,
+                })
+            }
+            ok => ok,
+        }
     }
 
     async fn prepare(
@@ -364,7 +485,7 @@ async fn pump(
     cancel: Cancel,
 ) {
     let rows = stmt.query_with(args).fetch(&mut *guard);
-    let abandoned = stream_rows(rows, &mut batch, push_row, &tx, map_err).await;
+    let abandoned = stream_rows(rows, &mut batch, push_row, &tx, map_stream_err).await;
     if abandoned {
         let (options, timeout, pid) = cancel;
         let pid = pid.load(std::sync::atomic::Ordering::Relaxed);
@@ -425,9 +546,19 @@ impl PostgresConnection {
         sql: &str,
         params: &[Value],
     ) -> Result<SendableRecordBatchStream> {
+        if held.is_none() && crate::keepalive::records(Engine::Postgres, sql) {
+            // Run for its effect, so that it is recorded (to be restored on
+            // a replacement) only once it has worked.
+            self.execute_with(None, sql, params).await?;
+            return Ok(Box::pin(qore_core::EmptyRecordBatchStream::new(Arc::new(
+                Schema::empty(),
+            ))));
+        }
         let mut guard = self.lock(held).await?;
-        let (stmt, args) = Self::prepare(&mut guard, sql, params).await?;
-        let (schema, kinds) = Self::result_schema(&mut guard, &stmt).await?;
+        let (stmt, args) = self.prepare_keeping(held, &mut guard, sql, params).await?;
+        let shape = Self::result_schema(&mut guard, &stmt).await;
+        self.health.note(&shape);
+        let (schema, kinds) = shape?;
         let batch = BatchBuilder::new(schema.clone(), kinds)?;
         let (tx, rx) = mpsc::channel(1);
         let cancel = (
@@ -471,15 +602,40 @@ impl PostgresConnection {
         Ok(Box::pin(ChannelStream::new(schema, rx, task)))
     }
 
-    /// `execute`, in a transaction when `held` is given.
+    /// `execute`, in a transaction when `held` is given. A read cut off by
+    /// a broken connection outside a transaction runs once more on a new
+    /// one; anything else cut off is [`Error::ConnectionLost`].
     async fn execute_with(
         &self,
         held: Option<&Held>,
         sql: &str,
         params: &[Value],
     ) -> Result<ExecuteOutcome> {
+        let r = match self.execute_once(held, sql, params).await {
+            Err(e)
+                if e.kind() == ErrorKind::ConnectionLost
+                    && held.is_none()
+                    && self.health.reconnects_enabled()
+                    && qore_core::replay::replay_safe(sql, qore_core::sql::Flavor::Standard) =>
+            {
+                self.execute_once(None, sql, params).await
+            }
+            r => r,
+        };
+        if r.is_ok() && held.is_none() && crate::keepalive::records(Engine::Postgres, sql) {
+            self.health.record(sql);
+        }
+        r
+    }
+
+    async fn execute_once(
+        &self,
+        held: Option<&Held>,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<ExecuteOutcome> {
         let mut guard = self.lock(held).await?;
-        let (stmt, args) = Self::prepare(&mut guard, sql, params).await?;
+        let (stmt, args) = self.prepare_keeping(held, &mut guard, sql, params).await?;
         let cancel = CancelOnDrop(Some((
             self.options.clone(),
             self.connect_timeout,
@@ -496,7 +652,7 @@ impl PostgresConnection {
         if !keep {
             forget_statements(guard);
         }
-        let done = done.map_err(map_err)?;
+        let done = done.map_err(|e| self.cut_off(map_err(e), sql))?;
         Ok(ExecuteOutcome {
             rows_affected: done.rows_affected(),
         })
@@ -562,7 +718,9 @@ impl Connection for PostgresConnection {
 
     async fn ping(&self) -> Result<()> {
         let mut g = self.lock(None).await?;
-        g.ping().await.map_err(map_err)
+        let r = g.ping().await.map_err(map_err);
+        self.health.note(&r);
+        r
     }
 
     async fn query(&self, sql: &str, params: &[Value]) -> Result<SendableRecordBatchStream> {
@@ -574,6 +732,9 @@ impl Connection for PostgresConnection {
     }
 
     async fn begin(&self) -> Result<Transaction<'_>> {
+        // A transaction starts on a live connection: checked (and replaced
+        // if dead) as a plain statement would be.
+        drop(self.lock(None).await?);
         crate::session::begin(self, &self.turn).await
     }
 
@@ -583,6 +744,27 @@ impl Connection for PostgresConnection {
 
     fn admin(&self) -> Option<&dyn qore_core::admin::Admin> {
         Some(self)
+    }
+
+    fn reconnects(&self) -> u64 {
+        self.health.reconnects()
+    }
+
+    async fn session_info(&self) -> Result<qore_core::SessionInfo> {
+        let rows: Vec<(bool, Option<String>)> = self
+            .fetch_all(sqlx::query_as(
+                "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            ))
+            .await?;
+        let tls = match rows.into_iter().next() {
+            Some((true, v)) => v.unwrap_or_else(|| "TLS".into()),
+            _ => "none".into(),
+        };
+        Ok(qore_core::SessionInfo::new(
+            Some(self.server_version.clone()),
+            Some(tls),
+            Some(self.backend_pid().to_string()),
+        ))
     }
 
     /// Says goodbye with Terminate, so the server logs no broken
@@ -610,9 +792,12 @@ impl PostgresConnection {
         O: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
     {
         let mut g = self.lock(None).await?;
-        q.persistent(false)
+        let r = q
+            .persistent(false)
             .fetch_all(&mut *g)
             .await
-            .map_err(map_err)
+            .map_err(map_err);
+        self.health.note(&r);
+        r
     }
 }

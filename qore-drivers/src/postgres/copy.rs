@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use super::connection::{
     BatchBuilder, Cancel, PgGuard, PostgresConnection, connect_with, forget_statements,
 };
-use super::errors::map_err;
+use super::errors::map_stream_err;
 use crate::server::BATCH_ROWS;
 
 impl BatchBuilder {
@@ -138,7 +138,7 @@ pub(super) async fn copy_rows(
     let chunks = match started {
         Ok(c) => Some(c),
         Err(e) => {
-            let err = map_err(e);
+            let err = map_stream_err(e);
             if !cancelled {
                 let _ = tx.send(Err(err)).await;
             }
@@ -189,7 +189,7 @@ pub(super) async fn copy_rows(
                         }
                     },
                     Some(Err(e)) => {
-                        let _ = tx.send(Err(map_err(e))).await;
+                        let _ = tx.send(Err(map_stream_err(e))).await;
                         return false;
                     }
                     None => break 'read,

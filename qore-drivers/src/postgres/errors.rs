@@ -3,6 +3,12 @@
 
 use qore_core::{Error, ErrorKind};
 
+/// [`map_err`] for a failure while a result streams: a broken transport
+/// is [`ErrorKind::ConnectionLost`] (the stream ends with it, never short).
+pub(crate) fn map_stream_err(e: sqlx::Error) -> Error {
+    crate::keepalive::lost(map_err(e), "the query")
+}
+
 /// Maps a sqlx error to QoreDB's, keeping SQLSTATE, detail and hint.
 pub(crate) fn map_err(e: sqlx::Error) -> Error {
     match e {

@@ -66,10 +66,12 @@ pub(super) fn options_from_spec(
                     settings.push(("default_transaction_read_only".into(), "on".into()));
                 }
             }
+            other if crate::keepalive::is_option(other) => {}
             other => {
                 return Err(Error::invalid(format!(
                     "unknown PostgreSQL option `{other}` (known: sslmode, sslrootcert, connect_timeout, \
-                     statement_timeout, application_name, search_path, timezone, lock_timeout, fetch, read_only)"
+                     statement_timeout, application_name, search_path, timezone, lock_timeout, fetch, read_only, \
+                     keepalive_idle, ping_timeout, reconnect)"
                 )));
             }
         }

@@ -1,8 +1,9 @@
 //! `RedisConnection`: a multiplexed async connection.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use arrow::array::{ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
@@ -15,6 +16,7 @@ use qore_core::{
 use redis::Value as R;
 
 use super::tokenize::tokenize;
+use crate::keepalive::{Health, Policy, breaks, lost, ping_within};
 
 /// How long connecting may take before it is an error.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -24,13 +26,70 @@ pub const JSON_METADATA: &str = qore_core::metadata::JSON;
 /// Schema metadata key holding the cursor a `SCAN` reply returned.
 pub const CURSOR_METADATA: &str = "qore.redis.cursor";
 
-/// A connection to one Redis database.
+/// A connection to one Redis database. Clones share the connection (and
+/// its replacement when it breaks).
 #[derive(Clone)]
 pub struct RedisConnection {
-    conn: redis::aio::MultiplexedConnection,
+    conn: Arc<RwLock<redis::aio::MultiplexedConnection>>,
+    /// How to open a replacement.
+    client: redis::Client,
+    config: redis::AsyncConnectionConfig,
+    /// Counts replacements, so that callers that saw the same failure
+    /// replace the connection once.
+    generation: Arc<AtomicU64>,
+    replacing: Arc<tokio::sync::Mutex<()>>,
+    /// Between MULTI and EXEC/DISCARD: the queued commands live on this
+    /// connection only, so it is never replaced behind the caller's back.
+    in_multi: Arc<AtomicBool>,
+    health: Arc<Health>,
+    /// `rediss://`.
+    tls: bool,
     db: u8,
     /// `?read_only=true`: commands that may write are refused.
     read_only: Option<super::readonly::ReadOnly>,
+}
+
+/// Commands that only read, run again on a new connection when the old one
+/// broke under them. (Anything else cut off is reported as
+/// [`ErrorKind::ConnectionLost`].)
+const REPLAYABLE: &[&str] = &[
+    "ping", "echo", "time", "dbsize", "info", "get", "mget", "getrange", "strlen", "exists",
+    "type", "ttl", "pttl", "expiretime", "pexpiretime", "hget", "hmget", "hgetall", "hkeys",
+    "hvals", "hlen", "hexists", "hstrlen", "hscan", "lrange", "llen", "lindex", "lpos", "smembers",
+    "sismember", "smismember", "scard", "srandmember", "sscan", "sinter", "sunion", "sdiff",
+    "zrange", "zrangebyscore", "zrangebylex", "zrevrange", "zrevrangebyscore", "zscore",
+    "zmscore", "zcard", "zcount", "zlexcount", "zrank", "zrevrank", "zscan", "xrange",
+    "xrevrange", "xlen", "scan", "keys", "randomkey", "bitcount", "getbit", "bitpos",
+    "pfcount", "geopos", "geodist", "geohash", "json.get", "json.type", "json.mget",
+    "json.strlen", "json.arrlen", "json.objkeys", "json.objlen", "client|id", "client|getname",
+    "client|info", "client|list", "config|get", "memory|usage", "object|encoding",
+];
+
+/// Whether a command (its words) only reads and may run again.
+fn replayable(args: &[Vec<u8>]) -> bool {
+    let word = |i: usize| {
+        args.get(i)
+            .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+    };
+    let Some(name) = word(0) else {
+        return false;
+    };
+    let sub = word(1).map(|w| format!("{name}|{w}"));
+    REPLAYABLE.contains(&name.as_str()) || sub.is_some_and(|s| REPLAYABLE.contains(&s.as_str()))
+}
+
+/// Whether a command changes what the connection keeps (its database, its
+/// name), so a replacement must run it too.
+fn changes_session(args: &[Vec<u8>]) -> bool {
+    let word = |i: usize| {
+        args.get(i)
+            .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+    };
+    match word(0).as_deref() {
+        Some("select") => true,
+        Some("client") => word(1).as_deref() == Some("setname"),
+        _ => false,
+    }
 }
 
 impl std::fmt::Debug for RedisConnection {
@@ -103,8 +162,10 @@ impl RedisConnection {
     ///
     /// [`Error::InvalidInput`] for an unknown option or a bad value.
     pub fn check_options(spec: &ConnectionSpec) -> Result<()> {
+        Policy::from_spec(spec)?;
         for (k, v) in &spec.options {
             match k.to_ascii_lowercase().as_str() {
+                _ if crate::keepalive::is_option(k) => {}
                 "timeout_ms" => {
                     timeout_ms(v)?;
                 }
@@ -145,6 +206,7 @@ impl RedisConnection {
         // crate's own 500 ms default would cut off long EVALs and big replies).
         let mut response_timeout = None;
         let mut read_only = None;
+        let policy = Policy::from_spec(spec)?;
         let mut passed = spec.clone();
         passed.options.clear();
         let tls = spec.scheme == "rediss";
@@ -180,6 +242,9 @@ impl RedisConnection {
                 }
                 continue;
             }
+            if crate::keepalive::is_option(k) {
+                continue;
+            }
             if k.eq_ignore_ascii_case("timeout_ms") {
                 response_timeout = Some(Duration::from_millis(timeout_ms(v)?));
             } else if k.eq_ignore_ascii_case("protocol") {
@@ -198,6 +263,19 @@ impl RedisConnection {
             ))
         };
         let url = passed.expose_url();
+        // Keep-alive probes and TCP_USER_TIMEOUT: a server that stops
+        // answering is found in seconds, not after minutes of retransmits.
+        let tcp = redis::io::tcp::TcpSettings::default()
+            .set_nodelay(true)
+            .set_keepalive(
+                socket2::TcpKeepalive::new()
+                    .with_time(Duration::from_secs(10))
+                    .with_interval(Duration::from_secs(5)),
+            )
+            .set_user_timeout(crate::keepalive::TCP_USER_TIMEOUT);
+        let url = redis::IntoConnectionInfo::into_connection_info(url.as_str())
+            .map_err(bad_url)?
+            .set_tcp_settings(tcp);
         let client = if root_cert.is_some() || client_cert.is_some() {
             let client_tls = match (client_cert, client_key) {
                 (Some(client_cert), Some(client_key)) => Some(redis::ClientTlsConfig {
@@ -222,19 +300,21 @@ impl RedisConnection {
         } else {
             redis::Client::open(url).map_err(bad_url)?
         };
-        let conn = tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            client.get_multiplexed_async_connection_with_config(&config),
-        )
-        .await
-        .map_err(|_| {
-            Error::Timeout(format!(
+        let conn = open(&client, &config).await.map_err(|e| match e {
+            Error::Timeout(_) => Error::Timeout(format!(
                 "connecting to {spec} took more than {CONNECT_TIMEOUT:?}"
-            ))
-        })?
-        .map_err(map_err)?;
+            )),
+            e => e,
+        })?;
         let mut this = RedisConnection {
-            conn,
+            conn: Arc::new(RwLock::new(conn)),
+            client,
+            config,
+            generation: Arc::default(),
+            replacing: Arc::default(),
+            in_multi: Arc::default(),
+            health: Arc::new(Health::new(Engine::Redis, policy)),
+            tls,
             db,
             read_only,
         };
@@ -251,16 +331,132 @@ impl RedisConnection {
         self.send(args).await
     }
 
-    /// Sends one command as it is.
-    async fn send(&self, args: &[Vec<u8>]) -> Result<R> {
-        let (name, rest) = args
-            .split_first()
-            .ok_or_else(|| Error::invalid("empty Redis command"))?;
-        let mut cmd = redis::cmd(&String::from_utf8_lossy(name));
-        for a in rest {
-            cmd.arg(a.as_slice());
+    /// The connection as it is now (a cheap clone of the multiplexed handle).
+    fn current(&self) -> redis::aio::MultiplexedConnection {
+        match self.conn.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
-        let mut conn = self.conn.clone();
+    }
+
+    /// Before a command: pings a connection idle past the policy's
+    /// threshold and replaces one found (or known) broken, unless a
+    /// MULTI is open on it.
+    async fn keep_alive(&self) -> Result<()> {
+        let idle = self.health.touch();
+        if !self.health.reconnects_enabled() || self.in_multi.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        let why = if self.health.is_broken() {
+            Error::Connect {
+                message: "an earlier command found the connection broken".into(),
+                source: None,
+            }
+        } else if idle {
+            let mut conn = self.current();
+            let ping = async {
+                redis::cmd("PING")
+                    .query_async::<R>(&mut conn)
+                    .await
+                    .map(|_| ())
+                    .map_err(map_err)
+            };
+            match ping_within(self.health.policy.ping_timeout, ping).await {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            }
+        } else {
+            return Ok(());
+        };
+        self.replace(generation, why).await
+    }
+
+    /// Replaces the connection seen at `generation` with a new one, running
+    /// the session's recorded `SELECT` / `CLIENT SETNAME` on it; a caller
+    /// that comes second finds it replaced already.
+    async fn replace(&self, generation: u64, why: Error) -> Result<()> {
+        let _one = self.replacing.lock().await;
+        if self.generation.load(Ordering::Acquire) != generation {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let replaced = async {
+            let mut fresh = open(&self.client, &self.config).await?;
+            for line in self.health.settings() {
+                let args = tokenize(&line)?;
+                command(&args)?
+                    .query_async::<R>(&mut fresh)
+                    .await
+                    .map_err(|e| map_err(e).context(format!("restoring `{line}`")))?;
+            }
+            Ok::<_, Error>(fresh)
+        }
+        .await;
+        let fresh = replaced.map_err(|e| {
+            e.context(format!(
+                "the connection was lost ({why}) and could not be replaced"
+            ))
+        })?;
+        match self.conn.write() {
+            Ok(mut c) => *c = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.health.replaced(&why, started);
+        Ok(())
+    }
+
+    /// Sends one command as it is, on a live connection: a read cut off by
+    /// a broken connection runs once more on a new one; anything else cut
+    /// off (a write, a command inside MULTI) is
+    /// [`ErrorKind::ConnectionLost`].
+    async fn send(&self, args: &[Vec<u8>]) -> Result<R> {
+        self.keep_alive().await?;
+        let generation = self.generation.load(Ordering::Acquire);
+        let r = self.send_once(args).await;
+        let r = match r {
+            Err(e) if breaks(&e) => {
+                self.health.mark_broken();
+                let in_multi = self.in_multi.swap(false, Ordering::AcqRel);
+                if !in_multi && self.health.reconnects_enabled() && replayable(args) {
+                    self.replace(generation, e).await?;
+                    self.send_once(args).await
+                } else {
+                    let what = format!(
+                        "the command `{}`{}",
+                        String::from_utf8_lossy(args.first().map(Vec::as_slice).unwrap_or(b"")),
+                        if in_multi { " inside MULTI" } else { "" }
+                    );
+                    Err(lost(e, &what))
+                }
+            }
+            r => r,
+        };
+        self.health.note(&r);
+        if r.is_ok()
+            && let Some(name) = args.first()
+        {
+            let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+            match name.as_str() {
+                "multi" => self.in_multi.store(true, Ordering::Release),
+                "exec" | "discard" => self.in_multi.store(false, Ordering::Release),
+                _ if changes_session(args) => {
+                    let line: Vec<String> = args
+                        .iter()
+                        .map(|a| super::tokenize::quote(a))
+                        .collect();
+                    self.health.record(&line.join(" "));
+                }
+                _ => {}
+            }
+        }
+        r
+    }
+
+    async fn send_once(&self, args: &[Vec<u8>]) -> Result<R> {
+        let cmd = command(args)?;
+        let mut conn = self.current();
         let reply: R = cmd.query_async(&mut conn).await.map_err(map_err)?;
         if let R::ServerError(e) = &reply {
             return Err(Error::query(
@@ -314,7 +510,7 @@ impl RedisConnection {
         if let Some(t) = &o.key_type {
             cmd.arg("TYPE").arg(t);
         }
-        let mut conn = self.conn.clone();
+        let mut conn = self.current();
         let (next, keys): (u64, Vec<Vec<u8>>) =
             cmd.query_async(&mut conn).await.map_err(map_err)?;
         let mut pipe = redis::pipe();
@@ -610,6 +806,32 @@ fn shape(args: &[Vec<u8>], reply: R) -> Result<RecordBatch> {
 }
 
 /// `timeout_ms=N`: milliseconds.
+/// A command from its words.
+fn command(args: &[Vec<u8>]) -> Result<redis::Cmd> {
+    let (name, rest) = args
+        .split_first()
+        .ok_or_else(|| Error::invalid("empty Redis command"))?;
+    let mut cmd = redis::cmd(&String::from_utf8_lossy(name));
+    for a in rest {
+        cmd.arg(a.as_slice());
+    }
+    Ok(cmd)
+}
+
+/// Opens a multiplexed connection within [`CONNECT_TIMEOUT`].
+async fn open(
+    client: &redis::Client,
+    config: &redis::AsyncConnectionConfig,
+) -> Result<redis::aio::MultiplexedConnection> {
+    tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        client.get_multiplexed_async_connection_with_config(config),
+    )
+    .await
+    .map_err(|_| Error::Timeout(format!("connecting took more than {CONNECT_TIMEOUT:?}")))?
+    .map_err(map_err)
+}
+
 fn timeout_ms(v: &str) -> Result<u64> {
     v.parse().map_err(|_| {
         Error::invalid(format!(
@@ -649,6 +871,22 @@ impl Connection for RedisConnection {
     fn dialect(&self) -> Option<Arc<dyn Dialect>> {
         // Commands, not SQL: nothing may generate SQL for this engine.
         None
+    }
+
+    fn reconnects(&self) -> u64 {
+        self.health.reconnects()
+    }
+
+    async fn session_info(&self) -> Result<qore_core::SessionInfo> {
+        let info = self.raw(&[b"INFO".to_vec(), b"server".to_vec()]).await?;
+        let version = text_of(&info).and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("redis_version:"))
+                .map(|v| v.trim().to_string())
+        });
+        let id = text_of(&self.raw(&[b"CLIENT".to_vec(), b"ID".to_vec()]).await?);
+        let tls = if self.tls { "TLS" } else { "none" };
+        Ok(qore_core::SessionInfo::new(version, Some(tls.into()), id))
     }
 
     async fn ping(&self) -> Result<()> {

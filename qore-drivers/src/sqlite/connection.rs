@@ -553,6 +553,17 @@ impl Connection for SqliteConnection {
         Some(self)
     }
 
+    async fn session_info(&self) -> Result<qore_core::SessionInfo> {
+        let v = self
+            .worker
+            .run(|c| {
+                c.query_row("SELECT sqlite_version()", [], |r| r.get::<_, String>(0))
+                    .map_err(map_err)
+            })
+            .await?;
+        Ok(qore_core::SessionInfo::new(Some(v), None, None))
+    }
+
     async fn close(&self) -> Result<()> {
         self.worker
             .run(|c| c.execute_batch("PRAGMA optimize").map_err(map_err))

@@ -22,7 +22,7 @@
 pub mod known_hosts;
 mod url;
 
-pub use url::{take_ssh_options, through_ssh};
+pub use url::{Prompt, set_prompt, take_ssh_options, through_ssh};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -93,7 +93,8 @@ impl SshHop {
         Ok(SshHop { user, host: host.to_string(), port })
     }
 
-    fn display(&self) -> String {
+    /// `user@host:port` as known_hosts spells the host (`[h]:p` off port 22).
+    pub fn display(&self) -> String {
         format!("{}@{}", self.user, known_hosts::host_entry(&self.host, self.port))
     }
 }

@@ -3,10 +3,13 @@
 //! (on/off, or the agent's socket),
 //! `ssh_keepalive`, `ssh_keepalive_max`, `ssh_connect_timeout`. Secrets
 //! never go in a URL: the key's passphrase comes from
-//! `QORE_SSH_PASSPHRASE`, a password (tried only when set) from
-//! `QORE_SSH_PASSWORD`.
+//! `QORE_SSH_PASSPHRASE` or, when the key is encrypted and that is not set,
+//! from the [`set_prompt`] hook (the CLI asks on the terminal); a password
+//! (tried only when set) from `QORE_SSH_PASSWORD`.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use qore_core::{ConnectionSpec, Engine, Error, HostPort, Result, Secret};
@@ -25,6 +28,56 @@ const KEYS: &[&str] = &[
     "ssh_keepalive_max",
     "ssh_connect_timeout",
 ];
+
+/// Asks the user for a secret: gets what to ask for (`the passphrase of
+/// the SSH key ~/.ssh/id_ed25519`), returns it or `None` to give up.
+pub type Prompt = dyn Fn(&str) -> Option<Secret> + Send + Sync;
+
+static PROMPT: OnceLock<Box<Prompt>> = OnceLock::new();
+
+/// Passphrases given at the prompt, by key file, for this process: every
+/// tunnel with the same key asks once.
+static GIVEN: Mutex<Option<HashMap<PathBuf, Secret>>> = Mutex::new(None);
+
+/// Installs the hook that asks for an encrypted key's passphrase when
+/// `QORE_SSH_PASSPHRASE` is not set (the CLI: a terminal prompt; a GUI: a
+/// dialog). The first hook installed stays.
+pub fn set_prompt(prompt: impl Fn(&str) -> Option<Secret> + Send + Sync + 'static) {
+    let _ = PROMPT.set(Box::new(prompt));
+}
+
+/// The passphrase of an encrypted key file that has none yet, from the
+/// process's earlier answer or the prompt hook.
+fn ask_passphrase(o: &mut SshOptions) {
+    let Some(path) = o.key.clone() else {
+        return;
+    };
+    if o.passphrase.is_some() {
+        return;
+    }
+    let encrypted = matches!(
+        russh::keys::load_secret_key(&path, None),
+        Err(russh::keys::Error::KeyIsEncrypted)
+    );
+    if !encrypted {
+        return;
+    }
+    if let Ok(given) = GIVEN.lock()
+        && let Some(p) = given.as_ref().and_then(|m| m.get(&path))
+    {
+        o.passphrase = Some(p.clone());
+        return;
+    }
+    let Some(prompt) = PROMPT.get() else {
+        return;
+    };
+    if let Some(p) = prompt(&format!("the passphrase of the SSH key {}", path.display())) {
+        if let Ok(mut given) = GIVEN.lock() {
+            given.get_or_insert_with(HashMap::new).insert(path, p.clone());
+        }
+        o.passphrase = Some(p);
+    }
+}
 
 /// The SSH options `spec` asks for, removed from it; `None` without `ssh=`.
 ///
@@ -110,9 +163,10 @@ pub fn take_ssh_options(spec: &mut ConnectionSpec) -> Result<Option<SshOptions>>
 /// for an embedded engine.
 pub async fn through_ssh(spec: &ConnectionSpec) -> Result<(ConnectionSpec, Option<Tunnel>)> {
     let mut spec = spec.clone();
-    let Some(options) = take_ssh_options(&mut spec)? else {
+    let Some(mut options) = take_ssh_options(&mut spec)? else {
         return Ok((spec, None));
     };
+    ask_passphrase(&mut options);
     let port = match spec.engine {
         Engine::Postgres => 5432,
         Engine::MySql => 3306,

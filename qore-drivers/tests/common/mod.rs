@@ -41,3 +41,4 @@ pub(crate) fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 pub(crate) mod contracts;
+pub(crate) mod resilience;
