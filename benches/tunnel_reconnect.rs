@@ -46,6 +46,10 @@ fn descendants(pid: u32) -> Vec<u32> {
     out
 }
 
+async fn select(c: &dyn Connection) -> qore_core::Result<()> {
+    collect(c.query("SELECT 1", &[]).await?).await.map(|_| ())
+}
+
 #[tokio::main]
 async fn main() {
     let kills: usize = std::env::args()
@@ -70,9 +74,6 @@ async fn main() {
     );
     let db = qore_drivers::open(&url).await.expect("connect through the tunnel");
     let c = db.session().await.expect("a session");
-    let select = |c: &dyn Connection| async move {
-        collect(c.query("SELECT 1", &[]).await?).await.map(|_| ())
-    };
     select(&*c).await.expect("a first query");
     let mut times = Vec::with_capacity(kills);
     for round in 0..kills {
