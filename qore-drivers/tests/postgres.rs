@@ -454,10 +454,11 @@ async fn bad_input_gives_clear_errors() {
         }
     }
     let err = failed.expect("the stream must end in an error");
-    assert!(
-        matches!(err, Error::Connect { .. } | Error::Query(_)),
-        "{err}"
-    );
+    assert_eq!(err.kind(), ErrorKind::ConnectionLost, "{err}");
+    // The next statement runs on a replacement session.
+    assert_eq!(contracts::int(&c, "SELECT 7").await, 7);
+    assert_ne!(c.backend_pid(), pid);
+    assert_eq!(c.reconnects(), 1);
 }
 
 #[tokio::test]
