@@ -717,7 +717,15 @@ async fn a_restarted_server_is_read_again_on_the_same_session() {
         }
         panic!("SecantusDB did not start");
     };
-    let mut server = start();
+    /// Kills the server also when an assertion fails.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut server = Running(start());
     listening().await;
     let url = format!("mongodb://127.0.0.1:{port}/again");
     let c = qore_drivers::connect(&url).await.unwrap();
@@ -725,9 +733,9 @@ async fn a_restarted_server_is_read_again_on_the_same_session() {
         .await
         .unwrap();
     for round in 0..5 {
-        server.kill().unwrap();
-        server.wait().unwrap();
-        server = start();
+        server.0.kill().unwrap();
+        server.0.wait().unwrap();
+        server = Running(start());
         listening().await;
         // The read works on the same session (what the killed server had
         // not flushed may be gone: only the read's success is the point).
@@ -742,6 +750,5 @@ async fn a_restarted_server_is_read_again_on_the_same_session() {
             .unwrap();
         assert_eq!(b.iter().map(|b| b.num_rows()).sum::<usize>(), 1, "round {round}");
     }
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server);
 }

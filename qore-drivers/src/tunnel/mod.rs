@@ -272,7 +272,9 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 let mut stream = channel.into_stream();
                 // Either side closing ends both; errors are the peer's
                 // business (the database client sees its socket close).
-                let _ = tokio::io::copy_bidirectional(&mut socket, &mut stream).await;
+                // Buffers of a full SSH packet: copy's 8 KiB default would
+                // send four times the packets (and MACs) for the same rows.
+                let _ = tokio::io::copy_bidirectional_with_sizes(&mut socket, &mut stream, COPY_BUFFER, COPY_BUFFER).await;
             }
             // Without a channel the socket is dropped: the database client
             // gets a closed connection and its driver reports it.
@@ -411,6 +413,9 @@ async fn connect(o: &SshOptions) -> Result<Session> {
     }
     Ok(Session { hops })
 }
+
+/// Bytes copied at a time between a database socket and its channel.
+const COPY_BUFFER: usize = 32 << 10;
 
 async fn connect_hop(o: &SshOptions, hop: &SshHop, via: Option<&client::Handle<Client>>) -> Result<client::Handle<Client>> {
     let verdict = Arc::new(std::sync::Mutex::new(None));
