@@ -90,6 +90,9 @@ def main():
         print(f"\nreconnect after killing the tunnel's sshd session, {r['kills']} kills: "
               f"min {r['min_ms']} ms, p50 {r['p50_ms']} ms, p90 {r['p90_ms']} ms, max {r['max_ms']} ms "
               f"(session replaced {r['session_reconnects']} times)")
+        print(f"open descriptors {r['fds_before']} -> {r['fds_after']}, "
+              f"live tokio tasks {r['tasks_before']} -> {r['tasks_after']} "
+              f"(leak check; --kills 100 for the long loop)")
 
 
 if __name__ == "__main__":

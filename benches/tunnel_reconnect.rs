@@ -4,6 +4,11 @@
 //! the same local port. `benches/tunnel.py` runs it with the project's
 //! servers up; it prints one line of JSON.
 //!
+//! It also counts this process's open file descriptors (`/proc/self/fd`)
+//! and live tokio tasks before the first kill and after the last: a tunnel
+//! that leaked a socket or a task per reconnect would show it here (run it
+//! with 100 kills for the drop/restore loop).
+//!
 //! Usage: `tunnel_reconnect [KILLS]` (20 by default), with the
 //! `QORE_TEST_POSTGRES_URL` and `QORE_TEST_SSH_*` variables of
 //! `scripts/servers.sh`.
@@ -46,6 +51,15 @@ fn descendants(pid: u32) -> Vec<u32> {
     out
 }
 
+/// Open file descriptors of this process.
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+}
+
+fn alive_tasks() -> usize {
+    tokio::runtime::Handle::current().metrics().num_alive_tasks()
+}
+
 async fn select(c: &dyn Connection) -> qore_core::Result<()> {
     collect(c.query("SELECT 1", &[]).await?).await.map(|_| ())
 }
@@ -75,6 +89,7 @@ async fn main() {
     let db = qore_drivers::open(&url).await.expect("connect through the tunnel");
     let c = db.session().await.expect("a session");
     select(&*c).await.expect("a first query");
+    let (fds_before, tasks_before) = (open_fds(), alive_tasks());
     let mut times = Vec::with_capacity(kills);
     for round in 0..kills {
         let victims = descendants(listener);
@@ -103,11 +118,15 @@ async fn main() {
         // Let the kernel and sshd settle between kills.
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // Give the tunnel's background tasks a moment to wind down the last
+    // dead session before counting.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (fds_after, tasks_after) = (open_fds(), alive_tasks());
     let mut sorted = times.clone();
     sorted.sort_by(f64::total_cmp);
     let pick = |q: f64| sorted[((sorted.len() as f64 - 1.0) * q).round() as usize];
     println!(
-        "{{\"kills\": {kills}, \"p50_ms\": {:.1}, \"p90_ms\": {:.1}, \"max_ms\": {:.1}, \"min_ms\": {:.1}, \"session_reconnects\": {}}}",
+        "{{\"kills\": {kills}, \"p50_ms\": {:.1}, \"p90_ms\": {:.1}, \"max_ms\": {:.1}, \"min_ms\": {:.1}, \"session_reconnects\": {}, \"fds_before\": {fds_before}, \"fds_after\": {fds_after}, \"tasks_before\": {tasks_before}, \"tasks_after\": {tasks_after}}}",
         pick(0.5),
         pick(0.9),
         pick(1.0),

@@ -81,6 +81,20 @@ pub(crate) async fn dispatch(
             let r = ls(&conn, namespace.as_deref(), format, out).await;
             goodbye(&conn, r).await
         }
+        Command::Export(args) if args.background => {
+            let o = crate::opts_jobs::JobOptions {
+                store: crate::opts_jobs::StoreArg {
+                    store: std::env::var("QORE_JOB_STORE").ok().filter(|s| !s.is_empty()),
+                },
+                run: false,
+                chunk_rows: None,
+                max_attempts: 5,
+                lease: 30.0,
+            };
+            crate::jobs::submit_export(&args, &o, out, err).await
+        }
+        Command::Job { action } => crate::jobs::run(action, out, err).await,
+        Command::Worker(args) => crate::jobs::run_worker(args, err).await,
         Command::Export(args) => {
             let (conn, target) = connections::open(args.db.db.as_deref(), flags).await?;
             // The spec's Display never shows the password.

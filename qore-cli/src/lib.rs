@@ -25,6 +25,8 @@ mod format;
 mod opts;
 mod opts_edit;
 mod opts_diff;
+mod opts_jobs;
+mod jobs;
 mod diff;
 mod erd;
 mod version;
@@ -156,6 +158,11 @@ pub fn run(opts: Opts, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Resu
             watcher.abort();
             r
         });
+    }
+    if matches!(command, Command::Worker(_) | Command::Job { .. }) {
+        // Workers stop gracefully: the first signal stops their jobs at the
+        // next checkpoint (`jobs::graceful_stop`), the second exits.
+        return rt.block_on(commands::dispatch(command, flags, out, err));
     }
     rt.block_on(async {
         let (tx, mut rx) = tokio::sync::watch::channel(None::<Signal>);

@@ -205,6 +205,19 @@ pub enum Command {
     /// The file is written under a temporary name and renamed when complete:
     /// a failed or interrupted export (Ctrl-C) leaves no partial file.
     Export(ExportArgs),
+    /// Background jobs: submit, list, show, follow, cancel, retry, remove.
+    ///
+    /// Jobs live in a store (an SQLite file by default, or PostgreSQL for a
+    /// queue shared by several machines) and survive a crash: an export
+    /// resumes from its last checkpoint with the same bytes.
+    Job {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::opts_jobs::JobAction,
+    },
+    /// Run background jobs until Ctrl-C (running jobs stop at their next
+    /// checkpoint and go back to the queue).
+    Worker(crate::opts_jobs::WorkerArgs),
     /// Show a table's columns with indicators, then its indexes and constraints.
     Describe {
         /// Where to connect.
@@ -433,6 +446,10 @@ pub struct ExportArgs {
     /// No progress bar and no summary line.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Submit it as a background job instead (prints the job id; `qore
+    /// worker` runs it, resumable from its checkpoints).
+    #[arg(long)]
+    pub background: bool,
 }
 
 /// `qore snapshot` actions.

@@ -15,6 +15,7 @@ mod sharing;
 mod snapshots;
 mod term;
 mod hardening;
+mod jobs;
 mod tunnelling;
 mod util;
 

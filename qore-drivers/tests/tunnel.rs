@@ -507,3 +507,43 @@ async fn redis_through_a_tunnel() {
     let _ = redis.kill();
     let _ = redis.wait();
 }
+
+#[tokio::test]
+async fn ssh_config_aliases_with_a_jump_host() {
+    // `ssh=target-alias` names a Host block of the SSH config: its
+    // HostName, User, Port, IdentityFile, ProxyJump (itself an alias) and
+    // UserKnownHostsFile are used; the URL's own values win.
+    let dir = keys();
+    let jump = Sshd::start(dir.path(), "cjump");
+    let target = Sshd::start(dir.path(), "ctarget");
+    let kh = known_hosts(dir.path(), &[&jump, &target]);
+    let config = dir.path().join("ssh_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Host the-db\n  HostName 127.0.0.1\n  Port {}\n  ProxyJump the-bastion\n\n\
+             Host the-bastion\n  HostName 127.0.0.1\n  Port {}\n\n\
+             Host *\n  User {}\n  IdentityFile {}\n  UserKnownHostsFile {}\n",
+            target.port,
+            jump.port,
+            user(),
+            dir.path().join("client_key").display(),
+            kh.display()
+        ),
+    )
+    .unwrap();
+    let ssh = format!("ssh=the-db&ssh_config={}&ssh_agent=false", config.display());
+    let pg = qore_drivers::open(&url_with("QORE_TEST_POSTGRES_URL", &ssh)).await.unwrap();
+    assert_eq!(one(&pg, "SELECT 'aliased'").await, "aliased");
+    let log = std::fs::read_to_string(dir.path().join("ctarget_sshd.log")).unwrap();
+    assert!(log.contains("Accepted publickey"), "{log}");
+    let log = std::fs::read_to_string(dir.path().join("cjump_sshd.log")).unwrap();
+    assert!(log.contains("Accepted publickey"), "the jump host from ProxyJump was used: {log}");
+    // An explicit port beats the config's: the wrong one is refused.
+    let ssh = format!("ssh=the-db:1&ssh_config={}&ssh_agent=false", config.display());
+    let err = qore_drivers::open(&url_with("QORE_TEST_POSTGRES_URL", &ssh)).await.unwrap_err().to_string();
+    assert!(err.contains("127.0.0.1") && err.contains(":1"), "{err}");
+    // ssh_config=none ignores the aliases: the-db is not a host name.
+    let ssh = format!("ssh={}@the-db&ssh_config=none&ssh_agent=false&ssh_connect_timeout=3", user());
+    assert!(qore_drivers::open(&url_with("QORE_TEST_POSTGRES_URL", &ssh)).await.is_err());
+}

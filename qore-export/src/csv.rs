@@ -71,6 +71,15 @@ impl CsvEncoder {
         }
     }
 
+    /// An encoder that carries on an output whose header (if any) is
+    /// already written: what a resumed export appends is byte for byte what
+    /// an uninterrupted one would have written there.
+    pub fn continuing(delimiter: u8, header: bool) -> Self {
+        let mut e = CsvEncoder::new(delimiter, header);
+        e.wrote_header = true;
+        e
+    }
+
     fn quoted(&self, s: &[u8], out: &mut Vec<u8>) {
         if s.is_empty() {
             // Not NULL: an empty string is quoted.

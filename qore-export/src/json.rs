@@ -92,6 +92,15 @@ impl JsonEncoder {
         }
     }
 
+    /// An encoder that carries on an output that already holds `rows` rows
+    /// (a resumed export): a JSON array goes on with a separator instead of
+    /// opening again.
+    pub fn continuing(schema: &Schema, array: bool, rows: u64) -> Self {
+        let mut e = JsonEncoder::new(schema, array);
+        e.rows = rows;
+        e
+    }
+
     /// Encodes `batch` and writes it to `out`.
     ///
     /// # Error handling

@@ -176,7 +176,7 @@ fn hashed_matches(entry: &str, name: &str) -> bool {
 
 /// OpenSSH's host pattern: `*` any run of characters, `?` one, the rest
 /// compared without case (host names are case-insensitive).
-fn pattern_matches(pattern: &str, name: &str) -> bool {
+pub(super) fn pattern_matches(pattern: &str, name: &str) -> bool {
     let p: Vec<char> = pattern.to_ascii_lowercase().chars().collect();
     let n: Vec<char> = name.to_ascii_lowercase().chars().collect();
     // Iterative wildcard match with one backtrack point: linear enough for

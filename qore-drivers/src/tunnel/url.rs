@@ -1,7 +1,9 @@
 //! SSH options in a connection URL: `?ssh=user@host[:port]` plus
 //! `ssh_key`, `ssh_jump`, `ssh_known_hosts`, `ssh_accept_new`, `ssh_agent`
 //! (on/off, or the agent's socket),
-//! `ssh_keepalive`, `ssh_keepalive_max`, `ssh_connect_timeout`. Secrets
+//! `ssh_keepalive`, `ssh_keepalive_max`, `ssh_connect_timeout`, `ssh_config`
+//! (the SSH config whose `Host` aliases apply; `~/.ssh/config` by default,
+//! `none` for none). Secrets
 //! never go in a URL: the key's passphrase comes from
 //! `QORE_SSH_PASSPHRASE` or, when the key is encrypted and that is not set,
 //! from the [`set_prompt`] hook (the CLI asks on the terminal); a password
@@ -14,6 +16,7 @@ use std::time::Duration;
 
 use qore_core::{ConnectionSpec, Engine, Error, HostPort, Result, Secret};
 
+use super::config::{HostConfig, SshConfig};
 use super::{SshHop, SshOptions, Tunnel};
 
 /// Options qore reads here; the driver never sees them.
@@ -27,6 +30,7 @@ const KEYS: &[&str] = &[
     "ssh_keepalive",
     "ssh_keepalive_max",
     "ssh_connect_timeout",
+    "ssh_config",
 ];
 
 /// Asks the user for a secret: gets what to ask for (`the passphrase of
@@ -102,15 +106,31 @@ pub fn take_ssh_options(spec: &mut ConnectionSpec) -> Result<Option<SshOptions>>
         return Err(Error::invalid("ssh_* options need ssh=user@host[:port] to say which SSH server to go through"));
     };
     // Without a user: the login name, as ssh does; jump hosts otherwise
-    // take the target's.
+    // take the target's. Host aliases of the SSH config fill in what the
+    // URL leaves out (the URL's own values win).
     let login = ["USER", "LOGNAME"].iter().find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()));
-    let mut o = SshOptions::new(SshHop::parse(target, login.as_deref())?);
-    let user = login.or_else(|| Some(o.hop.user.clone()));
-    if let Some(jumps) = get("ssh_jump") {
-        o.jumps = jumps.split(',').filter(|j| !j.trim().is_empty()).map(|j| SshHop::parse(j.trim(), user.as_deref())).collect::<Result<_>>()?;
+    let config = match get("ssh_config") {
+        Some(v) if v.eq_ignore_ascii_case("none") || v.eq_ignore_ascii_case("off") => SshConfig::default(),
+        Some(path) => SshConfig::load(&expand_home(path))?,
+        None => SshConfig::load_default()?,
+    };
+    let (hop, host_config) = configured_hop(target, &config, login.as_deref())?;
+    let mut o = SshOptions::new(hop);
+    let user = login.clone().or_else(|| Some(o.hop.user.clone()));
+    if let Some(jumps) = get("ssh_jump").map(str::to_string).or_else(|| host_config.proxy_jump.clone()) {
+        o.jumps = jumps
+            .split(',')
+            .filter(|j| !j.trim().is_empty())
+            .map(|j| configured_hop(j.trim(), &config, user.as_deref()).map(|(h, _)| h))
+            .collect::<Result<_>>()?;
     }
     if let Some(k) = get("ssh_key") {
         o.key = Some(expand_home(k));
+    } else if let Some(k) = host_config.identity_files.iter().find(|f| f.exists()) {
+        o.key = Some(k.clone());
+    }
+    if let Some(k) = &host_config.known_hosts {
+        o.known_hosts = k.clone();
     }
     if let Some(k) = get("ssh_known_hosts") {
         o.known_hosts = expand_home(k);
@@ -178,6 +198,29 @@ pub async fn through_ssh(spec: &ConnectionSpec) -> Result<(ConnectionSpec, Optio
     let tunnel = Tunnel::open(options, &remote.host, remote.port.unwrap_or(port)).await?;
     spec.hosts = vec![HostPort { host: "127.0.0.1".into(), port: Some(tunnel.local_addr().port()) }];
     Ok((spec, Some(tunnel)))
+}
+
+/// `[user@]host[:port]` with what the SSH config says of `host` filled in:
+/// its `HostName`, and its `User` and `Port` where the text gives none.
+fn configured_hop(text: &str, config: &SshConfig, login: Option<&str>) -> Result<(SshHop, HostConfig)> {
+    let parsed = SshHop::parse(text, Some(login.unwrap_or("")))?;
+    let c = config.host(&parsed.host);
+    let rest = text.rsplit_once('@').map_or(text, |(_, r)| r);
+    let explicit_port = if rest.starts_with('[') { rest.contains("]:") } else { rest.contains(':') };
+    let user = match text.rsplit_once('@') {
+        Some((u, _)) => u.to_string(),
+        None => c.user.clone().or_else(|| login.map(str::to_string)).unwrap_or_default(),
+    };
+    if user.is_empty() {
+        // SshHop::parse's own message for a missing user.
+        return Ok((SshHop::parse(text, None)?, c));
+    }
+    let hop = SshHop {
+        user,
+        host: c.host_name.clone().unwrap_or(parsed.host),
+        port: if explicit_port { parsed.port } else { c.port.unwrap_or(parsed.port) },
+    };
+    Ok((hop, c))
 }
 
 fn expand_home(p: &str) -> PathBuf {

@@ -1,0 +1,31 @@
+//! Helpers the integration tests share.
+#![allow(dead_code, clippy::unwrap_used)]
+
+/// A PostgreSQL database of the test's own (created afresh), as a URL:
+/// tests run in parallel processes and must not share tables.
+pub(crate) async fn pg_database(name: &str) -> String {
+    let url = std::env::var("QORE_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!("QORE_TEST_POSTGRES_URL is not set: run the tests through scripts/servers.sh")
+    });
+    let db = format!("qore_jobs_{name}");
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    // Two round trips: a multi-statement string is one implicit transaction,
+    // where DROP/CREATE DATABASE are refused.
+    for sql in [format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"), format!("CREATE DATABASE {db}")] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await.unwrap();
+    }
+    with_database(&url, &db)
+}
+
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = base[authority_end..].find('/').map(|i| i + authority_end).unwrap_or(base.len());
+    let mut out = format!("{}/{db}", &base[..path_start]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+

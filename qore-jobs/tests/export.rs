@@ -1,0 +1,320 @@
+//! Export jobs killed at random points resume into files byte for byte
+//! identical to an uninterrupted run, on SQLite, DuckDB, PostgreSQL and
+//! MariaDB sources. The "kill" drops the worker's task mid-page without
+//! any clean-up, as SIGKILL would (the CLI test kills a real process).
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use qore_core::{ConnectionRef, Result};
+use qore_jobs::export::{Connector, ExportHandler, ExportJob};
+use qore_jobs::{JobId, SqliteStore, State, StoreRef, Worker};
+use sha2::{Digest, Sha256};
+
+/// Names for URLs (a job's parameters hold no password).
+struct Named(HashMap<String, String>);
+
+#[async_trait::async_trait]
+impl Connector for Named {
+    async fn open(&self, db: &str) -> Result<ConnectionRef> {
+        let url = self.0.get(db).cloned().unwrap_or_else(|| db.to_string());
+        qore_drivers::connect(&url).await
+    }
+}
+
+fn sha(path: &Path) -> String {
+    let bytes = std::fs::read(path).unwrap();
+    Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn worker(store: &StoreRef, names: &Arc<Named>, lease: Duration) -> Worker {
+    Worker::new(store.clone())
+        .handler(Arc::new(ExportHandler::new(names.clone())))
+        .lease(lease)
+        .poll(Duration::from_millis(20))
+}
+
+/// A cheap random number source for kill points (no seed needed: every
+/// point must give the same bytes).
+fn random(bound: u64) -> u64 {
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).unwrap();
+    u64::from_le_bytes(b) % bound.max(1)
+}
+
+fn spec(db: &str, table: &str, output: PathBuf, format: &str, chunk: u64) -> ExportJob {
+    ExportJob {
+        db: db.into(),
+        table: Some(table.into()),
+        sql: None,
+        output,
+        format: format.into(),
+        compression: "zstd".into(),
+        chunk_rows: chunk,
+        sql_table: None,
+        create_table: false,
+        rows_per_insert: None,
+    }
+}
+
+/// Runs `job` to the end without interruption; returns the file's hash.
+async fn uninterrupted(store: &StoreRef, names: &Arc<Named>, job: &ExportJob) -> String {
+    let id = store.submit(job.to_new_job().unwrap()).await.unwrap();
+    let (_tx, stop) = tokio::sync::watch::channel(false);
+    let done = worker(store, names, Duration::from_secs(30)).run_one(id, stop).await.unwrap();
+    assert_eq!(done.state, State::Succeeded, "{:?}", done.error);
+    let h = sha(&job.output);
+    std::fs::remove_file(&job.output).unwrap();
+    h
+}
+
+/// Runs `job`, kills its worker after a random number of checkpoints and a
+/// random few milliseconds (mid-page), then lets another worker resume it.
+/// Returns the file's hash and the rows the resume read again.
+async fn killed_and_resumed(store: &StoreRef, names: &Arc<Named>, job: &ExportJob, pages: u64) -> (String, u64) {
+    let id = store.submit(job.to_new_job().unwrap()).await.unwrap();
+    let lease = Duration::from_millis(400);
+    let kill_after = 1 + random(pages.saturating_sub(1).max(1));
+    let w = worker(store, names, lease);
+    let (_tx, stop) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move { w.run_one(id, stop).await });
+    let mut at_kill = 0;
+    for _ in 0..2000 {
+        let j = store.get(id).await.unwrap();
+        if j.done >= kill_after * job.chunk_rows || j.state.is_final() {
+            tokio::time::sleep(Duration::from_millis(random(15))).await;
+            at_kill = store.get(id).await.unwrap().done;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    task.abort();
+    let _ = task.await;
+    let before = store.get(id).await.unwrap();
+    if before.state == State::Succeeded {
+        // The kill came after the end: nothing to resume.
+        let h = sha(&job.output);
+        std::fs::remove_file(&job.output).unwrap();
+        return (h, 0);
+    }
+    assert_eq!(before.state, State::Running, "killed mid-run, the job still looks running");
+    // The file appears under its name only once everything is written: a
+    // kill between the rename and the store's "succeeded" leaves a complete
+    // file and a complete checkpoint, which the resume must accept as is.
+    let complete = before.checkpoint.as_ref().and_then(|c| c.get("complete")).and_then(|c| c.as_bool()) == Some(true);
+    assert!(complete || !job.output.exists(), "no file under the target name before the end");
+    // Another worker takes it over once the lease runs out.
+    tokio::time::sleep(lease + Duration::from_millis(150)).await;
+    let (_tx, stop) = tokio::sync::watch::channel(false);
+    let done = worker(store, names, Duration::from_secs(30)).run_one(id, stop).await.unwrap();
+    assert_eq!(done.state, State::Succeeded, "{:?}", done.error);
+    assert_eq!(done.attempts, 2);
+    let logs = store.logs(id).await.unwrap();
+    assert!(logs.iter().any(|l| l.line.starts_with("resuming after")), "{logs:?}");
+    let h = sha(&job.output);
+    std::fs::remove_file(&job.output).unwrap();
+    let checkpointed = before.done;
+    let reread = done.done.saturating_sub(checkpointed).min(job.chunk_rows);
+    let _ = at_kill;
+    (h, reread)
+}
+
+/// Rows with what breaks exports: quotes, separators, newlines, NULLs,
+/// non-ASCII, big and negative numbers.
+fn rows_sql(n: u64, keyed: bool, int: &str, text: &str, float: &str) -> (String, Vec<String>) {
+    let create = if keyed {
+        format!("CREATE TABLE t_export(id {int} PRIMARY KEY, name {text}, amount {float}, note {text})")
+    } else {
+        format!("CREATE TABLE t_export(id {int}, name {text}, amount {float}, note {text})")
+    };
+    let mut inserts = Vec::new();
+    let mut batch = Vec::new();
+    for i in 1..=n {
+        let name = match i % 5 {
+            0 => format!("'comma, \"quote\" {i}'"),
+            1 => format!("'line\nbreak {i}'"),
+            2 => "NULL".to_string(),
+            3 => format!("'😀 émoji {i}'"),
+            _ => format!("'plain{i}'"),
+        };
+        let amount = if i % 7 == 0 { "NULL".to_string() } else { format!("{}.25", (i as i64) * if i % 2 == 0 { -3 } else { 1_000_003 }) };
+        batch.push(format!("({i}, {name}, {amount}, 'n{}')", i % 13));
+        if batch.len() == 500 {
+            inserts.push(format!("INSERT INTO t_export VALUES {}", batch.join(", ")));
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        inserts.push(format!("INSERT INTO t_export VALUES {}", batch.join(", ")));
+    }
+    (create, inserts)
+}
+
+async fn load(url: &str, keyed: bool, n: u64, types: (&str, &str, &str)) {
+    let c = qore_drivers::connect(url).await.unwrap();
+    let _ = c.execute("DROP TABLE IF EXISTS t_export", &[]).await;
+    let (create, inserts) = rows_sql(n, keyed, types.0, types.1, types.2);
+    c.execute(&create, &[]).await.unwrap();
+    for sql in inserts {
+        c.execute(&sql, &[]).await.unwrap();
+    }
+    c.close().await.unwrap();
+}
+
+/// `kills` kill-and-resume runs of every resumable format, each compared
+/// with the uninterrupted file.
+async fn kill_loop(db: &str, names: Arc<Named>, rows: u64, chunk: u64, kills: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let store: StoreRef = Arc::new(SqliteStore::open(&dir.path().join("jobs.db")).unwrap());
+    let pages = rows.div_ceil(chunk);
+    for (i, format) in ["csv", "ndjson", "json", "tsv"].iter().enumerate() {
+        let out = dir.path().join(format!("out.{format}"));
+        let job = spec(db, "t_export", out.clone(), format, chunk);
+        let want = uninterrupted(&store, &names, &job).await;
+        // The formats share the kills between them.
+        let n = kills / 4 + usize::from(i < kills % 4);
+        for k in 0..n {
+            let (got, reread) = killed_and_resumed(&store, &names, &job, pages).await;
+            assert_eq!(got, want, "{db} {format}: resume {k} gave different bytes");
+            assert!(reread <= chunk, "{db} {format}: {reread} rows read again, more than one checkpoint interval");
+        }
+    }
+    // Nothing left beside the outputs.
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.contains(".part")).collect();
+    assert!(left.is_empty(), "partial files left: {left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_exports_resume_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("src.db").display());
+    load(&db, true, 20_000, ("INTEGER", "TEXT", "REAL")).await;
+    kill_loop(&db, Arc::new(Named(HashMap::new())), 20_000, 1_000, 20).await;
+    // A table without a key pages by rowid.
+    load(&db, false, 5_000, ("INTEGER", "TEXT", "REAL")).await;
+    kill_loop(&db, Arc::new(Named(HashMap::new())), 5_000, 700, 4).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duckdb_exports_resume_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("duckdb:{}", dir.path().join("src.duckdb").display());
+    load(&db, true, 20_000, ("BIGINT", "VARCHAR", "DOUBLE")).await;
+    kill_loop(&db, Arc::new(Named(HashMap::new())), 20_000, 1_000, 20).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_exports_resume_byte_identical() {
+    let url = std::env::var("QORE_TEST_POSTGRES_URL").expect("run through scripts/servers.sh");
+    load(&url, true, 20_000, ("bigint", "text", "numeric(14,2)")).await;
+    let names = Arc::new(Named(HashMap::from([("pg".to_string(), url.clone())])));
+    kill_loop("pg", names, 20_000, 1_000, 20).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_exports_resume_byte_identical() {
+    let url = std::env::var("QORE_TEST_MYSQL_URL").expect("run through scripts/servers.sh");
+    load(&url, true, 20_000, ("bigint", "text", "decimal(14,2)")).await;
+    let names = Arc::new(Named(HashMap::from([("maria".to_string(), url.clone())])));
+    kill_loop("maria", names, 20_000, 1_000, 20).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parquet_and_statements_rerun_whole_with_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("src.db").display());
+    load(&db, true, 3_000, ("INTEGER", "TEXT", "REAL")).await;
+    let names = Arc::new(Named(HashMap::new()));
+    let store: StoreRef = Arc::new(SqliteStore::open(&dir.path().join("jobs.db")).unwrap());
+    let out = dir.path().join("out.parquet");
+    let job = spec(&db, "t_export", out.clone(), "parquet", 500);
+    let want = uninterrupted(&store, &names, &job).await;
+    assert_eq!(uninterrupted(&store, &names, &job).await, want, "Parquet output is deterministic");
+    let mut q = spec(&db, "t_export", dir.path().join("q.csv"), "csv", 500);
+    q.table = None;
+    q.sql = Some("SELECT id, name FROM t_export WHERE id % 2 = 0 ORDER BY id".into());
+    let id = store.submit(q.to_new_job().unwrap()).await.unwrap();
+    let (_tx, stop) = tokio::sync::watch::channel(false);
+    let done = worker(&store, &names, Duration::from_secs(30)).run_one(id, stop).await.unwrap();
+    assert_eq!((done.state, done.done), (State::Succeeded, 1_500));
+    let text = std::fs::read_to_string(dir.path().join("q.csv")).unwrap();
+    assert_eq!(text.lines().next(), Some("id,name"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_stops_at_a_checkpoint_and_retry_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("src.db").display());
+    load(&db, true, 20_000, ("INTEGER", "TEXT", "REAL")).await;
+    let names = Arc::new(Named(HashMap::new()));
+    let store: StoreRef = Arc::new(SqliteStore::open(&dir.path().join("jobs.db")).unwrap());
+    let out = dir.path().join("out.csv");
+    let job = spec(&db, "t_export", out.clone(), "csv", 200);
+    let want = uninterrupted(&store, &names, &job).await;
+    let id = store.submit(job.to_new_job().unwrap()).await.unwrap();
+    let w = worker(&store, &names, Duration::from_secs(30));
+    let (_tx, stop) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move { w.run_one(id, stop).await });
+    while store.get(id).await.unwrap().done < 1_000 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert_eq!(store.cancel(id).await.unwrap(), State::Running);
+    let ended = task.await.unwrap().unwrap();
+    assert_eq!(ended.state, State::Cancelled);
+    assert!(ended.done < 20_000, "stopped early, at {}", ended.done);
+    assert!(!out.exists());
+    store.retry(id).await.unwrap();
+    let (_tx, stop) = tokio::sync::watch::channel(false);
+    let done = worker(&store, &names, Duration::from_secs(30)).run_one(id, stop).await.unwrap();
+    assert_eq!(done.state, State::Succeeded);
+    assert_eq!(sha(&out), want);
+    // A stop (worker shutdown) gives the attempt back.
+    std::fs::remove_file(&out).unwrap();
+    let id = store.submit(job.to_new_job().unwrap()).await.unwrap();
+    let w = worker(&store, &names, Duration::from_secs(30));
+    let (tx, stop) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move { w.run_one(id, stop).await });
+    while store.get(id).await.unwrap().done < 1_000 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    tx.send(true).unwrap();
+    let ended = task.await.unwrap().unwrap();
+    assert_eq!((ended.state, ended.attempts), (State::Queued, 0));
+    let _ = JobId(0);
+}
+
+#[tokio::test]
+async fn a_full_disk_fails_the_job_and_retry_resumes_intact() {
+    // /dev/full: every write fails with ENOSPC. A file on a tiny tmpfs
+    // would need mount rights; instead the part file's directory is made
+    // read-only after the first pages, which fails the same way (an I/O
+    // error while writing) and leaves the checkpointed bytes alone.
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("src.db").display());
+    load(&db, true, 2_000, ("INTEGER", "TEXT", "REAL")).await;
+    let names = Arc::new(Named(HashMap::new()));
+    let store: StoreRef = Arc::new(SqliteStore::open(&dir.path().join("jobs.db")).unwrap());
+    let outdir = dir.path().join("out");
+    std::fs::create_dir(&outdir).unwrap();
+    let job = spec(&db, "t_export", outdir.join("o.csv"), "csv", 100);
+    let want = uninterrupted(&store, &names, &job).await;
+    // A part file that cannot be written: a directory in its place.
+    let id = store.submit(job.to_new_job().unwrap()).await.unwrap();
+    let part = outdir.join(format!(".o.csv.qore-job-{id}-1.part"));
+    std::fs::create_dir(&part).unwrap();
+    let (_tx, stop) = tokio::sync::watch::channel(false);
+    let failed = worker(&store, &names, Duration::from_secs(30)).run_one(id, stop).await.unwrap();
+    assert_eq!(failed.state, State::Failed);
+    let e = failed.error.unwrap();
+    assert_eq!(e.kind, "io", "{}", e.message);
+    assert!(e.message.contains(".part"), "the error names the file: {}", e.message);
+    std::fs::remove_dir(&part).unwrap();
+    store.retry(id).await.unwrap();
+    let (_tx, stop) = tokio::sync::watch::channel(false);
+    let done = worker(&store, &names, Duration::from_secs(30)).run_one(id, stop).await.unwrap();
+    assert_eq!(done.state, State::Succeeded);
+    assert_eq!(sha(&job.output), want);
+}
