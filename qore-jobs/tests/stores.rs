@@ -307,8 +307,8 @@ async fn batched_claims_and_ends() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_and_four_workers_run_every_job_once() {
-    exactly_once(pg_store("once2").await, 2, 600).await;
-    exactly_once(pg_store("once4").await, 4, 600).await;
+    exactly_once(pg_store("once2").await, 2, 10_000).await;
+    exactly_once(pg_store("once4").await, 4, 10_000).await;
     let dir = tempfile::tempdir().unwrap();
     exactly_once(Arc::new(SqliteStore::open(&dir.path().join("j.db")).unwrap()), 4, 300).await;
 }
