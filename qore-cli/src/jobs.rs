@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use qore_core::ConnectionRef;
 use qore_jobs::batch::{Action, BatchJob};
 use qore_jobs::export::{Connector, ExportHandler, ExportJob};
+use qore_jobs::migration::{MigrationHandler, MigrationJob};
 use qore_jobs::{Filter, JobId, State, StoreRef, Worker};
 
 use crate::connections::{self, SafetyFlags};
@@ -70,13 +71,14 @@ fn worker(store: StoreRef) -> Worker {
     Worker::new(store)
         .handler(Arc::new(ExportHandler::new(Arc::new(CliConnector))))
         .handler(Arc::new(qore_jobs::batch::BatchHandler::new(Arc::new(CliConnector))))
+        .handler(Arc::new(MigrationHandler::new(Arc::new(CliConnector))))
 }
 
 /// A job's `db`: a saved name or URL as given; a file path made absolute
 /// (a worker may run elsewhere).
 fn job_db(db: Option<&str>) -> Result<String> {
     let Some(db) = db.filter(|d| !d.is_empty()) else {
-        bail!("a background export needs --db (a saved connection, a URL or a file)");
+        bail!("a background job needs --db (a saved connection, a URL or a file)");
     };
     for prefix in ["sqlite:", "duckdb:"] {
         if let Some(path) = db.strip_prefix(prefix) {
@@ -139,6 +141,21 @@ async fn submit_batch(a: &BatchArgs, action: Action, o: &JobOptions, out: &mut d
     submit(job.to_new_job()?, o, a.quiet, out, err).await
 }
 
+/// Submits a migration script (read now: the job keeps its text).
+async fn submit_migration(db: Option<&str>, file: &str, quiet: bool, o: &JobOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
+    let (name, script) = if file == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).context("cannot read the script from standard input")?;
+        ("stdin".to_string(), text)
+    } else {
+        let text = std::fs::read_to_string(file).with_context(|| format!("cannot read the script {file}"))?;
+        let name = Path::new(file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| file.to_string());
+        (name, text)
+    };
+    let job = MigrationJob::new(job_db(db)?, name, script)?;
+    submit(job.to_new_job()?, o, quiet, out, err).await
+}
+
 async fn submit(mut new: qore_jobs::NewJob, o: &JobOptions, quiet: bool, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
     let store = store(&o.store).await?;
     new.max_attempts = o.max_attempts.max(1);
@@ -167,7 +184,8 @@ async fn submit(mut new: qore_jobs::NewJob, o: &JobOptions, quiet: bool, out: &m
 fn report(job: &qore_jobs::Job, err: &mut dyn Write) -> Result<ExitCode> {
     match job.state {
         State::Succeeded => {
-            writeln!(err, "qore: job {} succeeded: {} rows", job.id, job.done)?;
+            let unit = if job.kind == qore_jobs::migration::KIND { "statements" } else { "rows" };
+            writeln!(err, "qore: job {} succeeded: {} {unit}", job.id, job.done)?;
             Ok(ExitCode::SUCCESS)
         }
         State::Queued => {
@@ -242,6 +260,9 @@ pub(crate) async fn run(action: JobAction, out: &mut dyn Write, err: &mut dyn Wr
             submit_batch(&args, Action::Update { set }, &job, out, err).await
         }
         JobAction::Submit { what: SubmitWhat::Delete { args, job } } => submit_batch(&args, Action::Delete, &job, out, err).await,
+        JobAction::Submit { what: SubmitWhat::Migrate { db, file, quiet, job } } => {
+            submit_migration(db.db.as_deref(), &file, quiet, &job, out, err).await
+        }
         JobAction::Ls { store: s, state, limit, format } => {
             let store = store(&s).await?;
             let states = state.iter().map(|s| State::parse(s)).collect::<qore_core::Result<Vec<_>>>()?;

@@ -115,6 +115,22 @@ pub enum SubmitWhat {
         #[command(flatten)]
         job: JobOptions,
     },
+    /// An SQL script run in one transaction, exactly once: started again
+    /// as a whole after a transient error, never run twice.
+    Migrate {
+        /// Where to run it.
+        #[command(flatten)]
+        db: crate::opts::DbArg,
+        /// The script (`-` for standard input); it is stored with the job.
+        #[arg(long = "file", short = 'f')]
+        file: String,
+        /// No progress bar and no summary line.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+        /// The background options.
+        #[command(flatten)]
+        job: JobOptions,
+    },
     /// `DELETE FROM TABLE [WHERE ...]` in batches, like `update`.
     Delete {
         /// The table and rows.

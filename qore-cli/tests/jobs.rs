@@ -139,6 +139,45 @@ fn job_commands_and_their_errors() {
     assert!(err.contains("standard output"), "{err}");
 }
 
+#[test]
+fn a_migration_job_runs_its_script_once_in_one_transaction() {
+    let q = Qore::new();
+    q.ok(&["demo", "shop.db"]);
+    std::fs::write(
+        q.path("010_loyalty.sql"),
+        "CREATE TABLE loyalty(customer_id INTEGER PRIMARY KEY, points INTEGER NOT NULL);\n\
+         INSERT INTO loyalty SELECT id, 0 FROM customers;\n\
+         UPDATE loyalty SET points = points + 10;\n",
+    )
+    .unwrap();
+    let id = q.ok(&["job", "submit", "migrate", "--db", "shop.db", "-f", "010_loyalty.sql", "--run", "-q"]);
+    assert_eq!(id.trim(), "1");
+    assert_eq!(state(&q, "1"), "succeeded");
+    let show: serde_json::Value = serde_json::from_str(&q.ok(&["job", "show", "1"])).unwrap();
+    assert_eq!((show["kind"].as_str(), show["done"].as_u64(), show["total"].as_u64()), (Some("migration"), Some(3), Some(3)));
+    let customers = q.ok(&["query", "--db", "shop.db", "--format", "csv", "SELECT count(*) FROM customers"]);
+    let sums = q.ok(&["query", "--db", "shop.db", "--format", "csv", "SELECT count(*), sum(points) / 10 FROM loyalty"]);
+    let n = customers.lines().nth(1).unwrap().to_string();
+    assert_eq!(sums.lines().nth(1).unwrap(), format!("{n},{n}"), "every customer once, 10 points each");
+    // A broken script: failed, with the statement named, and nothing left.
+    std::fs::write(q.path("011_broken.sql"), "DELETE FROM loyalty; UPDATE nowhere SET x = 1;").unwrap();
+    let (code, _, err) = q.outcome(&["job", "submit", "migrate", "--db", "shop.db", "-f", "011_broken.sql", "--run", "-q"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("statement 2 of 2 in `011_broken.sql`") && err.contains("nowhere"), "{err}");
+    let left = q.ok(&["query", "--db", "shop.db", "--format", "csv", "SELECT count(*) FROM loyalty"]);
+    assert_eq!(left.lines().nth(1).unwrap(), n, "the DELETE was rolled back");
+    // Bad input, named, before anything is queued.
+    std::fs::write(q.path("012_tx.sql"), "BEGIN; DELETE FROM loyalty; COMMIT;").unwrap();
+    let (code, _, err) = q.outcome(&["job", "submit", "migrate", "--db", "shop.db", "-f", "012_tx.sql"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("controls the transaction"), "{err}");
+    let (code, _, err) = q.outcome(&["job", "submit", "migrate", "--db", "shop.db", "-f", "missing.sql"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read the script missing.sql"), "{err}");
+    let ls = q.ok(&["job", "ls", "--format", "csv"]);
+    assert_eq!(ls.lines().count(), 3, "only the two submitted jobs: {ls}");
+}
+
 /// A job store of its own on the test PostgreSQL server.
 fn pg_store(db: &str) -> String {
     let url = std::env::var("QORE_TEST_POSTGRES_URL").expect("run through scripts/servers.sh");

@@ -36,6 +36,7 @@ mod csv;
 mod file;
 mod html;
 mod json;
+mod parquet_concat;
 mod parquet_sink;
 pub mod share;
 mod sql;
@@ -57,6 +58,7 @@ pub use crate::html::HtmlOptions;
 pub use crate::html::escape as html_escape;
 pub use crate::html::script_json as html_script_json;
 pub use crate::json::JsonEncoder;
+pub use crate::parquet_concat::concat_parquet;
 pub use crate::parquet_sink::INTERVAL_STRUCT;
 pub use crate::sql::{SqlOptions, sql_literal};
 

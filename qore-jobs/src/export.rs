@@ -8,9 +8,10 @@
 //! length, checks its hash and carries on after the last key with an
 //! encoder told what is already there, so the finished file is byte for
 //! byte the one an uninterrupted run writes. CSV, TSV, NDJSON and JSON
-//! resume this way; other formats, statements, and tables without a key
-//! run whole on every start (into a temporary file renamed at the end, so
-//! no start leaves a torn file).
+//! resume this way; Parquet writes each page as a part file and joins the
+//! parts' row groups at the end (see `export_parquet`); other formats,
+//! statements, and tables without a key run whole on every start (into a
+//! temporary file renamed at the end, so no start leaves a torn file).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -206,6 +207,7 @@ impl Handler for ExportHandler {
             _ => None,
         };
         let result = match plan {
+            Some(plan) if format == Format::Parquet => crate::export_parquet::resumable(ctx, &spec, &conn, plan).await,
             Some(plan) => resumable(ctx, &spec, format, &conn, plan).await,
             None => whole(ctx, &spec, format, &conn).await,
         };
@@ -215,7 +217,7 @@ impl Handler for ExportHandler {
 }
 
 fn resumable_format(f: Format) -> bool {
-    matches!(f, Format::Csv | Format::Tsv | Format::Ndjson | Format::Json)
+    matches!(f, Format::Csv | Format::Tsv | Format::Ndjson | Format::Json | Format::Parquet)
 }
 
 /// The output file, hashed as it is written.
@@ -237,7 +239,7 @@ impl Write for Hashed {
     }
 }
 
-fn hex(d: &[u8]) -> String {
+pub(crate) fn hex(d: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -287,7 +289,7 @@ pub fn remove_partial(job: &crate::Job) {
     }
 }
 
-fn part_prefix(output: &Path, job: crate::JobId) -> String {
+pub(crate) fn part_prefix(output: &Path, job: crate::JobId) -> String {
     let name = output
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -298,7 +300,7 @@ fn part_prefix(output: &Path, job: crate::JobId) -> String {
 /// The partial file of one start: named after its fencing token, so that a
 /// paused worker that wakes up after its job was taken over writes only
 /// into its own file, never into its successor's.
-fn part_path(output: &Path, job: crate::JobId, token: i64) -> PathBuf {
+pub(crate) fn part_path(output: &Path, job: crate::JobId, token: i64) -> PathBuf {
     output.with_file_name(format!("{}{token}.part", part_prefix(output, job)))
 }
 

@@ -1,5 +1,5 @@
-//! Durable background jobs for QoreDB: long exports (and later loads and
-//! migrations) that survive a crash of their process, resume from their
+//! Durable background jobs for QoreDB: long exports, big updates and
+//! migrations that survive a crash of their process, resume from their
 //! last checkpoint, retry transient errors and can be cancelled.
 //!
 //! - A [`Store`] keeps jobs: [`SqliteStore`] (one WAL file in the user's
@@ -17,7 +17,11 @@
 //!   with their message and kind.
 //! - [`export::ExportHandler`] runs `qore export` as a job, resuming after
 //!   its last checkpoint with output byte for byte identical to an
-//!   uninterrupted run (see [`export`]).
+//!   uninterrupted run (see [`export`]); [`batch::BatchHandler`] splits a
+//!   big UPDATE or DELETE into key ranges, each its own transaction, run
+//!   exactly once; [`migration::MigrationHandler`] runs an SQL script in
+//!   one transaction, exactly once, again as a whole after a transient
+//!   error.
 //!
 //! # Example
 //!
@@ -56,6 +60,8 @@
 
 pub mod batch;
 pub mod export;
+mod export_parquet;
+pub mod migration;
 mod keyset;
 mod model;
 mod postgres;

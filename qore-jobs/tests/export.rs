@@ -71,6 +71,15 @@ async fn uninterrupted(store: &StoreRef, names: &Arc<Named>, job: &ExportJob) ->
     h
 }
 
+/// Runs `job` to the end and leaves its file in place.
+async fn uninterrupted_kept(store: &StoreRef, names: &Arc<Named>, job: &ExportJob) -> qore_jobs::Job {
+    let id = store.submit(job.to_new_job().unwrap()).await.unwrap();
+    let (_tx, stop) = tokio::sync::watch::channel(false);
+    let done = worker(store, names, Duration::from_secs(30)).run_one(id, stop).await.unwrap();
+    assert_eq!(done.state, State::Succeeded, "{:?}", done.error);
+    done
+}
+
 /// Runs `job`, kills its worker after a random number of checkpoints and a
 /// random few milliseconds (mid-page), then lets another worker resume it.
 /// Returns the file's hash and the rows the resume read again.
@@ -104,7 +113,9 @@ async fn killed_and_resumed(store: &StoreRef, names: &Arc<Named>, job: &ExportJo
     // The file appears under its name only once everything is written: a
     // kill between the rename and the store's "succeeded" leaves a complete
     // file and a complete checkpoint, which the resume must accept as is.
-    let complete = before.checkpoint.as_ref().and_then(|c| c.get("complete")).and_then(|c| c.as_bool()) == Some(true);
+    let complete = before.checkpoint.as_ref().is_some_and(|c| {
+        c.get("complete").and_then(|c| c.as_bool()) == Some(true) || c.get("whole").is_some_and(|w| !w.is_null())
+    });
     assert!(complete || !job.output.exists(), "no file under the target name before the end");
     // Another worker takes it over once the lease runs out.
     tokio::time::sleep(lease + Duration::from_millis(150)).await;
@@ -170,12 +181,13 @@ async fn kill_loop(db: &str, names: Arc<Named>, rows: u64, chunk: u64, kills: us
     let dir = tempfile::tempdir().unwrap();
     let store: StoreRef = Arc::new(SqliteStore::open(&dir.path().join("jobs.db")).unwrap());
     let pages = rows.div_ceil(chunk);
-    for (i, format) in ["csv", "ndjson", "json", "tsv"].iter().enumerate() {
+    const FORMATS: [&str; 5] = ["csv", "ndjson", "json", "tsv", "parquet"];
+    for (i, format) in FORMATS.iter().enumerate() {
         let out = dir.path().join(format!("out.{format}"));
         let job = spec(db, "t_export", out.clone(), format, chunk);
         let want = uninterrupted(&store, &names, &job).await;
         // The formats share the kills between them.
-        let n = kills / 4 + usize::from(i < kills % 4);
+        let n = kills / FORMATS.len() + usize::from(i < kills % FORMATS.len());
         for k in 0..n {
             let (got, reread) = killed_and_resumed(&store, &names, &job, pages).await;
             assert_eq!(got, want, "{db} {format}: resume {k} gave different bytes");
@@ -223,7 +235,7 @@ async fn mariadb_exports_resume_byte_identical() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn parquet_and_statements_rerun_whole_with_the_same_bytes() {
+async fn parquet_parts_join_into_one_valid_file_and_statements_run_whole() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite:{}", dir.path().join("src.db").display());
     load(&db, true, 3_000, ("INTEGER", "TEXT", "REAL")).await;
@@ -232,6 +244,32 @@ async fn parquet_and_statements_rerun_whole_with_the_same_bytes() {
     let out = dir.path().join("out.parquet");
     let job = spec(&db, "t_export", out.clone(), "parquet", 500);
     let want = uninterrupted(&store, &names, &job).await;
+    // The joined file read back by DuckDB: every row, in order, the
+    // awkward values intact.
+    let _ = uninterrupted_kept(&store, &names, &job).await;
+    let duck = qore_drivers::connect("duckdb:").await.unwrap();
+    let p = out.display().to_string().replace('\'', "''");
+    let read = |sql: String| {
+        let duck = duck.clone();
+        async move {
+            let b = qore_core::collect(duck.query(&sql, &[]).await.unwrap()).await.unwrap();
+            let b = b.iter().find(|b| b.num_rows() > 0).unwrap().clone();
+            qore_core::arrow::util::display::ArrayFormatter::try_new(b.column(0).as_ref(), &Default::default())
+                .unwrap()
+                .value(0)
+                .to_string()
+        }
+    };
+    assert_eq!(read(format!("SELECT count(*) || ':' || sum(id) FROM read_parquet('{p}')")).await, "3000:4501500");
+    assert_eq!(read(format!("SELECT name FROM read_parquet('{p}') WHERE id = 3")).await, "😀 émoji 3");
+    assert_eq!(
+        read(format!("SELECT count(*) FROM read_parquet('{p}', file_row_number = true) WHERE id <> file_row_number + 1")).await,
+        "0",
+        "pages joined in key order"
+    );
+    let groups = read(format!("SELECT count(DISTINCT row_group_id) FROM parquet_metadata('{p}')")).await;
+    assert_eq!(groups, "6", "one row group per 500-row page");
+    std::fs::remove_file(&out).unwrap();
     assert_eq!(uninterrupted(&store, &names, &job).await, want, "Parquet output is deterministic");
     let mut q = spec(&db, "t_export", dir.path().join("q.csv"), "csv", 500);
     q.table = None;

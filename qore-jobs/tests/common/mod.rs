@@ -17,7 +17,7 @@ pub(crate) async fn pg_database(name: &str) -> String {
     with_database(&url, &db)
 }
 
-fn with_database(url: &str, db: &str) -> String {
+pub(crate) fn with_database(url: &str, db: &str) -> String {
     let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
     let path_start = base[authority_end..].find('/').map(|i| i + authority_end).unwrap_or(base.len());
