@@ -480,3 +480,31 @@ fn dialect_hooks_run() {
         contracts::dialect_hooks(&*c, "").await;
     });
 }
+
+#[test]
+fn only_row_changes_count_as_affected_rows() {
+    // sqlite3_changes() keeps the last DML's count through DDL: the
+    // driver reports 0 for statements that change no row.
+    rt().block_on(async {
+        let c = qore_drivers::connect("sqlite::memory:").await.unwrap();
+        c.execute("CREATE TABLE a(x INTEGER)", &[]).await.unwrap();
+        let ins = c.execute("INSERT INTO a VALUES (1), (2), (3)", &[]).await.unwrap();
+        assert_eq!(ins.rows_affected, 3);
+        let ddl = c.execute("CREATE TABLE b(y INTEGER)", &[]).await.unwrap();
+        assert_eq!(ddl.rows_affected, 0, "DDL after an INSERT");
+        let idx = c.execute("CREATE INDEX a_x ON a(x)", &[]).await.unwrap();
+        assert_eq!(idx.rows_affected, 0);
+        let none = c.execute("UPDATE a SET x = x WHERE x > 10", &[]).await.unwrap();
+        assert_eq!(none.rows_affected, 0);
+        let upd = c.execute("UPDATE a SET x = x + 1 WHERE x >= 2", &[]).await.unwrap();
+        assert_eq!(upd.rows_affected, 2);
+        // A trigger's own changes are not the statement's.
+        c.execute("CREATE TRIGGER t AFTER DELETE ON a BEGIN INSERT INTO b VALUES (old.x); INSERT INTO b VALUES (old.x); END", &[])
+            .await
+            .unwrap();
+        let del = c.execute("DELETE FROM a WHERE x = 1", &[]).await.unwrap();
+        assert_eq!(del.rows_affected, 1);
+        let prag = c.execute("PRAGMA user_version = 7", &[]).await.unwrap();
+        assert_eq!(prag.rows_affected, 0);
+    });
+}

@@ -68,7 +68,8 @@ async fn a_script_commits_once_and_a_broken_one_leaves_nothing() {
     let done = run(&store, &names, &job).await;
     assert_eq!(done.state, State::Succeeded, "{:?}", done.error);
     assert_eq!((done.done, done.total, done.attempts), (3, Some(3), 1));
-    assert!(log_text(&store, done.id).await.contains("committed `001_m.sql`: 3 statements, 4 rows"));
+    let log = log_text(&store, done.id).await;
+    assert!(log.contains("committed `001_m.sql`: 3 statements, 4 rows"), "{log}");
     let c = qore_drivers::connect(&db).await.unwrap();
     assert_eq!(scalar(&c, "SELECT sum(n) FROM m").await, "2");
 
@@ -76,7 +77,8 @@ async fn a_script_commits_once_and_a_broken_one_leaves_nothing() {
     // it) finds the mark and does not run the script again.
     let again = run(&store, &names, &job).await;
     assert_eq!(again.state, State::Succeeded);
-    assert!(log_text(&store, again.id).await.contains("committed by an earlier start (4 rows): not run again"));
+    let log = log_text(&store, again.id).await;
+    assert!(log.contains("committed by an earlier start (4 rows): not run again"), "{log}");
     assert_eq!(scalar(&c, "SELECT sum(n) FROM m").await, "2", "the UPDATE ran once");
 
     // A broken third statement: failed at once, the first two undone.

@@ -489,9 +489,14 @@ impl HeldSession for SqliteConnection {
             .run_held(held, move |c| {
                 let mut stmt = c.prepare(&sql).map_err(map_err)?;
                 bind(&mut stmt, &params)?;
+                // sqlite3_changes() keeps the last DML's count through DDL
+                // and other statements: a CREATE TABLE after an INSERT would
+                // report the INSERT's rows. The total moves only when rows do.
+                let before = c.total_changes();
                 let n = stmt.raw_execute().map_err(map_err)?;
+                let moved = c.total_changes() != before;
                 Ok(ExecuteOutcome {
-                    rows_affected: n as u64,
+                    rows_affected: if moved { n as u64 } else { 0 },
                 })
             })
             .await
