@@ -97,7 +97,7 @@ fn job_db(db: Option<&str>) -> Result<String> {
 }
 
 /// The job an export's options describe.
-pub(crate) fn export_job(a: &ExportArgs, chunk_rows: u64) -> Result<ExportJob> {
+pub(crate) fn export_job(a: &ExportArgs, chunk_rows: Option<u64>) -> Result<ExportJob> {
     if a.output == "-" {
         bail!("a background export cannot write to standard output: pass -o FILE");
     }
@@ -114,7 +114,7 @@ pub(crate) fn export_job(a: &ExportArgs, chunk_rows: u64) -> Result<ExportJob> {
         output: std::path::absolute(&a.output)?,
         format: format.name().to_string(),
         compression: a.compression.clone(),
-        chunk_rows,
+        chunk_rows: chunk_rows.unwrap_or_else(|| ExportJob::default_chunk_rows(format)),
         sql_table: a.sql_table.clone(),
         create_table: a.create_table,
         rows_per_insert: Some(a.rows_per_insert),
@@ -125,7 +125,7 @@ pub(crate) fn export_job(a: &ExportArgs, chunk_rows: u64) -> Result<ExportJob> {
 
 /// Submits an export; with `run`, runs it here. Prints the id on stdout.
 pub(crate) async fn submit_export(a: &ExportArgs, o: &JobOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
-    let new = export_job(a, o.chunk_rows.unwrap_or(50_000))?.to_new_job()?;
+    let new = export_job(a, o.chunk_rows)?.to_new_job()?;
     submit(new, o, a.quiet, out, err).await
 }
 

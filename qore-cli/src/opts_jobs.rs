@@ -170,9 +170,10 @@ pub struct JobOptions {
     /// (Ctrl-C stops it at the next one; `qore job retry` resumes it).
     #[arg(long)]
     pub run: bool,
-    /// Rows between checkpoints: an export's page (50,000 by default; a
-    /// resume reads at most this many again), an update's or delete's
-    /// batch, each its own transaction (10,000 by default).
+    /// Rows between checkpoints: an export's page (50,000 by default,
+    /// 262,144 for Parquet, where a page is a row group; a resume reads at
+    /// most this many again), an update's or delete's batch, each its own
+    /// transaction (10,000 by default).
     #[arg(long)]
     pub chunk_rows: Option<u64>,
     /// Starts allowed before a transient error fails the job for good.
