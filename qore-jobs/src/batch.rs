@@ -66,10 +66,7 @@ impl BatchJob {
     ///
     /// As [`validate`](Self::validate).
     pub fn new(db: String, table: String, action: Action, filter: Option<String>, batch_rows: u64) -> Result<BatchJob> {
-        let mut b = [0u8; 12];
-        getrandom::fill(&mut b).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
-        let key = b.iter().map(|x| format!("{x:02x}")).collect();
-        let job = BatchJob { db, table, action, filter, batch_rows, key };
+        let job = BatchJob { db, table, action, filter, batch_rows, key: random_key()? };
         job.validate()?;
         Ok(job)
     }
@@ -165,15 +162,7 @@ async fn run(ctx: &mut JobContext, spec: &BatchJob, conn: &ConnectionRef) -> Res
         ))
     })?;
     let dialect = plan.dialect.clone();
-    let progress = dialect.quote_identifier(PROGRESS_TABLE)?;
-    conn.execute(
-        &format!(
-            "CREATE TABLE IF NOT EXISTS {progress} (job varchar(64) PRIMARY KEY, last_key text NOT NULL, \
-             rows_done bigint NOT NULL, batches bigint NOT NULL)"
-        ),
-        &[],
-    )
-    .await?;
+    let progress = progress_table(conn, dialect.as_ref()).await?;
     let job_lit = dialect.quote_string(&spec.key)?;
     // A filter makes the table's row count no measure of the work.
     let total = spec.filter.is_none().then_some(plan.total).flatten();
@@ -235,6 +224,28 @@ async fn run(ctx: &mut JobContext, spec: &BatchJob, conn: &ConnectionRef) -> Res
     Ok(())
 }
 
+/// A job's key in [`PROGRESS_TABLE`]: 24 random hex digits.
+pub(crate) fn random_key() -> Result<String> {
+    let mut b = [0u8; 12];
+    getrandom::fill(&mut b).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+/// Creates [`PROGRESS_TABLE`] in the target database if it is missing;
+/// returns its quoted name.
+pub(crate) async fn progress_table(conn: &ConnectionRef, dialect: &dyn qore_core::Dialect) -> Result<String> {
+    let progress = dialect.quote_identifier(PROGRESS_TABLE)?;
+    conn.execute(
+        &format!(
+            "CREATE TABLE IF NOT EXISTS {progress} (job varchar(64) PRIMARY KEY, last_key text NOT NULL, \
+             rows_done bigint NOT NULL, batches bigint NOT NULL)"
+        ),
+        &[],
+    )
+    .await?;
+    Ok(progress)
+}
+
 /// Records `place` as the job's checkpoint and progress.
 async fn save(ctx: &mut JobContext, place: &Place, total: Option<u64>) -> Result<()> {
     let cp = serde_json::to_value(place).map_err(|e| Error::Internal(e.to_string()))?;
@@ -264,7 +275,7 @@ async fn read_place(conn: &ConnectionRef, progress: &str, job: &str) -> Result<P
     Ok(place)
 }
 
-fn int(v: Value) -> Result<u64> {
+pub(crate) fn int(v: Value) -> Result<u64> {
     match v {
         Value::Int(i) => u64::try_from(i).map_err(|_| Error::data(format!("{PROGRESS_TABLE}: a negative count"))),
         Value::UInt(u) => Ok(u),

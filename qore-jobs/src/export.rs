@@ -435,15 +435,7 @@ async fn resumable(
             let sql = plan.page(&cp.key, spec.chunk_rows);
             let mut stream = conn.query(&sql, &[]).await?;
             let page_schema = stream.schema();
-            let key_idx: Vec<usize> = plan
-                .key_names
-                .iter()
-                .map(|k| {
-                    page_schema.index_of(k).map_err(|_| {
-                        Error::data(format!("the key column `{k}` is not in the page's result"))
-                    })
-                })
-                .collect::<Result<_>>()?;
+            let key_idx = plan.key_indices(&page_schema)?;
             let mut page_rows = 0u64;
             while let Some(batch) = stream.next().await {
                 let batch = batch?;

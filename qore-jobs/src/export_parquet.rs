@@ -142,15 +142,7 @@ pub(crate) async fn resumable(ctx: &mut JobContext, spec: &ExportJob, conn: &Con
         let sql = plan.page(&cp.key, spec.chunk_rows);
         let mut stream = conn.query(&sql, &[]).await?;
         let page_schema = stream.schema();
-        let key_idx: Vec<usize> = plan
-            .key_names
-            .iter()
-            .map(|k| {
-                page_schema
-                    .index_of(k)
-                    .map_err(|_| Error::data(format!("the key column `{k}` is not in the page's result")))
-            })
-            .collect::<Result<_>>()?;
+        let key_idx = plan.key_indices(&page_schema)?;
         let mut batches = Vec::new();
         let mut key = cp.key.clone();
         while let Some(batch) = stream.next().await {

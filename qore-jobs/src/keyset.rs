@@ -88,6 +88,17 @@ impl KeysetPlan {
             .collect()
     }
 
+    /// Where the key columns are in a page's result.
+    pub(crate) fn key_indices(&self, page: &qore_core::arrow::datatypes::Schema) -> Result<Vec<usize>> {
+        self.key_names
+            .iter()
+            .map(|k| {
+                page.index_of(k)
+                    .map_err(|_| Error::data(format!("the key column `{k}` is not in the page's result")))
+            })
+            .collect()
+    }
+
     /// The key of `batch`'s last row as literals, and the batch as written
     /// (without the hidden identity column).
     pub(crate) fn split(&self, batch: RecordBatch, key_idx: &[usize]) -> Result<(Vec<String>, RecordBatch)> {

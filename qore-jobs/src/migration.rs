@@ -24,7 +24,6 @@ use qore_core::sql::{Flavor, split_statements_in, tokenize_in};
 use qore_core::{ConnectionRef, Engine, Error, ErrorKind, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::batch::PROGRESS_TABLE;
 use crate::export::Connector;
 use crate::worker::{Handler, JobContext};
 
@@ -40,7 +39,7 @@ pub struct MigrationJob {
     pub name: String,
     /// The script.
     pub script: String,
-    /// The job's key in [`PROGRESS_TABLE`]: random, made at submit time.
+    /// The job's key in [`PROGRESS_TABLE`](crate::batch::PROGRESS_TABLE): random, made at submit time.
     pub key: String,
 }
 
@@ -51,10 +50,7 @@ impl MigrationJob {
     ///
     /// As [`validate`](Self::validate).
     pub fn new(db: String, name: String, script: String) -> Result<MigrationJob> {
-        let mut b = [0u8; 12];
-        getrandom::fill(&mut b).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
-        let key = b.iter().map(|x| format!("{x:02x}")).collect();
-        let job = MigrationJob { db, name, script, key };
+        let job = MigrationJob { db, name, script, key: crate::batch::random_key()? };
         job.validate()?;
         Ok(job)
     }
@@ -200,15 +196,7 @@ async fn run(ctx: &mut JobContext, spec: &MigrationJob, conn: &ConnectionRef) ->
         }
     }
     let total = statements.len() as u64;
-    let progress = dialect.quote_identifier(PROGRESS_TABLE)?;
-    conn.execute(
-        &format!(
-            "CREATE TABLE IF NOT EXISTS {progress} (job varchar(64) PRIMARY KEY, last_key text NOT NULL, \
-             rows_done bigint NOT NULL, batches bigint NOT NULL)"
-        ),
-        &[],
-    )
-    .await?;
+    let progress = crate::batch::progress_table(conn, dialect.as_ref()).await?;
     let key = dialect.quote_string(&spec.key)?;
     if let Some(rows) = committed(conn, &progress, &key).await? {
         ctx.log(format!(
@@ -283,8 +271,7 @@ async fn committed(conn: &ConnectionRef, progress: &str, key: &str) -> Result<Op
         if b.num_rows() == 0 {
             continue;
         }
-        let v = qore_core::Value::from_array(b.column(0).as_ref(), 0)?;
-        found = Some(v.to_string().parse::<u64>().unwrap_or(0));
+        found = Some(crate::batch::int(qore_core::Value::from_array(b.column(0).as_ref(), 0)?)?);
     }
     Ok(found)
 }

@@ -9,39 +9,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use qore_core::{ConnectionRef, Result, collect};
+use common::{Named, scalar};
+use qore_core::ConnectionRef;
 use qore_jobs::batch::{Action, BatchHandler, BatchJob};
-use qore_jobs::export::Connector;
 use qore_jobs::{SqliteStore, State, StoreRef, Worker};
-
-struct Named(HashMap<String, String>);
-
-#[async_trait::async_trait]
-impl Connector for Named {
-    async fn open(&self, db: &str) -> Result<ConnectionRef> {
-        let url = self.0.get(db).cloned().unwrap_or_else(|| db.to_string());
-        qore_drivers::connect(&url).await
-    }
-}
 
 fn random(bound: u64) -> u64 {
     let mut b = [0u8; 8];
     getrandom::fill(&mut b).unwrap();
     u64::from_le_bytes(b) % bound.max(1)
-}
-
-async fn scalar(c: &ConnectionRef, sql: &str) -> String {
-    let s = c.query(sql, &[]).await.unwrap();
-    let b = collect(s).await.unwrap();
-    let b = b.iter().find(|b| b.num_rows() > 0).unwrap();
-    arrow_cast(b.column(0).as_ref())
-}
-
-fn arrow_cast(a: &dyn qore_core::arrow::array::Array) -> String {
-    qore_core::arrow::util::display::ArrayFormatter::try_new(a, &Default::default())
-        .unwrap()
-        .value(0)
-        .to_string()
 }
 
 async fn setup(url: &str, rows: u64, int: &str) -> ConnectionRef {

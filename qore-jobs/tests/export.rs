@@ -4,26 +4,17 @@
 //! any clean-up, as SIGKILL would (the CLI test kills a real process).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use qore_core::{ConnectionRef, Result};
-use qore_jobs::export::{Connector, ExportHandler, ExportJob};
+use common::Named;
+use qore_jobs::export::{ExportHandler, ExportJob};
 use qore_jobs::{JobId, SqliteStore, State, StoreRef, Worker};
 use sha2::{Digest, Sha256};
-
-/// Names for URLs (a job's parameters hold no password).
-struct Named(HashMap<String, String>);
-
-#[async_trait::async_trait]
-impl Connector for Named {
-    async fn open(&self, db: &str) -> Result<ConnectionRef> {
-        let url = self.0.get(db).cloned().unwrap_or_else(|| db.to_string());
-        qore_drivers::connect(&url).await
-    }
-}
 
 fn sha(path: &Path) -> String {
     let bytes = std::fs::read(path).unwrap();

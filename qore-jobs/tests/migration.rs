@@ -10,29 +10,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use qore_core::{ConnectionRef, Result, collect};
-use qore_jobs::export::Connector;
+use common::{Named, scalar};
 use qore_jobs::migration::{MigrationHandler, MigrationJob};
 use qore_jobs::{JobId, SqliteStore, State, StoreRef, Worker};
-
-struct Named(HashMap<String, String>);
-
-#[async_trait::async_trait]
-impl Connector for Named {
-    async fn open(&self, db: &str) -> Result<ConnectionRef> {
-        let url = self.0.get(db).cloned().unwrap_or_else(|| db.to_string());
-        qore_drivers::connect(&url).await
-    }
-}
-
-async fn scalar(c: &ConnectionRef, sql: &str) -> String {
-    let b = collect(c.query(sql, &[]).await.unwrap()).await.unwrap();
-    let b = b.iter().find(|b| b.num_rows() > 0).unwrap();
-    qore_core::arrow::util::display::ArrayFormatter::try_new(b.column(0).as_ref(), &Default::default())
-        .unwrap()
-        .value(0)
-        .to_string()
-}
 
 fn worker(store: &StoreRef, names: &Arc<Named>) -> Worker {
     Worker::new(store.clone())

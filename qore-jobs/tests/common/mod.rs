@@ -29,3 +29,24 @@ pub(crate) fn with_database(url: &str, db: &str) -> String {
     out
 }
 
+
+/// Names for URLs: a job's parameters hold a name, never a password.
+pub(crate) struct Named(pub(crate) std::collections::HashMap<String, String>);
+
+#[async_trait::async_trait]
+impl qore_jobs::export::Connector for Named {
+    async fn open(&self, db: &str) -> qore_core::Result<qore_core::ConnectionRef> {
+        let url = self.0.get(db).cloned().unwrap_or_else(|| db.to_string());
+        qore_drivers::connect(&url).await
+    }
+}
+
+/// The first value of `sql`'s first row, as text.
+pub(crate) async fn scalar(c: &qore_core::ConnectionRef, sql: &str) -> String {
+    let b = qore_core::collect(c.query(sql, &[]).await.unwrap()).await.unwrap();
+    let b = b.iter().find(|b| b.num_rows() > 0).unwrap();
+    qore_core::arrow::util::display::ArrayFormatter::try_new(b.column(0).as_ref(), &Default::default())
+        .unwrap()
+        .value(0)
+        .to_string()
+}
