@@ -184,16 +184,15 @@ async fn run(ctx: &mut JobContext, spec: &MigrationJob, conn: &ConnectionRef) ->
         Error::NotSupported(format!("{} is not SQL: a migration job runs an SQL script", engine.name()))
     })?;
     let statements = spec.statements(Flavor::of(engine))?;
-    if engine == Engine::MySql {
-        if let Some((i, st)) = statements.iter().enumerate().find(|(_, st)| commits_implicitly(st)) {
-            return Err(Error::NotSupported(format!(
-                "statement {} of `{}` ({}) commits implicitly on MySQL/MariaDB, so the script cannot run \
-                 in one transaction there; run it with `qore query` or split the DDL out",
-                i + 1,
-                spec.name,
-                head(st)
-            )));
-        }
+    let ddl = statements.iter().enumerate().find(|(_, st)| commits_implicitly(st));
+    if let (Engine::MySql, Some((i, st))) = (engine, ddl) {
+        return Err(Error::NotSupported(format!(
+            "statement {} of `{}` ({}) commits implicitly on MySQL/MariaDB, so the script cannot run \
+             in one transaction there; run it with `qore query` or split the DDL out",
+            i + 1,
+            spec.name,
+            head(st)
+        )));
     }
     let total = statements.len() as u64;
     let progress = crate::batch::progress_table(conn, dialect.as_ref()).await?;

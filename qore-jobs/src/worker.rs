@@ -320,7 +320,8 @@ impl Worker {
         // The last handle on the completer goes: it records what is left
         // and ends.
         drop(me);
-        let _ = ends.await;
+        let mut ends = ends;
+        let _ = (&mut ends.0).await;
         result.map(|()| self.ran())
     }
 
@@ -385,6 +386,7 @@ impl Worker {
         let heartbeat = AbortOnDrop({
             let (store, lease, len) = (self.store.clone(), lease.clone(), self.lease);
             let (cancel, lost) = (cancel.clone(), lost.clone());
+            #[allow(clippy::disallowed_methods)] // held by AbortOnDrop
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(len / 3).await;
@@ -457,8 +459,11 @@ struct Completer(mpsc::Sender<End>);
 impl Completer {
     const BATCH: usize = 256;
 
-    fn start(store: StoreRef) -> (Completer, tokio::task::JoinHandle<()>) {
+    /// The completer and its task. The task ends once every sender is gone
+    /// (await it to record what is left); dropping the handle aborts it.
+    fn start(store: StoreRef) -> (Completer, AbortOnDrop) {
         let (tx, mut rx) = mpsc::channel::<End>(Self::BATCH * 4);
+        #[allow(clippy::disallowed_methods)] // held by AbortOnDrop
         let task = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(Self::BATCH);
             while rx.recv_many(&mut batch, Self::BATCH).await > 0 {
@@ -479,7 +484,7 @@ impl Completer {
                 }
             }
         });
-        (Completer(tx), task)
+        (Completer(tx), AbortOnDrop(task))
     }
 
     async fn complete(&self, lease: Lease, outcome: Outcome) -> Result<()> {
