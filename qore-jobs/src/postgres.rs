@@ -158,6 +158,11 @@ impl PgStore {
             .execute(&mut *tx)
             .await
             .map_err(pg_err)?;
+        // "already exists, skipping" notices on every open are noise.
+        sqlx::query("SET LOCAL client_min_messages = warning")
+            .execute(&mut *tx)
+            .await
+            .map_err(pg_err)?;
         sqlx::raw_sql(SCHEMA).execute(&mut *tx).await.map_err(pg_err)?;
         sqlx::query("INSERT INTO qore_jobs_meta(key, value) VALUES ('format', $1) ON CONFLICT DO NOTHING")
             .bind(FORMAT)
