@@ -12,6 +12,7 @@ use qore_core::ConnectionRef;
 use qore_jobs::batch::{Action, BatchJob};
 use qore_jobs::export::{Connector, ExportHandler, ExportJob};
 use qore_jobs::migration::{MigrationHandler, MigrationJob};
+use qore_jobs::sandbox_apply::{SandboxApplyHandler, SandboxApplyJob};
 use qore_jobs::{Filter, JobId, State, StoreRef, Worker};
 
 use crate::connections::{self, SafetyFlags};
@@ -72,6 +73,7 @@ fn worker(store: StoreRef) -> Worker {
         .handler(Arc::new(ExportHandler::new(Arc::new(CliConnector))))
         .handler(Arc::new(qore_jobs::batch::BatchHandler::new(Arc::new(CliConnector))))
         .handler(Arc::new(MigrationHandler::new(Arc::new(CliConnector))))
+        .handler(Arc::new(SandboxApplyHandler::new(Arc::new(CliConnector))))
 }
 
 /// A job's `db`: a saved name or URL as given; a file path made absolute
@@ -153,6 +155,40 @@ async fn submit_migration(db: Option<&str>, file: &str, quiet: bool, o: &JobOpti
         (name, text)
     };
     let job = MigrationJob::new(job_db(db)?, name, script)?;
+    submit(job.to_new_job()?, o, quiet, out, err).await
+}
+
+/// Submits a sandbox apply, after a confirmation on a staging or prod
+/// profile (the worker has no terminal to ask on).
+#[allow(clippy::too_many_arguments)]
+async fn submit_sandbox_apply(
+    db: Option<&str>,
+    name: Option<&str>,
+    undo: bool,
+    yes: bool,
+    quiet: bool,
+    o: &JobOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitCode> {
+    let target = connections::target_of(db)?;
+    let name = name.unwrap_or("default");
+    let path = qore_sandbox::Sandbox::path_of(&target.scope(), name)?;
+    let job = SandboxApplyJob::new(job_db(db)?, name.to_string(), path, undo)?;
+    job.check_sandbox()?;
+    if let Some((profile, p)) = &target.profile
+        && p.env != qore_core::Environment::Dev
+    {
+        let message = format!(
+            "applying sandbox `{name}`{} to {profile} ({}) in the background",
+            if undo { " (undo)" } else { "" },
+            p.env
+        );
+        if !connections::ask(yes, &message, "submit?") {
+            writeln!(err, "qore: not submitted")?;
+            return Ok(ExitCode::from(1));
+        }
+    }
     submit(job.to_new_job()?, o, quiet, out, err).await
 }
 
@@ -262,6 +298,9 @@ pub(crate) async fn run(action: JobAction, out: &mut dyn Write, err: &mut dyn Wr
         JobAction::Submit { what: SubmitWhat::Delete { args, job } } => submit_batch(&args, Action::Delete, &job, out, err).await,
         JobAction::Submit { what: SubmitWhat::Migrate { db, file, quiet, job } } => {
             submit_migration(db.db.as_deref(), &file, quiet, &job, out, err).await
+        }
+        JobAction::Submit { what: SubmitWhat::SandboxApply { db, name, undo, yes, quiet, job } } => {
+            submit_sandbox_apply(db.db.as_deref(), name.as_deref(), undo, yes, quiet, &job, out, err).await
         }
         JobAction::Ls { store: s, state, limit, format } => {
             let store = store(&s).await?;

@@ -131,6 +131,28 @@ pub enum SubmitWhat {
         #[command(flatten)]
         job: JobOptions,
     },
+    /// A sandbox's pending changes (or, with --undo, the undo of its last
+    /// apply) in one transaction, exactly once, as `qore sandbox apply`:
+    /// a conflict fails the job and writes nothing.
+    SandboxApply {
+        /// Where to connect (whose sandbox).
+        #[command(flatten)]
+        db: crate::opts::DbArg,
+        /// The sandbox (default: `default`).
+        name: Option<String>,
+        /// Apply the undo of the last apply instead.
+        #[arg(long)]
+        undo: bool,
+        /// No confirmation on a staging or prod connection.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// No progress bar and no summary line.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+        /// The background options.
+        #[command(flatten)]
+        job: JobOptions,
+    },
     /// `DELETE FROM TABLE [WHERE ...]` in batches, like `update`.
     Delete {
         /// The table and rows.

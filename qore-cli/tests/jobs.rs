@@ -178,6 +178,32 @@ fn a_migration_job_runs_its_script_once_in_one_transaction() {
     assert_eq!(ls.lines().count(), 3, "only the two submitted jobs: {ls}");
 }
 
+#[test]
+fn a_sandbox_apply_job_applies_once_and_its_undo_restores() {
+    let q = Qore::new();
+    q.ok(&["demo", "shop.db"]);
+    let status = |q: &Qore| q.ok(&["query", "--db", "shop.db", "--format", "csv", "SELECT id, status FROM orders WHERE id IN (2, 4) ORDER BY id"]);
+    let before = status(&q);
+    q.ok(&["edit", "--db", "shop.db", "orders", "--key", "id=2", "--set", "status=delivered", "--sandbox", "bg"]);
+    q.ok(&["edit", "--db", "shop.db", "orders", "--key", "id=4", "--set", "status=cancelled", "--sandbox", "bg"]);
+    let id = q.ok(&["job", "submit", "sandbox-apply", "--db", "shop.db", "bg", "--run", "-q"]);
+    assert_eq!(state(&q, id.trim()), "succeeded");
+    assert_eq!(done(&q, id.trim()), 2, "two rows written");
+    let after = status(&q);
+    assert!(after.contains("2,delivered") && after.contains("4,cancelled"), "{after}");
+    let show = q.ok(&["sandbox", "show", "--db", "shop.db", "bg", "--format", "csv"]);
+    assert_eq!(show.lines().count(), 1, "no change pending after the job: {show}");
+    // Nothing left to apply: refused before anything is queued.
+    let (code, _, err) = q.outcome(&["job", "submit", "sandbox-apply", "--db", "shop.db", "bg"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("sandbox `bg` has no pending change"), "{err}");
+    let undo = q.ok(&["job", "submit", "sandbox-apply", "--db", "shop.db", "bg", "--undo", "--run", "-q"]);
+    assert_eq!(state(&q, undo.trim()), "succeeded");
+    assert_eq!(status(&q), before);
+    let log = q.ok(&["job", "logs", undo.trim()]);
+    assert!(log.contains("committed the undo of sandbox `bg`"), "{log}");
+}
+
 /// A job store of its own on the test PostgreSQL server.
 fn pg_store(db: &str) -> String {
     let url = std::env::var("QORE_TEST_POSTGRES_URL").expect("run through scripts/servers.sh");

@@ -25,13 +25,9 @@ pub struct HtmlOptions {
     pub exported_at: Option<String>,
 }
 
-type Enc = DeflateEncoder<
-    base64::write::EncoderWriter<'static, base64::engine::GeneralPurpose, Box<dyn Write + Send>>,
->;
-
 pub(crate) struct HtmlSink {
-    enc: Option<Enc>,
-    rows: RowLines,
+    enc: HtmlEncoder,
+    out: Box<dyn Write + Send>,
 }
 
 /// Escapes text for HTML element content and attribute values
@@ -224,41 +220,108 @@ impl HtmlSink {
         mut out: Box<dyn Write + Send>,
         options: &HtmlOptions,
     ) -> Result<Self> {
-        let io = |e| Error::io("cannot write the HTML page", e);
-        let meta = page_meta(&schema, options);
-        let head = page_head(
-            Page::Export,
-            options.title.as_deref().unwrap_or("qore export"),
-            &script_json(&meta),
-        );
-        out.write_all(head.as_bytes()).map_err(io)?;
-        let b64 = base64::write::EncoderWriter::new(out, &STANDARD);
+        out.write_all(export_head(&schema, options).as_bytes())
+            .map_err(|e| Error::io("cannot write the HTML page", e))?;
         Ok(HtmlSink {
-            enc: Some(DeflateEncoder::new(b64, Compression::new(6))),
-            rows: RowLines::default(),
+            enc: HtmlEncoder::new(Vec::new()),
+            out,
         })
+    }
+}
+
+/// Everything of an export page before its data.
+pub(crate) fn export_head(schema: &SchemaRef, options: &HtmlOptions) -> String {
+    let meta = page_meta(schema, options);
+    page_head(
+        Page::Export,
+        options.title.as_deref().unwrap_or("qore export"),
+        &script_json(&meta),
+    )
+}
+
+/// Everything of an export page after its data.
+pub(crate) fn export_tail() -> String {
+    format!("</script>\n<script>{GRID_JS}{EXPORT_JS}</script></body></html>\n")
+}
+
+/// The page's data block without its writer: rows as JSON lines, deflated,
+/// in base64. A paged export ends each page with [`end_page`]: a sync
+/// flush, then a fresh compressor, so that nothing after the page depends
+/// on the compressor's memory of it and a later process can carry on with
+/// the same bytes; the base64 digits of the last incomplete 3-byte group
+/// are carried over instead of written.
+///
+/// [`end_page`]: HtmlEncoder::end_page
+pub(crate) struct HtmlEncoder {
+    deflate: DeflateEncoder<Vec<u8>>,
+    /// Compressed bytes not yet in base64 (fewer than 3).
+    carry: Vec<u8>,
+    rows: RowLines,
+}
+
+impl HtmlEncoder {
+    /// An encoder whose base64 starts with the compressed bytes `carry`.
+    pub(crate) fn new(carry: Vec<u8>) -> HtmlEncoder {
+        HtmlEncoder {
+            deflate: DeflateEncoder::new(Vec::new(), Compression::new(6)),
+            carry,
+            rows: RowLines::default(),
+        }
+    }
+
+    /// Moves the compressed bytes so far out as base64, keeping the last
+    /// incomplete group; with `last`, everything, padded.
+    fn drain(&mut self, out: &mut dyn Write, last: bool) -> Result<()> {
+        use base64::Engine;
+        self.carry.append(self.deflate.get_mut());
+        let whole = if last { self.carry.len() } else { self.carry.len() / 3 * 3 };
+        if whole == 0 {
+            return Ok(());
+        }
+        let text = STANDARD.encode(&self.carry[..whole]);
+        self.carry.drain(..whole);
+        out.write_all(text.as_bytes())
+            .map_err(|e| Error::io("cannot write the HTML page", e))
+    }
+
+    /// Writes every row of `batch`.
+    pub(crate) fn write(&mut self, batch: &RecordBatch, out: &mut dyn Write) -> Result<()> {
+        self.rows.write(batch, &mut self.deflate)?;
+        self.drain(out, false)
+    }
+
+    /// Ends a page (see the type's doc); returns the bytes carried over.
+    pub(crate) fn end_page(&mut self, out: &mut dyn Write) -> Result<Vec<u8>> {
+        let io = |e| Error::io("cannot write the HTML page", e);
+        self.deflate.flush().map_err(io)?;
+        self.drain(out, false)?;
+        let old = std::mem::replace(&mut self.deflate, DeflateEncoder::new(Vec::new(), Compression::new(6)));
+        // Dropping an encoder finishes its stream into its own buffer, which
+        // goes nowhere.
+        drop(old);
+        Ok(self.carry.clone())
+    }
+
+    /// Ends the data: the final deflate block, the padded base64, the page's
+    /// script and closing tags.
+    pub(crate) fn finish(&mut self, out: &mut dyn Write) -> Result<()> {
+        let io = |e| Error::io("cannot write the HTML page", e);
+        self.deflate.try_finish().map_err(io)?;
+        self.drain(out, true)?;
+        out.write_all(export_tail().as_bytes()).map_err(io)
     }
 }
 
 impl Sink for HtmlSink {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        let Some(enc) = self.enc.as_mut() else {
-            return Ok(());
-        };
-        self.rows.write(batch, enc)?;
-        Ok(())
+        self.enc.write(batch, &mut self.out)
     }
 
     fn finish(mut self: Box<Self>) -> Result<()> {
-        let io = |e| Error::io("cannot write the HTML page", e);
-        let Some(enc) = self.enc.take() else {
-            return Ok(());
-        };
-        let mut b64 = enc.finish().map_err(io)?;
-        let mut out = b64.finish().map_err(io)?;
-        out.write_all(format!("</script>\n<script>{GRID_JS}{EXPORT_JS}</script></body></html>\n").as_bytes())
-            .map_err(io)?;
-        out.flush().map_err(io)
+        self.enc.finish(&mut self.out)?;
+        self.out
+            .flush()
+            .map_err(|e| Error::io("cannot write the HTML page", e))
     }
 }
 

@@ -47,13 +47,20 @@ impl Default for SqlOptions {
 
 static ANSI: AnsiDialect = AnsiDialect::new("ansi", PlaceholderStyle::Dollar);
 
-pub(crate) struct SqlSink {
+/// The INSERT statements without their writer, so that a paged export can
+/// stop between any two rows and a later process carry on.
+pub(crate) struct SqlEncoder {
     dialect: Arc<dyn Dialect>,
     prefix: String,
     rows_per_insert: usize,
+    /// Rows in the INSERT now open; 0 when none is.
     in_statement: usize,
-    out: Box<dyn Write + Send>,
     schema: SchemaRef,
+}
+
+pub(crate) struct SqlSink {
+    enc: SqlEncoder,
+    out: Box<dyn Write + Send>,
 }
 
 impl SqlSink {
@@ -62,6 +69,17 @@ impl SqlSink {
         mut out: Box<dyn Write + Send>,
         options: &SqlOptions,
     ) -> Result<Self> {
+        let (enc, head) = SqlEncoder::new(schema, options)?;
+        out.write_all(head.as_bytes())
+            .map_err(|e| Error::io("cannot write the SQL script", e))?;
+        Ok(SqlSink { enc, out })
+    }
+}
+
+impl SqlEncoder {
+    /// The encoder, and the head of the script (a comment, the session's
+    /// time zone, BEGIN, the CREATE TABLE when asked) for the caller to write.
+    pub(crate) fn new(schema: SchemaRef, options: &SqlOptions) -> Result<(SqlEncoder, String)> {
         let table = options.table.clone().ok_or_else(|| {
             Error::invalid("a SQL export needs the name of the table to insert into (--sql-table)")
         })?;
@@ -75,7 +93,6 @@ impl SqlSink {
             .iter()
             .map(|f| dialect.quote_identifier(f.name()))
             .collect::<Result<_>>()?;
-        let io = |e| Error::io("cannot write the SQL script", e);
         let mut head = String::from("-- written by qore export\n");
         if let Some(utc) = dialect.utc_session() {
             head.push_str(utc);
@@ -121,17 +138,25 @@ impl SqlSink {
                 defs.join(",\n")
             ));
         }
-        out.write_all(head.as_bytes()).map_err(io)?;
-        Ok(SqlSink {
+        let enc = SqlEncoder {
             prefix: format!("INSERT INTO {qtable} ({}) VALUES\n", cols.join(", ")),
             dialect,
             rows_per_insert: options.rows_per_insert,
             in_statement: 0,
-            out,
             schema,
-        })
+        };
+        Ok((enc, head))
+    }
+
+    /// An encoder that carries on after `rows` rows written by another one
+    /// with the same options (the head is not written again).
+    pub(crate) fn continuing(schema: SchemaRef, options: &SqlOptions, rows: u64) -> Result<SqlEncoder> {
+        let (mut enc, _) = SqlEncoder::new(schema, options)?;
+        enc.in_statement = (rows % enc.rows_per_insert as u64) as usize;
+        Ok(enc)
     }
 }
+
 
 /// A date or timestamp text with an astronomical year (`-4712-...`, year
 /// 0 = 1 BC) with the era marker the dialect reads (`4713-... BC`);
@@ -344,8 +369,9 @@ pub fn sql_literal(dialect: &dyn Dialect, value: &Value, data_type: &DataType) -
     String::from_utf8(out).map_err(|_| Error::data("a SQL literal is not UTF-8"))
 }
 
-impl Sink for SqlSink {
-    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+impl SqlEncoder {
+    /// Writes every row of `batch` as INSERT values.
+    pub(crate) fn write(&mut self, batch: &RecordBatch, out: &mut dyn Write) -> Result<()> {
         let io = |e| Error::io("cannot write the SQL script", e);
         let mut line = Vec::with_capacity(1 << 16);
         for row in 0..batch.num_rows() {
@@ -376,19 +402,33 @@ impl Sink for SqlSink {
                 self.in_statement = 0;
             }
             if line.len() >= 1 << 16 {
-                self.out.write_all(&line).map_err(io)?;
+                out.write_all(&line).map_err(io)?;
                 line.clear();
             }
         }
-        self.out.write_all(&line).map_err(io)
+        out.write_all(&line).map_err(io)
+    }
+
+    /// Ends the open INSERT, if any, and the transaction.
+    pub(crate) fn finish(&mut self, out: &mut dyn Write) -> Result<()> {
+        let io = |e| Error::io("cannot write the SQL script", e);
+        if self.in_statement > 0 {
+            out.write_all(b";\n").map_err(io)?;
+            self.in_statement = 0;
+        }
+        out.write_all(b"COMMIT;\n").map_err(io)
+    }
+}
+
+impl Sink for SqlSink {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.enc.write(batch, &mut self.out)
     }
 
     fn finish(mut self: Box<Self>) -> Result<()> {
-        let io = |e| Error::io("cannot write the SQL script", e);
-        if self.in_statement > 0 {
-            self.out.write_all(b";\n").map_err(io)?;
-        }
-        self.out.write_all(b"COMMIT;\n").map_err(io)?;
-        self.out.flush().map_err(io)
+        self.enc.finish(&mut self.out)?;
+        self.out
+            .flush()
+            .map_err(|e| Error::io("cannot write the SQL script", e))
     }
 }

@@ -7,10 +7,12 @@
 //! far. A resumed start truncates the partial file to the checkpointed
 //! length, checks its hash and carries on after the last key with an
 //! encoder told what is already there, so the finished file is byte for
-//! byte the one an uninterrupted run writes. CSV, TSV, NDJSON and JSON
-//! resume this way; Parquet writes each page as a part file and joins the
-//! parts' row groups at the end (see `export_parquet`); other formats,
-//! statements, and tables without a key run whole on every start (into a
+//! byte the one an uninterrupted run writes. Every format but Parquet
+//! resumes this way ([`qore_export::PagedSink`]: CSV, TSV, JSON, NDJSON,
+//! SQL, HTML, Arrow IPC; an Arrow file is written as a stream and turned
+//! into the file format at the end); Parquet writes each page as a part
+//! file and joins the parts' row groups at the end (see `export_parquet`).
+//! Statements and tables without a key run whole on every start (into a
 //! temporary file renamed at the end, so no start leaves a torn file).
 
 use std::fs::{File, OpenOptions};
@@ -22,10 +24,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
-use qore_core::arrow::array::RecordBatch;
 use qore_core::read::Source;
 use qore_core::{ConnectionRef, Error, Result, TableRef};
-use qore_export::{Compression, CsvEncoder, ExportOptions, Format, JsonEncoder};
+use qore_export::{Compression, ExportOptions, Format, PageState, PagedSink};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -182,6 +183,9 @@ struct Checkpoint {
     sha256: String,
     /// Everything is written and the part file holds the whole output.
     complete: bool,
+    /// Bytes the encoder kept back after the last page (HTML's base64).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    carry: Vec<u8>,
 }
 
 /// The handler for [`KIND`].
@@ -215,12 +219,15 @@ impl Handler for ExportHandler {
         let format = spec.validate()?;
         let conn = self.connector.open(&spec.db).await?;
         let plan = match &spec.table {
-            Some(t) if resumable_format(format) => keyset_plan(&conn, &TableRef::parse(t)?).await?,
+            Some(t) => keyset_plan(&conn, &TableRef::parse(t)?).await?,
             _ => None,
         };
         let result = match plan {
             Some(plan) if format == Format::Parquet => crate::export_parquet::resumable(ctx, &spec, &conn, plan).await,
-            Some(plan) => resumable(ctx, &spec, format, &conn, plan).await,
+            Some(plan) => match options(ctx.job(), &spec, format, &conn) {
+                Ok(options) => resumable(ctx, &spec, &options, &conn, plan).await,
+                Err(e) => Err(e),
+            },
             None => whole(ctx, &spec, format, &conn).await,
         };
         let _ = conn.close().await;
@@ -228,8 +235,37 @@ impl Handler for ExportHandler {
     }
 }
 
-fn resumable_format(f: Format) -> bool {
-    matches!(f, Format::Csv | Format::Tsv | Format::Ndjson | Format::Json | Format::Parquet)
+/// The export options of a job: those of `qore export` for its format,
+/// with the SQL target and dialect, and an HTML page's facts (its time is
+/// the job's submission, so that every start writes the same head).
+fn options(job: &crate::Job, spec: &ExportJob, format: Format, conn: &ConnectionRef) -> Result<ExportOptions> {
+    let mut options = ExportOptions::new(format);
+    options.compression = Compression::parse(&spec.compression)?;
+    let table = spec.table.as_deref().map(TableRef::parse).transpose()?;
+    if format == Format::Sql {
+        let target = match (&spec.sql_table, &table) {
+            (Some(t), _) => TableRef::parse(t)?,
+            (None, Some(t)) => t.clone(),
+            (None, None) => {
+                return Err(Error::invalid(
+                    "a SQL export of a query needs a target table (sql_table)",
+                ));
+            }
+        };
+        let dialect = conn.dialect().ok_or_else(|| {
+            Error::invalid(format!("{} speaks no SQL: export it as csv, json, parquet, ...", conn.engine()))
+        })?;
+        options.sql = qore_export::sql_options(target, dialect);
+        options.sql.create_table = spec.create_table;
+        if let Some(n) = spec.rows_per_insert {
+            options.sql.rows_per_insert = n;
+        }
+    }
+    options.html.title = table.as_ref().map(|t| t.to_string());
+    options.html.query = spec.sql.clone().or_else(|| table.as_ref().map(|t| format!("table {t}")));
+    options.html.source = Some(spec.db.clone());
+    options.html.exported_at = Some(qore_core::calendar::rfc3339_utc(job.created.div_euclid(1000)));
+    Ok(options)
 }
 
 /// The output file, hashed as it is written.
@@ -253,35 +289,6 @@ impl Write for Hashed {
 
 pub(crate) fn hex(d: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-enum Enc {
-    Csv(CsvEncoder),
-    Json(JsonEncoder),
-}
-
-impl Enc {
-    fn write(&mut self, b: &RecordBatch, out: &mut dyn Write) -> Result<()> {
-        match self {
-            Enc::Csv(e) => e.write(b, out),
-            Enc::Json(e) => e.write(b, out),
-        }
-    }
-    fn finish(&mut self, schema: &qore_core::arrow::datatypes::Schema, out: &mut dyn Write) -> Result<()> {
-        match self {
-            Enc::Csv(e) => e.finish(schema, out),
-            Enc::Json(e) => e.finish(out),
-        }
-    }
-}
-
-fn encoder(format: Format, schema: &qore_core::arrow::datatypes::Schema, rows: u64) -> Enc {
-    let delim = if format == Format::Tsv { b'\t' } else { b',' };
-    match (format, rows) {
-        (Format::Csv | Format::Tsv, 0) => Enc::Csv(CsvEncoder::new(delim, true)),
-        (Format::Csv | Format::Tsv, _) => Enc::Csv(CsvEncoder::continuing(delim, true)),
-        (_, rows) => Enc::Json(JsonEncoder::continuing(schema, format == Format::Json, rows)),
-    }
 }
 
 /// Removes what a removed export job left: its partial files, if any.
@@ -372,7 +379,7 @@ fn reopen(cp: &Checkpoint) -> Result<Option<Hashed>> {
 async fn resumable(
     ctx: &mut JobContext,
     spec: &ExportJob,
-    format: Format,
+    options: &ExportOptions,
     conn: &ConnectionRef,
     plan: KeysetPlan,
 ) -> Result<()> {
@@ -390,8 +397,9 @@ async fn resumable(
         bytes: 0,
         sha256: hex(&Sha256::new().finalize()),
         complete: false,
+        carry: Vec::new(),
     };
-    let mut cp: (Checkpoint, Option<Hashed>) = match saved {
+    let (mut cp, resumed): (Checkpoint, Option<Hashed>) = match saved {
         // Everything was written before the last start ended: only the
         // rename may be missing.
         Some(cp) if cp.complete && cp.part.exists() => {
@@ -407,7 +415,7 @@ async fn resumable(
             ctx.log(format!("resuming after {} rows: the file was already complete", cp.rows)).await?;
             return Ok(());
         }
-        Some(cp) => match adopt(&cp, &part)? {
+        Some(cp) if !cp.complete => match adopt(&cp, &part)? {
             Some(out) => {
                 ctx.log(format!("resuming after {} rows ({} bytes checked)", cp.rows, cp.bytes)).await?;
                 (Checkpoint { part: part.clone(), ..cp }, Some(out))
@@ -417,9 +425,16 @@ async fn resumable(
                 (fresh(), None)
             }
         },
+        Some(_) => {
+            ctx.log("the finished file is missing or changed: starting over").await?;
+            (fresh(), None)
+        }
         None => (fresh(), None),
     };
-    let mut out = match cp.1.take() {
+    // A resumed start carries on after the checkpointed page; a fresh one
+    // writes the head (the first page's schema is needed for it).
+    let resume = resumed.is_some().then(|| PageState { rows: cp.rows, carry: cp.carry.clone() });
+    let mut out = match resumed {
         Some(o) => o,
         None => Hashed {
             file: File::create(&part).map_err(|e| io("cannot create", e))?,
@@ -427,63 +442,78 @@ async fn resumable(
             len: 0,
         },
     };
-    let mut cp = cp.0;
-    let mut enc: Option<Enc> = None;
-    let mut schema = None;
-    if !cp.complete {
-        loop {
-            let sql = plan.page(&cp.key, spec.chunk_rows);
-            let mut stream = conn.query(&sql, &[]).await?;
-            let page_schema = stream.schema();
-            let key_idx = plan.key_indices(&page_schema)?;
-            let mut page_rows = 0u64;
-            while let Some(batch) = stream.next().await {
-                let batch = batch?;
-                if batch.num_rows() == 0 {
-                    continue;
-                }
-                let (key, batch) = plan.split(batch, &key_idx)?;
-                let e = enc.get_or_insert_with(|| encoder(format, &batch.schema(), cp.rows));
-                schema.get_or_insert_with(|| batch.schema());
-                e.write(&batch, &mut out)?;
-                page_rows += batch.num_rows() as u64;
-                cp.key = key;
-            }
-            if schema.is_none() {
-                let s = page_schema.as_ref().clone();
-                let s = if plan.hidden {
-                    let cols: Vec<usize> = (1..s.fields().len()).collect();
-                    s.project(&cols).map_err(|e| Error::data(format!("page: {e}")))?
-                } else {
-                    s
-                };
-                schema = Some(Arc::new(s));
-            }
-            cp.rows += page_rows;
-            let last = page_rows < spec.chunk_rows;
-            if last {
-                let s = schema.clone().ok_or_else(|| Error::Internal("no schema".into()))?;
-                let e = enc.get_or_insert_with(|| encoder(format, &s, cp.rows));
-                e.finish(&s, &mut out)?;
-                cp.complete = true;
-            }
-            out.file.sync_data().map_err(|e| io("cannot sync", e))?;
-            cp.bytes = out.len;
-            cp.sha256 = hex(&out.hasher.clone().finalize());
-            let value = serde_json::to_value(&cp).map_err(|e| Error::Internal(e.to_string()))?;
-            ctx.checkpoint(&value, cp.rows, plan.total.map(|t| t.max(cp.rows))).await?;
-            if last {
-                break;
-            }
+    let mut sink: Option<PagedSink> = None;
+    loop {
+        let sql = plan.page(&cp.key, spec.chunk_rows);
+        let mut stream = conn.query(&sql, &[]).await?;
+        let page_schema = stream.schema();
+        let key_idx = plan.key_indices(&page_schema)?;
+        if sink.is_none() {
+            let schema = plan.visible_schema(&page_schema)?;
+            sink = Some(PagedSink::new(&schema, options, resume.as_ref(), &mut out)?);
         }
+        let Some(s) = sink.as_mut() else { return Err(Error::Internal("no sink".into())) };
+        let mut page_rows = 0u64;
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            let (key, batch) = plan.split(batch, &key_idx)?;
+            s.write(&batch, &mut out)?;
+            page_rows += batch.num_rows() as u64;
+            cp.key = key;
+        }
+        let state = s.end_page(&mut out)?;
+        cp.rows = state.rows;
+        cp.carry = state.carry;
+        let last = page_rows < spec.chunk_rows;
+        if last {
+            s.finish(&mut out)?;
+            cp.carry.clear();
+        }
+        out.file.sync_data().map_err(|e| io("cannot sync", e))?;
+        cp.bytes = out.len;
+        cp.sha256 = hex(&out.hasher.clone().finalize());
+        if last {
+            break;
+        }
+        save(ctx, &cp, plan.total).await?;
     }
     drop(out);
-    std::fs::rename(&part, &spec.output).map_err(|e| {
-        Error::io(format!("cannot rename {} to {}", part.display(), spec.output.display()), e)
+    let stream_part = (options.format == Format::ArrowFile).then(|| part.clone());
+    if let Some(stream) = &stream_part {
+        // The pages were an Arrow stream; the file format's footer lists
+        // every batch, so it is written now, in one go from the stream.
+        let file = part.with_extension("file.part");
+        let mut to = Hashed {
+            file: File::create(&file).map_err(|e| io("cannot create", e))?,
+            hasher: Sha256::new(),
+            len: 0,
+        };
+        let from = File::open(stream).map_err(|e| io("cannot read", e))?;
+        qore_export::ipc_stream_to_file(from, &mut to)?;
+        to.file.sync_data().map_err(|e| io("cannot sync", e))?;
+        cp.part = file;
+        cp.bytes = to.len;
+        cp.sha256 = hex(&to.hasher.clone().finalize());
+    }
+    cp.complete = true;
+    save(ctx, &cp, plan.total).await?;
+    if let Some(stream) = stream_part {
+        let _ = std::fs::remove_file(stream);
+    }
+    std::fs::rename(&cp.part, &spec.output).map_err(|e| {
+        Error::io(format!("cannot rename {} to {}", cp.part.display(), spec.output.display()), e)
     })?;
     ctx.log(format!("wrote {} rows ({} bytes) to {}", cp.rows, cp.bytes, spec.output.display()))
         .await?;
     Ok(())
+}
+
+async fn save(ctx: &mut JobContext, cp: &Checkpoint, total: Option<u64>) -> Result<()> {
+    let value = serde_json::to_value(cp).map_err(|e| Error::Internal(e.to_string()))?;
+    ctx.checkpoint(&value, cp.rows, total.map(|t| t.max(cp.rows))).await
 }
 
 /// Exports in one go (a statement, a format that cannot be appended to, a
@@ -495,30 +525,14 @@ async fn whole(ctx: &mut JobContext, spec: &ExportJob, format: Format, conn: &Co
         (None, Some(t)) => Source::Table(TableRef::parse(t)?),
         (None, None) => return Err(Error::invalid("give the SQL to export, or a table")),
     };
-    let mut options = ExportOptions::new(format);
-    options.compression = Compression::parse(&spec.compression)?;
-    if format == Format::Sql {
-        let target = match (&spec.sql_table, source.table()) {
-            (Some(t), _) => TableRef::parse(t)?,
-            (None, Some(t)) => t,
-            (None, None) => {
-                return Err(Error::invalid(
-                    "a SQL export of a query needs a target table (sql_table)",
-                ));
-            }
-        };
-        let dialect = conn.dialect().ok_or_else(|| {
-            Error::invalid(format!("{} speaks no SQL: export it as csv, json, parquet, ...", conn.engine()))
-        })?;
-        options.sql = qore_export::sql_options(target, dialect);
-        options.sql.create_table = spec.create_table;
-        if let Some(n) = spec.rows_per_insert {
-            options.sql.rows_per_insert = n;
-        }
-    }
+    let options = options(ctx.job(), spec, format, conn)?;
     if spec.table.is_some() {
-        ctx.log(format!("{} cannot resume a {} export of this source: it runs whole", "qore", format.name()))
-            .await?;
+        ctx.log(format!(
+            "{} has no key to page by: the {} export runs whole on every start",
+            spec.table.as_deref().unwrap_or_default(),
+            format.name()
+        ))
+        .await?;
     }
     let opened = qore_core::read::open(&**conn, &source, true).await?;
     let total = opened.expected_rows;

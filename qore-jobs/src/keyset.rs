@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use qore_core::arrow::array::RecordBatch;
+use qore_core::arrow::datatypes::SchemaRef;
 use qore_core::{ConnectionRef, Dialect, Error, Result, TableRef, Value};
 
 /// How to read a table in key order.
@@ -110,6 +111,16 @@ impl KeysetPlan {
             batch
         };
         Ok((key, batch))
+    }
+
+    /// The schema of the batches [`split`](Self::split) returns for pages of
+    /// schema `page`.
+    pub(crate) fn visible_schema(&self, page: &SchemaRef) -> Result<SchemaRef> {
+        if !self.hidden {
+            return Ok(page.clone());
+        }
+        let cols: Vec<usize> = (1..page.fields().len()).collect();
+        Ok(Arc::new(page.project(&cols).map_err(|e| Error::data(format!("page: {e}")))?))
     }
 
     /// `(k1, k2) > (v1, v2)` (or `k > v`): after the key `after`.

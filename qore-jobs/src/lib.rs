@@ -21,7 +21,8 @@
 //!   big UPDATE or DELETE into key ranges, each its own transaction, run
 //!   exactly once; [`migration::MigrationHandler`] runs an SQL script in
 //!   one transaction, exactly once, again as a whole after a transient
-//!   error.
+//!   error; [`sandbox_apply::SandboxApplyHandler`] applies a sandbox's
+//!   pending changes (or their undo) the same way.
 //!
 //! # Example
 //!
@@ -62,6 +63,7 @@ pub mod batch;
 pub mod export;
 mod export_parquet;
 pub mod migration;
+pub mod sandbox_apply;
 mod keyset;
 mod model;
 mod postgres;

@@ -16,8 +16,16 @@ use qore_jobs::export::{ExportHandler, ExportJob};
 use qore_jobs::{JobId, SqliteStore, State, StoreRef, Worker};
 use sha2::{Digest, Sha256};
 
+/// The file's SHA-256; an HTML page's export time (the submission time of
+/// its job) is left out, since the reference is another job.
 fn sha(path: &Path) -> String {
-    let bytes = std::fs::read(path).unwrap();
+    let mut bytes = std::fs::read(path).unwrap();
+    if path.extension().is_some_and(|e| e == "html") {
+        let key = b"\"exported_at\":\"";
+        let at = bytes.windows(key.len()).position(|w| w == key).unwrap() + key.len();
+        let end = at + bytes[at..].iter().position(|&b| b == b'"').unwrap();
+        bytes.drain(at..end);
+    }
     Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -172,7 +180,7 @@ async fn kill_loop(db: &str, names: Arc<Named>, rows: u64, chunk: u64, kills: us
     let dir = tempfile::tempdir().unwrap();
     let store: StoreRef = Arc::new(SqliteStore::open(&dir.path().join("jobs.db")).unwrap());
     let pages = rows.div_ceil(chunk);
-    const FORMATS: [&str; 5] = ["csv", "ndjson", "json", "tsv", "parquet"];
+    const FORMATS: [&str; 9] = ["csv", "ndjson", "json", "tsv", "parquet", "sql", "html", "arrow", "arrows"];
     for (i, format) in FORMATS.iter().enumerate() {
         let out = dir.path().join(format!("out.{format}"));
         let job = spec(db, "t_export", out.clone(), format, chunk);
@@ -271,6 +279,80 @@ async fn parquet_parts_join_into_one_valid_file_and_statements_run_whole() {
     assert_eq!((done.state, done.done), (State::Succeeded, 1_500));
     let text = std::fs::read_to_string(dir.path().join("q.csv")).unwrap();
     assert_eq!(text.lines().next(), Some("id,name"));
+}
+
+/// The formats written page by page besides the text ones read back whole:
+/// the SQL script loads into a new database with every row and value, the
+/// HTML page's data block is one deflate stream with a line per row, the
+/// Arrow file and stream hold every row in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_html_and_arrow_pages_read_back_whole() {
+    use base64::Engine;
+    use qore_core::arrow::array::{Array, AsArray};
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src.db");
+    let db = format!("sqlite:{}", src.display());
+    load(&db, true, 3_000, ("INTEGER", "TEXT", "REAL")).await;
+    let names = Arc::new(Named(HashMap::new()));
+    let store: StoreRef = Arc::new(SqliteStore::open(&dir.path().join("jobs.db")).unwrap());
+    let fingerprint = |c: &rusqlite::Connection| -> String {
+        c.query_row(
+            "SELECT count(*) || ':' || sum(id) || ':' || sum(amount) || ':' || group_concat(coalesce(name, '<null>'), '|') \
+             FROM (SELECT * FROM t_export ORDER BY id)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let want = fingerprint(&rusqlite::Connection::open(&src).unwrap());
+
+    let mut sql = spec(&db, "t_export", dir.path().join("o.sql"), "sql", 700);
+    sql.create_table = true;
+    sql.rows_per_insert = Some(300);
+    uninterrupted_kept(&store, &names, &sql).await;
+    let script = std::fs::read_to_string(&sql.output).unwrap();
+    assert_eq!(script.matches("INSERT INTO").count(), 10, "300 rows per INSERT across 700-row pages");
+    let copy = rusqlite::Connection::open_in_memory().unwrap();
+    copy.execute_batch(&script).unwrap();
+    assert_eq!(fingerprint(&copy), want);
+
+    let html = spec(&db, "t_export", dir.path().join("o.html"), "html", 700);
+    uninterrupted_kept(&store, &names, &html).await;
+    let page = std::fs::read_to_string(&html.output).unwrap();
+    let start = page.find("id=\"data\">").unwrap() + "id=\"data\">".len();
+    let end = start + page[start..].find("</script>").unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD.decode(&page[start..end]).unwrap();
+    let mut text = String::new();
+    flate2::read::DeflateDecoder::new(&bytes[..]).read_to_string(&mut text).unwrap();
+    let rows: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 3_000);
+    assert_eq!(rows[2][1], "😀 émoji 3");
+    assert!(page.contains("t_export"), "the page names its table");
+
+    for format in ["arrow", "arrows"] {
+        let job = spec(&db, "t_export", dir.path().join(format!("o.{format}")), format, 700);
+        uninterrupted_kept(&store, &names, &job).await;
+        let bytes = std::fs::read(&job.output).unwrap();
+        let batches: Vec<_> = if format == "arrow" {
+            qore_core::arrow::ipc::reader::FileReader::try_new(std::io::Cursor::new(bytes), None)
+                .unwrap()
+                .map(|b| b.unwrap())
+                .collect()
+        } else {
+            qore_core::arrow::ipc::reader::StreamReader::try_new(&bytes[..], None)
+                .unwrap()
+                .map(|b| b.unwrap())
+                .collect()
+        };
+        let ids: Vec<i64> = batches
+            .iter()
+            .flat_map(|b| b.column(0).as_primitive::<qore_core::arrow::datatypes::Int64Type>().values().to_vec())
+            .collect();
+        assert_eq!(ids, (1..=3_000).collect::<Vec<i64>>(), "{format}");
+        let nulls: usize = batches.iter().map(|b| b.column(1).null_count()).sum();
+        assert_eq!(nulls, 600, "{format}: every fifth name is NULL");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -72,6 +72,26 @@ impl ApplyReport {
     }
 }
 
+/// Two statements an apply runs inside its transaction for a caller that
+/// must know afterwards whether it committed (a background job that may be
+/// started again after a crash): `first` before any change (an INSERT of a
+/// row keyed by the job, so that a second start fails on its key, or waits
+/// for the first one's transaction and then fails), `last` made from the
+/// report just before COMMIT (to record what the apply captured).
+pub struct ApplyMark {
+    /// Runs first.
+    pub first: String,
+    /// Makes the statement that runs last, from what the apply did.
+    #[allow(clippy::type_complexity)]
+    pub last: Box<dyn Fn(&ApplyReport) -> Result<String> + Send + Sync>,
+}
+
+impl std::fmt::Debug for ApplyMark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApplyMark").field("first", &self.first).finish_non_exhaustive()
+    }
+}
+
 /// Runs `plan` (built from `changes`) in one transaction on `conn`.
 ///
 /// Every statement that must touch one row and touches none is a conflict:
@@ -90,6 +110,22 @@ pub async fn apply(
     changes: &[Change],
     models: &Models,
 ) -> Result<ApplyReport> {
+    apply_marked(conn, plan, changes, models, None).await
+}
+
+/// [`apply`], with `mark`'s statements in the same transaction.
+///
+/// # Error handling
+///
+/// As [`apply`]; `mark.first`'s error (a unique violation when another
+/// start committed) is returned as it is, before any change ran.
+pub async fn apply_marked(
+    conn: &dyn Connection,
+    plan: &Plan,
+    changes: &[Change],
+    models: &Models,
+    mark: Option<&ApplyMark>,
+) -> Result<ApplyReport> {
     let d = conn
         .dialect()
         .ok_or_else(|| Error::NotSupported(format!("{} is not SQL", conn.engine().name())))?;
@@ -97,6 +133,9 @@ pub async fn apply(
     let mut conflicted: Vec<u64> = Vec::new();
     {
         let tx = conn.begin().await?;
+        if let Some(m) = mark {
+            tx.execute(&m.first, &[]).await?;
+        }
         for st in &plan.statements {
             let named = |e: Error| match st.change {
                 Some(id) => e.context(format!("change #{id}")),
@@ -156,6 +195,9 @@ pub async fn apply(
             }
         }
         if conflicted.is_empty() {
+            if let Some(m) = mark {
+                tx.execute(&(m.last)(&report)?, &[]).await?;
+            }
             tx.commit().await?;
             return Ok(report);
         }

@@ -458,6 +458,20 @@ impl<'c> Editor<'c> {
     ///
     /// As [`Editor::plan`] and [`apply`].
     pub async fn apply_sandbox(&mut self, sandbox: &mut Sandbox) -> Result<ApplyReport> {
+        self.apply_sandbox_marked(sandbox, None).await
+    }
+
+    /// [`apply_sandbox`](Self::apply_sandbox) with `mark`'s statements in
+    /// its transaction (see [`ApplyMark`](crate::ApplyMark)).
+    ///
+    /// # Error handling
+    ///
+    /// As [`apply_marked`](crate::apply_marked).
+    pub async fn apply_sandbox_marked(
+        &mut self,
+        sandbox: &mut Sandbox,
+        mark: Option<&crate::ApplyMark>,
+    ) -> Result<ApplyReport> {
         let changes = sandbox.changes().to_vec();
         if changes.is_empty() {
             return Err(Error::invalid(format!(
@@ -466,7 +480,7 @@ impl<'c> Editor<'c> {
             )));
         }
         let plan = self.plan(&changes).await?;
-        let report = apply(self.conn, &plan, &changes, &self.models).await?;
+        let report = crate::apply_marked(self.conn, &plan, &changes, &self.models, mark).await?;
         if report.committed() {
             sandbox.mark_applied(report.captured.clone())?;
         }
@@ -479,6 +493,16 @@ impl<'c> Editor<'c> {
     ///
     /// As [`Editor::undo_plan`] and [`apply`].
     pub async fn apply_undo(&mut self, sandbox: &Sandbox) -> Result<ApplyReport> {
+        self.apply_undo_marked(sandbox, None).await
+    }
+
+    /// [`apply_undo`](Self::apply_undo) with `mark`'s statements in its
+    /// transaction.
+    ///
+    /// # Error handling
+    ///
+    /// As [`apply_marked`](crate::apply_marked).
+    pub async fn apply_undo_marked(&mut self, sandbox: &Sandbox, mark: Option<&crate::ApplyMark>) -> Result<ApplyReport> {
         let Some(a) = sandbox.applied() else {
             return Err(Error::invalid(format!(
                 "sandbox `{}` was never applied: there is nothing to undo",
@@ -486,6 +510,6 @@ impl<'c> Editor<'c> {
             )));
         };
         let plan = self.undo_plan(sandbox).await?;
-        apply(self.conn, &plan, &a.changes, &self.models).await
+        crate::apply_marked(self.conn, &plan, &a.changes, &self.models, mark).await
     }
 }

@@ -59,7 +59,7 @@ mod sandbox;
 mod stored;
 mod table;
 
-pub use apply::{ApplyReport, Conflict, apply};
+pub use apply::{ApplyMark, ApplyReport, Conflict, apply, apply_marked};
 pub use change::{Change, ChangeKind};
 pub use edit::{Editor, RowSnapshot};
 pub use ops::{EditAction, EditOutcome, EditRequest};

@@ -257,6 +257,23 @@ pub async fn confirmation(
 /// [`Error::InvalidInput`] for nothing to apply; as [`Editor::apply_sandbox`]
 /// and [`documents::apply`].
 pub async fn apply(conn: &dyn Connection, sandbox: &mut Sandbox, undo: bool) -> Result<ApplyReport> {
+    apply_marked(conn, sandbox, undo, None).await
+}
+
+/// [`apply`], with `mark`'s statements in the transaction of an SQL engine
+/// (see [`ApplyMark`](crate::ApplyMark)). MongoDB has no transaction to put
+/// them in: there `mark` is not used, and a second start carries on from
+/// the sandbox's own record of the changes written.
+///
+/// # Error handling
+///
+/// As [`apply`] and [`apply_marked`](crate::apply_marked).
+pub async fn apply_marked(
+    conn: &dyn Connection,
+    sandbox: &mut Sandbox,
+    undo: bool,
+    mark: Option<&crate::ApplyMark>,
+) -> Result<ApplyReport> {
     if undo && sandbox.applied().is_none() {
         return Err(Error::invalid(format!(
             "sandbox `{}` was never applied: there is nothing to undo",
@@ -278,9 +295,9 @@ pub async fn apply(conn: &dyn Connection, sandbox: &mut Sandbox, undo: bool) -> 
     }
     let mut editor = Editor::new(conn)?;
     if undo {
-        editor.apply_undo(sandbox).await
+        editor.apply_undo_marked(sandbox, mark).await
     } else {
-        editor.apply_sandbox(sandbox).await
+        editor.apply_sandbox_marked(sandbox, mark).await
     }
 }
 
