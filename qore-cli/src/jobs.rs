@@ -209,6 +209,7 @@ async fn submit(mut new: qore_jobs::NewJob, o: &JobOptions, quiet: bool, out: &m
     }
     let w = worker(store.clone()).lease(Duration::from_secs_f64(o.lease));
     let stop = graceful_stop();
+    #[allow(clippy::disallowed_methods)] // aborted below
     let follow = (!quiet).then(|| tokio::spawn(watch_bar(store.clone(), id)));
     let job = w.run_one(id, stop).await;
     if let Some(f) = follow {

@@ -16,6 +16,7 @@ pub struct StoreArg {
 
 /// `qore job` actions.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum JobAction {
     /// Submit a job; prints its id on stdout.
     Submit {

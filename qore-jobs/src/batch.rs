@@ -79,10 +79,10 @@ impl BatchJob {
     /// condition, a batch size of 0, a key that is not 1 to 64 hex digits.
     pub fn validate(&self) -> Result<()> {
         crate::export::refuse_password(&self.db)?;
-        if let Action::Update { set } = &self.action {
-            if set.trim().is_empty() {
-                return Err(Error::invalid("an update needs its assignments (--set \"col = ...\")"));
-            }
+        if let Action::Update { set } = &self.action
+            && set.trim().is_empty()
+        {
+            return Err(Error::invalid("an update needs its assignments (--set \"col = ...\")"));
         }
         if self.filter.as_deref().is_some_and(|f| f.trim().is_empty()) {
             return Err(Error::invalid("the condition (--where) is empty"));

@@ -147,6 +147,8 @@ impl SqliteStore {
     {
         let conn = self.conn.clone();
         let path = self.path.clone();
+        // One short store operation, awaited at once: no stream to feed.
+        #[allow(clippy::disallowed_methods)]
         tokio::task::spawn_blocking(move || {
             let mut guard = conn
                 .lock()

@@ -75,7 +75,7 @@ fn hex(b: &[u8]) -> String {
 
 /// Hex digits as bytes; `None` for an odd count or a non-hex character.
 pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())

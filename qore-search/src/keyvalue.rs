@@ -201,7 +201,7 @@ fn async_stream(
                             );
                             return None;
                         }
-                        let Some(b) = s.next().await else { return None };
+                        let b = s.next().await?;
                         let b = match b {
                             Ok(b) => b,
                             Err(e) => return Some((Err(e), Phase::Done)),

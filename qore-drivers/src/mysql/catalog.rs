@@ -165,10 +165,13 @@ type KeyRow = (
     Option<String>,
 );
 
+/// Schema, name, type, row estimate and comment of one table.
+type InfoRow = (String, String, String, Option<i64>, Option<String>);
+
 impl MySqlConnection {
     async fn infos(&self, scope: Scope<'_>) -> Result<Vec<TableInfo>> {
         let (cond, args) = scope.on("TABLE_SCHEMA", "TABLE_NAME");
-        let rows: Vec<(String, String, String, Option<i64>, Option<String>)> = self
+        let rows: Vec<InfoRow> = self
             .fetch_all(self.inline(
                 &format!(
                     "SELECT CAST(TABLE_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR), CAST(TABLE_TYPE AS CHAR), \

@@ -126,7 +126,6 @@ impl MySqlConnection {
 
     /// One object of `class` by name: its schema, name, kind, and for a
     /// trigger its table.
-
     pub(super) async fn maintenance_operations(&self, table: Option<&TableRef>) -> Result<Vec<Operation>> {
         let facts = match table {
             Some(t) => Some(self.table_facts(t).await?),

@@ -237,7 +237,7 @@ fn sent_as_text(source_type: &str) -> bool {
     let modified = t.ends_with("without time zone") && t.starts_with("time")
         || t.starts_with("timestamp") && t.ends_with("with time zone")
         || t.starts_with("interval");
-    !(encoded && !t.ends_with("[]") || modified && !t.ends_with("[]"))
+    !((encoded || modified) && !t.ends_with("[]"))
         || base == "time" && t.ends_with("with time zone")
 }
 

@@ -197,10 +197,10 @@ impl SshConfig {
                 "user" if h.user.is_none() => h.user = first(),
                 "port" if h.port.is_none() => h.port = first().and_then(|p| p.parse().ok()),
                 "identityfile" => {
-                    if let Some(f) = first() {
-                        if !f.eq_ignore_ascii_case("none") {
-                            h.identity_files.push(expand(&f.replace("%h", alias)));
-                        }
+                    if let Some(f) = first()
+                        && !f.eq_ignore_ascii_case("none")
+                    {
+                        h.identity_files.push(expand(&f.replace("%h", alias)));
                     }
                 }
                 "proxyjump" if !jump_seen => {

@@ -221,7 +221,10 @@ impl Tunnel {
             reconnects: AtomicU64::new(0),
             forwarded: AtomicU64::new(0),
         });
+        // Both aborted through their handles when the tunnel drops.
+        #[allow(clippy::disallowed_methods)]
         let accept = tokio::spawn(accept_loop(listener, shared.clone()));
+        #[allow(clippy::disallowed_methods)]
         let supervise = tokio::spawn(supervise(shared.clone()));
         Ok(Tunnel { local, shared, tasks: vec![accept.abort_handle(), supervise.abort_handle()] })
     }
@@ -266,6 +269,9 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             continue;
         };
         let shared = shared.clone();
+        // One per database socket: it ends when either side closes, which
+        // the database client does when it drops its connection.
+        #[allow(clippy::disallowed_methods)]
         tokio::spawn(async move {
             if let Ok(channel) = open_channel(&shared, from).await {
                 shared.forwarded.fetch_add(1, Ordering::Relaxed);
