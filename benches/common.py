@@ -6,6 +6,24 @@ import sys
 import time
 
 
+def sha256(path):
+    """The file's SHA-256, hex, read in 1 MiB blocks."""
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def with_database(url, db):
+    """`url` (a server URL) naming database `db` instead of its own."""
+    base, _, query = url.partition("?")
+    scheme, rest = base.split("://", 1)
+    host = rest.split("/", 1)[0]
+    return f"{scheme}://{host}/{db}" + (f"?{query}" if query else "")
+
+
 def run(cmd, stdout=subprocess.DEVNULL, env=None):
     """Runs `cmd`; returns (seconds, peak RSS in MiB). Exits on failure."""
     start = time.monotonic()

@@ -7,21 +7,12 @@ the peak RSS and time side by side show what observing costs.
     scripts/servers.sh run -- python3 benches/export_observed.py [--rows 10000000] [--repeat 3]
 """
 import argparse
-import hashlib
 import os
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import pg_bench_table, run  # noqa: E402
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+from common import pg_bench_table, run, sha256  # noqa: E402
 
 
 def main():

@@ -30,34 +30,23 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import run  # noqa: E402
+from common import run, sha256, with_database  # noqa: E402
 
 
 def sha(path, fmt="csv"):
     """The file's SHA-256; an HTML page's export time (its job's submission)
     is left out, since the two runs compared are two jobs."""
-    h = hashlib.sha256()
+    if fmt != "html":
+        return sha256(path)
     with open(path, "rb") as f:
-        if fmt == "html":
-            data = re.sub(rb'"exported_at":"[^"]*"', b'"exported_at":""', f.read())
-            h.update(data)
-            return h.hexdigest()
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        data = re.sub(rb'"exported_at":"[^"]*"', b'"exported_at":""', f.read())
+    return hashlib.sha256(data).hexdigest()
 
 
 def throughput(bench, store, jobs, workers, concurrency):
     out = subprocess.run([bench, store, str(jobs), str(workers), str(concurrency)], check=True,
                          capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
-
-
-def with_database(url, db):
-    base, _, query = url.partition("?")
-    scheme, rest = base.split("://", 1)
-    host = rest.split("/", 1)[0]
-    return f"{scheme}://{host}/{db}" + (f"?{query}" if query else "")
 
 
 def resume_overhead(qore, env, tmp, src, rows, fmt):

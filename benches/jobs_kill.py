@@ -13,7 +13,6 @@ one page; the table shows where the resumes started.
         [--sources sqlite,duckdb,postgres,mariadb] [--formats csv,ndjson,parquet]
 """
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -24,22 +23,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import run  # noqa: E402
-
-
-def sha(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def with_database(url, db):
-    base, _, query = url.partition("?")
-    scheme, _, rest = base.partition("://")
-    host = rest.split("/", 1)[0]
-    return f"{scheme}://{host}/{db}" + (f"?{query}" if query else "")
+from common import run, sha256 as sha, with_database  # noqa: E402
 
 
 def load(qore, env, db, engine, rows):

@@ -172,22 +172,12 @@ async fn submit_sandbox_apply(
     err: &mut dyn Write,
 ) -> Result<ExitCode> {
     let target = connections::target_of(db)?;
-    let name = name.unwrap_or("default");
-    let path = qore_sandbox::Sandbox::path_of(&target.scope(), name)?;
-    let job = SandboxApplyJob::new(job_db(db)?, name.to_string(), path, undo)?;
-    job.check_sandbox()?;
-    if let Some((profile, p)) = &target.profile
-        && p.env != qore_core::Environment::Dev
+    let job = SandboxApplyJob::for_target(job_db(db)?, &target, name.unwrap_or("default"), undo)?;
+    if let Some(message) = job.confirmation(&target)
+        && !connections::ask(yes, &message, "submit?")
     {
-        let message = format!(
-            "applying sandbox `{name}`{} to {profile} ({}) in the background",
-            if undo { " (undo)" } else { "" },
-            p.env
-        );
-        if !connections::ask(yes, &message, "submit?") {
-            writeln!(err, "qore: not submitted")?;
-            return Ok(ExitCode::from(1));
-        }
+        writeln!(err, "qore: not submitted")?;
+        return Ok(ExitCode::from(1));
     }
     submit(job.to_new_job()?, o, quiet, out, err).await
 }

@@ -252,27 +252,45 @@ async fn save(ctx: &mut JobContext, place: &Place, total: Option<u64>) -> Result
     ctx.checkpoint(&cp, place.rows, total).await
 }
 
-async fn read_place(conn: &ConnectionRef, progress: &str, job: &str) -> Result<Place> {
+/// A job's row in [`PROGRESS_TABLE`]: what its last committed
+/// transaction recorded there.
+pub(crate) struct ProgressRow {
+    /// The kind's own record (a batch job's last key, a sandbox apply's
+    /// changes and keys) as text.
+    pub(crate) last_key: String,
+    pub(crate) rows: u64,
+    pub(crate) batches: u64,
+}
+
+/// The row of the job keyed `job` (an SQL literal) in `progress`, if a
+/// transaction of it committed.
+pub(crate) async fn progress_row(conn: &ConnectionRef, progress: &str, job: &str) -> Result<Option<ProgressRow>> {
     let mut s = conn
         .query(&format!("SELECT last_key, rows_done, batches FROM {progress} WHERE job = {job}"), &[])
         .await?;
-    let mut place = Place::default();
+    let mut found = None;
     while let Some(b) = s.next().await {
         let b = b?;
         if b.num_rows() == 0 {
             continue;
         }
-        let text = |i: usize| -> Result<Value> { Value::from_array(b.column(i).as_ref(), 0) };
-        let key = match text(0)? {
+        let cell = |i: usize| -> Result<Value> { Value::from_array(b.column(i).as_ref(), 0) };
+        let last_key = match cell(0)? {
             Value::Text(t) => t,
             other => other.to_string(),
         };
-        place.key = serde_json::from_str(&key)
-            .map_err(|e| Error::data(format!("{PROGRESS_TABLE}: a damaged last_key: {e}")))?;
-        place.rows = int(text(1)?)?;
-        place.batches = int(text(2)?)?;
+        found = Some(ProgressRow { last_key, rows: int(cell(1)?)?, batches: int(cell(2)?)? });
     }
-    Ok(place)
+    Ok(found)
+}
+
+async fn read_place(conn: &ConnectionRef, progress: &str, job: &str) -> Result<Place> {
+    let Some(row) = progress_row(conn, progress, job).await? else {
+        return Ok(Place::default());
+    };
+    let key = serde_json::from_str(&row.last_key)
+        .map_err(|e| Error::data(format!("{PROGRESS_TABLE}: a damaged last_key: {e}")))?;
+    Ok(Place { key, rows: row.rows, batches: row.batches })
 }
 
 pub(crate) fn int(v: Value) -> Result<u64> {

@@ -261,18 +261,7 @@ async fn finish(ctx: &mut JobContext, total: u64, rows: u64) -> Result<()> {
 
 /// The rows an earlier start committed, if one did.
 async fn committed(conn: &ConnectionRef, progress: &str, key: &str) -> Result<Option<u64>> {
-    let mut s = conn
-        .query(&format!("SELECT rows_done FROM {progress} WHERE job = {key}"), &[])
-        .await?;
-    let mut found = None;
-    while let Some(b) = s.next().await {
-        let b = b?;
-        if b.num_rows() == 0 {
-            continue;
-        }
-        found = Some(crate::batch::int(qore_core::Value::from_array(b.column(0).as_ref(), 0)?)?);
-    }
-    Ok(found)
+    Ok(crate::batch::progress_row(conn, progress, key).await?.map(|r| r.rows))
 }
 
 #[cfg(test)]

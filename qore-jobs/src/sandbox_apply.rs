@@ -58,6 +58,39 @@ impl SandboxApplyJob {
         Ok(job)
     }
 
+    /// The job for sandbox `name` of `target` (whose saved connection or
+    /// URL is `db`), at the sandbox's usual place, checked to have
+    /// something to apply (or undo).
+    ///
+    /// # Error handling
+    ///
+    /// As [`validate`](Self::validate) and [`check_sandbox`](Self::check_sandbox).
+    pub fn for_target(
+        db: String,
+        target: &qore_drivers::profiles::Target,
+        name: &str,
+        undo: bool,
+    ) -> Result<SandboxApplyJob> {
+        let path = Sandbox::path_of(&target.scope(), name)?;
+        let job = SandboxApplyJob::new(db, name.to_string(), path, undo)?;
+        job.check_sandbox()?;
+        Ok(job)
+    }
+
+    /// What to ask before submitting to a staging or prod profile of
+    /// `target` (a worker has no terminal to ask on); `None` on dev.
+    pub fn confirmation(&self, target: &qore_drivers::profiles::Target) -> Option<String> {
+        let (profile, p) = target.profile.as_ref()?;
+        (p.env != qore_core::Environment::Dev).then(|| {
+            format!(
+                "applying sandbox `{}`{} to {profile} ({}) in the background",
+                self.name,
+                if self.undo { " (undo)" } else { "" },
+                p.env
+            )
+        })
+    }
+
     /// Checks what can be checked without connecting: no password in the
     /// URL, an absolute sandbox file that exists and has something to apply.
     ///
@@ -263,26 +296,13 @@ async fn finish(ctx: &mut JobContext, rows: u64) -> Result<()> {
 
 /// What an earlier start committed, if one did.
 async fn committed(conn: &ConnectionRef, progress: &str, key: &str) -> Result<Option<(Record, u64)>> {
-    let mut s = conn
-        .query(&format!("SELECT last_key, rows_done FROM {progress} WHERE job = {key}"), &[])
-        .await?;
-    let mut found = None;
-    while let Some(b) = s.next().await {
-        let b = b?;
-        if b.num_rows() == 0 {
-            continue;
-        }
-        let text = match Value::from_array(b.column(0).as_ref(), 0)? {
-            Value::Text(t) => t,
-            other => other.to_string(),
-        };
-        let record: Record = serde_json::from_str(&text).map_err(|e| {
-            Error::data(format!("{}: a damaged sandbox apply record: {e}", crate::batch::PROGRESS_TABLE))
-        })?;
-        let rows = crate::batch::int(Value::from_array(b.column(1).as_ref(), 0)?)?;
-        found = Some((record, rows));
-    }
-    Ok(found)
+    let Some(row) = crate::batch::progress_row(conn, progress, key).await? else {
+        return Ok(None);
+    };
+    let record: Record = serde_json::from_str(&row.last_key).map_err(|e| {
+        Error::data(format!("{}: a damaged sandbox apply record: {e}", crate::batch::PROGRESS_TABLE))
+    })?;
+    Ok(Some((record, row.rows)))
 }
 
 #[cfg(test)]
