@@ -297,7 +297,13 @@ pub fn remove_partial(job: &crate::Job) {
         return;
     }
     let Ok(spec) = serde_json::from_value::<ExportJob>(job.params.clone()) else { return };
-    let (Some(dir), prefix) = (spec.output.parent(), part_prefix(&spec.output, job.id)) else { return };
+    remove_parts(&spec.output, job.id);
+}
+
+/// Removes every partial file of job `id` writing `output` (once the output
+/// is in place, whatever an earlier start left is of no use).
+pub(crate) fn remove_parts(output: &Path, id: crate::JobId) {
+    let (Some(dir), prefix) = (output.parent(), part_prefix(output, id)) else { return };
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for e in entries.flatten() {
         let name = e.file_name();
@@ -407,12 +413,14 @@ async fn resumable(
             std::fs::rename(&cp.part, &spec.output).map_err(|e| {
                 Error::io(format!("cannot rename {} to {}", cp.part.display(), spec.output.display()), e)
             })?;
+            remove_parts(&spec.output, ctx.job().id);
             return Ok(());
         }
         // A kill between the rename and the store's "succeeded": the file
         // is there; its length tells it is ours and whole.
         Some(cp) if cp.complete && std::fs::metadata(&spec.output).is_ok_and(|m| m.len() == cp.bytes) => {
             ctx.log(format!("resuming after {} rows: the file was already complete", cp.rows)).await?;
+            remove_parts(&spec.output, ctx.job().id);
             return Ok(());
         }
         Some(cp) if !cp.complete => match adopt(&cp, &part)? {
@@ -481,8 +489,7 @@ async fn resumable(
         save(ctx, &cp, plan.total).await?;
     }
     drop(out);
-    let stream_part = (options.format == Format::ArrowFile).then(|| part.clone());
-    if let Some(stream) = &stream_part {
+    if options.format == Format::ArrowFile {
         // The pages were an Arrow stream; the file format's footer lists
         // every batch, so it is written now, in one go from the stream.
         let file = part.with_extension("file.part");
@@ -491,7 +498,7 @@ async fn resumable(
             hasher: Sha256::new(),
             len: 0,
         };
-        let from = File::open(stream).map_err(|e| io("cannot read", e))?;
+        let from = File::open(&part).map_err(|e| io("cannot read", e))?;
         qore_export::ipc_stream_to_file(from, &mut to)?;
         to.file.sync_data().map_err(|e| io("cannot sync", e))?;
         cp.part = file;
@@ -500,12 +507,12 @@ async fn resumable(
     }
     cp.complete = true;
     save(ctx, &cp, plan.total).await?;
-    if let Some(stream) = stream_part {
-        let _ = std::fs::remove_file(stream);
-    }
     std::fs::rename(&cp.part, &spec.output).map_err(|e| {
         Error::io(format!("cannot rename {} to {}", cp.part.display(), spec.output.display()), e)
     })?;
+    // The Arrow stream the file was made from, and anything an earlier
+    // start left.
+    remove_parts(&spec.output, ctx.job().id);
     ctx.log(format!("wrote {} rows ({} bytes) to {}", cp.rows, cp.bytes, spec.output.display()))
         .await?;
     Ok(())
