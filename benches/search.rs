@@ -7,9 +7,12 @@
 //! Prints first-hit and total times (medians), and how long a cancel
 //! takes to return.
 //!
-//! Usage: `search URL [TABLES] [ROWS] [REPEAT] [--keep]` (default 200 tables
-//! × 10,000 rows, 3 rounds). The tables are made once (`qsb_*`) and dropped
-//! at the end unless `--keep`.
+//! Usage: `search URL [TABLES] [ROWS] [REPEAT] [--keep] [--reuse] [--needle
+//! TEXT]` (default 200 tables × 10,000 rows, 3 rounds). The tables are made
+//! once (`qsb_*`; `--reuse` keeps those of an earlier `--keep` run) and
+//! dropped at the end unless `--keep`. The needle planted is always
+//! `zanzibar😀`; `--needle` searches for another text (`zanzibar`, say, a
+//! needle with no caseless part) that must be found in the same rows.
 
 use std::time::{Duration, Instant};
 
@@ -88,10 +91,10 @@ fn like(engine: qore_core::Engine, col: &str, pattern: &str, glob: &str, ci: boo
 }
 
 /// phpMyAdmin's way: table after table, count then select.
-async fn baseline(c: &ConnectionRef, tables: usize, ci: bool) -> R<(Duration, Duration, usize)> {
+async fn baseline(c: &ConnectionRef, tables: usize, ci: bool, needle: &str) -> R<(Duration, Duration, usize)> {
     let d = c.dialect().ok_or("no SQL")?;
-    let pattern = d.quote_string(&format!("%{NEEDLE}%"))?;
-    let glob = d.quote_string(&format!("*{NEEDLE}*"))?;
+    let pattern = d.quote_string(&format!("%{needle}%"))?;
+    let glob = d.quote_string(&format!("*{needle}*"))?;
     let start = Instant::now();
     let mut first = None;
     let mut hits = 0;
@@ -117,9 +120,9 @@ async fn baseline(c: &ConnectionRef, tables: usize, ci: bool) -> R<(Duration, Du
     Ok((first.unwrap_or_default(), start.elapsed(), hits))
 }
 
-async fn ours(db: &DatabaseRef, options: &SearchOptions) -> R<(Duration, Duration, usize)> {
+async fn ours(db: &DatabaseRef, options: &SearchOptions, needle: &str) -> R<(Duration, Duration, usize)> {
     let start = Instant::now();
-    let found = search(db.clone(), NEEDLE, options).await?;
+    let found = search(db.clone(), needle, options).await?;
     let mut s = found.stream;
     let mut first = None;
     let mut hits = 0;
@@ -140,19 +143,35 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 #[tokio::main]
 async fn main() -> R<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let url = args.first().ok_or("usage: search URL [TABLES] [ROWS] [REPEAT] [--keep]")?;
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let needle = match args.iter().position(|a| a == "--needle") {
+        Some(i) if i + 1 < args.len() => {
+            let n = args.remove(i + 1);
+            args.remove(i);
+            n
+        }
+        Some(_) => return Err("--needle takes a text".into()),
+        None => NEEDLE.to_string(),
+    };
+    if !NEEDLE.contains(needle.as_str()) {
+        return Err(format!("the needle must be a part of the planted {NEEDLE}").into());
+    }
+    let keep = args.iter().any(|a| a == "--keep");
+    let reuse = args.iter().any(|a| a == "--reuse");
+    args.retain(|a| !a.starts_with("--"));
+    let url = args.first().ok_or("usage: search URL [TABLES] [ROWS] [REPEAT] [--keep] [--reuse] [--needle TEXT]")?;
     let tables: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(200);
     let rows: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10_000).min(10_000);
     let repeat: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(3);
-    let keep = args.iter().any(|a| a == "--keep");
     let db = qore_drivers::open(url).await?;
     let c = db.session().await?;
-    let made = Instant::now();
-    make(&c, tables, rows).await?;
-    eprintln!("made {tables} tables of {rows} rows in {:.1} s", made.elapsed().as_secs_f64());
+    if !reuse {
+        let made = Instant::now();
+        make(&c, tables, rows).await?;
+        eprintln!("made {tables} tables of {rows} rows in {:.1} s", made.elapsed().as_secs_f64());
+    }
     let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
-    println!("{}: {tables} tables × {rows} rows, medians of {repeat}", db.engine());
+    println!("{}: {tables} tables × {rows} rows, needle {needle:?}, medians of {repeat}", db.engine());
     println!("| case | method | first hit | total | ratio |");
     println!("|---|---|---|---|---|");
     for ci in [true, false] {
@@ -167,11 +186,11 @@ async fn main() -> R<()> {
         let (mut bf, mut bt, mut of, mut ot) = (vec![], vec![], vec![], vec![]);
         let (mut bh, mut oh) = (0, 0);
         for _ in 0..repeat {
-            let (f, t, h) = baseline(&c, tables, ci).await?;
+            let (f, t, h) = baseline(&c, tables, ci, &needle).await?;
             bf.push(f);
             bt.push(t);
             bh = h;
-            let (f, t, h) = ours(&db, &options).await?;
+            let (f, t, h) = ours(&db, &options, &needle).await?;
             of.push(f);
             ot.push(t);
             oh = h;
@@ -194,7 +213,7 @@ async fn main() -> R<()> {
     let options = SearchOptions { tables: vec!["qsb_*".into()], exclude_tables: vec!["qsb_digits".into()], ..Default::default() };
     let mut cancels = Vec::new();
     for _ in 0..repeat {
-        let found = search(db.clone(), NEEDLE, &options).await?;
+        let found = search(db.clone(), &needle, &options).await?;
         let mut s = found.stream;
         let _ = s.next().await;
         let t = Instant::now();

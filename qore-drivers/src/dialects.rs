@@ -151,6 +151,22 @@ impl Dialect for SqliteDialect {
 #[derive(Debug, Clone, Copy)]
 pub struct DuckDbDialect;
 
+/// The text of a plain `'...'` literal as `quote_string` writes it, or
+/// `None` for any other expression.
+#[cfg(feature = "duckdb")]
+fn unquote(sql: &str) -> Option<String> {
+    let inner = sql.strip_prefix('\'')?.strip_suffix('\'')?;
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\'' && chars.next() != Some('\'') {
+            return None;
+        }
+        out.push(c);
+    }
+    Some(out)
+}
+
 #[cfg(feature = "duckdb")]
 const DUCKDB_ANSI: AnsiDialect = AnsiDialect::new("duckdb", PlaceholderStyle::Dollar);
 
@@ -202,6 +218,38 @@ impl Dialect for DuckDbDialect {
     }
     fn text_match(&self, expr: &str, needle: &str, how: qore_core::TextMatch, case_sensitive: bool) -> Option<String> {
         use qore_core::TextMatch as M;
+        // DuckDB 2's parser costs more per token than scanning a small
+        // table: a literal needle becomes the shortest form, a LIKE/ILIKE
+        // pattern (DuckDB plans `LIKE '%x%'` as contains and `'x%'` as a
+        // prefix; ILIKE folds both sides with lower()).
+        if how != M::Regex
+            && let Some(text) = unquote(needle)
+        {
+            if how == M::Exact && case_sensitive {
+                return Some(format!("{expr} = {needle}"));
+            }
+            let escaped: String = text
+                .chars()
+                .flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] })
+                .collect();
+            let pattern = match how {
+                M::Contains => format!("%{escaped}%"),
+                M::Prefix => format!("{escaped}%"),
+                _ => escaped.clone(),
+            };
+            let pattern = DUCKDB_ANSI.quote_string(&pattern).ok()?;
+            // A column DuckDB's statistics know to be ASCII is matched
+            // byte-wise against the pattern as written: a needle with
+            // non-ASCII letters is lowered first, as lower() would.
+            let pattern = if !case_sensitive && text.chars().any(|c| !c.is_ascii() && c.to_lowercase().ne(std::iter::once(c))) {
+                format!("lower({pattern})")
+            } else {
+                pattern
+            };
+            let op = if case_sensitive { "LIKE" } else { "ILIKE" };
+            let escape = if escaped.len() != text.len() { " ESCAPE '\\'" } else { "" };
+            return Some(format!("{expr} {op} {pattern}{escape}"));
+        }
         let (e, n) = if case_sensitive { (expr.to_string(), needle.to_string()) } else { (format!("lower({expr})"), format!("lower({needle})")) };
         Some(match how {
             M::Contains => format!("contains({e}, {n})"),

@@ -29,6 +29,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod anchor;
 mod documents;
 mod keyvalue;
 mod plan;

@@ -132,6 +132,11 @@ pub(crate) fn plan_table(
     dialect: &dyn Dialect,
 ) -> Result<Option<TablePlan>> {
     let lit = dialect.quote_string(&needle.text)?;
+    // The caseless part of the needle, checked case-sensitively (a byte
+    // search) before any fold; a needle that is all caseless needs no fold.
+    let folds = !options.case_sensitive && options.mode != TextMatch::Regex;
+    let anchor = if folds { crate::anchor::anchor(&needle.text) } else { crate::anchor::Anchor::None };
+    let case_sensitive = options.case_sensitive || anchor == crate::anchor::Anchor::Whole;
     let indexed: Vec<&str> = d
         .indexes
         .iter()
@@ -157,7 +162,7 @@ pub(crate) fn plan_table(
         };
         let predicate = match kind {
             ColumnKind::Text | ColumnKind::Json | ColumnKind::Binary => {
-                as_text.as_deref().and_then(|e| dialect.text_match(e, &lit, options.mode, options.case_sensitive))
+                as_text.as_deref().and_then(|e| dialect.text_match(e, &lit, options.mode, case_sensitive))
             }
             ColumnKind::Number if options.mode != TextMatch::Regex => needle.number.as_ref().map(|n| format!("{col} = {n}")),
             ColumnKind::Uuid if options.mode != TextMatch::Regex => {
@@ -204,15 +209,38 @@ pub(crate) fn plan_table(
         select.push(format!("CASE WHEN {} THEN {} END AS {}", c.predicate, c.text, dialect.quote_identifier(&format!("qore_v{i}"))?));
     }
     // The OR of every column's match, the text ones in one condition where
-    // the engine has a cheaper form for that.
+    // the engine has a cheaper form for that, behind the anchor's check.
     let texts: Vec<&str> = columns.iter().filter_map(|c| c.as_text.as_deref()).collect();
-    let any = dialect.text_match_any(&texts, &lit, options.mode, options.case_sensitive);
+    let any = dialect.text_match_any(&texts, &lit, options.mode, case_sensitive);
     let fused = any.is_some();
+    let text_filter = match any {
+        Some(a) => Some(a),
+        None => (!texts.is_empty()).then(|| {
+            columns.iter().filter(|c| c.as_text.is_some()).map(|c| format!("({})", c.predicate)).collect::<Vec<_>>().join(" OR ")
+        }),
+    };
+    // The anchor's check costs its own tokens to parse and plan: worth it
+    // where matching calls a registered function per row (SQLite), or
+    // where the scan outweighs the statement (a big or uncounted table).
+    let big = d.info.rows.is_none_or(|r| matches!(r, qore_core::RowCount::Exact(n) | qore_core::RowCount::Estimate(n) if n >= 50_000));
+    let text_filter = match (&anchor, text_filter) {
+        (crate::anchor::Anchor::Run(run), Some(f)) if fused || big => {
+            let run = dialect.quote_string(run)?;
+            let cheap = texts
+                .iter()
+                .filter_map(|e| dialect.text_match(e, &run, TextMatch::Contains, true))
+                .map(|p| format!("({p})"))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            Some(if cheap.is_empty() { f } else { format!("({cheap}) AND ({f})") })
+        }
+        (_, f) => f,
+    };
     let filter = columns
         .iter()
-        .filter(|c| !fused || c.as_text.is_none())
+        .filter(|c| c.as_text.is_none())
         .map(|c| format!("({})", c.predicate))
-        .chain(any.map(|a| format!("({a})")))
+        .chain(text_filter.map(|f| format!("({f})")))
         .collect::<Vec<_>>()
         .join(" OR ");
     let sql = format!(
