@@ -19,7 +19,6 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures::StreamExt;
 use qore_core::sql::{Flavor, split_statements_in, tokenize_in};
 use qore_core::{ConnectionRef, Engine, Error, ErrorKind, Result};
 use serde::{Deserialize, Serialize};

@@ -19,8 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures::StreamExt;
-use qore_core::{ConnectionRef, Error, ErrorKind, Result, Value};
+use qore_core::{ConnectionRef, Error, ErrorKind, Result};
 use qore_sandbox::{ApplyMark, ApplyReport, Captured, Sandbox};
 use serde::{Deserialize, Serialize};
 
