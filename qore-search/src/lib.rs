@@ -30,6 +30,7 @@
 #![deny(missing_docs)]
 
 mod anchor;
+mod attribute;
 mod documents;
 mod keyvalue;
 mod plan;

@@ -109,6 +109,9 @@ pub(crate) struct Searched {
     /// The expression matched as text the way the options say (text,
     /// JSON and binary columns), for [`Dialect::text_match_any`].
     pub(crate) as_text: Option<String>,
+    /// Where the statement returns the value without saying whether it
+    /// matched: the match, decided in Rust.
+    pub(crate) attribution: Option<crate::attribute::Attribution>,
 }
 
 /// The query of one table.
@@ -119,6 +122,9 @@ pub(crate) struct TablePlan {
     /// Names of the key columns (or the engine's row identity).
     pub(crate) key_names: Vec<String>,
     pub(crate) sql: String,
+    /// The statement with a `CASE` per column, for when a row of `sql`
+    /// has no column the attributions accept; `None` when `sql` is it.
+    pub(crate) precise: Option<String>,
     /// Rows the catalog says the table has, to search small tables first.
     pub(crate) rows: u64,
 }
@@ -174,11 +180,18 @@ pub(crate) fn plan_table(
             ColumnKind::Number | ColumnKind::Uuid | ColumnKind::Date => None,
         };
         if let Some(predicate) = predicate {
+            // DuckDB's LIKE/ILIKE are reproduced in Rust: its statement
+            // names each text column once (see `attribute`).
+            let attribution = match (&as_text, dialect.name()) {
+                (Some(_), "duckdb") => crate::attribute::Attribution::duckdb(&needle.text, options.mode, case_sensitive),
+                _ => None,
+            };
             columns.push(Searched {
                 name: c.name.clone(),
                 predicate,
                 text,
                 as_text,
+                attribution,
             });
         }
     }
@@ -204,9 +217,15 @@ pub(crate) fn plan_table(
     } else {
         (Vec::new(), Vec::new())
     };
-    let mut select: Vec<String> = key_exprs;
+    let mut select: Vec<String> = key_exprs.clone();
+    let mut precise: Vec<String> = key_exprs;
     for (i, c) in columns.iter().enumerate() {
-        select.push(format!("CASE WHEN {} THEN {} END AS {}", c.predicate, c.text, dialect.quote_identifier(&format!("qore_v{i}"))?));
+        let case = format!("CASE WHEN {} THEN {} END AS {}", c.predicate, c.text, dialect.quote_identifier(&format!("qore_v{i}"))?);
+        match (&c.attribution, &c.as_text) {
+            (Some(_), Some(t)) => select.push(t.clone()),
+            _ => select.push(case.clone()),
+        }
+        precise.push(case);
     }
     // The OR of every column's match, the text ones in one condition where
     // the engine has a cheaper form for that, behind the anchor's check.
@@ -243,12 +262,10 @@ pub(crate) fn plan_table(
         .chain(text_filter.map(|f| format!("({f})")))
         .collect::<Vec<_>>()
         .join(" OR ");
-    let sql = format!(
-        "SELECT {} FROM {} WHERE {filter} {}",
-        select.join(", "),
-        dialect.quote_table(&d.info.table)?,
-        dialect.limit_clause(Some(options.per_table as u64), None)
-    );
+    let from = dialect.quote_table(&d.info.table)?;
+    let limit = dialect.limit_clause(Some(options.per_table as u64), None);
+    let sql = format!("SELECT {} FROM {from} WHERE {filter} {limit}", select.join(", "));
+    let precise = (select != precise).then(|| format!("SELECT {} FROM {from} WHERE {filter} {limit}", precise.join(", ")).trim_end().to_string());
     let rows = match d.info.rows {
         Some(qore_core::RowCount::Exact(n) | qore_core::RowCount::Estimate(n)) => n,
         None => u64::MAX,
@@ -258,6 +275,7 @@ pub(crate) fn plan_table(
         columns,
         key_names,
         sql: sql.trim_end().to_string(),
+        precise,
         rows,
     }))
 }

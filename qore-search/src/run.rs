@@ -130,7 +130,14 @@ pub(crate) fn run(
                     None => return Ok(None),
                 },
             };
-            table_hits(&conn, &plan, &sh).await.map(Some)
+            match table_hits(&conn, &plan, &plan.sql, true, &sh).await? {
+                Some(hits) => Ok(Some(hits)),
+                // A row no attribution accepts: the engine decides.
+                None => match &plan.precise {
+                    Some(sql) => table_hits(&conn, &plan, sql, false, &sh).await?.map(Some).ok_or_else(|| Error::Internal("a matching row with no matching column".into())),
+                    None => Err(Error::Internal("a matching row with no matching column".into())),
+                },
+            }
         }
     })
 }
@@ -245,9 +252,11 @@ async fn lazy_plan(conn: &ConnectionRef, table: &qore_core::TableRef, sh: &Share
     plan_table(&details, &sh.needle, &sh.options, &*dialect)
 }
 
-/// Runs one table's query and turns its rows into hits.
-async fn table_hits(conn: &ConnectionRef, plan: &TablePlan, sh: &Shared) -> Result<RecordBatch> {
-    let mut stream = conn.query(&plan.sql, &[]).await?;
+/// Runs `sql` (the plan's statement, or its precise form when `attribute`
+/// is false) and turns its rows into hits; `None` when a row has no
+/// column the plan's attributions accept.
+async fn table_hits(conn: &ConnectionRef, plan: &TablePlan, sql: &str, attribute: bool, sh: &Shared) -> Result<Option<RecordBatch>> {
+    let mut stream = conn.query(sql, &[]).await?;
     let keys = plan.key_names.len();
     let mut hits = HitBuilder::default();
     while let Some(batch) = stream.next().await {
@@ -262,6 +271,24 @@ async fn table_hits(conn: &ConnectionRef, plan: &TablePlan, sh: &Shared) -> Resu
             .map(|a| a.as_any().downcast_ref::<StringArray>().ok_or_else(|| Error::Internal("cast to text".into())))
             .collect::<Result<_>>()?;
         for row in 0..batch.num_rows() {
+            let matched: Vec<usize> = plan
+                .columns
+                .iter()
+                .enumerate()
+                .filter(|(i, c)| {
+                    let a = text[keys + i];
+                    !a.is_null(row) && (!attribute || c.attribution.as_ref().is_none_or(|m| m.test(a.value(row))))
+                })
+                .map(|(i, _)| i)
+                .collect();
+            if matched.is_empty() {
+                // The statement only returns matching rows: one that no
+                // attribution accepts goes to the precise statement.
+                if attribute && plan.precise.is_some() {
+                    return Ok(None);
+                }
+                continue;
+            }
             let key_text = (keys > 0).then(|| {
                 let obj: serde_json::Map<String, serde_json::Value> = plan
                     .key_names
@@ -274,22 +301,21 @@ async fn table_hits(conn: &ConnectionRef, plan: &TablePlan, sh: &Shared) -> Resu
                     .collect();
                 serde_json::Value::Object(obj).to_string()
             });
-            for (i, c) in plan.columns.iter().enumerate() {
-                let a = text[keys + i];
-                if a.is_null(row) || hits.n >= sh.options.per_table {
-                    continue;
+            for i in matched {
+                if hits.n >= sh.options.per_table {
+                    break;
                 }
                 hits.push(
                     plan.table.namespace.as_deref(),
                     &plan.table.name,
-                    &c.name,
+                    &plan.columns[i].name,
                     key_text.as_deref(),
-                    snippet(a.value(row), &sh.needle.text, sh.options.case_sensitive),
+                    snippet(text[keys + i].value(row), &sh.needle.text, sh.options.case_sensitive),
                 );
             }
         }
     }
-    hits.finish()
+    hits.finish().map(Some)
 }
 
 /// The value, or at most 120 characters of it around the first match
