@@ -49,6 +49,13 @@ impl Attribution {
         Some(Attribution { mode, case_sensitive, needle })
     }
 
+    /// An attribution that accepts nothing, to test the way back to the
+    /// engine.
+    #[cfg(test)]
+    pub(crate) fn rejecting() -> Attribution {
+        Attribution { mode: TextMatch::Exact, case_sensitive: true, needle: "\u{0}".into() }
+    }
+
     /// Whether the engine's match accepts `value` (the column as text).
     pub(crate) fn test(&self, value: &str) -> bool {
         let folded;

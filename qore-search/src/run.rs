@@ -130,14 +130,7 @@ pub(crate) fn run(
                     None => return Ok(None),
                 },
             };
-            match table_hits(&conn, &plan, &plan.sql, true, &sh).await? {
-                Some(hits) => Ok(Some(hits)),
-                // A row no attribution accepts: the engine decides.
-                None => match &plan.precise {
-                    Some(sql) => table_hits(&conn, &plan, sql, false, &sh).await?.map(Some).ok_or_else(|| Error::Internal("a matching row with no matching column".into())),
-                    None => Err(Error::Internal("a matching row with no matching column".into())),
-                },
-            }
+            search_table(&conn, &plan, &sh).await.map(Some)
         }
     })
 }
@@ -252,6 +245,19 @@ async fn lazy_plan(conn: &ConnectionRef, table: &qore_core::TableRef, sh: &Share
     plan_table(&details, &sh.needle, &sh.options, &*dialect)
 }
 
+/// The hits of one planned table: its statement, and where a returned
+/// row has no column the attributions accept, its precise statement (the
+/// engine decides which columns matched).
+async fn search_table(conn: &ConnectionRef, plan: &TablePlan, sh: &Shared) -> Result<RecordBatch> {
+    if let Some(hits) = table_hits(conn, plan, &plan.sql, true, sh).await? {
+        return Ok(hits);
+    }
+    let sql = plan.precise.as_deref().unwrap_or(&plan.sql);
+    table_hits(conn, plan, sql, false, sh)
+        .await?
+        .ok_or_else(|| Error::Internal("the precise statement returned a row with no matching column".into()))
+}
+
 /// Runs `sql` (the plan's statement, or its precise form when `attribute`
 /// is false) and turns its rows into hits; `None` when a row has no
 /// column the plan's attributions accept.
@@ -354,6 +360,39 @@ pub(crate) fn snippet(value: &str, needle: &str, case_sensitive: bool) -> String
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// A row the Rust attribution rejects (as it would for a character
+    /// whose case Rust's and DuckDB's Unicode tables disagree on) is
+    /// attributed by the engine through the precise statement.
+    #[tokio::test]
+    async fn rows_no_attribution_accepts_go_to_the_precise_statement() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = qore_drivers::open(&format!("duckdb:{}", dir.path().join("a.duckdb").display())).await.unwrap();
+        let conn = db.session().await.unwrap();
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a VARCHAR, b VARCHAR)", &[]).await.unwrap();
+        conn.execute("INSERT INTO t VALUES (1, 'Zanzibar', 'x'), (2, 'y', 'to zanzibar'), (3, 'n', NULL)", &[]).await.unwrap();
+        let options = crate::SearchOptions::default();
+        let needle = crate::plan::Needle::new("zanzibar");
+        let details = conn.catalog().unwrap().structure_estimated(None).await.unwrap();
+        let d = details.iter().find(|d| d.info.table.name == "t").unwrap();
+        let mut plan = crate::plan::plan_table(d, &needle, &options, &*conn.dialect().unwrap()).unwrap().unwrap();
+        assert!(plan.precise.is_some() && !plan.sql.contains("CASE"), "{}", plan.sql);
+        let sh = Shared { options, needle };
+        let hits = |b: &RecordBatch| {
+            let col = b.column(2).as_any().downcast_ref::<StringArray>().unwrap().iter().map(|v| v.unwrap().to_string()).collect::<Vec<_>>();
+            let key = b.column(3).as_any().downcast_ref::<StringArray>().unwrap().iter().map(|v| v.unwrap().to_string()).collect::<Vec<_>>();
+            col.into_iter().zip(key).collect::<Vec<_>>()
+        };
+        let want = vec![("a".to_string(), r#"{"id":"1"}"#.to_string()), ("b".to_string(), r#"{"id":"2"}"#.to_string())];
+        let attributed = search_table(&conn, &plan, &sh).await.unwrap();
+        assert_eq!(hits(&attributed), want);
+        for c in &mut plan.columns {
+            c.attribution = Some(crate::attribute::Attribution::rejecting());
+        }
+        assert!(table_hits(&conn, &plan, &plan.sql, true, &sh).await.unwrap().is_none());
+        let precise = search_table(&conn, &plan, &sh).await.unwrap();
+        assert_eq!(hits(&precise), want);
+    }
 
     #[test]
     fn snippets_centre_the_match() {
