@@ -37,7 +37,7 @@ fn completion_of_a_table_and_a_column_and_history_across_sessions() {
     t.send("\x1b[A");
     t.send("\r");
     t.expect("hedy.ritchie3@example.com", 20);
-    t.send("\x04");
+    t.eof_at_prompt();
     assert_eq!(t.wait(10), 0);
     let history = std::fs::read_dir(q.path("data/qore/history")).unwrap().count();
     assert_eq!(history, 1, "one history file per connection");
@@ -203,7 +203,7 @@ fn redis_lines_with_key_completion() {
     t.send("GET shell:o\t");
     t.send("\r");
     t.expect("hello", 10);
-    t.send("\x04");
+    t.eof_at_prompt();
     assert_eq!(t.wait(10), 0);
 }
 
@@ -235,7 +235,7 @@ fn plain_qore_starts_the_shell_on_a_terminal_only() {
     t.expect("on plain.db (SQLite)", 30);
     t.line("select 'plain' || 'qore' as s;");
     t.expect("plainqore", 10);
-    t.send("\x04");
+    t.eof_at_prompt();
     assert_eq!(t.wait(10), 0);
     // Without a terminal it is an error that says what to do.
     let (code, _, err) = q.outcome(&[]);
@@ -262,6 +262,6 @@ fn the_safety_net_asks_on_prod_and_the_prompt_names_it() {
     t.line("y");
     t.line("select count(*) from t;");
     t.expect("no such table: t", 10);
-    t.send("\x04");
+    t.eof_at_prompt();
     assert_eq!(t.wait(10), 0);
 }

@@ -108,6 +108,15 @@ impl Term {
         }
     }
 
+    /// Ctrl-D at the next prompt. Sent earlier, while output is still being
+    /// written, the terminal is not in raw mode yet: its line discipline
+    /// takes the byte as end-of-file for a read nobody is making, and the
+    /// shell never sees it.
+    pub(crate) fn eof_at_prompt(&mut self) {
+        self.expect("> ", 20);
+        self.send("\x04");
+    }
+
     /// Waits for the process to end (after `\q` or Ctrl-D); its exit code.
     pub(crate) fn wait(mut self, secs: u64) -> i32 {
         let deadline = Instant::now() + Duration::from_secs(secs);
