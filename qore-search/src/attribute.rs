@@ -39,9 +39,18 @@ fn lower(s: &str) -> String {
 }
 
 impl Attribution {
-    /// DuckDB's match of `needle` by `mode`, or `None` for a regex (RE2's
-    /// syntax and Unicode tables are not reproduced).
-    pub(crate) fn duckdb(needle: &str, mode: TextMatch, case_sensitive: bool) -> Option<Attribution> {
+    /// The match of `needle` by `mode` on the engine `dialect` speaks for,
+    /// where it is reproduced here: DuckDB's, except a regex (RE2's syntax
+    /// and Unicode tables are not reproduced).
+    pub(crate) fn for_dialect(dialect: &dyn qore_core::Dialect, needle: &str, mode: TextMatch, case_sensitive: bool) -> Option<Attribution> {
+        if dialect.name() != "duckdb" {
+            return None;
+        }
+        Attribution::duckdb(needle, mode, case_sensitive)
+    }
+
+    /// DuckDB's match of `needle` by `mode`, or `None` for a regex.
+    fn duckdb(needle: &str, mode: TextMatch, case_sensitive: bool) -> Option<Attribution> {
         if mode == TextMatch::Regex {
             return None;
         }

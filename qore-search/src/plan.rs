@@ -143,6 +143,9 @@ pub(crate) fn plan_table(
     let folds = !options.case_sensitive && options.mode != TextMatch::Regex;
     let anchor = if folds { crate::anchor::anchor(&needle.text) } else { crate::anchor::Anchor::None };
     let case_sensitive = options.case_sensitive || anchor == crate::anchor::Anchor::Whole;
+    // Where the engine's text match is reproduced in Rust, its statement
+    // names each text column once (see `attribute`).
+    let attribution = crate::attribute::Attribution::for_dialect(dialect, &needle.text, options.mode, case_sensitive);
     let indexed: Vec<&str> = d
         .indexes
         .iter()
@@ -180,18 +183,12 @@ pub(crate) fn plan_table(
             ColumnKind::Number | ColumnKind::Uuid | ColumnKind::Date => None,
         };
         if let Some(predicate) = predicate {
-            // DuckDB's LIKE/ILIKE are reproduced in Rust: its statement
-            // names each text column once (see `attribute`).
-            let attribution = match (&as_text, dialect.name()) {
-                (Some(_), "duckdb") => crate::attribute::Attribution::duckdb(&needle.text, options.mode, case_sensitive),
-                _ => None,
-            };
             columns.push(Searched {
                 name: c.name.clone(),
                 predicate,
+                attribution: as_text.as_ref().and(attribution.clone()),
                 text,
                 as_text,
-                attribution,
             });
         }
     }
