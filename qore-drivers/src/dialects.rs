@@ -48,6 +48,12 @@ impl Dialect for SqliteDialect {
         // register Unicode-folding matches (qore_icontains, ...) and
         // regexp (Rust's regex).
         let (e, n) = (expr, needle);
+        if !case_sensitive
+            && how != M::Regex
+            && let Some(text) = unquote(needle).filter(|t| t.is_ascii())
+        {
+            return sqlite_ascii_match(e, n, &text, how);
+        }
         Some(match (how, case_sensitive) {
             (M::Contains, true) => format!("instr({e}, {n}) > 0"),
             (M::Exact, true) => format!("({e}) = ({n}) COLLATE BINARY"),
@@ -63,6 +69,11 @@ impl Dialect for SqliteDialect {
         use qore_core::TextMatch as M;
         // Each call of a registered function costs more than the folding
         // itself: one call per row for all the columns.
+        if unquote(needle).is_some_and(|t| t.is_ascii()) {
+            // SQLite's own LIKE, one per column (see `text_match`), costs
+            // less than a call of a registered function.
+            return None;
+        }
         let mode = match (how, case_sensitive) {
             (M::Contains, false) => 0,
             (M::Prefix, false) => 1,
@@ -146,6 +157,54 @@ impl Dialect for SqliteDialect {
     }
 }
 
+/// SQLite's case-insensitive match of the ASCII needle `text` (the literal
+/// `needle`) in `expr`. SQLite's `LIKE` folds ASCII letters only, and that
+/// is the whole match: Unicode lower-casing turns no other character into
+/// ASCII but two, the Kelvin sign (to `k`) and `İ` (to `i` and a combining
+/// dot). Where the needle could meet one of those, a cell holding it goes
+/// to the registered Unicode fold as well.
+#[cfg(feature = "sqlite")]
+fn sqlite_ascii_match(expr: &str, needle: &str, text: &str, how: qore_core::TextMatch) -> Option<String> {
+    use qore_core::TextMatch as M;
+    let folded = text.to_ascii_lowercase();
+    let mut specials = Vec::new();
+    if folded.contains('k') {
+        specials.push('\u{212A}');
+    }
+    // `İ` lower-cases to `i` before a combining mark: only a needle ending
+    // in `i` can end there, and never the whole of an exact match.
+    if folded.ends_with('i') && how != M::Exact {
+        specials.push('\u{130}');
+    }
+    let pattern = SQLITE_ANSI.quote_string(&like_pattern(text, how)).ok()?;
+    let like = format!("{expr} LIKE {pattern} ESCAPE '\\'");
+    if specials.is_empty() {
+        return Some(like);
+    }
+    let exact = match how {
+        M::Prefix => format!("qore_iprefix({expr}, {needle})"),
+        M::Exact => format!("qore_iequal({expr}, {needle})"),
+        _ => format!("qore_icontains({expr}, {needle})"),
+    };
+    let gate = specials.iter().map(|c| format!("instr({expr}, '{c}') > 0")).collect::<Vec<_>>().join(" OR ");
+    Some(format!("({like} OR (({gate}) AND {exact}))"))
+}
+
+/// `text` as a `LIKE` pattern (escaped with `\\`, unquoted) matching as
+/// `how` says.
+#[cfg(any(feature = "sqlite", feature = "duckdb"))]
+fn like_pattern(text: &str, how: qore_core::TextMatch) -> String {
+    let escaped: String = text
+        .chars()
+        .flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] })
+        .collect();
+    match how {
+        qore_core::TextMatch::Contains => format!("%{escaped}%"),
+        qore_core::TextMatch::Prefix => format!("{escaped}%"),
+        _ => escaped,
+    }
+}
+
 /// DuckDB's spelling: ANSI quoting, `$N` placeholders, no savepoints.
 #[cfg(feature = "duckdb")]
 #[derive(Debug, Clone, Copy)]
@@ -153,7 +212,7 @@ pub struct DuckDbDialect;
 
 /// The text of a plain `'...'` literal as `quote_string` writes it, or
 /// `None` for any other expression.
-#[cfg(feature = "duckdb")]
+#[cfg(any(feature = "sqlite", feature = "duckdb"))]
 fn unquote(sql: &str) -> Option<String> {
     let inner = sql.strip_prefix('\'')?.strip_suffix('\'')?;
     let mut out = String::with_capacity(inner.len());
@@ -228,16 +287,8 @@ impl Dialect for DuckDbDialect {
             if how == M::Exact && case_sensitive {
                 return Some(format!("{expr} = {needle}"));
             }
-            let escaped: String = text
-                .chars()
-                .flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] })
-                .collect();
-            let pattern = match how {
-                M::Contains => format!("%{escaped}%"),
-                M::Prefix => format!("{escaped}%"),
-                _ => escaped.clone(),
-            };
-            let pattern = DUCKDB_ANSI.quote_string(&pattern).ok()?;
+            let escapes = text.contains(['%', '_', '\\']);
+            let pattern = DUCKDB_ANSI.quote_string(&like_pattern(&text, how)).ok()?;
             // A column DuckDB's statistics know to be ASCII is matched
             // byte-wise against the pattern as written: a needle with
             // non-ASCII letters is lowered first, as lower() would.
@@ -247,7 +298,7 @@ impl Dialect for DuckDbDialect {
                 pattern
             };
             let op = if case_sensitive { "LIKE" } else { "ILIKE" };
-            let escape = if escaped.len() != text.len() { " ESCAPE '\\'" } else { "" };
+            let escape = if escapes { " ESCAPE '\\'" } else { "" };
             return Some(format!("{expr} {op} {pattern}{escape}"));
         }
         let (e, n) = if case_sensitive { (expr.to_string(), needle.to_string()) } else { (format!("lower({expr})"), format!("lower({needle})")) };

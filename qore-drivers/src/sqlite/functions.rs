@@ -234,6 +234,41 @@ mod tests {
         }
     }
 
+    /// ASCII needles are matched by SQLite's own LIKE (see
+    /// `dialects::sqlite_ascii_match`): the same answers as the fold.
+    fn ascii_needle() -> impl Strategy<Value = String> {
+        proptest::collection::vec(prop::sample::select(vec!['a', 'A', 'k', 'K', 'i', 'I', '%', '_', '\\', '\'', ' ']), 0..5)
+            .prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest! {
+        #[test]
+        fn ascii_needles_match_as_the_fold(h in proptest::option::of(text()), n in ascii_needle(), mode in 0..3usize) {
+            use qore_core::{Dialect, TextMatch};
+            let c = session();
+            let d = crate::dialects::SqliteDialect;
+            let how = [TextMatch::Contains, TextMatch::Prefix, TextMatch::Exact][mode];
+            let lit = d.quote_string(&n).unwrap();
+            let predicate = d.text_match("?1", &lit, how, false).unwrap();
+            prop_assert!(predicate.contains("LIKE"), "{}", predicate);
+            let f = ["qore_icontains", "qore_iprefix", "qore_iequal"][mode];
+            let sql = format!("SELECT {predicate}, {f}(?1, {lit})");
+            let (got, want): (Option<bool>, Option<bool>) = c.query_row(&sql, [&h], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+            prop_assert_eq!(got, want, "{}", sql);
+        }
+    }
+
+    /// The premise of the LIKE path: no character but these two lower-cases
+    /// to anything with ASCII in it.
+    #[test]
+    fn only_two_characters_lower_case_into_ascii() {
+        let into_ascii: Vec<char> = (0x80..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| c.to_lowercase().any(|l| l.is_ascii()))
+            .collect();
+        assert_eq!(into_ascii, vec!['\u{130}', '\u{212A}']);
+    }
+
     #[test]
     fn numbers_and_long_text_are_folded_too() {
         let c = session();
