@@ -89,7 +89,7 @@ pub(crate) async fn search(
     let progress = Arc::new(Progress::default());
     progress.tables_total.store(collections.len(), Ordering::Relaxed);
     let sh = Arc::new(Shared { options: options.clone(), needle: needle.to_string(), pattern });
-    let stream = crate::run::pool(db, first, collections, |i: &TableInfo| i.table.clone(), options, progress.clone(), move |conn, info| {
+    let stream = crate::run::pool(db, first, collections, |i: &TableInfo| (i.table.clone(), 1), options, progress.clone(), move |conn, info| {
         let sh = sh.clone();
         async move { collection_hits(&conn, &info.table, &sh).await.map(Some) }
     });

@@ -271,6 +271,7 @@ pub async fn search(db: DatabaseRef, needle: &str, options: &SearchOptions) -> R
     pending.sort_by_key(run::Pending::rows);
     let progress = Arc::new(Progress::default());
     progress.tables_total.store(pending.len(), Ordering::Relaxed);
+    let pending = run::group(pending, &*dialect);
     let stream = run::run(db, first, pending, parsed, options.clone(), progress.clone());
     Ok(Search { stream, progress })
 }

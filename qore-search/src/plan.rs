@@ -127,6 +127,10 @@ pub(crate) struct TablePlan {
     pub(crate) precise: Option<String>,
     /// Rows the catalog says the table has, to search small tables first.
     pub(crate) rows: u64,
+    /// The statement's columns, every one as text, and its `FROM ...
+    /// WHERE ... LIMIT ...`: a branch of a `UNION ALL` that searches
+    /// several tables in one statement (see `run::group`).
+    pub(crate) branch: (Vec<String>, String),
 }
 
 /// The plan of one table, or `None` when none of its columns can hold the
@@ -215,12 +219,19 @@ pub(crate) fn plan_table(
         (Vec::new(), Vec::new())
     };
     let mut select: Vec<String> = key_exprs.clone();
+    let mut branch: Vec<String> = key_exprs.clone();
     let mut precise: Vec<String> = key_exprs;
     for (i, c) in columns.iter().enumerate() {
         let case = format!("CASE WHEN {} THEN {} END AS {}", c.predicate, c.text, dialect.quote_identifier(&format!("qore_v{i}"))?);
         match (&c.attribution, &c.as_text) {
-            (Some(_), Some(t)) => select.push(t.clone()),
-            _ => select.push(case.clone()),
+            (Some(_), Some(t)) => {
+                select.push(t.clone());
+                branch.push(c.text.clone());
+            }
+            _ => {
+                select.push(case.clone());
+                branch.push(case.clone());
+            }
         }
         precise.push(case);
     }
@@ -261,7 +272,8 @@ pub(crate) fn plan_table(
         .join(" OR ");
     let from = dialect.quote_table(&d.info.table)?;
     let limit = dialect.limit_clause(Some(options.per_table as u64), None);
-    let sql = format!("SELECT {} FROM {from} WHERE {filter} {limit}", select.join(", "));
+    let from_where = format!("FROM {from} WHERE {filter} {limit}").trim_end().to_string();
+    let sql = format!("SELECT {} {from_where}", select.join(", "));
     let precise = (select != precise).then(|| format!("SELECT {} FROM {from} WHERE {filter} {limit}", precise.join(", ")).trim_end().to_string());
     let rows = match d.info.rows {
         Some(qore_core::RowCount::Exact(n) | qore_core::RowCount::Estimate(n)) => n,
@@ -271,9 +283,10 @@ pub(crate) fn plan_table(
         table: d.info.table.clone(),
         columns,
         key_names,
-        sql: sql.trim_end().to_string(),
+        sql,
         precise,
         rows,
+        branch: (branch, from_where),
     }))
 }
 
