@@ -253,12 +253,14 @@ pub(crate) fn plan_table(
     let text_filter = match (&anchor, text_filter) {
         (crate::anchor::Anchor::Run(run), Some(f)) if fused || big => {
             let run = dialect.quote_string(run)?;
-            let cheap = texts
-                .iter()
-                .filter_map(|e| dialect.text_match(e, &run, TextMatch::Contains, true))
-                .map(|p| format!("({p})"))
-                .collect::<Vec<_>>()
-                .join(" OR ");
+            let cheap = dialect.text_match_any(&texts, &run, TextMatch::Contains, true).unwrap_or_else(|| {
+                texts
+                    .iter()
+                    .filter_map(|e| dialect.text_match(e, &run, TextMatch::Contains, true))
+                    .map(|p| format!("({p})"))
+                    .collect::<Vec<_>>()
+                    .join(" OR ")
+            });
             Some(if cheap.is_empty() { f } else { format!("({cheap}) AND ({f})") })
         }
         (_, f) => f,

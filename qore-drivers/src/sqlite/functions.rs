@@ -44,32 +44,54 @@ pub(crate) fn register(conn: &rusqlite::Connection) -> Result<()> {
     register_fold_match(conn, "qore_icontains", Mode::Contains)?;
     register_fold_match(conn, "qore_iprefix", Mode::Prefix)?;
     register_fold_match(conn, "qore_iequal", Mode::Exact)?;
-    conn.create_scalar_function("qore_imatch_any", -1, flags, |ctx| {
-        // (mode, needle, haystacks...): whether any haystack matches as
-        // qore_icontains (0), qore_iprefix (1) or qore_iequal (2) says.
-        let mode = match ctx.get::<i64>(0)? {
-            0 => Mode::Contains,
-            1 => Mode::Prefix,
-            2 => Mode::Exact,
-            m => return Err(rusqlite::Error::UserFunctionError(format!("qore_imatch_any: no mode {m}").into())),
-        };
-        if ctx.len() < 2 || matches!(ctx.get_raw(1), ValueRef::Null) {
-            return Ok(None);
-        }
-        let needle = folded_needle(ctx)?;
-        let mut any_null = false;
-        for i in 2..ctx.len() {
-            match ctx.get_raw(i) {
-                ValueRef::Null => any_null = true,
-                v if mode.test(v, &needle) => return Ok(Some(true)),
-                _ => {}
-            }
-        }
-        // As SQL's OR of the single matches: no match and a NULL is NULL.
-        Ok((!any_null).then_some(false))
-    })
-    .map_err(map_err)?;
+    // (mode, needle, haystacks...): whether any haystack matches, in one
+    // call per row (SQLite's cost is per call, not per byte compared).
+    conn.create_scalar_function("qore_imatch_any", -1, flags, |ctx| match_any(ctx, true)).map_err(map_err)?;
+    conn.create_scalar_function("qore_match_any", -1, flags, |ctx| match_any(ctx, false)).map_err(map_err)?;
     Ok(())
+}
+
+/// `qore_imatch_any(mode, needle, haystacks...)` (`fold`: by Unicode
+/// lower case, as `qore_icontains` (mode 0), `qore_iprefix` (1) or
+/// `qore_iequal` (2) say) and `qore_match_any` (case-sensitive, as
+/// `instr(h, n) > 0`, a `substr` prefix or `=` say): whether any haystack
+/// matches, NULL as SQL's OR of the single matches would be.
+fn match_any(ctx: &rusqlite::functions::Context<'_>, fold: bool) -> rusqlite::Result<Option<bool>> {
+    let mode = match ctx.get::<i64>(0)? {
+        0 => Mode::Contains,
+        1 => Mode::Prefix,
+        2 => Mode::Exact,
+        m => return Err(rusqlite::Error::UserFunctionError(format!("no match mode {m}").into())),
+    };
+    let owned;
+    let needle: &[u8] = match ctx.get_raw(1) {
+        ValueRef::Null => return Ok(None),
+        ValueRef::Text(t) => t,
+        v => {
+            owned = text(v);
+            owned.as_bytes()
+        }
+    };
+    // Non-ASCII needles are folded once per statement; ASCII ones are
+    // compared in place, ignoring ASCII case.
+    let folded = if fold && !needle.is_ascii() { Some(folded_needle(ctx)?) } else { None };
+    let mut any_null = false;
+    for i in 2..ctx.len() {
+        let hay = ctx.get_raw(i);
+        let hit = match (&folded, hay) {
+            (_, ValueRef::Null) => {
+                any_null = true;
+                false
+            }
+            (Some(n), h) => mode.test(h, n),
+            (None, h) if fold => mode.ascii_fold(h, needle),
+            (None, h) => mode.bytes(h, needle),
+        };
+        if hit {
+            return Ok(Some(true));
+        }
+    }
+    Ok((!any_null).then_some(false))
 }
 
 /// The needle (argument 1) lower-cased, kept for the statement.
@@ -125,19 +147,54 @@ impl Mode {
         }
     }
 
-    /// [`test`](Mode::test) of ASCII `hay` against ASCII lower-case `needle`.
+    /// [`test`](Mode::test) for the ASCII `needle` (any case), without
+    /// folding `hay` unless it must.
+    fn ascii_fold(self, hay: ValueRef<'_>, needle: &[u8]) -> bool {
+        let (ValueRef::Text(h) | ValueRef::Blob(h)) = hay else {
+            return self.test(hay, &String::from_utf8_lossy(needle).to_ascii_lowercase());
+        };
+        if self.ascii(h, needle) {
+            return true;
+        }
+        // Ignoring ASCII case in place is the fold, but for the two
+        // characters Unicode lower-cases into ASCII: the Kelvin sign (into
+        // `k`) and `İ` (into `i` and a combining dot).
+        needle.iter().any(|b| matches!(b, b'k' | b'K' | b'i' | b'I'))
+            && !h.is_ascii()
+            && self.test(hay, &String::from_utf8_lossy(needle).to_ascii_lowercase())
+    }
+
+    /// Whether the non-NULL `hay` matches `needle` byte for byte, as
+    /// SQLite's `instr(h, n) > 0`, `substr(h, 1, length(n)) = n` and `h = n`
+    /// answer for a text needle: only text equals text, and a BLOB's
+    /// `substr` is a BLOB.
+    fn bytes(self, hay: ValueRef<'_>, needle: &[u8]) -> bool {
+        let owned;
+        let h: &[u8] = match (self, hay) {
+            (_, ValueRef::Text(t)) => t,
+            (Mode::Contains, ValueRef::Blob(b)) => b,
+            (Mode::Exact, _) | (_, ValueRef::Blob(_)) => return false,
+            (_, v) => {
+                owned = text(v);
+                owned.as_bytes()
+            }
+        };
+        match self {
+            Mode::Contains => contains(h, needle),
+            Mode::Prefix => h.starts_with(needle),
+            Mode::Exact => h == needle,
+        }
+    }
+
+    /// [`test`](Mode::test) of `hay` against the ASCII `needle`, both
+    /// compared ignoring ASCII case only.
     fn ascii(self, hay: &[u8], needle: &[u8]) -> bool {
         match self {
             Mode::Contains => {
                 let Some((&first, rest)) = needle.split_first() else { return true };
-                if hay.len() < needle.len() {
-                    return false;
-                }
-                let upper = first.to_ascii_uppercase();
-                hay[..=hay.len() - needle.len()]
-                    .iter()
-                    .enumerate()
-                    .any(|(i, &b)| (b == first || b == upper) && hay[i + 1..i + needle.len()].eq_ignore_ascii_case(rest))
+                let Some(last) = hay.len().checked_sub(needle.len()) else { return false };
+                memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), &hay[..=last])
+                    .any(|i| hay[i + 1..i + needle.len()].eq_ignore_ascii_case(rest))
             }
             Mode::Prefix => hay.len() >= needle.len() && hay[..needle.len()].eq_ignore_ascii_case(needle),
             Mode::Exact => hay.eq_ignore_ascii_case(needle),
@@ -159,14 +216,7 @@ fn fold(s: &str) -> Cow<'_, str> {
 /// match is a character match). An empty needle is in everything, as
 /// `instr` says.
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    let Some((&first, rest)) = needle.split_first() else { return true };
-    if hay.len() < needle.len() {
-        return false;
-    }
-    hay[..=hay.len() - needle.len()]
-        .iter()
-        .enumerate()
-        .any(|(i, &b)| b == first && hay[i + 1..].starts_with(rest))
+    memchr::memmem::find(hay, needle).is_some()
 }
 
 /// A non-NULL value as text (numbers as Rust writes them, blobs as UTF-8
@@ -217,21 +267,51 @@ mod tests {
             prop_assert_eq!(p, q);
         }
 
-        /// The one-call-per-row form equals SQL's OR of the single
-        /// matches, NULLs included.
+        /// The one-call-per-row forms equal SQL's OR of the single
+        /// matches, NULLs, numbers and BLOBs included: `qore_imatch_any`
+        /// the fold's (ASCII needles take its in-place path, others the
+        /// folded one), `qore_match_any` SQLite's own case-sensitive forms.
         #[test]
-        fn match_any_equals_the_or(hs in proptest::collection::vec(proptest::option::of(text()), 1..4), n in text(), mode in 0..3i64) {
+        fn match_any_equals_the_or(
+            hs in proptest::collection::vec(hay(), 1..4),
+            n in prop_oneof![text(), ascii_needle()],
+            mode in 0..3i64,
+            fold in any::<bool>(),
+        ) {
             let c = session();
-            let f = ["qore_icontains", "qore_iprefix", "qore_iequal"][mode as usize];
-            let ors = (0..hs.len()).map(|i| format!("{f}(?{}, ?1)", i + 3)).collect::<Vec<_>>().join(" OR ");
+            let single = |i: usize| {
+                let h = format!("?{}", i + 3);
+                match (fold, mode) {
+                    (true, 0) => format!("qore_icontains({h}, ?1)"),
+                    (true, 1) => format!("qore_iprefix({h}, ?1)"),
+                    (true, _) => format!("qore_iequal({h}, ?1)"),
+                    (false, 0) => format!("instr({h}, ?1) > 0"),
+                    (false, 1) => format!("substr({h}, 1, length(?1)) = (?1) COLLATE BINARY"),
+                    (false, _) => format!("({h}) = (?1) COLLATE BINARY"),
+                }
+            };
+            let ors = (0..hs.len()).map(|i| format!("({})", single(i))).collect::<Vec<_>>().join(" OR ");
             let args = (0..hs.len()).map(|i| format!("?{}", i + 3)).collect::<Vec<_>>().join(", ");
-            let sql = format!("SELECT qore_imatch_any(?2, ?1, {args}), {ors}");
+            let f = if fold { "qore_imatch_any" } else { "qore_match_any" };
+            let sql = format!("SELECT {f}(?2, ?1, {args}), {ors}");
             let mut params: Vec<rusqlite::types::Value> = vec![n.into(), mode.into()];
-            params.extend(hs.iter().map(|h| h.clone().map_or(rusqlite::types::Value::Null, Into::into)));
+            params.extend(hs);
             let (any, or): (Option<bool>, Option<bool>) =
                 c.query_row(&sql, rusqlite::params_from_iter(params), |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-            prop_assert_eq!(any, or);
+            prop_assert_eq!(any, or, "{}", sql);
         }
+    }
+
+    /// A cell as SQLite may hold it in a text column: text, NULL, an
+    /// integer, or a BLOB of text.
+    fn hay() -> impl Strategy<Value = rusqlite::types::Value> {
+        use rusqlite::types::Value;
+        prop_oneof![
+            4 => text().prop_map(Value::Text),
+            1 => Just(Value::Null),
+            1 => (-1000i64..1000).prop_map(Value::Integer),
+            1 => text().prop_map(|t| Value::Blob(t.into_bytes())),
+        ]
     }
 
     /// ASCII needles are matched by SQLite's own LIKE (see
