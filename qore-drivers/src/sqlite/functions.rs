@@ -294,11 +294,18 @@ mod tests {
             let args = (0..hs.len()).map(|i| format!("?{}", i + 3)).collect::<Vec<_>>().join(", ");
             let f = if fold { "qore_imatch_any" } else { "qore_match_any" };
             let sql = format!("SELECT {f}(?2, ?1, {args}), {ors}");
+            let blobs = hs.iter().any(|h| matches!(h, rusqlite::types::Value::Blob(_)));
             let mut params: Vec<rusqlite::types::Value> = vec![n.into(), mode.into()];
             params.extend(hs);
             let (any, or): (Option<bool>, Option<bool>) =
                 c.query_row(&sql, rusqlite::params_from_iter(params), |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-            prop_assert_eq!(any, or, "{}", sql);
+            if blobs {
+                // SQLite's `substr` of an empty BLOB is NULL, not a BLOB:
+                // the same rows pass a WHERE, the NULLs may differ.
+                prop_assert_eq!(any == Some(true), or == Some(true), "{}", sql);
+            } else {
+                prop_assert_eq!(any, or, "{}", sql);
+            }
         }
     }
 
