@@ -4,7 +4,9 @@
 //! Rust's regex syntax), and `qore_icontains` / `qore_iprefix` /
 //! `qore_iequal` (the same answers as `instr`, a prefix or `=` over two
 //! `qore_lower`s, in one call that folds the needle once per statement and
-//! compares ASCII text in place: global search calls them on every cell).
+//! compares ASCII text in place), and `qore_imatch_any` / `qore_match_any`
+//! (see `match_any`: the same matches over many columns in one call, for
+//! global search).
 //! All are deterministic, so indexes on expressions may use them.
 
 use std::borrow::Cow;
@@ -44,54 +46,8 @@ pub(crate) fn register(conn: &rusqlite::Connection) -> Result<()> {
     register_fold_match(conn, "qore_icontains", Mode::Contains)?;
     register_fold_match(conn, "qore_iprefix", Mode::Prefix)?;
     register_fold_match(conn, "qore_iequal", Mode::Exact)?;
-    // (mode, needle, haystacks...): whether any haystack matches, in one
-    // call per row (SQLite's cost is per call, not per byte compared).
-    conn.create_scalar_function("qore_imatch_any", -1, flags, |ctx| match_any(ctx, true)).map_err(map_err)?;
-    conn.create_scalar_function("qore_match_any", -1, flags, |ctx| match_any(ctx, false)).map_err(map_err)?;
+    super::match_any::register(conn)?;
     Ok(())
-}
-
-/// `qore_imatch_any(mode, needle, haystacks...)` (`fold`: by Unicode
-/// lower case, as `qore_icontains` (mode 0), `qore_iprefix` (1) or
-/// `qore_iequal` (2) say) and `qore_match_any` (case-sensitive, as
-/// `instr(h, n) > 0`, a `substr` prefix or `=` say): whether any haystack
-/// matches, NULL as SQL's OR of the single matches would be.
-fn match_any(ctx: &rusqlite::functions::Context<'_>, fold: bool) -> rusqlite::Result<Option<bool>> {
-    let mode = match ctx.get::<i64>(0)? {
-        0 => Mode::Contains,
-        1 => Mode::Prefix,
-        2 => Mode::Exact,
-        m => return Err(rusqlite::Error::UserFunctionError(format!("no match mode {m}").into())),
-    };
-    let owned;
-    let needle: &[u8] = match ctx.get_raw(1) {
-        ValueRef::Null => return Ok(None),
-        ValueRef::Text(t) => t,
-        v => {
-            owned = text(v);
-            owned.as_bytes()
-        }
-    };
-    // Non-ASCII needles are folded once per statement; ASCII ones are
-    // compared in place, ignoring ASCII case.
-    let folded = if fold && !needle.is_ascii() { Some(folded_needle(ctx)?) } else { None };
-    let mut any_null = false;
-    for i in 2..ctx.len() {
-        let hay = ctx.get_raw(i);
-        let hit = match (&folded, hay) {
-            (_, ValueRef::Null) => {
-                any_null = true;
-                false
-            }
-            (Some(n), h) => mode.test(h, n),
-            (None, h) if fold => mode.ascii_fold(h, needle),
-            (None, h) => mode.bytes(h, needle),
-        };
-        if hit {
-            return Ok(Some(true));
-        }
-    }
-    Ok((!any_null).then_some(false))
 }
 
 /// The needle (argument 1) lower-cased, kept for the statement.
@@ -120,7 +76,7 @@ fn register_fold_match(conn: &rusqlite::Connection, name: &str, mode: Mode) -> R
 
 /// How a folded haystack must hold the folded needle.
 #[derive(Clone, Copy)]
-enum Mode {
+pub(super) enum Mode {
     Contains,
     Prefix,
     Exact,
@@ -129,7 +85,7 @@ enum Mode {
 impl Mode {
     /// Whether the non-NULL `hay`, lower-cased, matches `needle` (already
     /// lower-cased).
-    fn test(self, hay: ValueRef<'_>, needle: &str) -> bool {
+    pub(super) fn test(self, hay: ValueRef<'_>, needle: &str) -> bool {
         if let ValueRef::Text(t) = hay
             && t.is_ascii()
         {
@@ -149,7 +105,7 @@ impl Mode {
 
     /// [`test`](Mode::test) for the ASCII `needle` (any case), without
     /// folding `hay` unless it must.
-    fn ascii_fold(self, hay: ValueRef<'_>, needle: &[u8]) -> bool {
+    pub(super) fn ascii_fold(self, hay: ValueRef<'_>, needle: &[u8]) -> bool {
         let (ValueRef::Text(h) | ValueRef::Blob(h)) = hay else {
             return self.test(hay, &String::from_utf8_lossy(needle).to_ascii_lowercase());
         };
@@ -168,7 +124,7 @@ impl Mode {
     /// SQLite's `instr(h, n) > 0`, `substr(h, 1, length(n)) = n` and `h = n`
     /// answer for a text needle: only text equals text, and a BLOB's
     /// `substr` is a BLOB.
-    fn bytes(self, hay: ValueRef<'_>, needle: &[u8]) -> bool {
+    pub(super) fn bytes(self, hay: ValueRef<'_>, needle: &[u8]) -> bool {
         let owned;
         let h: &[u8] = match (self, hay) {
             (_, ValueRef::Text(t)) => t,
@@ -193,8 +149,16 @@ impl Mode {
             Mode::Contains => {
                 let Some((&first, rest)) = needle.split_first() else { return true };
                 let Some(last) = hay.len().checked_sub(needle.len()) else { return false };
-                memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), &hay[..=last])
-                    .any(|i| hay[i + 1..i + needle.len()].eq_ignore_ascii_case(rest))
+                let (lower, upper) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+                let at = |i: usize| hay[i + 1..i + needle.len()].eq_ignore_ascii_case(rest);
+                if last < SHORT {
+                    // A letter in either case is its lower case with bit
+                    // 0x20 set; no other byte is.
+                    let bit = if first.is_ascii_alphabetic() { 0x20 } else { 0 };
+                    hay[..=last].iter().enumerate().any(|(i, &b)| b | bit == lower && at(i))
+                } else {
+                    memchr::memchr2_iter(lower, upper, &hay[..=last]).any(at)
+                }
             }
             Mode::Prefix => hay.len() >= needle.len() && hay[..needle.len()].eq_ignore_ascii_case(needle),
             Mode::Exact => hay.eq_ignore_ascii_case(needle),
@@ -204,7 +168,7 @@ impl Mode {
 
 /// Lower case by all of Unicode, char by char as the server engines fold
 /// (no final-sigma rule).
-fn fold(s: &str) -> Cow<'_, str> {
+pub(super) fn fold(s: &str) -> Cow<'_, str> {
     if s.is_ascii() {
         if s.bytes().any(|b| b.is_ascii_uppercase()) { Cow::Owned(s.to_ascii_lowercase()) } else { Cow::Borrowed(s) }
     } else {
@@ -216,12 +180,24 @@ fn fold(s: &str) -> Cow<'_, str> {
 /// match is a character match). An empty needle is in everything, as
 /// `instr` says.
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    memchr::memmem::find(hay, needle).is_some()
+    let Some((&first, rest)) = needle.split_first() else { return true };
+    let Some(last) = hay.len().checked_sub(needle.len()) else { return false };
+    if last < SHORT {
+        hay[..=last].iter().enumerate().any(|(i, &b)| b == first && hay[i + 1..].starts_with(rest))
+    } else {
+        memchr::memmem::find(hay, needle).is_some()
+    }
 }
+
+/// Below this many candidate positions a plain loop finds a needle with
+/// fewer instructions than `memchr`'s vector search, whose setup costs
+/// about 100 instructions a call (cachegrind: a search's typical cell is
+/// short).
+const SHORT: usize = 64;
 
 /// A non-NULL value as text (numbers as Rust writes them, blobs as UTF-8
 /// where they are).
-fn text(v: ValueRef<'_>) -> String {
+pub(super) fn text(v: ValueRef<'_>) -> String {
     match v {
         ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
         ValueRef::Integer(i) => i.to_string(),

@@ -6,6 +6,7 @@ mod admin;
 mod catalog;
 mod connection;
 mod functions;
+mod match_any;
 mod options;
 pub mod types;
 
