@@ -104,20 +104,13 @@ impl Mode {
     }
 
     /// [`test`](Mode::test) for the ASCII `needle` (any case), without
-    /// folding `hay` unless it must.
-    pub(super) fn ascii_fold(self, hay: ValueRef<'_>, needle: &[u8]) -> bool {
+    /// folding `hay` unless it must: `special` says whether a non-ASCII
+    /// `hay` may fold into a match (see `match_any::Needle`).
+    pub(super) fn ascii_fold(self, hay: ValueRef<'_>, needle: &[u8], special: bool) -> bool {
         let (ValueRef::Text(h) | ValueRef::Blob(h)) = hay else {
             return self.test(hay, &String::from_utf8_lossy(needle).to_ascii_lowercase());
         };
-        if self.ascii(h, needle) {
-            return true;
-        }
-        // Ignoring ASCII case in place is the fold, but for the two
-        // characters Unicode lower-cases into ASCII: the Kelvin sign (into
-        // `k`) and `İ` (into `i` and a combining dot).
-        needle.iter().any(|b| matches!(b, b'k' | b'K' | b'i' | b'I'))
-            && !h.is_ascii()
-            && self.test(hay, &String::from_utf8_lossy(needle).to_ascii_lowercase())
+        self.ascii(h, needle) || (special && !h.is_ascii() && self.test(hay, &String::from_utf8_lossy(needle).to_ascii_lowercase()))
     }
 
     /// Whether the non-NULL `hay` matches `needle` byte for byte, as
@@ -155,7 +148,7 @@ impl Mode {
                     // A letter in either case is its lower case with bit
                     // 0x20 set; no other byte is.
                     let bit = if first.is_ascii_alphabetic() { 0x20 } else { 0 };
-                    hay[..=last].iter().enumerate().any(|(i, &b)| b | bit == lower && at(i))
+                    scan(&hay[..=last], lower, bit, at)
                 } else {
                     memchr::memchr2_iter(lower, upper, &hay[..=last]).any(at)
                 }
@@ -183,16 +176,42 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     let Some((&first, rest)) = needle.split_first() else { return true };
     let Some(last) = hay.len().checked_sub(needle.len()) else { return false };
     if last < SHORT {
-        hay[..=last].iter().enumerate().any(|(i, &b)| b == first && hay[i + 1..].starts_with(rest))
+        scan(&hay[..=last], first, 0, |i| hay[i + 1..].starts_with(rest))
     } else {
         memchr::memmem::find(hay, needle).is_some()
     }
 }
 
-/// Below this many candidate positions a plain loop finds a needle with
-/// fewer instructions than `memchr`'s vector search, whose setup costs
-/// about 100 instructions a call (cachegrind: a search's typical cell is
-/// short).
+/// Whether `at(i)` holds for some position `i` of `window` whose byte,
+/// with `bit` set, is `want`; tried in order. Eight bytes at a time: one
+/// word test finds the candidates among them (a search's cells are short,
+/// and most hold no candidate).
+fn scan(window: &[u8], want: u8, bit: u8, mut at: impl FnMut(usize) -> bool) -> bool {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let ones = u64::from_ne_bytes([1; 8]);
+    let (bits, wants) = (ones * u64::from(bit), ones * u64::from(want));
+    let mut words = window.chunks_exact(8);
+    let mut base = 0;
+    for word in &mut words {
+        let Ok(word) = <[u8; 8]>::try_from(word) else { break };
+        // Zero bytes of `x` are candidates; the high bit of each byte of
+        // `zero` says which, exactly (no borrow runs between bytes).
+        let x = (u64::from_le_bytes(word) | bits) ^ wants;
+        let mut zero = !(((x & LOW7) + LOW7) | x | LOW7);
+        while zero != 0 {
+            if at(base + zero.trailing_zeros() as usize / 8) {
+                return true;
+            }
+            zero &= zero - 1;
+        }
+        base += 8;
+    }
+    words.remainder().iter().enumerate().any(|(i, &b)| b | bit == want && at(base + i))
+}
+
+/// Below this many candidate positions [`scan`] finds a needle with fewer
+/// instructions than `memchr`'s vector search, whose setup costs about 100
+/// instructions a call (cachegrind; a search's typical cell is short).
 const SHORT: usize = 64;
 
 /// A non-NULL value as text (numbers as Rust writes them, blobs as UTF-8

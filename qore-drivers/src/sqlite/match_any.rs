@@ -124,20 +124,20 @@ unsafe fn answer(ctx: *mut ffi::sqlite3_context, args: &[*mut ffi::sqlite3_value
             owned.as_bytes()
         }
     };
-    // A non-ASCII needle is folded once per statement (SQLite's auxiliary
-    // data on the needle's argument); an ASCII one is compared in place.
-    let mut new_fold = None;
-    let folded: Option<&str> = if fold && !needle.is_ascii() {
+    // What a needle needs is worked out once per statement (SQLite's
+    // auxiliary data on the needle's argument): a non-ASCII one folded, an
+    // ASCII one compared in place.
+    let mut new_needle = None;
+    let prepared: Option<&Needle> = if fold {
         // SAFETY: argument 1's auxiliary data is only ever set below, to a
-        // `Box<String>` SQLite frees with `drop_string`.
-        let kept = unsafe { ffi::sqlite3_get_auxdata(ctx, 1) } as *const String;
-        if kept.is_null() {
-            Some(new_fold.insert(Box::new(fold_text(needle))).as_str())
-        } else {
-            // SAFETY: see above; SQLite keeps it until the statement ends
-            // or the argument changes, not during this call.
-            Some(unsafe { (*kept).as_str() })
-        }
+        // `Box<Needle>` that SQLite frees with `drop_needle`, and kept
+        // until the statement ends or the argument changes, not during
+        // this call.
+        let kept = unsafe { ffi::sqlite3_get_auxdata(ctx, 1) }.cast::<Needle>();
+        Some(match unsafe { kept.as_ref() } {
+            Some(n) => n,
+            None => new_needle.insert(Box::new(Needle::new(needle))),
+        })
     } else {
         None
     };
@@ -153,9 +153,9 @@ unsafe fn answer(ctx: *mut ffi::sqlite3_context, args: &[*mut ffi::sqlite3_value
                 answer = Answer::Null;
                 continue;
             }
-            Some(hay) => match folded {
-                Some(n) => mode.test(hay, n),
-                None if fold => mode.ascii_fold(hay, needle),
+            Some(hay) => match prepared {
+                Some(Needle { folded: Some(n), .. }) => mode.test(hay, n),
+                Some(n) => mode.ascii_fold(hay, needle, n.special(mode)),
                 None => mode.bytes(hay, needle),
             },
         };
@@ -164,22 +164,47 @@ unsafe fn answer(ctx: *mut ffi::sqlite3_context, args: &[*mut ffi::sqlite3_value
             break;
         }
     }
-    if let Some(kept) = new_fold {
+    if let Some(kept) = new_needle {
         // SAFETY: SQLite owns the box from here and frees it with
-        // `drop_string` (at once, if it cannot keep it).
-        unsafe { ffi::sqlite3_set_auxdata(ctx, 1, Box::into_raw(kept).cast(), Some(drop_string)) };
+        // `drop_needle` (at once, if it cannot keep it).
+        unsafe { ffi::sqlite3_set_auxdata(ctx, 1, Box::into_raw(kept).cast(), Some(drop_needle)) };
     }
     answer
 }
 
-fn fold_text(needle: &[u8]) -> String {
-    fold(&String::from_utf8_lossy(needle)).into_owned()
+/// A needle of `qore_imatch_any` as its statement's calls use it.
+struct Needle {
+    /// A non-ASCII needle lower-cased by all of Unicode.
+    folded: Option<String>,
+    /// An ASCII needle with a `k`: Unicode lower-cases the Kelvin sign
+    /// into `k`, so a non-ASCII cell may still match.
+    kelvin: bool,
+    /// An ASCII needle ending in `i`: `İ` lower-cases into `i` and a
+    /// combining dot, so a non-ASCII cell may still contain it or start
+    /// with it (never equal it).
+    dotted: bool,
+}
+
+impl Needle {
+    fn new(needle: &[u8]) -> Self {
+        let ascii = needle.is_ascii();
+        Needle {
+            folded: (!ascii).then(|| fold(&String::from_utf8_lossy(needle)).into_owned()),
+            kelvin: ascii && needle.iter().any(|b| b.eq_ignore_ascii_case(&b'k')),
+            dotted: ascii && needle.last().is_some_and(|b| b.eq_ignore_ascii_case(&b'i')),
+        }
+    }
+
+    /// Whether a non-ASCII cell may fold into a match as `mode` says.
+    fn special(&self, mode: Mode) -> bool {
+        self.kelvin || (self.dotted && !matches!(mode, Mode::Exact))
+    }
 }
 
 #[allow(unsafe_code)]
-unsafe extern "C" fn drop_string(p: *mut std::os::raw::c_void) {
-    // SAFETY: only `answer` sets this destructor, on a `Box<String>`.
-    drop(unsafe { Box::from_raw(p.cast::<String>()) });
+unsafe extern "C" fn drop_needle(p: *mut std::os::raw::c_void) {
+    // SAFETY: only `answer` sets this destructor, on a `Box<Needle>`.
+    drop(unsafe { Box::from_raw(p.cast::<Needle>()) });
 }
 
 /// A value of the call, borrowed from SQLite for the call; `None` when
