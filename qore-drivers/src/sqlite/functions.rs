@@ -117,6 +117,7 @@ impl Mode {
     /// SQLite's `instr(h, n) > 0`, `substr(h, 1, length(n)) = n` and `h = n`
     /// answer for a text needle: only text equals text, and a BLOB's
     /// `substr` is a BLOB.
+    #[inline(always)]
     pub(super) fn bytes(self, hay: ValueRef<'_>, needle: &[u8]) -> bool {
         let owned;
         let h: &[u8] = match (self, hay) {
@@ -137,7 +138,8 @@ impl Mode {
 
     /// [`test`](Mode::test) of `hay` against the ASCII `needle`, both
     /// compared ignoring ASCII case only.
-    fn ascii(self, hay: &[u8], needle: &[u8]) -> bool {
+    #[inline(always)]
+    pub(super) fn ascii(self, hay: &[u8], needle: &[u8]) -> bool {
         match self {
             Mode::Contains => {
                 let Some((&first, rest)) = needle.split_first() else { return true };
@@ -148,7 +150,7 @@ impl Mode {
                     // A letter in either case is its lower case with bit
                     // 0x20 set; no other byte is.
                     let bit = if first.is_ascii_alphabetic() { 0x20 } else { 0 };
-                    scan(&hay[..=last], lower, bit, at)
+                    scan(hay, last + 1, lower, bit, at)
                 } else {
                     memchr::memchr2_iter(lower, upper, &hay[..=last]).any(at)
                 }
@@ -172,32 +174,46 @@ pub(super) fn fold(s: &str) -> Cow<'_, str> {
 /// Whether `needle` occurs in `hay` (byte-wise; both are UTF-8, so a byte
 /// match is a character match). An empty needle is in everything, as
 /// `instr` says.
+#[inline(always)]
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     let Some((&first, rest)) = needle.split_first() else { return true };
     let Some(last) = hay.len().checked_sub(needle.len()) else { return false };
     if last < SHORT {
-        scan(&hay[..=last], first, 0, |i| hay[i + 1..].starts_with(rest))
+        scan(hay, last + 1, first, 0, |i| hay[i + 1..].starts_with(rest))
     } else {
         memchr::memmem::find(hay, needle).is_some()
     }
 }
 
-/// Whether `at(i)` holds for some position `i` of `window` whose byte,
-/// with `bit` set, is `want`; tried in order. Eight bytes at a time: one
-/// word test finds the candidates among them (a search's cells are short,
-/// and most hold no candidate).
-fn scan(window: &[u8], want: u8, bit: u8, mut at: impl FnMut(usize) -> bool) -> bool {
+/// Whether `at(i)` holds for some position `i < positions` of `hay` whose
+/// byte, with `bit` set, is `want`; tried in order. Eight bytes at a time,
+/// read from `hay` past the last position where it has them (a search's
+/// cells are short: most hold a single word of candidates, and no
+/// candidate at all).
+#[inline(always)]
+fn scan(hay: &[u8], positions: usize, want: u8, bit: u8, mut at: impl FnMut(usize) -> bool) -> bool {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let ones = u64::from_ne_bytes([1; 8]);
     let (bits, wants) = (ones * u64::from(bit), ones * u64::from(want));
-    let mut words = window.chunks_exact(8);
     let mut base = 0;
-    for word in &mut words {
-        let Ok(word) = <[u8; 8]>::try_from(word) else { break };
+    while base < positions {
+        let rest = &hay[base..];
+        let word = match rest.first_chunk::<8>() {
+            Some(w) => *w,
+            None => {
+                let mut w = [0u8; 8];
+                w[..rest.len()].copy_from_slice(rest);
+                w
+            }
+        };
         // Zero bytes of `x` are candidates; the high bit of each byte of
-        // `zero` says which, exactly (no borrow runs between bytes).
+        // `zero` says which, exactly (no borrow runs between bytes), cut
+        // to the positions asked for.
         let x = (u64::from_le_bytes(word) | bits) ^ wants;
         let mut zero = !(((x & LOW7) + LOW7) | x | LOW7);
+        if positions - base < 8 {
+            zero &= (1u64 << ((positions - base) * 8)) - 1;
+        }
         while zero != 0 {
             if at(base + zero.trailing_zeros() as usize / 8) {
                 return true;
@@ -206,7 +222,7 @@ fn scan(window: &[u8], want: u8, bit: u8, mut at: impl FnMut(usize) -> bool) -> 
         }
         base += 8;
     }
-    words.remainder().iter().enumerate().any(|(i, &b)| b | bit == want && at(base + i))
+    false
 }
 
 /// Below this many candidate positions [`scan`] finds a needle with fewer
@@ -337,6 +353,26 @@ mod tests {
             let sql = format!("SELECT {predicate}, {f}(?1, {lit})");
             let (got, want): (Option<bool>, Option<bool>) = c.query_row(&sql, [&h], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
             prop_assert_eq!(got, want, "{}", sql);
+        }
+    }
+
+    proptest! {
+        /// The in-place searches (a word at a time for short cells,
+        /// `memchr` for long ones) find what a plain search finds, at any
+        /// length and alignment.
+        #[test]
+        fn byte_searches_equal_the_plain_ones(
+            hay in proptest::collection::vec(prop::sample::select(b"aAzZ@`{[\x80\xff0".to_vec()), 0..160),
+            needle in proptest::collection::vec(prop::sample::select(b"aAzZ@`\x80".to_vec()), 0..4),
+        ) {
+            let plain = |fold: bool| {
+                needle.is_empty()
+                    || hay.windows(needle.len()).any(|w| if fold { w.eq_ignore_ascii_case(&needle) } else { w == needle.as_slice() })
+            };
+            prop_assert_eq!(super::contains(&hay, &needle), plain(false));
+            if needle.is_ascii() {
+                prop_assert_eq!(super::Mode::Contains.ascii(&hay, &needle), plain(true));
+            }
         }
     }
 

@@ -141,22 +141,45 @@ unsafe fn answer(ctx: *mut ffi::sqlite3_context, args: &[*mut ffi::sqlite3_value
     } else {
         None
     };
+    // How a text cell (nearly every cell) is matched, decided once.
+    let how = match prepared {
+        Some(Needle { folded: Some(n), .. }) => How::Fold(n),
+        Some(n) => How::Ascii(n.special(mode)),
+        None => How::Bytes,
+    };
     let mut answer = Answer::Bool(false);
     for &h in hays {
-        // SAFETY: each value is the call's.
-        let hit = match unsafe { value(h) } {
-            None => {
-                answer = Answer::NoMemory;
-                break;
+        // SAFETY: each value is the call's; the text pointer is read
+        // before its length, as SQLite's documentation asks.
+        let hit = match unsafe { ffi::sqlite3_value_type(h) } {
+            ffi::SQLITE_TEXT => {
+                let Some(t) = (unsafe { bytes(ffi::sqlite3_value_text(h), ffi::sqlite3_value_bytes(h)) }) else {
+                    answer = Answer::NoMemory;
+                    break;
+                };
+                match how {
+                    How::Ascii(special) => {
+                        mode.ascii(t, needle) || (special && !t.is_ascii() && mode.test(ValueRef::Text(t), &ascii_lower(needle)))
+                    }
+                    How::Fold(n) => mode.test(ValueRef::Text(t), n),
+                    How::Bytes => mode.bytes(ValueRef::Text(t), needle),
+                }
             }
-            Some(ValueRef::Null) => {
+            ffi::SQLITE_NULL => {
                 answer = Answer::Null;
                 continue;
             }
-            Some(hay) => match prepared {
-                Some(Needle { folded: Some(n), .. }) => mode.test(hay, n),
-                Some(n) => mode.ascii_fold(hay, needle, n.special(mode)),
-                None => mode.bytes(hay, needle),
+            // SAFETY: as above.
+            _ => match unsafe { value(h) } {
+                None => {
+                    answer = Answer::NoMemory;
+                    break;
+                }
+                Some(hay) => match how {
+                    How::Ascii(special) => mode.ascii_fold(hay, needle, special),
+                    How::Fold(n) => mode.test(hay, n),
+                    How::Bytes => mode.bytes(hay, needle),
+                },
             },
         };
         if hit {
@@ -170,6 +193,22 @@ unsafe fn answer(ctx: *mut ffi::sqlite3_context, args: &[*mut ffi::sqlite3_value
         unsafe { ffi::sqlite3_set_auxdata(ctx, 1, Box::into_raw(kept).cast(), Some(drop_needle)) };
     }
     answer
+}
+
+/// How one call matches a cell.
+#[derive(Clone, Copy)]
+enum How<'a> {
+    /// By Unicode lower case, against this folded needle.
+    Fold(&'a str),
+    /// An ASCII needle ignoring ASCII case in place; `true`: a non-ASCII
+    /// cell may still fold into a match (see [`Needle`]).
+    Ascii(bool),
+    /// Byte for byte.
+    Bytes,
+}
+
+fn ascii_lower(needle: &[u8]) -> String {
+    String::from_utf8_lossy(needle).to_ascii_lowercase()
 }
 
 /// A needle of `qore_imatch_any` as its statement's calls use it.
