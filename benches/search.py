@@ -12,6 +12,12 @@ baseline is phpMyAdmin's: one table after another on one session, a
 count is not zero.
 
     scripts/servers.sh run -- benches/search.py [--tables 200] [--rows 10000] [--repeat 3] [--engines sqlite,duckdb,postgres,mysql]
+    benches/search.py --instructions [--engines sqlite]
+
+`--instructions` counts the instructions each side executes (valgrind's
+cachegrind, one round of both cases, less the cost of opening the
+database), for SQLite: on a shared machine the times of the
+same work vary 2x from run to run, the instruction counts do not.
 
 The servers come from QORE_TEST_POSTGRES_URL and QORE_TEST_MYSQL_URL (set
 by scripts/servers.sh); an engine without its URL is left out and said so.
@@ -40,8 +46,11 @@ def main():
     ap.add_argument("--rows", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--engines", default="sqlite,duckdb,postgres,mysql")
+    ap.add_argument("--instructions", action="store_true", help="count instructions under cachegrind instead of timing")
     args = ap.parse_args()
     bench = build()
+    if args.instructions:
+        return instructions(bench, args)
     tmp = tempfile.mkdtemp(prefix="qore-search-bench-")
     urls = {
         "sqlite": f"sqlite:{tmp}/search.sqlite",
@@ -61,6 +70,38 @@ def main():
             cmd += (["--reuse"] if i > 0 else []) + ([] if last else ["--keep"])
             out = subprocess.run(cmd, check=True, capture_output=True, text=True)
             print(out.stdout)
+    subprocess.run(["rm", "-rf", tmp], check=False)
+
+
+def instructions(bench, args):
+    """Instructions per side (both cases, one round), made under valgrind's
+    cachegrind; installs valgrind from Debian when it is missing."""
+    import re
+    import shutil
+    if not shutil.which("valgrind"):
+        subprocess.run(["apt-get", "install", "-y", "-q", "valgrind"], check=True)
+    tmp = tempfile.mkdtemp(prefix="qore-search-bench-")
+    for engine in args.engines.split(","):
+        if engine != "sqlite":
+            print(f"{engine}: instructions are counted on SQLite only (a server's work is in another process, DuckDB's in its own thread pool); left out\n")
+            continue
+        url = f"{engine}:{tmp}/search.{engine}"
+        subprocess.run([bench, url, str(args.tables), str(args.rows), "1", "--keep", "--only", "none"], check=True, capture_output=True)
+        print(f"{engine}: {args.tables} tables x {args.rows} rows, instructions of one round of both cases (cachegrind)")
+        print("| needle | phpMyAdmin's | qore search | ratio |")
+        print("|---|---|---|---|")
+        for needle in NEEDLES:
+            counts = {}
+            for side in ["none", "baseline", "qore"]:
+                out = subprocess.run(
+                    ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+                     bench, url, str(args.tables), str(args.rows), "1", "--reuse", "--keep", "--only", side, "--needle", needle],
+                    check=True, capture_output=True, text=True)
+                m = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr)
+                counts[side] = int(m.group(1).replace(",", ""))
+            base, ours = counts["baseline"] - counts["none"], counts["qore"] - counts["none"]
+            print(f"| {needle} | {base / 1e9:.2f} G | {ours / 1e9:.2f} G | {ours / base:.2f} |")
+        print()
     subprocess.run(["rm", "-rf", tmp], check=False)
 
 

@@ -13,6 +13,9 @@
 //! dropped at the end unless `--keep`. The needle planted is always
 //! `zanzibar😀`; `--needle` searches for another text (`zanzibar`, say, a
 //! needle with no caseless part) that must be found in the same rows.
+//! `--only baseline|qore|none` runs one side (or neither: the fixed cost of
+//! opening the database), without the comparison or the cancel, for
+//! counting instructions under cachegrind (`search.py --instructions`).
 
 use std::time::{Duration, Instant};
 
@@ -156,6 +159,18 @@ async fn main() -> R<()> {
     if !NEEDLE.contains(needle.as_str()) {
         return Err(format!("the needle must be a part of the planted {NEEDLE}").into());
     }
+    let only = match args.iter().position(|a| a == "--only") {
+        Some(i) if i + 1 < args.len() => {
+            let o = args.remove(i + 1);
+            args.remove(i);
+            if !["baseline", "qore", "none"].contains(&o.as_str()) {
+                return Err(format!("--only takes baseline, qore or none, not {o:?}").into());
+            }
+            Some(o)
+        }
+        Some(_) => return Err("--only takes baseline, qore or none".into()),
+        None => None,
+    };
     let keep = args.iter().any(|a| a == "--keep");
     let reuse = args.iter().any(|a| a == "--reuse");
     args.retain(|a| !a.starts_with("--"));
@@ -196,14 +211,21 @@ async fn main() -> R<()> {
         let (mut bf, mut bt, mut of, mut ot) = (vec![], vec![], vec![], vec![]);
         let (mut bh, mut oh) = (0, 0);
         for _ in 0..repeat {
-            let (f, t, h) = baseline(&c, tables, ci, &needle).await?;
-            bf.push(f);
-            bt.push(t);
-            bh = h;
-            let (f, t, h) = ours(&db, &options, &needle).await?;
-            of.push(f);
-            ot.push(t);
-            oh = h;
+            if only.as_deref().is_none_or(|o| o == "baseline") {
+                let (f, t, h) = baseline(&c, tables, ci, &needle).await?;
+                bf.push(f);
+                bt.push(t);
+                bh = h;
+            }
+            if only.as_deref().is_none_or(|o| o == "qore") {
+                let (f, t, h) = ours(&db, &options, &needle).await?;
+                of.push(f);
+                ot.push(t);
+                oh = h;
+            }
+        }
+        if only.is_some() {
+            continue;
         }
         if bh != oh {
             return Err(format!("the two methods disagree: baseline {bh} hits, qore {oh}").into());
@@ -218,6 +240,9 @@ async fn main() -> R<()> {
             ms(ot),
             ot.as_secs_f64() / bt.as_secs_f64().max(1e-9)
         );
+    }
+    if only.is_some() {
+        return Ok(());
     }
     // Cancel: drop the stream after the first hit, time the drop.
     let options = SearchOptions { tables: vec!["qsb_*".into()], exclude_tables: vec!["qsb_digits".into()], ..Default::default() };
